@@ -1,0 +1,3 @@
+// Cell configuration and the bounds every component obeys.
+export * from './config';
+export * as limits from './limits';

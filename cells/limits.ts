@@ -1,0 +1,84 @@
+// Every bound in the system, in one place (TigerBeetle style), with the relations between them asserted at load.
+// A queue, loop, batch or message without a bound here is a bug. Change a number here, not at the use site.
+import { assert } from '../model/assert';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+// --- Cell size ---
+export const MAX_MACHINES_PER_CELL = 50_000;
+export const MAX_JOBS_PER_CELL = 100_000;
+export const MAX_TASKS_PER_JOB = 100_000;
+export const MAX_TASKS_PER_CELL = 1_000_000;
+export const MAX_TASKS_PER_MACHINE = 1_000;
+export const MAX_REPLICAS = 5;
+
+// --- Specs: what one user may send ---
+export const MAX_NAME_BYTES = 63;
+export const MAX_COMMAND_BYTES = 4 * KiB;
+export const MAX_ARGS = 1_024;
+export const MAX_ARG_BYTES = 16 * KiB;
+export const MAX_ENV_ENTRIES = 1_024;
+export const MAX_ENV_VALUE_BYTES = 16 * KiB;
+export const MAX_CONSTRAINTS = 64;
+export const MAX_CONSTRAINT_VALUES = 256;
+export const MAX_ANNOTATIONS = 256;
+export const MAX_OVERRIDES_PER_JOB = 10_000;
+/** MAX_TASK_SPEC_BYTES bounds one encoded TaskSpec. */
+export const MAX_TASK_SPEC_BYTES = 64 * KiB;
+/** MAX_JOB_SPEC_BYTES bounds one encoded JobSpec, overrides included. */
+export const MAX_JOB_SPEC_BYTES = 4 * MiB;
+export const MAX_PORTS_PER_TASK = 64;
+
+// --- Wire ---
+/** MAX_MESSAGE_BYTES is every gRPC server's and client's receive limit. */
+export const MAX_MESSAGE_BYTES = 64 * MiB;
+export const LIST_PAGE_SIZE_DEFAULT = 1_000;
+export const LIST_PAGE_SIZE_MAX = 10_000;
+export const WATCH_BUFFER_EVENTS = 10_000;
+export const MAX_WATCHERS = 256;
+
+// --- Paxos ---
+export const PAXOS_MAX_BATCH_COMMANDS = 1_024;
+export const PAXOS_MAX_BATCH_BYTES = 8 * MiB;
+/** PAXOS_MAX_INFLIGHT_SLOTS bounds slots proposed but not yet chosen (the pipeline depth). */
+export const PAXOS_MAX_INFLIGHT_SLOTS = 16_384;
+export const PAXOS_MAX_PROPOSAL_QUEUE = 65_536;
+export const PAXOS_MAX_CATCHUP_ENTRIES = 4_096;
+export const PAXOS_SNAPSHOT_EVERY_ENTRIES = 50_000;
+
+// --- State ---
+export const IDEMPOTENCY_CACHE_ENTRIES = 100_000;
+export const EVENT_HISTORY_MAX = 1_000_000;
+
+// --- Scheduler ---
+export const PENDING_QUEUE_MAX = MAX_TASKS_PER_CELL;
+export const PLAN_MAX_ASSIGNMENTS = 20_000;
+export const MAX_VICTIMS_PER_ASSIGNMENT = 64;
+
+// --- Borglet ---
+export const TASK_LOG_MAX_BYTES = 16 * MiB;
+export const LOG_TAIL_MAX_BYTES = 1 * MiB;
+
+// --- BCL ---
+export const BCL_MAX_SOURCE_BYTES = 1 * MiB;
+export const BCL_MAX_STEPS = 10_000_000;
+export const BCL_MAX_DEPTH = 512;
+export const BCL_MAX_OUTPUT_BYTES = 16 * MiB;
+export const BCL_MAX_IMPORTS = 256;
+
+// --- Relations ---
+assert(MAX_TASKS_PER_JOB <= MAX_TASKS_PER_CELL, 'a job must fit in a cell');
+assert(MAX_OVERRIDES_PER_JOB <= MAX_TASKS_PER_JOB, 'overrides index tasks of the job');
+assert(MAX_JOB_SPEC_BYTES <= PAXOS_MAX_BATCH_BYTES, 'one CreateJob command must fit in one Paxos batch');
+assert(PAXOS_MAX_BATCH_BYTES * 2 <= MAX_MESSAGE_BYTES, 'a Paxos batch plus envelope must fit in one gRPC message');
+assert(MAX_TASKS_PER_MACHINE * MAX_TASK_SPEC_BYTES <= MAX_MESSAGE_BYTES, 'a poll carrying a full machine of specs fits one message');
+assert(MAX_ARG_BYTES <= MAX_TASK_SPEC_BYTES && MAX_ENV_VALUE_BYTES <= MAX_TASK_SPEC_BYTES, 'one arg or env value fits a spec');
+assert(MAX_TASK_SPEC_BYTES <= MAX_JOB_SPEC_BYTES, 'a task spec fits a job spec');
+assert(PENDING_QUEUE_MAX >= MAX_TASKS_PER_CELL, 'every task of a full cell can be pending at once');
+assert(PLAN_MAX_ASSIGNMENTS <= PAXOS_MAX_PROPOSAL_QUEUE, 'a plan must fit the proposal queue');
+assert(PAXOS_MAX_CATCHUP_ENTRIES <= PAXOS_MAX_INFLIGHT_SLOTS, 'catch-up batches are within the pipeline');
+assert(LIST_PAGE_SIZE_DEFAULT <= LIST_PAGE_SIZE_MAX, 'default page within the maximum');
+assert(LOG_TAIL_MAX_BYTES <= TASK_LOG_MAX_BYTES && LOG_TAIL_MAX_BYTES * 2 <= MAX_MESSAGE_BYTES, 'log tails fit a message');
+assert(BCL_MAX_OUTPUT_BYTES <= MAX_MESSAGE_BYTES, 'BCL output must be sendable');
+assert(MAX_NAME_BYTES === 63, 'names are at most 63 bytes, matching ids.NAME_PATTERN');

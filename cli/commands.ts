@@ -1,0 +1,2 @@
+// Loads every command module; each registers itself with main.ts.
+import './up';
