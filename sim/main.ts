@@ -1,23 +1,32 @@
-// `npm run sim -- NAME [--seed S] [--seeds N]`: runs a deterministic simulation. A failing seed printed by a
-// test replays here exactly.
+// `npm run sim -- NAME [--seed S] [--seeds N]`: runs sim/NAME/index.ts, whose default export is a Simulation.
+// A failing seed printed by a test replays here exactly.
+import { readdirSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 export interface Simulation {
   summary: string;
+  /** run returns the process exit code (non-zero when a checker failed). */
   run(args: string[]): Promise<number>;
 }
 
-const simulations: Record<string, () => Promise<Simulation>> = {};
+const here = fileURLToPath(new URL('.', import.meta.url));
+const names = readdirSync(here, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && existsSync(`${here}/${d.name}/index.ts`))
+  .map((d) => d.name)
+  .sort();
+
+async function load(name: string): Promise<Simulation> {
+  return ((await import(`./${name}/index.ts`)) as { default: Simulation }).default;
+}
 
 const [name, ...args] = process.argv.slice(2);
-const list = () => Object.keys(simulations).map((n) => `  ${n}`).join('\n') || '  (none yet)';
 if (!name || name === '--help') {
-  console.log(`usage: npm run sim -- NAME [--seed S] [--seeds N]\n\nsimulations:\n${list()}`);
+  const lines = await Promise.all(names.map(async (n) => `  ${n.padEnd(12)} ${(await load(n)).summary}`));
+  console.log(`usage: npm run sim -- NAME [--seed S] [--seeds N]\n\nsimulations:\n${lines.join('\n') || '  (none yet)'}`);
   process.exitCode = name ? 0 : 2;
+} else if (!names.includes(name)) {
+  console.error(`unknown simulation ${JSON.stringify(name)}; simulations: ${names.join(', ') || '(none yet)'}`);
+  process.exitCode = 2;
 } else {
-  const load = simulations[name];
-  if (!load) {
-    console.error(`unknown simulation ${JSON.stringify(name)}; simulations:\n${list()}`);
-    process.exitCode = 2;
-  } else {
-    process.exitCode = await (await load()).run(args);
-  }
+  process.exitCode = await (await load(name)).run(args);
 }

@@ -1,6 +1,6 @@
 // `borg up`: brings up a local cell. The cell's processes arrive with the Borgmaster issue; until then this says so.
-import { register, EXIT } from './registry';
-import { loadCellConfig } from '../cells/config';
+import { register, EXIT } from '../registry';
+import { loadCellConfig } from '../../cells/config';
 
 register('up', {
   summary: 'bring up a local cell (replicas, scheduler, Borglets, status page)',
