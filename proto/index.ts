@@ -4,4 +4,5 @@ export * from './gen/borg/v1/types';
 export * from './gen/borg/v1/master';
 export * from './gen/borg/v1/borglet';
 export * from './gen/borg/v1/paxos';
+export * from './gen/borg/v1/state';
 export * from './rpc';
