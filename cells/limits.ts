@@ -51,6 +51,33 @@ export const PAXOS_SNAPSHOT_EVERY_ENTRIES = 50_000;
 export const IDEMPOTENCY_CACHE_ENTRIES = 100_000;
 export const EVENT_HISTORY_MAX = 1_000_000;
 
+// --- Borgmaster state and API (borgmaster/state, borgmaster/api, borgmaster/plan) ---
+/** MAX_REQUEST_ID_BYTES bounds a client's idempotency key. */
+export const MAX_REQUEST_ID_BYTES = 128;
+/** MAX_TRANSITIONS_PER_COMMAND bounds one TaskTransitions or ReservationUpdates command (link shards batch). */
+export const MAX_TRANSITIONS_PER_COMMAND = 20_000;
+/** MAX_MESSAGE_TEXT_BYTES bounds free text carried in commands (task messages, reasons, why-pending). */
+export const MAX_MESSAGE_TEXT_BYTES = 1 * KiB;
+export const MAX_MACHINE_ATTRIBUTES = 256;
+/** TASK_PORT_BASE is the first port number handed to tasks; a machine's ports are [base, base + capacity.ports). */
+export const TASK_PORT_BASE = 20_000;
+export const MAX_MACHINE_PORTS = 65_535 - TASK_PORT_BASE;
+/** Reservations are rounded up to these quanta, so small estimate changes cause no replicated churn (B15 §5.5). */
+export const RESERVATION_QUANTUM_CPU_MILLIS = 50;
+export const RESERVATION_QUANTUM_RAM_BYTES = 16 * MiB;
+export const RESERVATION_QUANTUM_DISK_BYTES = 64 * MiB;
+/** Restart back-off after a task fails, when its RestartPolicy leaves the fields at 0. */
+export const RESTART_BACKOFF_INITIAL_MS_DEFAULT = 1_000;
+export const RESTART_BACKOFF_MAX_MS_DEFAULT = 60_000;
+/** RESTART_BACKOFF_MAX_MS bounds what a spec may ask for. */
+export const RESTART_BACKOFF_MAX_MS = 3_600_000;
+/** WATCH_HISTORY_ENTRIES is how many applied log entries' changes a replica keeps so a watcher can resume. */
+export const WATCH_HISTORY_ENTRIES = 4_096;
+/** WATCH_HISTORY_ITEMS bounds the jobs + tasks + machines held across that history (large jobs age out first). */
+export const WATCH_HISTORY_ITEMS = 500_000;
+/** PROPOSE_TIMEOUT_MS bounds how long an API call waits for its command to be chosen and applied. */
+export const PROPOSE_TIMEOUT_MS = 10_000;
+
 // --- Scheduler ---
 export const PENDING_QUEUE_MAX = MAX_TASKS_PER_CELL;
 export const PLAN_MAX_ASSIGNMENTS = 20_000;
@@ -81,4 +108,11 @@ assert(PAXOS_MAX_CATCHUP_ENTRIES <= PAXOS_MAX_INFLIGHT_SLOTS, 'catch-up batches 
 assert(LIST_PAGE_SIZE_DEFAULT <= LIST_PAGE_SIZE_MAX, 'default page within the maximum');
 assert(LOG_TAIL_MAX_BYTES <= TASK_LOG_MAX_BYTES && LOG_TAIL_MAX_BYTES * 2 <= MAX_MESSAGE_BYTES, 'log tails fit a message');
 assert(BCL_MAX_OUTPUT_BYTES <= MAX_MESSAGE_BYTES, 'BCL output must be sendable');
+assert(MAX_TRANSITIONS_PER_COMMAND >= PLAN_MAX_ASSIGNMENTS, 'a whole plan commits as one command');
+assert(MAX_TRANSITIONS_PER_COMMAND <= PAXOS_MAX_PROPOSAL_QUEUE, 'a transitions batch fits the proposal queue');
+assert(TASK_PORT_BASE + MAX_MACHINE_PORTS <= 65_535, 'task ports are valid port numbers');
+assert(MAX_PORTS_PER_TASK <= MAX_MACHINE_PORTS, 'a task asking the most ports fits a machine');
+assert(RESTART_BACKOFF_INITIAL_MS_DEFAULT <= RESTART_BACKOFF_MAX_MS_DEFAULT && RESTART_BACKOFF_MAX_MS_DEFAULT <= RESTART_BACKOFF_MAX_MS, 'back-off defaults within bounds');
+assert(WATCH_BUFFER_EVENTS <= WATCH_HISTORY_ENTRIES * 4, 'a watcher buffer is of the order of the history');
+assert(WATCH_HISTORY_ITEMS >= MAX_TASKS_PER_JOB, 'the changes of one full-size job fit the watch history');
 assert(MAX_NAME_BYTES === 63, 'names are at most 63 bytes, matching ids.NAME_PATTERN');
