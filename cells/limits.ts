@@ -46,6 +46,17 @@ export const PAXOS_MAX_INFLIGHT_SLOTS = 16_384;
 export const PAXOS_MAX_PROPOSAL_QUEUE = 65_536;
 export const PAXOS_MAX_CATCHUP_ENTRIES = 4_096;
 export const PAXOS_SNAPSHOT_EVERY_ENTRIES = 50_000;
+/** PAXOS_SEND_QUEUE_MESSAGES / _BYTES bound what waits for one peer's stream; beyond them the oldest is dropped. */
+export const PAXOS_SEND_QUEUE_MESSAGES = 8_192;
+export const PAXOS_SEND_QUEUE_BYTES = 64 * MiB;
+/** PAXOS_TRANSPORT_BATCH_BYTES bounds one PaxosBatch on the wire (several messages to one peer). */
+export const PAXOS_TRANSPORT_BATCH_BYTES = 16 * MiB;
+/** PAXOS_RECONNECT_MIN_MS / _MAX_MS: backoff between attempts to reopen a peer's stream. */
+export const PAXOS_RECONNECT_MIN_MS = 20;
+export const PAXOS_RECONNECT_MAX_MS = 500;
+/** PAXOS_KV_MAX_KEY_BYTES / _VALUE_BYTES bound the standalone replica's key-value service (replica_main.ts). */
+export const PAXOS_KV_MAX_KEY_BYTES = 1 * KiB;
+export const PAXOS_KV_MAX_VALUE_BYTES = 1 * MiB;
 
 // --- State ---
 export const IDEMPOTENCY_CACHE_ENTRIES = 100_000;
@@ -105,6 +116,10 @@ assert(MAX_TASK_SPEC_BYTES <= MAX_JOB_SPEC_BYTES, 'a task spec fits a job spec')
 assert(PENDING_QUEUE_MAX >= MAX_TASKS_PER_CELL, 'every task of a full cell can be pending at once');
 assert(PLAN_MAX_ASSIGNMENTS <= PAXOS_MAX_PROPOSAL_QUEUE, 'a plan must fit the proposal queue');
 assert(PAXOS_MAX_CATCHUP_ENTRIES <= PAXOS_MAX_INFLIGHT_SLOTS, 'catch-up batches are within the pipeline');
+assert(PAXOS_MAX_BATCH_BYTES * 2 <= PAXOS_TRANSPORT_BATCH_BYTES && PAXOS_TRANSPORT_BATCH_BYTES <= MAX_MESSAGE_BYTES, 'one Paxos message fits a transport batch, which fits a gRPC message');
+assert(PAXOS_TRANSPORT_BATCH_BYTES <= PAXOS_SEND_QUEUE_BYTES, 'a full transport batch fits the send queue');
+assert(PAXOS_RECONNECT_MIN_MS > 0 && PAXOS_RECONNECT_MIN_MS <= PAXOS_RECONNECT_MAX_MS, 'reconnect backoff bounds are ordered');
+assert(PAXOS_KV_MAX_KEY_BYTES + PAXOS_KV_MAX_VALUE_BYTES <= PAXOS_MAX_BATCH_BYTES, 'one KV put fits a Paxos batch');
 assert(LIST_PAGE_SIZE_DEFAULT <= LIST_PAGE_SIZE_MAX, 'default page within the maximum');
 assert(LOG_TAIL_MAX_BYTES <= TASK_LOG_MAX_BYTES && LOG_TAIL_MAX_BYTES * 2 <= MAX_MESSAGE_BYTES, 'log tails fit a message');
 assert(BCL_MAX_OUTPUT_BYTES <= MAX_MESSAGE_BYTES, 'BCL output must be sendable');
