@@ -97,6 +97,31 @@ export const MAX_VICTIMS_PER_ASSIGNMENT = 64;
 // --- Borglet ---
 export const TASK_LOG_MAX_BYTES = 16 * MiB;
 export const LOG_TAIL_MAX_BYTES = 1 * MiB;
+/** BORGLET_SAMPLE_INTERVAL_MS_DEFAULT: how often the Borglet reads cgroup usage and re-plans (1 s reporting). */
+export const BORGLET_SAMPLE_INTERVAL_MS_DEFAULT = 1_000;
+/** BORGLET_USAGE_SAMPLES_MAX bounds the per-task ring of usage samples kept for the reclamation peak. */
+export const BORGLET_USAGE_SAMPLES_MAX = 1_024;
+/** RECLAIM_PEAK_WINDOW_INTERVALS: "recent" usage for reclamation is the peak over this many reclaim intervals. */
+export const RECLAIM_PEAK_WINDOW_INTERVALS = 6;
+/** BORGLET_DEAD_TASKS_MAX bounds the dead task records a Borglet keeps reporting until the master drops them. */
+export const BORGLET_DEAD_TASKS_MAX = 1_000;
+export const TASK_PIDS_MAX = 4_096;
+export const KILL_GRACE_MS_DEFAULT = 10_000;
+export const KILL_GRACE_MS_MAX = 300_000;
+export const HEALTH_INTERVAL_MS_DEFAULT = 10_000;
+export const HEALTH_INTERVAL_MS_MIN = 100;
+export const HEALTH_TIMEOUT_MS_DEFAULT = 1_000;
+export const HEALTH_FAILURES_DEFAULT = 3;
+/** CPU is short when machine usage reaches CPU_SHORT_FRACTION of capacity; relieved below CPU_RELIEVED_FRACTION. */
+export const CPU_SHORT_FRACTION = 0.9;
+export const CPU_RELIEVED_FRACTION = 0.7;
+/** CPU_QUOTA_MIN_MILLIS is the floor of a throttled non-prod task's CFS quota, so it still makes progress. */
+export const CPU_QUOTA_MIN_MILLIS = 10;
+export const CFS_PERIOD_US = 100_000;
+/** MEMORY_SHORT_FRACTION: memory is short when usage reaches this fraction of capacity (or reservations exceed it). */
+export const MEMORY_SHORT_FRACTION = 0.95;
+/** BORGLET_STATE_FILE_MAX_BYTES bounds the Borglet's state file (a full machine of specs fits). */
+export const BORGLET_STATE_FILE_MAX_BYTES = 96 * MiB;
 
 // --- BCL ---
 export const BCL_MAX_SOURCE_BYTES = 1 * MiB;
@@ -123,6 +148,12 @@ assert(PAXOS_KV_MAX_KEY_BYTES + PAXOS_KV_MAX_VALUE_BYTES <= PAXOS_MAX_BATCH_BYTE
 assert(LIST_PAGE_SIZE_DEFAULT <= LIST_PAGE_SIZE_MAX, 'default page within the maximum');
 assert(LOG_TAIL_MAX_BYTES <= TASK_LOG_MAX_BYTES && LOG_TAIL_MAX_BYTES * 2 <= MAX_MESSAGE_BYTES, 'log tails fit a message');
 assert(BCL_MAX_OUTPUT_BYTES <= MAX_MESSAGE_BYTES, 'BCL output must be sendable');
+assert(CPU_RELIEVED_FRACTION < CPU_SHORT_FRACTION && CPU_SHORT_FRACTION <= 1, 'CPU throttling has hysteresis');
+assert(MEMORY_SHORT_FRACTION > 0 && MEMORY_SHORT_FRACTION <= 1, 'memory threshold is a fraction');
+assert(KILL_GRACE_MS_DEFAULT <= KILL_GRACE_MS_MAX, 'default grace within the maximum');
+assert(HEALTH_INTERVAL_MS_MIN <= HEALTH_INTERVAL_MS_DEFAULT, 'default health interval within the minimum');
+assert(MAX_TASKS_PER_MACHINE * MAX_TASK_SPEC_BYTES <= BORGLET_STATE_FILE_MAX_BYTES, 'a full machine of specs fits the Borglet state file');
+assert(BORGLET_DEAD_TASKS_MAX >= MAX_TASKS_PER_MACHINE, 'every task of a full machine can die at once and still be reported');
 assert(MAX_TRANSITIONS_PER_COMMAND >= PLAN_MAX_ASSIGNMENTS, 'a whole plan commits as one command');
 assert(MAX_TRANSITIONS_PER_COMMAND <= PAXOS_MAX_PROPOSAL_QUEUE, 'a transitions batch fits the proposal queue');
 assert(TASK_PORT_BASE + MAX_MACHINE_PORTS <= 65_535, 'task ports are valid port numbers');
