@@ -29,6 +29,10 @@ export const MAX_TASK_SPEC_BYTES = 64 * KiB;
 /** MAX_JOB_SPEC_BYTES bounds one encoded JobSpec, overrides included. */
 export const MAX_JOB_SPEC_BYTES = 4 * MiB;
 export const MAX_PORTS_PER_TASK = 64;
+/** One task's requirements are at most a very large machine; sums over a job are checked where they are made. */
+export const MAX_TASK_CPU_MILLIS = 1_000_000;
+export const MAX_TASK_RAM_BYTES = 16 * 1024 * 1024 * MiB;
+export const MAX_TASK_DISK_BYTES = 1024 * 1024 * 1024 * MiB;
 
 // --- Wire ---
 /** MAX_MESSAGE_BYTES is every gRPC server's and client's receive limit. */
@@ -93,6 +97,14 @@ export const PROPOSE_TIMEOUT_MS = 10_000;
 export const PENDING_QUEUE_MAX = MAX_TASKS_PER_CELL;
 export const PLAN_MAX_ASSIGNMENTS = 20_000;
 export const MAX_VICTIMS_PER_ASSIGNMENT = 64;
+/** SCHED_CACHE_MAX_ENTRIES bounds the (equivalence class, machine) entries the scheduler keeps (candidates and cached scores). */
+export const SCHED_CACHE_MAX_ENTRIES = 4_000_000;
+/** SCHED_MAX_CLASSES bounds the equivalence classes remembered between passes (least recently used go first). */
+export const SCHED_MAX_CLASSES = 200_000;
+/** SCHED_FREED_LOG_ENTRIES: ring of machines that gained free resources, so an exhausted class rechecks only those. */
+export const SCHED_FREED_LOG_ENTRIES = 65_536;
+/** SCHED_MAX_JOB_DOMAIN_COUNTERS bounds the (job, machine/rack/power domain) task counters behind spread limits and spreading. */
+export const SCHED_MAX_JOB_DOMAIN_COUNTERS = 4_000_000;
 
 // --- Borglet ---
 export const TASK_LOG_MAX_BYTES = 16 * MiB;
@@ -140,6 +152,8 @@ assert(MAX_ARG_BYTES <= MAX_TASK_SPEC_BYTES && MAX_ENV_VALUE_BYTES <= MAX_TASK_S
 assert(MAX_TASK_SPEC_BYTES <= MAX_JOB_SPEC_BYTES, 'a task spec fits a job spec');
 assert(PENDING_QUEUE_MAX >= MAX_TASKS_PER_CELL, 'every task of a full cell can be pending at once');
 assert(PLAN_MAX_ASSIGNMENTS <= PAXOS_MAX_PROPOSAL_QUEUE, 'a plan must fit the proposal queue');
+assert(SCHED_CACHE_MAX_ENTRIES >= 4 * MAX_MACHINES_PER_CELL, 'the scheduler cache holds a few full-cell scans');
+assert(SCHED_MAX_JOB_DOMAIN_COUNTERS >= 3 * MAX_TASKS_PER_CELL, 'every placed task can count in its machine, rack and power domain');
 assert(PAXOS_MAX_CATCHUP_ENTRIES <= PAXOS_MAX_INFLIGHT_SLOTS, 'catch-up batches are within the pipeline');
 assert(PAXOS_MAX_BATCH_BYTES * 2 <= PAXOS_TRANSPORT_BATCH_BYTES && PAXOS_TRANSPORT_BATCH_BYTES <= MAX_MESSAGE_BYTES, 'one Paxos message fits a transport batch, which fits a gRPC message');
 assert(PAXOS_TRANSPORT_BATCH_BYTES <= PAXOS_SEND_QUEUE_BYTES, 'a full transport batch fits the send queue');
@@ -161,4 +175,5 @@ assert(MAX_PORTS_PER_TASK <= MAX_MACHINE_PORTS, 'a task asking the most ports fi
 assert(RESTART_BACKOFF_INITIAL_MS_DEFAULT <= RESTART_BACKOFF_MAX_MS_DEFAULT && RESTART_BACKOFF_MAX_MS_DEFAULT <= RESTART_BACKOFF_MAX_MS, 'back-off defaults within bounds');
 assert(WATCH_BUFFER_EVENTS <= WATCH_HISTORY_ENTRIES * 4, 'a watcher buffer is of the order of the history');
 assert(WATCH_HISTORY_ITEMS >= MAX_TASKS_PER_JOB, 'the changes of one full-size job fit the watch history');
+assert(Number.isSafeInteger(MAX_TASK_DISK_BYTES) && MAX_TASK_RAM_BYTES <= MAX_TASK_DISK_BYTES, 'task bounds are safe integers');
 assert(MAX_NAME_BYTES === 63, 'names are at most 63 bytes, matching ids.NAME_PATTERN');
