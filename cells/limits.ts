@@ -141,6 +141,10 @@ export const BCL_MAX_STEPS = 10_000_000;
 export const BCL_MAX_DEPTH = 512;
 export const BCL_MAX_OUTPUT_BYTES = 16 * MiB;
 export const BCL_MAX_IMPORTS = 256;
+/** BCL_MAX_PARSE_DEPTH bounds the height of a syntax tree, so parsing, evaluating and formatting cannot overflow the stack. */
+export const BCL_MAX_PARSE_DEPTH = 200;
+/** BCL_MAX_ALLOC_BYTES bounds what one evaluation may allocate in total (strings, lists, records), garbage included. */
+export const BCL_MAX_ALLOC_BYTES = 256 * MiB;
 
 // --- Relations ---
 assert(MAX_TASKS_PER_JOB <= MAX_TASKS_PER_CELL, 'a job must fit in a cell');
@@ -162,6 +166,8 @@ assert(PAXOS_KV_MAX_KEY_BYTES + PAXOS_KV_MAX_VALUE_BYTES <= PAXOS_MAX_BATCH_BYTE
 assert(LIST_PAGE_SIZE_DEFAULT <= LIST_PAGE_SIZE_MAX, 'default page within the maximum');
 assert(LOG_TAIL_MAX_BYTES <= TASK_LOG_MAX_BYTES && LOG_TAIL_MAX_BYTES * 2 <= MAX_MESSAGE_BYTES, 'log tails fit a message');
 assert(BCL_MAX_OUTPUT_BYTES <= MAX_MESSAGE_BYTES, 'BCL output must be sendable');
+assert(BCL_MAX_PARSE_DEPTH < BCL_MAX_DEPTH, 'any expression the parser accepts can be evaluated at least once');
+assert(BCL_MAX_OUTPUT_BYTES <= BCL_MAX_ALLOC_BYTES && MAX_JOB_SPEC_BYTES <= BCL_MAX_OUTPUT_BYTES, 'BCL can build the largest job spec');
 assert(CPU_RELIEVED_FRACTION < CPU_SHORT_FRACTION && CPU_SHORT_FRACTION <= 1, 'CPU throttling has hysteresis');
 assert(MEMORY_SHORT_FRACTION > 0 && MEMORY_SHORT_FRACTION <= 1, 'memory threshold is a fraction');
 assert(KILL_GRACE_MS_DEFAULT <= KILL_GRACE_MS_MAX, 'default grace within the maximum');
