@@ -39,6 +39,11 @@ export interface PaxosSnapshot {
   data: Buffer;
 }
 
+/**
+ * PaxosMessage is one protocol message. Slots start at 1 (0 means "none"); ballots compare by (round, replica)
+ * and the zero ballot (0, 0) is below every real one. Which fields each type uses is listed beside the type;
+ * borgmaster/paxos/INTERFACE.md has the rules.
+ */
 export interface PaxosMessage {
   type: PaxosMessage_Type;
   from: number;
@@ -53,28 +58,35 @@ export interface PaxosMessage {
     | undefined;
   /** The leader's tick at send time, echoed in acks so the leader can time its lease from the send. */
   tick: number;
+  /** PROMISE only: the promise was cut at index to bound the message; the candidate asks again from index + 1. */
+  more: boolean;
 }
 
 export enum PaxosMessage_Type {
   TYPE_UNSPECIFIED = 0,
-  /** PREPARE - phase 1a: ballot, from_slot */
+  /** PREPARE - phase 1a: ballot, from_slot (the candidate's first unchosen slot) */
   PREPARE = 1,
-  /** PROMISE - phase 1b: ballot, entries accepted at or after from_slot, commit_index */
+  /** PROMISE - phase 1b: ballot (promised), from_slot (echo), entries accepted at slots >= from_slot and */
   PROMISE = 2,
-  /** NACK - a refusal: ballot = the higher ballot already promised (or the live lease holder's) */
+  /**
+   * NACK - > commit_index, commit_index, index = last slot this promise covers, more = ask again
+   * from index + 1 for the rest; snapshot when the sender compacted slots >= from_slot
+   */
   NACK = 3,
-  /** ACCEPT - phase 2a: ballot, entries, commit_index */
+  /** ACCEPT - lease granted to another replica) */
   ACCEPT = 4,
-  /** ACCEPTED - phase 2b: ballot, index = the highest slot accepted in that batch */
+  /** ACCEPTED - phase 2b: ballot, from_slot..index = the slots accepted, commit_index (sender's), tick (echo) */
   ACCEPTED = 5,
-  /** HEARTBEAT - leader liveness, lease renewal, commit_index */
+  /** HEARTBEAT - leader liveness and lease renewal: ballot, commit_index, tick */
   HEARTBEAT = 6,
-  /** HEARTBEAT_ACK - renews the leader's lease from this follower; index = its last accepted slot */
+  /** HEARTBEAT_ACK - renews the leader's lease from this follower: ballot, tick (echo), commit_index (sender's), */
   HEARTBEAT_ACK = 7,
-  /** CATCHUP - a follower asks for chosen entries from index */
+  /** CATCHUP - index = sender's last slot */
   CATCHUP = 8,
-  /** SNAPSHOT - the leader sends a snapshot when the log before index was truncated */
+  /** SNAPSHOT - chosen state through snapshot.index, when the log before index was compacted; commit_index */
   SNAPSHOT = 9,
+  /** CHOSEN - chosen entries (contiguous, from the requested slot), commit_index (sender's) */
+  CHOSEN = 10,
 }
 
 export function paxosMessage_TypeFromJSON(object: any): PaxosMessage_Type {
@@ -109,6 +121,9 @@ export function paxosMessage_TypeFromJSON(object: any): PaxosMessage_Type {
     case 9:
     case "SNAPSHOT":
       return PaxosMessage_Type.SNAPSHOT;
+    case 10:
+    case "CHOSEN":
+      return PaxosMessage_Type.CHOSEN;
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum PaxosMessage_Type");
   }
@@ -136,6 +151,8 @@ export function paxosMessage_TypeToJSON(object: PaxosMessage_Type): string {
       return "CATCHUP";
     case PaxosMessage_Type.SNAPSHOT:
       return "SNAPSHOT";
+    case PaxosMessage_Type.CHOSEN:
+      return "CHOSEN";
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum PaxosMessage_Type");
   }
@@ -364,6 +381,7 @@ function createBasePaxosMessage(): PaxosMessage {
     index: 0,
     snapshot: undefined,
     tick: 0,
+    more: false,
   };
 }
 
@@ -398,6 +416,9 @@ export const PaxosMessage: MessageFns<PaxosMessage> = {
     }
     if (message.tick !== 0) {
       writer.uint32(80).uint64(message.tick);
+    }
+    if (message.more !== false) {
+      writer.uint32(88).bool(message.more);
     }
     return writer;
   },
@@ -495,6 +516,14 @@ export const PaxosMessage: MessageFns<PaxosMessage> = {
             message.tick = longToNumber(reader.uint64());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.more = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -527,6 +556,7 @@ export const PaxosMessage: MessageFns<PaxosMessage> = {
       index: isSet(object.index) ? globalThis.Number(object.index) : 0,
       snapshot: isSet(object.snapshot) ? PaxosSnapshot.fromJSON(object.snapshot) : undefined,
       tick: isSet(object.tick) ? globalThis.Number(object.tick) : 0,
+      more: isSet(object.more) ? globalThis.Boolean(object.more) : false,
     };
   },
 
@@ -562,6 +592,9 @@ export const PaxosMessage: MessageFns<PaxosMessage> = {
     if (message.tick !== 0) {
       obj.tick = Math.round(message.tick);
     }
+    if (message.more !== false) {
+      obj.more = message.more;
+    }
     return obj;
   },
 
@@ -584,6 +617,7 @@ export const PaxosMessage: MessageFns<PaxosMessage> = {
       ? PaxosSnapshot.fromPartial(object.snapshot)
       : undefined;
     message.tick = object.tick ?? 0;
+    message.more = object.more ?? false;
     return message;
   },
 };
