@@ -123,7 +123,8 @@ export class CgroupV1Driver implements CgroupDriver {
       cpuThrottledNs: cpuStat.get('throttled_time') ?? 0,
       nrThrottled: cpuStat.get('nr_throttled') ?? 0,
       oomKills: oom.get('oom_kill') ?? 0,
-      memoryLimitHits: readNumber(join(mem, 'memory.failcnt')),
+      // With memsw set equal to the limit, the charge can fail on either counter first.
+      memoryLimitHits: readNumber(join(mem, 'memory.failcnt')) + readNumber(join(mem, 'memory.memsw.failcnt')),
     };
   }
 
