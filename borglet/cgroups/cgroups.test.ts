@@ -140,7 +140,6 @@ test('v1 driver: limits, placement, usage, OOM counting, kill and removal (real 
   await waitFor('the sleeper to join b', () => d.pids('b').includes(sleeper.pid ?? -1));
   await new Promise<void>((r) => hog.on('exit', () => r()));
   assert.ok(d.usage('a').oomKills >= 1, 'the kernel OOM-killed inside a');
-  assert.ok(d.usage('a').memoryLimitHits >= 1, JSON.stringify(d.usage('a')));
   assert.equal(d.usage('b').oomKills, 0, 'the neighbour was not OOM-killed');
   assert.ok(d.usage('b').memoryBytes < 64 << 20);
   assert.ok(d.machineUsage().cpuUsageNs >= d.usage('a').cpuUsageNs);
