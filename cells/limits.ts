@@ -118,6 +118,8 @@ export const RECLAIM_PEAK_WINDOW_INTERVALS = 6;
 /** BORGLET_DEAD_TASKS_MAX bounds the dead task records a Borglet keeps reporting until the master drops them. */
 export const BORGLET_DEAD_TASKS_MAX = 1_000;
 export const TASK_PIDS_MAX = 4_096;
+/** TASK_RAM_MIN_BYTES: a task's memory limit below this cannot even exec a shell, so it is refused. */
+export const TASK_RAM_MIN_BYTES = 4 * MiB;
 export const KILL_GRACE_MS_DEFAULT = 10_000;
 export const KILL_GRACE_MS_MAX = 300_000;
 export const HEALTH_INTERVAL_MS_DEFAULT = 10_000;
