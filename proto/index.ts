@@ -4,5 +4,6 @@ export * from './gen/borg/v1/types';
 export * from './gen/borg/v1/master';
 export * from './gen/borg/v1/borglet';
 export * from './gen/borg/v1/paxos';
+export * from './gen/borg/v1/paxos_kv';
 export * from './gen/borg/v1/state';
 export * from './rpc';
