@@ -61,6 +61,9 @@ export const PAXOS_RECONNECT_MAX_MS = 500;
 /** PAXOS_KV_MAX_KEY_BYTES / _VALUE_BYTES bound the standalone replica's key-value service (replica_main.ts). */
 export const PAXOS_KV_MAX_KEY_BYTES = 1 * KiB;
 export const PAXOS_KV_MAX_VALUE_BYTES = 1 * MiB;
+/** PAXOS_KV_HISTORY_WRITES bounds the applied-write history the replica keeps for checks; PAXOS_KV_HISTORY_PAGE one page of it. */
+export const PAXOS_KV_HISTORY_WRITES = 200_000;
+export const PAXOS_KV_HISTORY_PAGE = 10_000;
 
 // --- State ---
 export const IDEMPOTENCY_CACHE_ENTRIES = 100_000;
@@ -165,6 +168,7 @@ assert(PAXOS_MAX_BATCH_BYTES * 2 <= PAXOS_TRANSPORT_BATCH_BYTES && PAXOS_TRANSPO
 assert(PAXOS_TRANSPORT_BATCH_BYTES <= PAXOS_SEND_QUEUE_BYTES, 'a full transport batch fits the send queue');
 assert(PAXOS_RECONNECT_MIN_MS > 0 && PAXOS_RECONNECT_MIN_MS <= PAXOS_RECONNECT_MAX_MS, 'reconnect backoff bounds are ordered');
 assert(PAXOS_KV_MAX_KEY_BYTES + PAXOS_KV_MAX_VALUE_BYTES <= PAXOS_MAX_BATCH_BYTES, 'one KV put fits a Paxos batch');
+assert(PAXOS_KV_HISTORY_PAGE * (PAXOS_KV_MAX_KEY_BYTES + 32) <= MAX_MESSAGE_BYTES && PAXOS_KV_HISTORY_PAGE <= PAXOS_KV_HISTORY_WRITES, 'a history page fits one message');
 assert(LIST_PAGE_SIZE_DEFAULT <= LIST_PAGE_SIZE_MAX, 'default page within the maximum');
 assert(LOG_TAIL_MAX_BYTES <= TASK_LOG_MAX_BYTES && LOG_TAIL_MAX_BYTES * 2 <= MAX_MESSAGE_BYTES, 'log tails fit a message');
 assert(BCL_MAX_OUTPUT_BYTES <= MAX_MESSAGE_BYTES, 'BCL output must be sendable');
