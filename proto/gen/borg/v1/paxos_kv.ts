@@ -90,7 +90,8 @@ export interface KvStatusResponse {
 export interface KvSnapshot {
   pairs: KvPair[];
   history: KvApplied[];
-  firstKeptIndex: number;
+  /** applied_index is the last slot the snapshot reflects. */
+  appliedIndex: number;
 }
 
 export interface KvPair {
@@ -1040,7 +1041,7 @@ export const KvStatusResponse: MessageFns<KvStatusResponse> = {
 };
 
 function createBaseKvSnapshot(): KvSnapshot {
-  return { pairs: [], history: [], firstKeptIndex: 0 };
+  return { pairs: [], history: [], appliedIndex: 0 };
 }
 
 export const KvSnapshot: MessageFns<KvSnapshot> = {
@@ -1051,8 +1052,8 @@ export const KvSnapshot: MessageFns<KvSnapshot> = {
     for (const v of message.history) {
       KvApplied.encode(v!, writer.uint32(18).fork()).join();
     }
-    if (message.firstKeptIndex !== 0) {
-      writer.uint32(24).uint64(message.firstKeptIndex);
+    if (message.appliedIndex !== 0) {
+      writer.uint32(24).uint64(message.appliedIndex);
     }
     return writer;
   },
@@ -1091,7 +1092,7 @@ export const KvSnapshot: MessageFns<KvSnapshot> = {
               break;
             }
 
-            message.firstKeptIndex = longToNumber(reader.uint64());
+            message.appliedIndex = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -1110,10 +1111,10 @@ export const KvSnapshot: MessageFns<KvSnapshot> = {
     return {
       pairs: globalThis.Array.isArray(object?.pairs) ? object.pairs.map((e: any) => KvPair.fromJSON(e)) : [],
       history: globalThis.Array.isArray(object?.history) ? object.history.map((e: any) => KvApplied.fromJSON(e)) : [],
-      firstKeptIndex: isSet(object.firstKeptIndex)
-        ? globalThis.Number(object.firstKeptIndex)
-        : isSet(object.first_kept_index)
-        ? globalThis.Number(object.first_kept_index)
+      appliedIndex: isSet(object.appliedIndex)
+        ? globalThis.Number(object.appliedIndex)
+        : isSet(object.applied_index)
+        ? globalThis.Number(object.applied_index)
         : 0,
     };
   },
@@ -1126,8 +1127,8 @@ export const KvSnapshot: MessageFns<KvSnapshot> = {
     if (message.history?.length) {
       obj.history = message.history.map((e) => KvApplied.toJSON(e));
     }
-    if (message.firstKeptIndex !== 0) {
-      obj.firstKeptIndex = Math.round(message.firstKeptIndex);
+    if (message.appliedIndex !== 0) {
+      obj.appliedIndex = Math.round(message.appliedIndex);
     }
     return obj;
   },
@@ -1139,7 +1140,7 @@ export const KvSnapshot: MessageFns<KvSnapshot> = {
     const message = createBaseKvSnapshot();
     message.pairs = object.pairs?.map((e) => KvPair.fromPartial(e)) || [];
     message.history = object.history?.map((e) => KvApplied.fromPartial(e)) || [];
-    message.firstKeptIndex = object.firstKeptIndex ?? 0;
+    message.appliedIndex = object.appliedIndex ?? 0;
     return message;
   },
 };
