@@ -1,0 +1,900 @@
+// CellState is the Borgmaster's replicated state machine (DESIGN.md §5): jobs, tasks, machines, quotas,
+// allocations and quantised reservations. apply(command, logIndex) is deterministic (time comes stamped in the
+// command; nothing here reads a clock, a random source or the disk) and returns the command's result plus the
+// changes it made, for the Watch stream. Every handler checks everything first and mutates only after, so a
+// refused command changes nothing; a broken invariant is an assertion (a bug), never a silent repair.
+import { assert } from '../../model/assert';
+import { AlreadyExists, BorgError, InvalidArgument, NotFound, QuotaExceeded } from '../../model/errors';
+import { formatJobId, formatTaskId, validateMachineName, validateName, type TaskId } from '../../model/ids';
+import { bandOf, bandName } from '../../model/priority';
+import { equal, formatResources, validateResources, type Resources } from '../../model/resources';
+import { transition } from '../../model/task_state';
+import {
+  Command,
+  CommandResult,
+  EventType,
+  JobSpec,
+  MachineState,
+  PriorityBand,
+  RestartPolicy_Kind,
+  TaskSpec,
+  TaskState,
+  type CreateJobCommand,
+  type KillJobCommand,
+  type RegisterMachineCommand,
+  type RejectedTransition,
+  type ReservationUpdates,
+  type SetMachineStateCommand,
+  type SetQuotaCommand,
+  type TaskEvent,
+  type TaskTransitions,
+  type UpdateJobCommand,
+} from '../../proto/index';
+import {
+  LIST_PAGE_SIZE_DEFAULT,
+  MAX_JOBS_PER_CELL,
+  MAX_MACHINES_PER_CELL,
+  MAX_TASKS_PER_CELL,
+  MAX_TRANSITIONS_PER_COMMAND,
+  MAX_VICTIMS_PER_ASSIGNMENT,
+  RESTART_BACKOFF_INITIAL_MS_DEFAULT,
+  RESTART_BACKOFF_MAX_MS_DEFAULT,
+} from '../../cells/limits';
+import { EventLog } from './event_log';
+import { RequestCache, fingerprint, requestKey } from './request_cache';
+import {
+  NO_PORTS,
+  effectiveTaskSpec,
+  limitOf,
+  newSpecVersion,
+  reservationOf,
+  type JobRec,
+  type MachineRec,
+  type QuotaRec,
+  type SpecVersion,
+  type TaskRec,
+} from './records';
+import { addUsage, bandKey, describeQuota, isProdBand, isUnlimited, jobDemand, quotaShortfall, subUsage, zeroUsage, type Usage } from './quota';
+import { allocatePorts, charge, checkPlacement } from './placement';
+import { quantiseReservation } from './reservation';
+import {
+  QUOTA_BANDS,
+  SETTABLE_MACHINE_STATES,
+  TRANSITION_EVENTS,
+  validateEnum,
+  validateJobSpec,
+  validateMachine,
+  validateMessage,
+  validateTaskIdIn,
+  validateUint,
+} from './validate';
+
+/** Changes lists what one apply touched, for the Watch stream (records are read right after apply). */
+export interface Changes {
+  jobs: Set<JobRec>;
+  tasks: Set<TaskRec>;
+  machines: Set<MachineRec>;
+  quotas: Set<QuotaRec>;
+  deletedTaskIds: string[];
+  deletedJobIds: string[];
+  events: TaskEvent[];
+}
+
+export interface ApplyOutcome {
+  logIndex: number;
+  result: CommandResult;
+  changes: Changes;
+  /** duplicate: the (caller, request id) was applied before; result is the remembered one, nothing changed. */
+  duplicate: boolean;
+}
+
+/** UpdatePreview is what an UpdateJob would do (dry run, and the check phase of the real one). */
+export interface UpdatePreview {
+  job: JobRec;
+  spec: JobSpec;
+  changed: boolean;
+  restartedTaskIds: string[];
+  restartedCount: number;
+  diff: string;
+}
+
+export function emptyChanges(): Changes {
+  return { jobs: new Set(), tasks: new Set(), machines: new Set(), quotas: new Set(), deletedTaskIds: [], deletedJobIds: [], events: [] };
+}
+
+/** commandBodyBytes is the part of a command that identifies a request (not who, when or under which id). */
+export function commandBodyBytes(cmd: Command): Uint8Array {
+  return Command.encode({ requestId: '', caller: '', timeMs: 0, body: cmd.body }).finish();
+}
+
+function okResult(partial: Partial<CommandResult> = {}): CommandResult {
+  return CommandResult.fromPartial({ ok: true, ...partial });
+}
+
+export function errorResult(e: BorgError): CommandResult {
+  return CommandResult.fromPartial({
+    ok: false,
+    errorCode: e.code,
+    errorMessage: e.message,
+    errorField: e instanceof InvalidArgument ? e.field : '',
+  });
+}
+
+function taskSpecEqual(a: TaskSpec, b: TaskSpec): boolean {
+  if (a === b) return true;
+  const x = TaskSpec.encode(a).finish();
+  const y = TaskSpec.encode(b).finish();
+  return x.length === y.length && Buffer.from(x.buffer, x.byteOffset, x.length).equals(Buffer.from(y.buffer, y.byteOffset, y.length));
+}
+
+function jobSpecBytes(s: JobSpec): Buffer {
+  const b = JobSpec.encode(s).finish();
+  return Buffer.from(b.buffer, b.byteOffset, b.length);
+}
+
+export class CellState {
+  /** The records below are owned by apply(); readers must not mutate them. */
+  readonly jobs = new Map<string, JobRec>();
+  readonly machines = new Map<string, MachineRec>();
+  readonly quotas = new Map<string, QuotaRec>();
+  /** usage per (user, band): the demand of the user's live jobs in that band. */
+  readonly usage = new Map<string, Usage>();
+  readonly events: EventLog;
+  readonly requests: RequestCache;
+  private _appliedIndex = 0;
+  private _timeMs = 0;
+  private _taskCount = 0;
+
+  constructor(
+    readonly cell: string,
+    options: { eventCapacity?: number; requestCapacity?: number } = {},
+  ) {
+    validateName(cell, 'cell');
+    this.events = new EventLog(options.eventCapacity);
+    this.requests = new RequestCache(options.requestCapacity);
+  }
+
+  /** appliedIndex is the log index of the last applied command (several commands may share one index). */
+  get appliedIndex(): number {
+    return this._appliedIndex;
+  }
+  /** timeMs is the cell's time: the largest time stamped into an applied command. */
+  get timeMs(): number {
+    return this._timeMs;
+  }
+  get taskCount(): number {
+    return this._taskCount;
+  }
+
+  /** restoredAt is for checkpoint restore only. */
+  restoredAt(appliedIndex: number, timeMs: number, taskCount: number): void {
+    assert(this._appliedIndex === 0 && this._taskCount === 0, 'restoredAt on a fresh state only');
+    this._appliedIndex = appliedIndex;
+    this._timeMs = timeMs;
+    this._taskCount = taskCount;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  getJob(user: string, name: string): JobRec | undefined {
+    return this.jobs.get(formatJobId({ cell: this.cell, user, job: name }));
+  }
+
+  getTask(id: TaskId): TaskRec | undefined {
+    if (id.cell !== this.cell) return undefined;
+    return this.jobs.get(formatJobId(id))?.tasks[id.index];
+  }
+
+  /** lookupTask parses a task id (InvalidArgument when malformed) and finds the task. */
+  lookupTask(taskId: string, field = 'taskId'): TaskRec | undefined {
+    return this.getTask(validateTaskIdIn(taskId, field, this.cell));
+  }
+
+  quotaUsed(user: string, band: PriorityBand): Usage {
+    return this.usage.get(bandKey(user, band)) ?? zeroUsage();
+  }
+
+  /** cachedResult answers a retried request without proposing it again (the API's fast path). */
+  cachedResult(caller: string, requestId: string, cmd: Command): { result: CommandResult; sameRequest: boolean } | undefined {
+    const hit = this.requests.get(requestKey(caller, requestId));
+    if (hit === undefined) return undefined;
+    return { result: hit.result, sameRequest: hit.fingerprint === fingerprint(commandBodyBytes(cmd)) };
+  }
+
+  /** cellCapacity sums the capacity of the machines that are not DOWN. */
+  cellCapacity(): Usage {
+    let total = zeroUsage();
+    for (const m of this.machines.values()) if (m.state !== MachineState.DOWN) total = addUsage(total, m.capacity);
+    return total;
+  }
+
+  // ---------------------------------------------------------------- apply
+
+  /**
+   * apply applies one committed command at logIndex. Indexes never go backwards; several commands of one Paxos
+   * slot share its index. Operating errors become a failed CommandResult (identical on every replica).
+   */
+  apply(cmd: Command, logIndex: number): ApplyOutcome {
+    assert(Number.isSafeInteger(logIndex) && logIndex >= this._appliedIndex, `apply at ${logIndex} after ${this._appliedIndex}`);
+    this._appliedIndex = logIndex;
+    // A new leader's clock may lag the old one's: cell time never goes backwards.
+    if (Number.isSafeInteger(cmd.timeMs) && cmd.timeMs > this._timeMs) this._timeMs = cmd.timeMs;
+    const changes = emptyChanges();
+    let key: string | undefined;
+    let fp = 0;
+    if (cmd.requestId !== '') {
+      key = requestKey(cmd.caller, cmd.requestId);
+      fp = fingerprint(commandBodyBytes(cmd));
+      const hit = this.requests.get(key);
+      if (hit !== undefined) {
+        if (hit.fingerprint === fp) return { logIndex, result: hit.result, changes, duplicate: true };
+        const e = new InvalidArgument('requestId', `${JSON.stringify(cmd.requestId)} was already used for a different request`);
+        return { logIndex, result: { ...errorResult(e), logIndex }, changes, duplicate: false };
+      }
+    }
+    let result: CommandResult;
+    try {
+      result = this.dispatch(cmd, logIndex, changes);
+    } catch (e: unknown) {
+      if (!(e instanceof BorgError)) throw e;
+      result = errorResult(e);
+    }
+    result.logIndex = logIndex;
+    if (key !== undefined) this.requests.put(key, { fingerprint: fp, result });
+    return { logIndex, result, changes, duplicate: false };
+  }
+
+  /** applyEncoded decodes and applies; undecodable bytes are refused (same answer everywhere), never a crash. */
+  applyEncoded(bytes: Uint8Array, logIndex: number): ApplyOutcome {
+    let cmd: Command;
+    try {
+      cmd = Command.decode(bytes);
+    } catch (e: unknown) {
+      const cmdErr = new InvalidArgument('command', `does not decode: ${e instanceof Error ? e.message : String(e)}`);
+      assert(logIndex >= this._appliedIndex, `apply at ${logIndex} after ${this._appliedIndex}`);
+      this._appliedIndex = logIndex;
+      return { logIndex, result: { ...errorResult(cmdErr), logIndex }, changes: emptyChanges(), duplicate: false };
+    }
+    return this.apply(cmd, logIndex);
+  }
+
+  private dispatch(cmd: Command, logIndex: number, ch: Changes): CommandResult {
+    const body = cmd.body;
+    if (body === undefined) throw new InvalidArgument('body', 'is required');
+    const t = this._timeMs;
+    switch (body.$case) {
+      case 'noop':
+        return okResult();
+      case 'createJob':
+        return this.createJob(body.value, t, logIndex, ch);
+      case 'updateJob':
+        return this.updateJob(body.value, t, logIndex, ch);
+      case 'killJob':
+        return this.killJob(body.value, t, logIndex, ch);
+      case 'transitions':
+        return this.transitions(body.value, t, logIndex, ch);
+      case 'reservations':
+        return this.reservations(body.value, ch);
+      case 'registerMachine':
+        return this.registerMachine(body.value, ch);
+      case 'setMachineState':
+        return this.setMachineState(body.value, ch);
+      case 'setQuota':
+        return this.setQuota(body.value, ch);
+      default: {
+        const never: never = body;
+        throw new InvalidArgument('body', `unknown command ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- jobs
+
+  /** checkQuota throws QuotaExceeded naming the quota and the shortfall, or returns when the job fits. */
+  checkQuota(user: string, priority: number, demand: Usage, released: Usage = zeroUsage()): void {
+    const band = bandOf(priority);
+    if (isUnlimited(band)) return;
+    const need = addUsage(subUsage(this.quotaUsed(user, band), released), demand);
+    const limit = this.quotas.get(bandKey(user, band))?.limit ?? { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 };
+    const short = quotaShortfall(need, limit);
+    if (short.length > 0) throw new QuotaExceeded(`${describeQuota(user, priority, this.cell)} exceeded: ${short.join('; ')}`);
+  }
+
+  /** admitCreate is the check phase of CreateJob (also run by the API before proposing). */
+  admitCreate(specIn: JobSpec | undefined): JobSpec {
+    const spec = validateJobSpec(specIn, 'spec', this.cell);
+    const id = formatJobId({ cell: this.cell, user: spec.user, job: spec.name });
+    if (this.jobs.has(id)) throw new AlreadyExists(`job ${id}`);
+    if (this.jobs.size >= MAX_JOBS_PER_CELL) throw new BorgError('resource_exhausted', `cell ${this.cell} already has ${this.jobs.size} jobs (limit ${MAX_JOBS_PER_CELL})`);
+    if (this._taskCount + spec.taskCount > MAX_TASKS_PER_CELL) {
+      throw new BorgError('resource_exhausted', `cell ${this.cell} would have ${this._taskCount + spec.taskCount} tasks (limit ${MAX_TASKS_PER_CELL})`);
+    }
+    this.checkQuota(spec.user, spec.priority, jobDemand(spec));
+    return spec;
+  }
+
+  private createJob(c: CreateJobCommand, t: number, idx: number, ch: Changes): CommandResult {
+    const spec = this.admitCreate(c.spec);
+    const id = formatJobId({ cell: this.cell, user: spec.user, job: spec.name });
+    const v = newSpecVersion(1, spec);
+    const job: JobRec = {
+      id,
+      user: spec.user,
+      name: spec.name,
+      current: v,
+      specs: new Map([[1, v]]),
+      createdMs: t,
+      tasks: [],
+      rolloutCursor: spec.taskCount,
+      downCount: 0,
+      pending: 0,
+      running: 0,
+      dead: 0,
+    };
+    this.jobs.set(id, job);
+    for (let i = 0; i < spec.taskCount; i++) job.tasks.push(this.newTask(job, i, t, idx, ch));
+    this.chargeUsage(spec, 1);
+    ch.jobs.add(job);
+    return okResult({ specVersion: 1 });
+  }
+
+  private chargeUsage(spec: JobSpec, sign: 1 | -1): void {
+    const key = bandKey(spec.user, bandOf(spec.priority));
+    const d = jobDemand(spec);
+    const next = addUsage(this.usage.get(key) ?? zeroUsage(), d, sign);
+    if (next.cpuMillis === 0 && next.ramBytes === 0 && next.diskBytes === 0 && next.ports === 0) this.usage.delete(key);
+    else this.usage.set(key, next);
+  }
+
+  private newTask(job: JobRec, index: number, t: number, idx: number, ch: Changes): TaskRec {
+    const v = job.current;
+    v.refs++;
+    const task: TaskRec = {
+      job,
+      index,
+      id: `${job.id}/${index}`,
+      state: TaskState.TASK_STATE_UNSPECIFIED,
+      lastEvent: EventType.SUBMIT,
+      machine: undefined,
+      specVersion: v.version,
+      spec: effectiveTaskSpec(v, index),
+      reservation: undefined,
+      ports: NO_PORTS,
+      restarts: 0,
+      failures: 0,
+      startTimeMs: 0,
+      stateTimeMs: t,
+      notBeforeMs: 0,
+      exitCode: 0,
+      message: '',
+      updateDown: false,
+    };
+    this._taskCount++;
+    this.moveState(task, EventType.SUBMIT, t, idx, ch, '');
+    return task;
+  }
+
+  /** previewUpdate is the check phase of UpdateJob and the whole of a dry run: it changes nothing. */
+  previewUpdate(specIn: JobSpec | undefined): UpdatePreview {
+    const spec = validateJobSpec(specIn, 'spec', this.cell);
+    const job = this.getJob(spec.user, spec.name);
+    if (job === undefined) throw new NotFound(`job ${formatJobId({ cell: this.cell, user: spec.user, job: spec.name })}`);
+    const old = job.current.spec;
+    if (jobSpecBytes(old).equals(jobSpecBytes(spec))) {
+      return { job, spec, changed: false, restartedTaskIds: [], restartedCount: 0, diff: 'no change' };
+    }
+    const grow = spec.taskCount - old.taskCount;
+    if (grow > 0 && this._taskCount + grow > MAX_TASKS_PER_CELL) {
+      throw new BorgError('resource_exhausted', `cell ${this.cell} would have ${this._taskCount + grow} tasks (limit ${MAX_TASKS_PER_CELL})`);
+    }
+    const oldDemand = jobDemand(old);
+    const newDemand = jobDemand(spec);
+    const sameBand = bandOf(old.priority) === bandOf(spec.priority);
+    const shrinks = sameBand && (['cpuMillis', 'ramBytes', 'diskBytes', 'ports'] as const).every((d) => newDemand[d] <= oldDemand[d]);
+    // Shrinking a job is always allowed, even when the quota was lowered below what the user holds.
+    if (!shrinks) this.checkQuota(spec.user, spec.priority, newDemand, sameBand ? oldDemand : zeroUsage());
+    const probe = newSpecVersion(job.current.version + 1, spec);
+    const restarted: string[] = [];
+    let restartedCount = 0;
+    const n = Math.min(spec.taskCount, job.tasks.length);
+    for (let i = 0; i < n; i++) {
+      const task = job.tasks[i] as TaskRec;
+      if (task.state === TaskState.RUNNING && !taskSpecEqual(task.spec, effectiveTaskSpec(probe, i))) {
+        restartedCount++;
+        if (restarted.length < LIST_PAGE_SIZE_DEFAULT) restarted.push(task.id);
+      }
+    }
+    return { job, spec, changed: true, restartedTaskIds: restarted, restartedCount, diff: diffSpecs(old, spec, restartedCount) };
+  }
+
+  private updateJob(c: UpdateJobCommand, t: number, idx: number, ch: Changes): CommandResult {
+    const p = this.previewUpdate(c.spec);
+    const job = p.job;
+    if (!p.changed) return okResult({ specVersion: job.current.version });
+    const old = job.current.spec;
+    this.chargeUsage(old, -1);
+    this.chargeUsage(p.spec, 1);
+    const v = newSpecVersion(job.current.version + 1, p.spec);
+    job.specs.set(v.version, v);
+    job.current = v;
+    ch.jobs.add(job);
+    // Scale down: tasks past the new count go away for good.
+    while (job.tasks.length > p.spec.taskCount) {
+      const task = job.tasks.pop() as TaskRec;
+      this.deleteTask(task, t, idx, ch, `job ${job.id} scaled down to ${p.spec.taskCount}`);
+    }
+    // Tasks whose effective spec is unchanged (priority-only changes among them) are updated in place and never
+    // restart; pending tasks take the new spec at once; running ones wait for the rollout.
+    for (const task of job.tasks) {
+      const next = effectiveTaskSpec(v, task.index);
+      const same = taskSpecEqual(task.spec, next);
+      if (same || task.state !== TaskState.RUNNING) {
+        this.setVersion(task, v);
+        if (task.state === TaskState.PENDING) this.moveState(task, EventType.UPDATE_PENDING, t, idx, ch, `updated to version ${v.version}`);
+        else if (task.state === TaskState.RUNNING) this.moveState(task, EventType.UPDATE_RUNNING, t, idx, ch, `updated in place to version ${v.version}`);
+      }
+    }
+    // Scale up.
+    for (let i = job.tasks.length; i < p.spec.taskCount; i++) job.tasks.push(this.newTask(job, i, t, idx, ch));
+    this.dropUnusedVersions(job);
+    job.rolloutCursor = 0;
+    this.advanceRollout(job, t, idx, ch);
+    return okResult({ specVersion: v.version, restartedTaskIds: p.restartedTaskIds });
+  }
+
+  /**
+   * advanceRollout restarts running tasks still at an older spec version, in index order, while fewer than
+   * max_tasks_down tasks that the rollout took down are not running again.
+   */
+  private advanceRollout(job: JobRec, t: number, idx: number, ch: Changes): void {
+    const maxDown = Math.max(1, job.current.spec.updatePolicy?.maxTasksDown ?? 1);
+    while (job.downCount < maxDown && job.rolloutCursor < job.tasks.length) {
+      const task = job.tasks[job.rolloutCursor++] as TaskRec;
+      if (task.state !== TaskState.RUNNING || task.specVersion === job.current.version) continue;
+      this.unplace(task, ch);
+      this.moveState(task, EventType.KILL, t, idx, ch, `replaced by the rolling update to version ${job.current.version}`);
+      this.resubmit(task, 0, t, idx, ch, `resubmitted at version ${job.current.version} by the rolling update`, false);
+      task.updateDown = true;
+      job.downCount++;
+    }
+    this.dropUnusedVersions(job);
+  }
+
+  private setVersion(task: TaskRec, v: SpecVersion): void {
+    if (task.specVersion === v.version) return;
+    const old = task.job.specs.get(task.specVersion);
+    assert(old !== undefined && old.refs > 0, `task ${task.id} refers to a known spec version`);
+    old.refs--;
+    v.refs++;
+    task.specVersion = v.version;
+    task.spec = effectiveTaskSpec(v, task.index);
+  }
+
+  private dropUnusedVersions(job: JobRec): void {
+    for (const [version, v] of job.specs) if (v.refs === 0 && v !== job.current) job.specs.delete(version);
+  }
+
+  private deleteTask(task: TaskRec, t: number, idx: number, ch: Changes, why: string): void {
+    if (task.state !== TaskState.DEAD) {
+      this.unplace(task, ch);
+      this.moveState(task, EventType.KILL, t, idx, ch, why);
+    }
+    if (task.updateDown) {
+      task.updateDown = false;
+      task.job.downCount--;
+    }
+    const v = task.job.specs.get(task.specVersion);
+    assert(v !== undefined && v.refs > 0, 'deleted task refers to a known version');
+    v.refs--;
+    task.job.dead--;
+    this._taskCount--;
+    ch.tasks.delete(task);
+    ch.deletedTaskIds.push(task.id);
+  }
+
+  /** admitKill is the check phase of KillJob. */
+  admitKill(c: KillJobCommand): JobRec {
+    const user = validateName(c.user, 'user');
+    const name = validateName(c.job, 'job');
+    const job = this.getJob(user, name);
+    if (job === undefined) throw new NotFound(`job ${formatJobId({ cell: this.cell, user, job: name })}`);
+    return job;
+  }
+
+  private killJob(c: KillJobCommand, t: number, idx: number, ch: Changes): CommandResult {
+    const job = this.admitKill(c);
+    for (const task of job.tasks) this.deleteTask(task, t, idx, ch, `job ${job.id} killed`);
+    job.tasks = [];
+    this.chargeUsage(job.current.spec, -1);
+    this.jobs.delete(job.id);
+    ch.jobs.delete(job);
+    ch.deletedJobIds.push(job.id);
+    return okResult({ specVersion: job.current.version });
+  }
+
+  // ---------------------------------------------------------------- task lifecycle
+
+  private moveState(task: TaskRec, event: EventType, t: number, idx: number, ch: Changes, message: string): void {
+    const tr = transition(task.state, event);
+    assert(tr.kind === 'ok', `task ${task.id}: ${tr.kind === 'invalid' ? tr.reason : ''}`);
+    const job = task.job;
+    if (task.state !== tr.to) {
+      if (task.state === TaskState.PENDING) job.pending--;
+      else if (task.state === TaskState.RUNNING) job.running--;
+      else if (task.state === TaskState.DEAD) job.dead--;
+      if (tr.to === TaskState.PENDING) job.pending++;
+      else if (tr.to === TaskState.RUNNING) job.running++;
+      else if (tr.to === TaskState.DEAD) job.dead++;
+      task.stateTimeMs = t;
+    }
+    task.state = tr.to;
+    task.lastEvent = event;
+    if (message !== '') task.message = message;
+    const e: TaskEvent = {
+      timeMs: t,
+      logIndex: idx,
+      taskId: task.id,
+      type: event,
+      machine: task.machine?.name ?? '',
+      user: job.user,
+      job: job.name,
+      priority: job.current.spec.priority,
+      message,
+    };
+    this.events.push(e);
+    ch.events.push(e);
+    ch.tasks.add(task);
+    ch.jobs.add(job);
+  }
+
+  private place(task: TaskRec, machine: MachineRec, t: number, ch: Changes): void {
+    assert(task.machine === undefined, `task ${task.id} placed twice`);
+    const limit = limitOf(task);
+    const ports = allocatePorts(machine, limit.ports);
+    assert(ports.length === limit.ports, `ports for ${task.id} were checked`);
+    for (const p of ports) machine.usedPorts.add(p);
+    task.ports = ports.length === 0 ? NO_PORTS : ports;
+    task.machine = machine;
+    task.reservation = undefined;
+    task.startTimeMs = t;
+    machine.tasks.add(task);
+    charge(machine, limit, limit, 1);
+    machine.generation++;
+    ch.machines.add(machine);
+  }
+
+  private unplace(task: TaskRec, ch: Changes): void {
+    const machine = task.machine;
+    if (machine === undefined) return;
+    assert(machine.tasks.has(task), `task ${task.id} is on its machine`);
+    machine.tasks.delete(task);
+    for (const p of task.ports) machine.usedPorts.delete(p);
+    charge(machine, limitOf(task), reservationOf(task), -1);
+    machine.generation++;
+    ch.machines.add(machine);
+    task.machine = undefined;
+    task.ports = NO_PORTS;
+    task.reservation = undefined;
+  }
+
+  /** resubmit takes a dead task back to PENDING at the job's current spec, not before t + backoffMs. */
+  private resubmit(task: TaskRec, backoffMs: number, t: number, idx: number, ch: Changes, message: string, countRestart: boolean): void {
+    this.setVersion(task, task.job.current);
+    if (countRestart) task.restarts++;
+    task.notBeforeMs = backoffMs > 0 ? t + backoffMs : 0;
+    this.moveState(task, EventType.SUBMIT, t, idx, ch, message);
+  }
+
+  /**
+   * endTask applies EVICT, FAIL, FINISH, KILL or LOST and then the restart policy: evicted and lost tasks go
+   * back to PENDING at once (not their fault); a failed task after a back-off that doubles per consecutive
+   * failure; a finished one only under ALWAYS; a killed one stays dead.
+   */
+  private endTask(task: TaskRec, event: EventType, exitCode: number, message: string, t: number, idx: number, ch: Changes): void {
+    this.unplace(task, ch);
+    task.exitCode = exitCode;
+    this.moveState(task, event, t, idx, ch, message);
+    const policy = task.spec.restartPolicy;
+    const kind = policy?.kind ?? RestartPolicy_Kind.KIND_UNSPECIFIED;
+    const initial = policy?.backoffInitialMs || RESTART_BACKOFF_INITIAL_MS_DEFAULT;
+    const cap = Math.max(initial, policy?.backoffMaxMs || RESTART_BACKOFF_MAX_MS_DEFAULT);
+    switch (event) {
+      case EventType.EVICT:
+      case EventType.LOST:
+        this.resubmit(task, 0, t, idx, ch, `rescheduling after ${EventType[event]}`, true);
+        return;
+      case EventType.FAIL: {
+        task.failures++;
+        if (kind === RestartPolicy_Kind.NEVER) return;
+        const maxRestarts = policy?.maxRestarts ?? 0;
+        if (maxRestarts > 0 && task.failures > maxRestarts) {
+          task.message = `failed ${task.failures} times; restart limit ${maxRestarts} reached`;
+          return;
+        }
+        const backoffMs = Math.min(cap, initial * 2 ** Math.min(30, task.failures - 1));
+        this.resubmit(task, backoffMs, t, idx, ch, `restarting after failure ${task.failures} (exit ${exitCode}); back-off ${backoffMs}ms`, true);
+        return;
+      }
+      case EventType.FINISH:
+        task.failures = 0;
+        if (kind === RestartPolicy_Kind.ALWAYS) this.resubmit(task, initial, t, idx, ch, `restarting after FINISH (policy ALWAYS); back-off ${initial}ms`, true);
+        return;
+      case EventType.KILL:
+        return;
+      default:
+        assert(false, `endTask with ${EventType[event]}`);
+    }
+  }
+
+  private transitions(c: TaskTransitions, t: number, idx: number, ch: Changes): CommandResult {
+    const list = c.transitions ?? [];
+    if (list.length > MAX_TRANSITIONS_PER_COMMAND) {
+      throw new InvalidArgument('transitions', `has ${list.length} entries, more than the limit of ${MAX_TRANSITIONS_PER_COMMAND}`);
+    }
+    // Check the shape of every entry before touching anything: a malformed batch is refused whole.
+    list.forEach((tr, i) => {
+      const f = `transitions[${i}]`;
+      validateTaskIdIn(tr.taskId, `${f}.taskId`, this.cell);
+      validateEnum(tr.event, `${f}.event`, TRANSITION_EVENTS, EventType);
+      if (tr.event === EventType.SCHEDULE || tr.machine !== '') validateMachineName(tr.machine, `${f}.machine`);
+      validateUint(tr.specVersion, `${f}.specVersion`, Number.MAX_SAFE_INTEGER);
+      const victims = tr.victimTaskIds ?? [];
+      if (victims.length > MAX_VICTIMS_PER_ASSIGNMENT) throw new InvalidArgument(`${f}.victimTaskIds`, `has ${victims.length} entries, more than the limit of ${MAX_VICTIMS_PER_ASSIGNMENT}`);
+      if (victims.length > 0 && tr.event !== EventType.SCHEDULE) throw new InvalidArgument(`${f}.victimTaskIds`, 'only SCHEDULE names victims');
+      victims.forEach((v, j) => validateTaskIdIn(v, `${f}.victimTaskIds[${j}]`, this.cell));
+      validateMessage(tr.message, `${f}.message`);
+    });
+    const accepted: string[] = [];
+    const rejected: RejectedTransition[] = [];
+    for (const tr of list) {
+      const task = this.lookupTask(tr.taskId);
+      if (task === undefined) {
+        rejected.push({ taskId: tr.taskId, reason: 'task not found' });
+        continue;
+      }
+      const reason = tr.event === EventType.SCHEDULE ? this.schedule(task, tr.machine, tr.specVersion, tr.victimTaskIds, t, idx, ch) : this.report(task, tr.event, tr, t, idx, ch);
+      if (reason === undefined) accepted.push(tr.taskId);
+      else rejected.push({ taskId: tr.taskId, reason });
+    }
+    return okResult({ acceptedTaskIds: accepted, rejected });
+  }
+
+  /** schedule re-checks and commits one assignment; returns the rejection reason or undefined. */
+  private schedule(task: TaskRec, machineName: string, specVersion: number, victimIds: string[], t: number, idx: number, ch: Changes): string | undefined {
+    const machine = this.machines.get(machineName);
+    const victims = victimIds.map((v) => this.lookupTask(v));
+    const verdict = checkPlacement(task, machine, specVersion, victims, t);
+    if (verdict.kind === 'rejected') return verdict.reason;
+    assert(machine !== undefined, 'checked machine exists');
+    for (const v of victims) {
+      assert(v !== undefined, 'checked victim exists');
+      this.endTask(v, EventType.EVICT, 0, `preempted by ${task.id}`, t, idx, ch);
+    }
+    this.place(task, machine, t, ch);
+    task.notBeforeMs = 0;
+    this.moveState(task, EventType.SCHEDULE, t, idx, ch, '');
+    const job = task.job;
+    if (task.updateDown) {
+      task.updateDown = false;
+      job.downCount--;
+      this.advanceRollout(job, t, idx, ch);
+    }
+    return undefined;
+  }
+
+  /** report applies a Borglet-observed end of a task (via a link shard); stale reports are refused. */
+  private report(task: TaskRec, event: EventType, tr: { machine: string; specVersion: number; exitCode: number; message: string }, t: number, idx: number, ch: Changes): string | undefined {
+    const ok = transition(task.state, event);
+    if (ok.kind === 'invalid') return ok.reason;
+    if (tr.machine !== '' && task.machine?.name !== tr.machine) return `stale report: task is on ${task.machine?.name ?? 'no machine'}, not ${tr.machine}`;
+    if (tr.specVersion !== 0 && tr.specVersion !== task.specVersion) return `stale report: task is at spec version ${task.specVersion}, not ${tr.specVersion}`;
+    if (event === EventType.KILL && task.state === TaskState.PENDING) {
+      this.moveState(task, EventType.KILL, t, idx, ch, tr.message);
+      return undefined;
+    }
+    this.endTask(task, event, tr.exitCode, tr.message, t, idx, ch);
+    return undefined;
+  }
+
+  private reservations(c: ReservationUpdates, ch: Changes): CommandResult {
+    const list = c.updates ?? [];
+    if (list.length > MAX_TRANSITIONS_PER_COMMAND) throw new InvalidArgument('updates', `has ${list.length} entries, more than the limit of ${MAX_TRANSITIONS_PER_COMMAND}`);
+    const parsed = list.map((u, i) => {
+      validateTaskIdIn(u.taskId, `updates[${i}].taskId`, this.cell);
+      validateMachineName(u.machine, `updates[${i}].machine`);
+      return validateResources(u.reservation, `updates[${i}].reservation`);
+    });
+    const accepted: string[] = [];
+    const rejected: RejectedTransition[] = [];
+    list.forEach((u, i) => {
+      const task = this.lookupTask(u.taskId);
+      if (task === undefined || task.state !== TaskState.RUNNING || task.machine?.name !== u.machine) {
+        rejected.push({ taskId: u.taskId, reason: 'task is not running on that machine' });
+        return;
+      }
+      const limit = limitOf(task);
+      const next = quantiseReservation(parsed[i] as Resources, limit);
+      const current = reservationOf(task);
+      if (equal(next, current)) return; // quantisation absorbed the change: no churn
+      const machine = task.machine;
+      charge(machine, { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 }, current, -1);
+      charge(machine, { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 }, next, 1);
+      task.reservation = equal(next, limit) ? undefined : next;
+      machine.generation++;
+      ch.machines.add(machine);
+      ch.tasks.add(task);
+      accepted.push(u.taskId);
+    });
+    return okResult({ acceptedTaskIds: accepted, rejected });
+  }
+
+  // ---------------------------------------------------------------- machines and quotas
+
+  private registerMachine(c: RegisterMachineCommand, ch: Changes): CommandResult {
+    const m = validateMachine(c.machine, 'machine');
+    const existing = this.machines.get(m.name);
+    const capacity = m.capacity as Resources;
+    if (existing === undefined) {
+      if (this.machines.size >= MAX_MACHINES_PER_CELL) throw new BorgError('resource_exhausted', `cell ${this.cell} already has ${this.machines.size} machines`);
+      const rec: MachineRec = {
+        name: m.name,
+        address: m.address,
+        capacity,
+        attributes: m.attributes,
+        rack: m.rack,
+        powerDomain: m.powerDomain,
+        state: m.state,
+        generation: 1,
+        tasks: new Set(),
+        allocatedLimit: { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 },
+        allocatedReservation: { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 },
+        usedPorts: new Set(),
+      };
+      this.machines.set(m.name, rec);
+      ch.machines.add(rec);
+      return okResult();
+    }
+    // Re-registration updates the machine's shape; its state changes only when the command names one.
+    const state = c.machine?.state === MachineState.MACHINE_STATE_UNSPECIFIED ? existing.state : m.state;
+    const changed =
+      existing.address !== m.address ||
+      !equal(existing.capacity, capacity) ||
+      JSON.stringify(existing.attributes) !== JSON.stringify(m.attributes) ||
+      existing.rack !== m.rack ||
+      existing.powerDomain !== m.powerDomain ||
+      existing.state !== state;
+    if (changed) {
+      existing.address = m.address;
+      existing.capacity = capacity;
+      existing.attributes = m.attributes;
+      existing.rack = m.rack;
+      existing.powerDomain = m.powerDomain;
+      existing.state = state;
+      existing.generation++;
+      ch.machines.add(existing);
+    }
+    return okResult();
+  }
+
+  private setMachineState(c: SetMachineStateCommand, ch: Changes): CommandResult {
+    const name = validateMachineName(c.machine, 'machine');
+    const state = validateEnum(c.state, 'state', SETTABLE_MACHINE_STATES, MachineState);
+    validateMessage(c.reason, 'reason');
+    const m = this.machines.get(name);
+    if (m === undefined) throw new NotFound(`machine ${name}`);
+    if (m.state !== state) {
+      m.state = state;
+      m.generation++;
+      ch.machines.add(m);
+    }
+    return okResult();
+  }
+
+  /** admitQuota is the check phase of SetQuota: the FREE band takes no quota; prod quotas fit the cell. */
+  admitQuota(c: SetQuotaCommand): QuotaRec {
+    const user = validateName(c.user, 'quota.user');
+    const band = validateEnum(c.band, 'quota.band', QUOTA_BANDS, PriorityBand);
+    if (isUnlimited(band)) throw new InvalidArgument('quota.band', 'the FREE band (priority 0-99) is unlimited and takes no quota');
+    const limit = validateResources(c.limit, 'quota.limit');
+    if (isProdBand(band)) {
+      let total = addUsage(zeroUsage(), limit);
+      for (const q of this.quotas.values()) if (isProdBand(q.band) && !(q.user === user && q.band === band)) total = addUsage(total, q.limit);
+      const capacity = this.cellCapacity();
+      const over = quotaShortfall(total, capacity);
+      if (over.length > 0) {
+        throw new BorgError(
+          'failed_precondition',
+          `prod quotas of cell ${this.cell} would exceed its capacity (${formatResources(capacity as Resources)}) in ${bandName(band)}: ${over.join('; ').replaceAll('quota', 'capacity')}`,
+        );
+      }
+    }
+    return { user, band, limit };
+  }
+
+  private setQuota(c: SetQuotaCommand, ch: Changes): CommandResult {
+    const q = this.admitQuota(c);
+    this.quotas.set(bandKey(q.user, q.band), q);
+    ch.quotas.add(q);
+    return okResult();
+  }
+
+  // ---------------------------------------------------------------- invariants
+
+  /** checkInvariants recomputes every derived number from scratch and asserts it matches (tests, restore). */
+  checkInvariants(): void {
+    let tasks = 0;
+    const perMachine = new Map<MachineRec, TaskRec[]>();
+    const usage = new Map<string, Usage>();
+    for (const job of this.jobs.values()) {
+      assert(job.tasks.length === job.current.spec.taskCount, `job ${job.id} has ${job.tasks.length} tasks, spec says ${job.current.spec.taskCount}`);
+      let pending = 0;
+      let running = 0;
+      let dead = 0;
+      let down = 0;
+      const refs = new Map<number, number>();
+      job.tasks.forEach((task, i) => {
+        assert(task.index === i && task.job === job, `task ${task.id} indexed`);
+        assert(task.id === formatTaskId({ cell: this.cell, user: job.user, job: job.name, index: i }), `task id ${task.id}`);
+        refs.set(task.specVersion, (refs.get(task.specVersion) ?? 0) + 1);
+        if (task.state === TaskState.PENDING) pending++;
+        else if (task.state === TaskState.RUNNING) running++;
+        else if (task.state === TaskState.DEAD) dead++;
+        else assert(false, `task ${task.id} in state ${task.state}`);
+        if (task.updateDown) down++;
+        assert((task.state === TaskState.RUNNING) === (task.machine !== undefined), `task ${task.id}: running iff placed`);
+        if (task.machine !== undefined) {
+          const l = perMachine.get(task.machine) ?? [];
+          l.push(task);
+          perMachine.set(task.machine, l);
+        }
+      });
+      assert(job.pending === pending && job.running === running && job.dead === dead, `job ${job.id} counts`);
+      assert(job.downCount === down, `job ${job.id} downCount ${job.downCount} vs ${down}`);
+      for (const [version, v] of job.specs) assert(v.refs === (refs.get(version) ?? 0), `job ${job.id} v${version} refs`);
+      for (const version of refs.keys()) assert(job.specs.has(version), `job ${job.id} v${version} kept`);
+      tasks += job.tasks.length;
+      const key = bandKey(job.user, bandOf(job.current.spec.priority));
+      usage.set(key, addUsage(usage.get(key) ?? zeroUsage(), jobDemand(job.current.spec)));
+    }
+    assert(tasks === this._taskCount, `task count ${this._taskCount} vs ${tasks}`);
+    for (const m of this.machines.values()) {
+      const placed = perMachine.get(m) ?? [];
+      assert(placed.length === m.tasks.size, `machine ${m.name} task set`);
+      let limit = zeroUsage();
+      let reservation = zeroUsage();
+      let ports = 0;
+      for (const t of placed) {
+        assert(m.tasks.has(t), `machine ${m.name} has ${t.id}`);
+        limit = addUsage(limit, limitOf(t));
+        reservation = addUsage(reservation, reservationOf(t));
+        ports += t.ports.length;
+        for (const p of t.ports) assert(m.usedPorts.has(p), `port ${p} of ${t.id} marked used`);
+      }
+      assert(ports === m.usedPorts.size, `machine ${m.name} ports`);
+      for (const d of ['cpuMillis', 'ramBytes', 'diskBytes', 'ports'] as const) {
+        assert(limit[d] === m.allocatedLimit[d], `machine ${m.name} allocated limit ${d}`);
+        assert(reservation[d] === m.allocatedReservation[d], `machine ${m.name} allocated reservation ${d}`);
+      }
+    }
+    assert(usage.size === this.usage.size, 'usage keys');
+    for (const [k, u] of usage) {
+      const have = this.usage.get(k);
+      assert(have !== undefined && (['cpuMillis', 'ramBytes', 'diskBytes', 'ports'] as const).every((d) => have[d] === u[d]), `usage ${k}`);
+    }
+  }
+}
+
+/** diffSpecs describes an update in one line, field by field. */
+export function diffSpecs(a: JobSpec, b: JobSpec, restarted: number): string {
+  const parts: string[] = [];
+  if (a.priority !== b.priority) parts.push(`priority ${a.priority} -> ${b.priority}`);
+  if (a.taskCount !== b.taskCount) parts.push(`taskCount ${a.taskCount} -> ${b.taskCount}`);
+  if (!jobSpecBytes({ ...a, priority: 0, taskCount: 0, annotations: {}, updatePolicy: undefined, spread: undefined }).equals(jobSpecBytes({ ...b, priority: 0, taskCount: 0, annotations: {}, updatePolicy: undefined, spread: undefined }))) {
+    parts.push('task spec changed');
+  }
+  if ((a.updatePolicy?.maxTasksDown ?? 1) !== (b.updatePolicy?.maxTasksDown ?? 1)) parts.push(`updatePolicy.maxTasksDown ${a.updatePolicy?.maxTasksDown ?? 1} -> ${b.updatePolicy?.maxTasksDown ?? 1}`);
+  if (JSON.stringify(a.spread) !== JSON.stringify(b.spread)) parts.push('spread changed');
+  if (JSON.stringify(a.annotations) !== JSON.stringify(b.annotations)) parts.push('annotations changed');
+  parts.push(`${restarted} task(s) restart`);
+  return parts.join('; ');
+}

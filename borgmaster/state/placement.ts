@@ -1,0 +1,95 @@
+// Placement checks: does a pending task still fit a machine, given the victims it names? Used by apply() for
+// every SCHEDULE (authoritative: the state a command is applied to) and by borgmaster/plan before proposing
+// (early rejection). A prod task is charged the limits of the tasks it cannot preempt; a non-prod task is charged
+// the reservations of the tasks already there, so non-prod runs in reclaimed resources and prod never does
+// (B15 §5.5). Ports are never overcommitted. Reasons are constants so callers can count them.
+import { canPreempt, isProd } from '../../model/priority';
+import { RESOURCE_DIMENSIONS, type Resources } from '../../model/resources';
+import { MachineState, TaskState } from '../../proto/index';
+import { MAX_TASKS_PER_MACHINE, TASK_PORT_BASE } from '../../cells/limits';
+import { limitOf, priorityOf, reservationOf, type MachineRec, type TaskRec } from './records';
+
+export const REASON_TASK_NOT_PENDING = 'task is not pending';
+export const REASON_SPEC_VERSION = 'spec version changed';
+export const REASON_BACKOFF = 'task is in restart back-off';
+export const REASON_MACHINE_UNKNOWN = 'machine not found';
+export const REASON_MACHINE_NOT_UP = 'machine is not UP';
+export const REASON_VICTIM_GONE = 'victim is no longer running on the machine';
+export const REASON_VICTIM_NOT_PREEMPTIBLE = 'victim cannot be preempted';
+export const REASON_VICTIM_SELF = 'a task cannot preempt itself';
+export const REASON_TOO_MANY_TASKS = 'machine has too many tasks';
+export const REASON_INSUFFICIENT = 'insufficient';
+export const REASON_PORTS = 'insufficient ports';
+
+export type FitVerdict = { kind: 'fits' } | { kind: 'rejected'; reason: string };
+
+const DIM_NAMES = { cpuMillis: 'cpu', ramBytes: 'ram', diskBytes: 'disk', ports: 'ports' } as const;
+
+/**
+ * checkPlacement re-checks one assignment against the current records: the task is pending at the planned spec
+ * version and out of back-off, the machine is UP, every victim still runs there and may be preempted, and after
+ * evicting the victims the task fits.
+ */
+export function checkPlacement(
+  task: TaskRec,
+  machine: MachineRec | undefined,
+  plannedSpecVersion: number,
+  victims: readonly (TaskRec | undefined)[],
+  nowMs: number,
+): FitVerdict {
+  if (task.state !== TaskState.PENDING) return { kind: 'rejected', reason: `${REASON_TASK_NOT_PENDING} (${TaskState[task.state]})` };
+  if (plannedSpecVersion !== 0 && plannedSpecVersion !== task.specVersion) {
+    return { kind: 'rejected', reason: `${REASON_SPEC_VERSION} (planned ${plannedSpecVersion}, now ${task.specVersion})` };
+  }
+  if (task.notBeforeMs > nowMs) return { kind: 'rejected', reason: `${REASON_BACKOFF} for ${task.notBeforeMs - nowMs}ms more` };
+  if (machine === undefined) return { kind: 'rejected', reason: REASON_MACHINE_UNKNOWN };
+  if (machine.state !== MachineState.UP) return { kind: 'rejected', reason: `${REASON_MACHINE_NOT_UP} (${MachineState[machine.state]})` };
+  const priority = priorityOf(task);
+  const evicted = new Set<TaskRec>();
+  for (const v of victims) {
+    if (v === undefined || v.machine !== machine || v.state !== TaskState.RUNNING) return { kind: 'rejected', reason: REASON_VICTIM_GONE };
+    if (v === task) return { kind: 'rejected', reason: REASON_VICTIM_SELF };
+    if (!canPreempt(priority, priorityOf(v))) {
+      return { kind: 'rejected', reason: `${REASON_VICTIM_NOT_PREEMPTIBLE} (${v.id} at priority ${priorityOf(v)}, preemptor at ${priority})` };
+    }
+    evicted.add(v);
+  }
+  if (machine.tasks.size - evicted.size + 1 > MAX_TASKS_PER_MACHINE) return { kind: 'rejected', reason: REASON_TOO_MANY_TASKS };
+  const need = limitOf(task);
+  const prod = isProd(priority);
+  const charged = { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 };
+  let portsUsed = 0;
+  for (const t of machine.tasks) {
+    if (evicted.has(t)) continue;
+    portsUsed += t.ports.length;
+    // Prod is charged the limits of what it cannot preempt; what it could preempt gives way on the Borglet.
+    if (prod && canPreempt(priority, priorityOf(t))) continue;
+    const c = prod ? limitOf(t) : reservationOf(t);
+    charged.cpuMillis += c.cpuMillis;
+    charged.ramBytes += c.ramBytes;
+    charged.diskBytes += c.diskBytes;
+  }
+  if (portsUsed + need.ports > machine.capacity.ports) {
+    return { kind: 'rejected', reason: `${REASON_PORTS} (needs ${need.ports}, ${machine.capacity.ports - portsUsed} free)` };
+  }
+  const short = RESOURCE_DIMENSIONS.filter((d) => d !== 'ports' && charged[d] + need[d] > machine.capacity[d]);
+  if (short.length > 0) return { kind: 'rejected', reason: `${REASON_INSUFFICIENT} ${short.map((d) => DIM_NAMES[d]).join(', ')}` };
+  return { kind: 'fits' };
+}
+
+/** allocatePorts picks the lowest free port numbers of the machine, deterministically. */
+export function allocatePorts(machine: MachineRec, count: number): number[] {
+  const out: number[] = [];
+  for (let p = TASK_PORT_BASE; out.length < count && p < TASK_PORT_BASE + machine.capacity.ports; p++) {
+    if (!machine.usedPorts.has(p)) out.push(p);
+  }
+  return out;
+}
+
+/** chargeDelta adds (sign 1) or removes (sign -1) a task's limit and reservation from its machine's totals. */
+export function charge(machine: MachineRec, limit: Resources, reservation: Resources, sign: 1 | -1): void {
+  for (const d of RESOURCE_DIMENSIONS) {
+    machine.allocatedLimit[d] += sign * limit[d];
+    machine.allocatedReservation[d] += sign * reservation[d];
+  }
+}
