@@ -2,3 +2,6 @@
 // types, and (from part 2) the LevelDB storage, gRPC transport and node driver that run it with real IO.
 export * from './core_types';
 export { compareBallots, ballotEq, maxBallot, isZeroBallot, nextBallot, formatBallot } from './ballot';
+export { PaxosReplica } from './core';
+export { leaderLeaseTicks } from './lease';
+export { validateMessage } from './validate';
