@@ -1,0 +1,144 @@
+// KvStateMachine is the standalone replica's state machine (replica_main.ts): a map from key to value over the
+// Paxos log, plus a bounded history of applied writes in log order so tests can compare replicas write by write;
+// and serveKv, its PaxosKv gRPC service.
+import { crc32 } from 'node:zlib';
+import { PAXOS_KV_HISTORY_PAGE, PAXOS_KV_HISTORY_WRITES, PAXOS_KV_MAX_KEY_BYTES, PAXOS_KV_MAX_VALUE_BYTES } from '../../cells/limits';
+import { assert } from '../../model/assert';
+import { InvalidArgument } from '../../model/errors';
+import type { Server } from '@grpc/grpc-js';
+import {
+  KvPutRequest,
+  KvSnapshot,
+  PaxosKvService,
+  unary,
+  type KvApplied,
+  type KvGetRequest,
+  type KvGetResponse,
+  type KvHistoryRequest,
+  type KvHistoryResponse,
+  type KvPutResponse,
+  type KvStatusResponse,
+} from '../../proto/index';
+import type { PaxosNode, StateMachine } from './node';
+
+/** validatePut checks a client's put before it is proposed, so only well-formed commands enter the log. */
+export function validatePut(req: KvPutRequest): void {
+  if (req.key.length === 0) throw new InvalidArgument('key', 'must not be empty');
+  if (Buffer.byteLength(req.key) > PAXOS_KV_MAX_KEY_BYTES) throw new InvalidArgument('key', `longer than ${PAXOS_KV_MAX_KEY_BYTES} bytes`);
+  if (req.value.length > PAXOS_KV_MAX_VALUE_BYTES) throw new InvalidArgument('value', `longer than ${PAXOS_KV_MAX_VALUE_BYTES} bytes`);
+}
+
+export function encodePut(req: KvPutRequest): Uint8Array {
+  return KvPutRequest.encode(req).finish();
+}
+
+interface Stored {
+  value: Buffer;
+  index: number;
+}
+
+export class KvStateMachine implements StateMachine<void> {
+  private readonly data = new Map<string, Stored>();
+  /** history is a ring of the newest PAXOS_KV_HISTORY_WRITES applied writes; head is the oldest kept. */
+  private history: KvApplied[] = [];
+  private head = 0;
+  private appliedIndex = 0;
+  /** rejectedCommands counts log entries that did not decode (only a bug or a foreign writer could put them there). */
+  rejectedCommands = 0;
+
+  apply(command: Uint8Array, slot: number): void {
+    assert(slot > this.appliedIndex, `apply out of order: slot ${slot} after ${this.appliedIndex}`);
+    this.appliedIndex = slot;
+    let req: KvPutRequest;
+    try {
+      req = KvPutRequest.decode(command);
+      validatePut(req);
+    } catch {
+      // Deterministic on every replica: the same bytes fail the same way everywhere, so all skip the slot.
+      this.rejectedCommands += 1;
+      return;
+    }
+    const value = Buffer.from(req.value);
+    this.data.set(req.key, { value, index: slot });
+    this.history.push({ index: slot, key: req.key, valueCrc32: crc32(value) });
+    if (this.history.length - this.head > PAXOS_KV_HISTORY_WRITES) {
+      this.head += 1;
+      if (this.head > 4096 && this.head * 2 > this.history.length) {
+        this.history = this.history.slice(this.head);
+        this.head = 0;
+      }
+    }
+  }
+
+  get(key: string): { value: Buffer; index: number } | undefined {
+    return this.data.get(key);
+  }
+
+  get applied(): number {
+    return this.appliedIndex;
+  }
+
+  /** writes returns up to limit applied writes in slots >= fromIndex, in log order. */
+  writes(fromIndex: number, limit: number): { writes: KvApplied[]; firstKeptIndex: number } {
+    const n = Math.min(Math.max(limit, 1), PAXOS_KV_HISTORY_PAGE);
+    // Binary search the first kept write at or after fromIndex (history is sorted by index).
+    let lo = this.head;
+    let hi = this.history.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.history[mid]?.index ?? 0) < fromIndex) lo = mid + 1;
+      else hi = mid;
+    }
+    return { writes: this.history.slice(lo, lo + n), firstKeptIndex: this.history[this.head]?.index ?? this.appliedIndex + 1 };
+  }
+
+  takeSnapshot(): Uint8Array {
+    const pairs = [...this.data].map(([key, s]) => ({ key, value: s.value, index: s.index }));
+    const history = this.history.slice(this.head);
+    return KvSnapshot.encode({ pairs, history, appliedIndex: this.appliedIndex }).finish();
+  }
+
+  restoreSnapshot(bytes: Uint8Array): void {
+    const snap = KvSnapshot.decode(bytes);
+    this.data.clear();
+    for (const p of snap.pairs) this.data.set(p.key, { value: Buffer.from(p.value), index: p.index });
+    this.history = snap.history;
+    this.head = 0;
+    this.appliedIndex = snap.appliedIndex;
+  }
+}
+
+/** serveKv adds the PaxosKv service for node and its state machine to server. */
+export function serveKv(server: Server, node: PaxosNode<void>, kv: KvStateMachine, id: number): void {
+  server.addService(PaxosKvService, {
+    put: unary(async (req: KvPutRequest): Promise<KvPutResponse> => {
+      validatePut(req);
+      const index = await node.propose([encodePut(req)]);
+      return { index };
+    }),
+    get: unary(async (req: KvGetRequest): Promise<KvGetResponse> => {
+      if (req.key.length === 0) throw new InvalidArgument('key', 'must not be empty');
+      if (req.linearizable) await node.linearizableRead();
+      const v = kv.get(req.key);
+      return { found: v !== undefined, value: v?.value ?? Buffer.alloc(0), index: v?.index ?? 0, appliedIndex: kv.applied };
+    }),
+    history: unary(async (req: KvHistoryRequest): Promise<KvHistoryResponse> => {
+      const { writes, firstKeptIndex } = kv.writes(req.fromIndex, req.limit === 0 ? PAXOS_KV_HISTORY_PAGE : req.limit);
+      return { writes, firstKeptIndex, appliedIndex: kv.applied };
+    }),
+    status: unary(async (): Promise<KvStatusResponse> => {
+      const s = node.status();
+      return {
+        id,
+        role: s.role,
+        leaderId: s.leaderId ?? 0,
+        leaderAddress: node.leaderAddress() ?? '',
+        appliedIndex: node.applied,
+        commitIndex: s.commitIndex,
+        leaseValid: s.leaseValid,
+        syncs: node.metrics.syncs,
+        readies: node.metrics.readies,
+      };
+    }),
+  });
+}

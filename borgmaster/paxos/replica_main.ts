@@ -1,0 +1,137 @@
+// A standalone Paxos replica process: the log (PaxosNode: LevelDB + gRPC + core) driving a tiny key-value state
+// machine, served with the PaxosKv client service on the same gRPC server as Paxos. The real-process kill test
+// and `npm run bench -- paxos` run three of these on loopback.
+//
+//   node --import tsx borgmaster/paxos/replica_main.ts --id 1 --replicas 1=127.0.0.1:7401,2=...,3=... --data DIR
+//        [--tick-ms 50] [--election-ticks 10] [--heartbeat-ticks 2] [--lease-ticks 8] [--max-clock-drift 0.05]
+//        [--snapshot-every N] [--seed S]
+//
+// It prints `ready <address>` on stdout once it serves, exits 0 on SIGTERM/SIGINT, 1 on a fatal error, 2 on bad
+// flags, and 3 when its disk fails verification (it refuses to serve rather than vote wrongly).
+import { parseArgs } from 'node:util';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { PaxosConfig } from '../../cells/config';
+import { assert } from '../../model/assert';
+import { InvalidArgument } from '../../model/errors';
+import { CHANNEL_OPTIONS } from '../../proto/index';
+import { PaxosNode } from './node';
+import { KvStateMachine, serveKv } from './replica_kv';
+import { StorageCorrupt } from './storage';
+import type { PeerAddress } from './transport';
+
+interface ReplicaFlags {
+  id: number;
+  replicas: PeerAddress[];
+  dataDir: string;
+  timing: PaxosConfig;
+  snapshotEveryEntries: number | undefined;
+  seed: number | undefined;
+}
+
+/** parseReplicaFlags reads the command line; InvalidArgument names the flag. */
+function parseReplicaFlags(argv: string[]): ReplicaFlags {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      id: { type: 'string' },
+      replicas: { type: 'string' },
+      data: { type: 'string' },
+      'tick-ms': { type: 'string', default: '50' },
+      'election-ticks': { type: 'string', default: '10' },
+      'heartbeat-ticks': { type: 'string', default: '2' },
+      'lease-ticks': { type: 'string', default: '8' },
+      'max-clock-drift': { type: 'string', default: '0.05' },
+      'snapshot-every': { type: 'string' },
+      seed: { type: 'string' },
+    },
+    strict: true,
+  });
+  const int = (name: string, v: string | undefined, min: number): number => {
+    if (v === undefined) throw new InvalidArgument(`--${name}`, 'required');
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgument(`--${name}`, `must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const replicas = (values.replicas ?? '').split(',').filter((s) => s !== '').map((s, i): PeerAddress => {
+    const m = /^(\d+)=([^,=\s]+:\d+)$/.exec(s);
+    if (!m) throw new InvalidArgument(`--replicas[${i}]`, `expected ID=HOST:PORT, got ${JSON.stringify(s)}`);
+    return { id: Number(m[1]), address: m[2] as string };
+  });
+  if (![1, 3, 5].includes(replicas.length)) throw new InvalidArgument('--replicas', `a cell has 1, 3 or 5 replicas, got ${replicas.length}`);
+  if (new Set(replicas.map((r) => r.id)).size !== replicas.length) throw new InvalidArgument('--replicas', 'ids must be distinct');
+  const id = int('id', values.id, 1);
+  if (!replicas.some((r) => r.id === id)) throw new InvalidArgument('--id', `${id} is not among --replicas`);
+  if (!values.data) throw new InvalidArgument('--data', 'required');
+  const drift = Number(values['max-clock-drift']);
+  if (!(drift >= 0 && drift < 0.5)) throw new InvalidArgument('--max-clock-drift', 'must be in [0, 0.5)');
+  const timing: PaxosConfig = {
+    tickMs: int('tick-ms', values['tick-ms'], 1),
+    electionTicks: int('election-ticks', values['election-ticks'], 2),
+    heartbeatTicks: int('heartbeat-ticks', values['heartbeat-ticks'], 1),
+    leaseTicks: int('lease-ticks', values['lease-ticks'], 1),
+    maxClockDrift: drift,
+  };
+  if (timing.heartbeatTicks >= timing.electionTicks) throw new InvalidArgument('--heartbeat-ticks', 'must be below --election-ticks');
+  if (timing.leaseTicks >= timing.electionTicks) throw new InvalidArgument('--lease-ticks', 'must be below --election-ticks');
+  return {
+    id,
+    replicas,
+    dataDir: values.data,
+    timing,
+    snapshotEveryEntries: values['snapshot-every'] === undefined ? undefined : int('snapshot-every', values['snapshot-every'], 1),
+    seed: values.seed === undefined ? undefined : int('seed', values.seed, 0),
+  };
+}
+
+async function main(): Promise<void> {
+  let flags: ReplicaFlags;
+  try {
+    flags = parseReplicaFlags(process.argv.slice(2));
+  } catch (e: unknown) {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exit(2);
+  }
+  const self = flags.replicas.find((r) => r.id === flags.id);
+  assert(self !== undefined, 'parseReplicaFlags checked membership');
+  const kv = new KvStateMachine();
+  let node: PaxosNode<void>;
+  try {
+    node = await PaxosNode.open({
+      id: flags.id,
+      replicas: flags.replicas,
+      dataDir: flags.dataDir,
+      timing: flags.timing,
+      stateMachine: kv,
+      ...(flags.seed === undefined ? {} : { seed: flags.seed }),
+      ...(flags.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: flags.snapshotEveryEntries }),
+      onFatal: (e) => {
+        console.error(`replica ${flags.id}: fatal:`, e);
+        process.exit(1);
+      },
+    });
+  } catch (e: unknown) {
+    if (e instanceof StorageCorrupt) {
+      console.error(e.message);
+      process.exit(3);
+    }
+    throw e;
+  }
+  const server = new Server(CHANNEL_OPTIONS);
+  node.registerService(server);
+  serveKv(server, node, kv, flags.id);
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(self.address, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  );
+  process.stdout.write(`ready ${self.address}\n`);
+  const shutdown = (): void => {
+    server.forceShutdown();
+    void node.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
