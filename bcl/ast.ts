@@ -24,7 +24,8 @@ export type Expr =
   | { k: 'extend'; base: Expr; body: Body; pos: Pos }
   | { k: 'lambda'; params: string[]; body: Expr; pos: Pos }
   | { k: 'if'; cond: Expr; then: Expr; else: Expr; pos: Pos }
-  | { k: 'binary'; op: BinaryOp; left: Expr; right: Expr; pos: Pos }
+  /** broken: the source had a line break at the operator; the formatter keeps it (operator first on the line). */
+  | { k: 'binary'; op: BinaryOp; left: Expr; right: Expr; broken: boolean; pos: Pos }
   | { k: 'unary'; op: UnaryOp; expr: Expr; pos: Pos }
   | { k: 'field'; expr: Expr; name: string; pos: Pos }
   | { k: 'index'; expr: Expr; index: Expr; pos: Pos }

@@ -24,7 +24,7 @@ class Printer {
     let prevEndLine = 0;
     for (const st of stmts) {
       if (prevEndLine > 0 && this.firstLine(st.pos.offset, st.pos.line) - prevEndLine > 1) out += '\n';
-      out += this.leading(st.pos.offset, '');
+      out += this.leading(st.pos.offset, '', st.pos.line);
       out += this.stmt(st) + this.trailing(st.endLine) + '\n';
       prevEndLine = st.endLine;
     }
@@ -42,12 +42,19 @@ class Printer {
     return c !== undefined && c.pos.offset < offset ? c.pos.line : line;
   }
 
-  /** leading prints, one per line, every comment not yet printed that starts before `offset`. */
-  private leading(offset: number, indent: string): string {
+  /**
+   * leading prints, one per line, every comment not yet printed that starts before `offset`, keeping single
+   * blank lines between them and, when `itemLine` is given, between the last of them and the item.
+   */
+  private leading(offset: number, indent: string, itemLine?: number): string {
     let out = '';
+    let prevLine = 0;
     for (let c = this.comments[this.ci]; c !== undefined && c.pos.offset < offset; c = this.comments[++this.ci]) {
+      if (prevLine > 0 && c.pos.line - prevLine > 1) out += '\n';
       out += `${indent}${c.text}\n`;
+      prevLine = c.pos.line;
     }
+    if (itemLine !== undefined && prevLine > 0 && itemLine - prevLine > 1) out += '\n';
     return out;
   }
 
@@ -102,6 +109,7 @@ class Printer {
       case 'if':
         return `if ${this.expr(e.cond, indent)} then ${this.expr(e.then, indent)} else ${this.expr(e.else, indent)}`;
       case 'binary':
+        if (e.broken) return `${this.expr(e.left, indent)}\n${indent}${INDENT}${e.op} ${this.expr(e.right, indent)}`;
         return `${this.expr(e.left, indent)} ${e.op} ${this.expr(e.right, indent)}`;
       case 'unary':
         return `${e.op}${this.expr(e.expr, indent)}`;
@@ -124,7 +132,7 @@ class Printer {
     let prevEndLine = 0;
     for (const it of items) {
       if (prevEndLine > 0 && this.firstLine(it.pos.offset, it.pos.line) - prevEndLine > 1) out += '\n';
-      out += this.leading(it.pos.offset, inner);
+      out += this.leading(it.pos.offset, inner, it.pos.line);
       out += `${inner}${this.expr(it.expr, inner)},${this.trailing(it.endLine)}\n`;
       prevEndLine = it.endLine;
     }
@@ -139,7 +147,7 @@ class Printer {
     let prevEndLine = 0;
     for (const en of b.entries) {
       if (prevEndLine > 0 && this.firstLine(en.pos.offset, en.pos.line) - prevEndLine > 1) out += '\n';
-      out += this.leading(en.pos.offset, inner);
+      out += this.leading(en.pos.offset, inner, en.pos.line);
       out += `${inner}${this.entry(en, inner)}${this.trailing(en.endLine)}\n`;
       prevEndLine = en.endLine;
     }

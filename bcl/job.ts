@@ -335,13 +335,14 @@ class JobReader {
     return f.value.items.map((v, i) => this.scalarString({ value: v, at: f.at, src: f.src }, `${path}[${i}]`, maxBytes));
   }
 
-  /** scalarString accepts a string, or a number or bool spelled as BCL prints it (args = ["--n", 3]). */
+  /** scalarString accepts a string, or a number, quantity or bool spelled as "${...}" would (args = ["--n", 3]). */
   private scalarString(f: Field, path: string, maxBytes: number): string {
     const v = f.value;
     let s: string;
     if (v.kind === 'string') s = v.s;
     else if (v.kind === 'number') s = formatNumber(v.n);
     else if (v.kind === 'bool') s = String(v.b);
+    else if (v.kind === 'cpu' || v.kind === 'bytes' || v.kind === 'duration') s = formatQuantity(v.kind, v.n);
     else this.fail(f, path, `must be a string, got ${typeName(v)} ${show(v)}`);
     if (Buffer.byteLength(s) > maxBytes) this.fail(f, path, `is ${Buffer.byteLength(s)} bytes; the limit is ${maxBytes}`);
     return s;

@@ -210,8 +210,9 @@ class Parser {
       if (op === undefined) break;
       this.deeper(t.pos);
       this.next();
+      const broken = t.nl || this.tok.nl;
       const right = operand();
-      left = { k: 'binary', op: op as BinaryOp, left, right, pos: t.pos };
+      left = { k: 'binary', op: op as BinaryOp, left, right, broken, pos: t.pos };
     }
     this.depth = saved;
     return left;
@@ -238,7 +239,7 @@ class Parser {
     if ((n.t === 'punct' && COMPARISONS.includes(n.p)) || this.isKw('in')) {
       this.fail(n.pos, `comparisons do not chain: put parentheses around "a ${op} b" before ${describe(n)}`);
     }
-    return { k: 'binary', op, left, right, pos: t.pos };
+    return { k: 'binary', op, left, right, broken: false, pos: t.pos };
   }
 
   private additive(): Expr {

@@ -1,0 +1,63 @@
+// `borg eval FILE...`: evaluates BCL files offline and prints their jobs as JobSpec JSON, exactly what
+// `borg submit` would send. Bad input (a missing file, a syntax or type error) exits 2 with file:line:col.
+import { readFileSync } from 'node:fs';
+import { register, EXIT } from '../registry';
+import { evaluateFile, evaluateSource } from '../../bcl/index';
+import { InvalidArgument } from '../../model/errors';
+import { JobSpec } from '../../proto/index';
+import { BCL_MAX_SOURCE_BYTES } from '../../cells/limits';
+
+const HELP = `usage: borg eval FILE... [--cell NAME] [--user NAME] [--compact]
+
+Evaluates BCL files (and their imports) and prints every job as JobSpec JSON (an array).
+FILE "-" reads standard input.
+
+  --cell NAME   cell for jobs that do not set one (default "local")
+  --user NAME   user for jobs that do not set one (default: user is required)
+  --compact     one line of JSON instead of indented
+
+example: borg eval examples/web.bcl --cell local`;
+
+register('eval', {
+  summary: 'evaluate BCL files and print their jobs as JobSpec JSON',
+  async run(args) {
+    if (args.includes('--help') || args.includes('-h')) {
+      console.log(HELP);
+      return EXIT.ok;
+    }
+    const files: string[] = [];
+    let cell: string | undefined;
+    let user: string | undefined;
+    let compact = false;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i] as string;
+      if (a === '--cell' || a === '--user') {
+        const v = args[++i];
+        if (v === undefined || v.startsWith('--')) throw new InvalidArgument(a, 'needs a value');
+        if (a === '--cell') cell = v;
+        else user = v;
+      } else if (a === '--compact') {
+        compact = true;
+      } else if (a.startsWith('-') && a !== '-') {
+        throw new InvalidArgument(a, 'unknown option; see borg eval --help');
+      } else {
+        files.push(a);
+      }
+    }
+    if (files.length === 0) throw new InvalidArgument('FILE', 'give at least one .bcl file (see borg eval --help)');
+    const options = { cell, user };
+    const jobs: unknown[] = [];
+    for (const f of files) {
+      const r = f === '-' ? evaluateSource(readStdin(), '<stdin>', options) : evaluateFile(f, options);
+      for (const j of r.jobs) jobs.push(JobSpec.toJSON(j));
+    }
+    process.stdout.write(JSON.stringify(jobs, null, compact ? undefined : 2) + '\n');
+    return EXIT.ok;
+  },
+});
+
+function readStdin(): string {
+  const text = readFileSync(0, 'utf8');
+  if (text.length > BCL_MAX_SOURCE_BYTES) throw new InvalidArgument('<stdin>', `is ${text.length} bytes; the limit is ${BCL_MAX_SOURCE_BYTES}`);
+  return text;
+}
