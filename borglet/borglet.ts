@@ -1,0 +1,853 @@
+// The Borglet (B15 §3.3): runs the tasks its master orders as real processes in cgroups, reports their full
+// state on every poll, reclaims unused reservations, sheds non-prod load under pressure, and keeps tasks running
+// whatever happens to the master or to itself. This class is the thin IO shell: the decisions (validation,
+// ballots, reclamation, pressure, restart policy, health) are pure functions in their own files.
+import { chownSync, closeSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { assert } from '../model/assert';
+import { BorgError, InvalidArgument, NotFound } from '../model/errors';
+import { systemClock, type Clock } from '../model/clock';
+import { isProd } from '../model/priority';
+import { EventType, TaskState } from '../model/task_state';
+import { resources, sum, type Resources } from '../model/resources';
+import type { ReclamationConfig } from '../cells/config';
+import { BORGLET_DEAD_TASKS_MAX, BORGLET_SAMPLE_INTERVAL_MS_DEFAULT, MAX_MACHINE_PORTS, MAX_TASKS_PER_MACHINE, TASK_PIDS_MAX } from '../cells/limits';
+import { TaskSpec, type Ballot, type BorgletLogsRequest, type BorgletLogsResponse, type DesiredTask, type PollRequest, type PollResponse, type TaskStatus } from '../proto/index';
+import { detectCgroupDriver, sharesFromCpuMillis, type CgroupDriver, type DriverPreference } from './cgroups/index';
+import { validateDesiredTask, groupName, type ValidTask } from './spec';
+import { judgeBallot } from './ballot';
+import { reclaim, peakWindowMs, UsageWindow } from './reclaim';
+import { cpuPlan, memoryEvictions, type PressureTask } from './pressure';
+import { afterExit, type ExitInfo } from './restart_policy';
+import { healthStep, probeHttp } from './health';
+import { decodeStatus, detectIsolation, ignoresAsNamespaceInit, launch, procStat, processAlive, resolveCommand, DEFAULT_PATH, type Isolation } from './runtime';
+import { openLog, rotateIfLarge, tailLog } from './logs';
+import { loadState, saveState, type PersistedTask, type Phase } from './state_file';
+import { capacityOf, readHostFacts, type HostFacts } from './facts';
+
+export interface BorgletOptions {
+  machine: string;
+  cell?: string;
+  stateDir: string;
+  reclamation: ReclamationConfig;
+  /** capacity overrides dimensions of the host's facts (one host acting as several small machines). */
+  capacity?: Partial<Resources>;
+  attributes?: Record<string, string>;
+  sampleIntervalMs?: number;
+  cgroupDriver?: DriverPreference;
+  taskUser?: string;
+  clock?: Clock;
+  /** log receives one line per notable event (starts, exits, evictions); default: stderr. */
+  log?: (line: string) => void;
+}
+
+/** Rec is the Borglet's record of one task: what is persisted plus what lives only in this process. */
+interface Rec extends PersistedTask {
+  valid: ValidTask | null;
+  /** next is a newer spec to start once the current run has stopped (an update). */
+  next: ValidTask | null;
+  restartAfterStop: boolean;
+  child: ChildProcess | null;
+  window: UsageWindow;
+  lastCpu: { atMs: number; ns: number } | null;
+  usage: { cpuMillis: number; ramBytes: number };
+  throttledNs: number;
+  stopDeadlineMs: number;
+  cpuQuotaMillis: number | null;
+  health: { failures: number; healthy: boolean; nextMs: number; probing: boolean };
+  starting: Promise<void> | null;
+}
+
+const START_WAIT_MS = 2_000;
+
+function errMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class Borglet {
+  readonly machine: string;
+  readonly startMs: number;
+  readonly capacity: Resources;
+  private readonly records = new Map<string, Rec>();
+  private seenBallot: Ballot = { round: 0, replica: 0 };
+  private dirty = false;
+  private timer: NodeJS.Timeout | null = null;
+  private throttling = false;
+  private ticks = 0;
+  private pendingRemoval = new Set<string>();
+  private pollChain: Promise<unknown> = Promise.resolve();
+  private readonly clock: Clock;
+  private readonly log: (line: string) => void;
+  private readonly sampleIntervalMs: number;
+
+  private constructor(
+    private readonly opts: BorgletOptions,
+    readonly host: HostFacts,
+    readonly driver: CgroupDriver,
+    readonly isolation: Isolation,
+  ) {
+    this.machine = opts.machine;
+    this.clock = opts.clock ?? systemClock;
+    this.startMs = this.clock.nowMs();
+    this.log = opts.log ?? ((l) => process.stderr.write(`borglet ${opts.machine}: ${l}\n`));
+    this.sampleIntervalMs = opts.sampleIntervalMs ?? BORGLET_SAMPLE_INTERVAL_MS_DEFAULT;
+    this.capacity = capacityOf(host, opts.capacity ?? {}, Math.min(MAX_MACHINE_PORTS, 1_000));
+  }
+
+  /** create reads the host, picks the cgroup driver, and recovers tasks from the state file and cgroups. */
+  static async create(opts: BorgletOptions): Promise<Borglet> {
+    mkdirSync(join(opts.stateDir, 'tasks'), { recursive: true });
+    const host = await readHostFacts(opts.stateDir);
+    const driver = detectCgroupDriver(opts.machine, opts.cgroupDriver ?? 'auto');
+    const b = new Borglet(opts, host, driver, detectIsolation(opts.taskUser ?? 'nobody'));
+    b.recover();
+    return b;
+  }
+
+  private get tasksDir(): string {
+    return join(this.opts.stateDir, 'tasks');
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  /** recover adopts the tasks of the state file that still run, settles the ones that ended, kills orphans. */
+  private recover(): void {
+    this.driver.setupMachine({ memoryBytes: this.capacity.ramBytes, cpuMillis: this.capacity.cpuMillis });
+    const state = loadState(this.opts.stateDir);
+    if (state !== undefined) {
+      if (state.machine !== this.machine) throw new BorgError('failed_precondition', `state dir ${this.opts.stateDir} belongs to machine ${state.machine}, not ${this.machine}`);
+      this.seenBallot = state.seenBallot;
+      for (const p of state.tasks) {
+        const rec = this.fromPersisted(p);
+        this.records.set(rec.taskId, rec);
+        if (rec.phase === 'starting' || rec.phase === 'running' || rec.phase === 'stopping') {
+          if (processAlive(rec.wrapperPid, rec.wrapperStartTicks)) {
+            if (rec.phase === 'starting') rec.phase = 'running';
+            if (rec.phase === 'stopping') this.signalStop(rec, rec.stopDeadlineMs - this.clock.nowMs());
+            this.log(`adopted ${rec.taskId} pid ${rec.pid}`);
+          } else {
+            this.settleAdoptedExit(rec);
+          }
+        }
+      }
+    }
+    const known = new Set([...this.records.values()].map((r) => groupName(r.taskId)));
+    for (const g of this.driver.list()) {
+      if (known.has(g) && this.records.get(this.taskIdOfGroup(g))?.phase !== 'dead') continue;
+      // A group without a live record: made by a Borglet that crashed before recording the start, or left over
+      // from a dead task. Its processes are not ours to keep.
+      this.driver.kill(g, 'SIGKILL');
+      this.pendingRemoval.add(g);
+    }
+    this.removePending();
+    this.dirty = true;
+    this.flush();
+  }
+
+  private taskIdOfGroup(g: string): string {
+    for (const r of this.records.values()) if (groupName(r.taskId) === g) return r.taskId;
+    return '';
+  }
+
+  private fromPersisted(p: PersistedTask): Rec {
+    let valid: ValidTask | null = null;
+    if (p.spec !== '') {
+      const spec = TaskSpec.decode(Buffer.from(p.spec, 'base64'));
+      const d: DesiredTask = { taskId: p.taskId, specVersion: p.specVersion, spec, priority: p.priority, bnsName: p.bnsName, ports: p.ports };
+      // Checked against no capacity: the task was accepted once, and a smaller --ram on restart must not orphan it.
+      const unbounded = { cpuMillis: Number.MAX_SAFE_INTEGER, ramBytes: Number.MAX_SAFE_INTEGER, diskBytes: Number.MAX_SAFE_INTEGER, ports: Number.MAX_SAFE_INTEGER };
+      valid = validateDesiredTask(d, unbounded, 'state');
+    }
+    const rec = this.blank(p.taskId, valid);
+    Object.assign(rec, p);
+    rec.stopDeadlineMs = this.clock.nowMs() + (valid?.killGraceMs ?? 0);
+    return rec;
+  }
+
+  private toPersisted(r: Rec): PersistedTask {
+    return {
+      taskId: r.taskId,
+      specVersion: r.specVersion,
+      spec: r.valid ? Buffer.from(TaskSpec.encode(r.valid.spec).finish()).toString('base64') : '',
+      priority: r.priority,
+      bnsName: r.bnsName,
+      ports: r.ports,
+      phase: r.phase,
+      pid: r.pid,
+      wrapperPid: r.wrapperPid,
+      wrapperStartTicks: r.wrapperStartTicks,
+      runId: r.runId,
+      startTimeMs: r.startTimeMs,
+      endTimeMs: r.endTimeMs,
+      restarts: r.restarts,
+      exitCode: r.exitCode,
+      signal: r.signal,
+      oomKilled: r.oomKilled,
+      lastEvent: r.lastEvent,
+      message: r.message,
+      reservation: r.reservation,
+      lastDecayMs: r.lastDecayMs,
+      oomBaseline: r.oomBaseline,
+      nextRestartMs: r.nextRestartMs,
+      forget: r.forget,
+    };
+  }
+
+  private blank(taskId: string, valid: ValidTask | null): Rec {
+    return {
+      taskId,
+      specVersion: valid?.specVersion ?? 0,
+      spec: '',
+      priority: valid?.priority ?? 0,
+      bnsName: valid?.bnsName ?? '',
+      ports: valid?.ports ?? [],
+      phase: 'dead',
+      pid: 0,
+      wrapperPid: 0,
+      wrapperStartTicks: 0,
+      runId: 0,
+      startTimeMs: 0,
+      endTimeMs: 0,
+      restarts: 0,
+      exitCode: null,
+      signal: null,
+      oomKilled: false,
+      lastEvent: EventType.SUBMIT,
+      message: '',
+      reservation: valid ? { ...valid.limit } : resources(),
+      lastDecayMs: 0,
+      oomBaseline: 0,
+      nextRestartMs: 0,
+      forget: false,
+      valid,
+      next: null,
+      restartAfterStop: false,
+      child: null,
+      window: new UsageWindow(),
+      lastCpu: null,
+      usage: { cpuMillis: 0, ramBytes: 0 },
+      throttledNs: 0,
+      stopDeadlineMs: 0,
+      cpuQuotaMillis: null,
+      health: { failures: 0, healthy: true, nextMs: 0, probing: false },
+      starting: null,
+    };
+  }
+
+  private taskDir(r: Rec): string {
+    return join(this.tasksDir, groupName(r.taskId));
+  }
+
+  private statusFile(r: Rec): string {
+    return join(this.taskDir(r), `exit-${r.runId}`);
+  }
+
+  /** settleAdoptedExit handles a task that ended while no Borglet was its parent: its wrapper left the status. */
+  private settleAdoptedExit(r: Rec): void {
+    let status: number | null = null;
+    try {
+      const text = readFileSync(this.statusFile(r), 'utf8').trim();
+      if (/^\d+$/.test(text)) status = Number(text);
+    } catch {
+      // the wrapper itself was killed: the status is lost
+    }
+    this.onExit(r, r.runId, status, status === null ? 'SIGKILL' : null, status === null ? 'exit status lost (the task wrapper was killed)' : '');
+  }
+
+  // ---------------------------------------------------------------- running tasks
+
+  private env(v: ValidTask, cwd: string): Record<string, string> {
+    const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: cwd, ...v.spec.env };
+    env.BORG_TASK_ID = v.taskId;
+    env.BORG_BNS_NAME = v.bnsName;
+    env.BORG_MACHINE = this.machine;
+    if (this.opts.cell) env.BORG_CELL = this.opts.cell;
+    env.BORG_PORTS = v.ports.join(',');
+    if (v.ports[0] !== undefined) env.BORG_PORT = String(v.ports[0]);
+    v.ports.forEach((p, i) => (env[`BORG_PORT_${i}`] = String(p)));
+    return env;
+  }
+
+  private reject(r: Rec, message: string): void {
+    r.phase = 'dead';
+    r.lastEvent = EventType.FAIL;
+    r.message = message;
+    r.pid = 0;
+    r.endTimeMs = this.clock.nowMs();
+    this.dirty = true;
+    this.log(`${r.taskId}: ${message}`);
+  }
+
+  /**
+   * startRun starts the task's current spec: checks what only the host can tell (binary, working directory),
+   * makes and limits the cgroup, then launches. Anything wrong before the launch marks the task dead with the
+   * reason and starts nothing.
+   */
+  private startRun(r: Rec): Promise<void> {
+    const v = r.valid;
+    assert(v !== null, 'startRun needs a valid spec');
+    const now = this.clock.nowMs();
+    r.runId += 1;
+    r.exitCode = null;
+    r.signal = null;
+    r.oomKilled = false;
+    r.message = '';
+    r.pid = 0;
+    r.startTimeMs = now;
+    r.endTimeMs = 0;
+    r.reservation = { ...v.limit };
+    r.lastDecayMs = 0;
+    r.window.clear();
+    r.lastCpu = null;
+    r.usage = { cpuMillis: 0, ramBytes: 0 };
+    r.cpuQuotaMillis = null;
+    r.health = { failures: 0, healthy: v.health === null, nextMs: now + (v.health?.intervalMs ?? 0), probing: false };
+    const dir = this.taskDir(r);
+    const group = groupName(r.taskId);
+    let command: string;
+    let cwd: string;
+    try {
+      mkdirSync(dir, { recursive: true });
+      cwd = v.spec.workingDir;
+      if (cwd === '') {
+        cwd = join(dir, 'work');
+        mkdirSync(cwd, { recursive: true });
+        if (this.isolation.user) chownSync(cwd, this.isolation.user.uid, this.isolation.user.gid);
+      } else if (!existsSync(cwd)) {
+        throw new InvalidArgument('spec.workingDir', `${JSON.stringify(cwd)} does not exist on ${this.machine}`);
+      }
+      command = resolveCommand(v.spec.command, this.env(v, cwd), cwd, 'spec.command');
+    } catch (e: unknown) {
+      this.reject(r, `invalid task spec: ${errMessage(e)}`);
+      return Promise.resolve();
+    }
+    let out = -1;
+    let err = -1;
+    try {
+      this.driver.create(group);
+      this.driver.setLimits(group, {
+        memoryBytes: v.limit.ramBytes,
+        // Latency-sensitive prod gets double weight, so it wins CPU contention before throttling even starts.
+        cpuShares: sharesFromCpuMillis(v.limit.cpuMillis * (v.spec.latencySensitive && isProd(v.priority) ? 2 : 1)),
+        cpuQuotaMillis: null,
+        pidsMax: TASK_PIDS_MAX,
+      });
+      r.oomBaseline = this.driver.usage(group).oomKills;
+      out = openLog(dir, 'stdout');
+      err = openLog(dir, 'stderr');
+      rmSync(this.statusFile(r), { force: true });
+      const l = launch({
+        command,
+        args: v.spec.args,
+        env: this.env(v, cwd),
+        cwd,
+        procsFiles: this.driver.procsFiles(group),
+        // Under a machine-wide OOM the kernel should pick non-prod first, lowest priority first.
+        oomScoreAdj: isProd(v.priority) ? 0 : 1000 - Math.min(119, v.priority),
+        statusFile: this.statusFile(r),
+        stdoutFd: out,
+        stderrFd: err,
+        isolation: this.isolation,
+      });
+      r.child = l.child;
+      r.wrapperPid = l.wrapperPid;
+      r.wrapperStartTicks = procStat(l.wrapperPid)?.startTicks ?? 0;
+      r.phase = 'starting';
+      r.lastEvent = EventType.SCHEDULE;
+      const runId = r.runId;
+      l.child.on('exit', (code, signal) => {
+        this.onExit(r, runId, code, signal, '');
+        this.flushSoon();
+      });
+      this.dirty = true;
+      const started = l.pid.then(
+        (pid) => {
+          if (r.runId !== runId || r.phase !== 'starting') return;
+          r.pid = pid;
+          r.phase = 'running';
+          this.dirty = true;
+          this.log(`started ${r.taskId} pid ${pid} (run ${runId})`);
+        },
+        (e: unknown) => {
+          if (r.runId === runId && r.message === '') r.message = `start failed: ${errMessage(e)}`;
+        },
+      );
+      r.starting = started;
+      return started;
+    } catch (e: unknown) {
+      this.reject(r, `cannot start: ${errMessage(e)}`);
+      this.driver.kill(group, 'SIGKILL');
+      this.pendingRemoval.add(group);
+      return Promise.resolve();
+    } finally {
+      if (out >= 0) closeSync(out);
+      if (err >= 0) closeSync(err);
+    }
+  }
+
+  /** onExit settles a run's end, whoever noticed it (the child's exit event, or the liveness check). */
+  private onExit(r: Rec, runId: number, status: number | null, wrapperSignal: NodeJS.Signals | null, note: string): void {
+    if (r.runId !== runId || r.phase === 'dead' || r.phase === 'backoff') return;
+    const group = groupName(r.taskId);
+    const now = this.clock.nowMs();
+    const decoded = status === null ? { code: null, signal: wrapperSignal } : decodeStatus(status);
+    const oom = this.driver.exists(group) && this.driver.usage(group).oomKills > r.oomBaseline;
+    // The task is its cgroup: processes it left behind die with it.
+    this.driver.kill(group, 'SIGKILL');
+    this.pendingRemoval.add(group);
+    r.child = null;
+    r.exitCode = decoded.code;
+    r.signal = decoded.signal;
+    r.oomKilled = oom;
+    r.endTimeMs = now;
+    r.pid = 0;
+    r.usage = { cpuMillis: 0, ramBytes: 0 };
+    this.dirty = true;
+    const how = oom ? 'was OOM-killed' : decoded.signal ? `was killed by ${decoded.signal}` : `exited with code ${decoded.code}`;
+    this.log(`${r.taskId} ${how}${note ? ` (${note})` : ''}`);
+    if (r.phase === 'stopping' && !r.restartAfterStop) {
+      // lastEvent and message already say why it was stopped.
+      this.afterStopped(r);
+      return;
+    }
+    const restartAfterStop = r.restartAfterStop;
+    r.restartAfterStop = false;
+    const exit: ExitInfo = { code: decoded.code, signal: decoded.signal, oomKilled: oom };
+    const rule = r.valid?.restart ?? { kind: 'never', maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0 };
+    const next = afterExit(rule, restartAfterStop ? { ...exit, code: 1 } : exit, r.restarts);
+    r.lastEvent = next.event;
+    const why = restartAfterStop ? r.message : `${how}${note ? ` (${note})` : ''}`;
+    if (next.kind === 'restart') {
+      r.phase = 'backoff';
+      r.nextRestartMs = now + next.delayMs;
+      r.message = `${why}; restarting in ${next.delayMs}ms`;
+    } else {
+      r.phase = 'dead';
+      r.message = why;
+    }
+  }
+
+  /** afterStopped finishes a deliberate stop: forget the task, start its update, or leave it dead. */
+  private afterStopped(r: Rec): void {
+    r.phase = 'dead';
+    r.pid = 0;
+    if (r.next) {
+      const v = r.next;
+      r.next = null;
+      this.adopt(r, v);
+      void this.startRun(r);
+    } else if (r.forget) {
+      this.records.delete(r.taskId);
+      this.pendingRemoval.add(groupName(r.taskId));
+      rmSync(this.taskDir(r), { recursive: true, force: true });
+    }
+    this.dirty = true;
+  }
+
+  private adopt(r: Rec, v: ValidTask): void {
+    r.valid = v;
+    r.specVersion = v.specVersion;
+    r.priority = v.priority;
+    r.bnsName = v.bnsName;
+    r.ports = v.ports;
+    r.forget = false;
+  }
+
+  /** signalStop sends the polite signal now and arms the SIGKILL deadline. */
+  private signalStop(r: Rec, graceMs: number): void {
+    const group = groupName(r.taskId);
+    r.stopDeadlineMs = this.clock.nowMs() + Math.max(0, graceMs);
+    if (graceMs <= 0) {
+      this.driver.kill(group, 'SIGKILL');
+      return;
+    }
+    this.driver.kill(group, 'SIGTERM');
+    for (const pid of this.driver.pids(group)) {
+      if (ignoresAsNamespaceInit(pid, 'SIGTERM')) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+
+  /** stopRun stops a task for a reason (event + message). */
+  private stopRun(r: Rec, event: EventType, message: string, opts: { graceMs?: number; forget?: boolean; next?: ValidTask | null; restart?: boolean }): void {
+    if (opts.forget !== undefined) r.forget = opts.forget;
+    if (opts.next !== undefined) r.next = opts.next;
+    r.restartAfterStop = opts.restart ?? false;
+    r.lastEvent = event;
+    r.message = message;
+    this.dirty = true;
+    switch (r.phase) {
+      case 'starting':
+      case 'running':
+      case 'stopping':
+        r.phase = 'stopping';
+        this.signalStop(r, opts.graceMs ?? r.valid?.killGraceMs ?? 0);
+        this.log(`stopping ${r.taskId}: ${message}`);
+        return;
+      case 'backoff':
+      case 'dead':
+        this.afterStopped(r);
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------- the poll
+
+  /** poll serves one master poll; polls are handled one at a time so orders never interleave. */
+  poll(req: PollRequest): Promise<PollResponse> {
+    const run = this.pollChain.then(() => this.pollNow(req));
+    this.pollChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async pollNow(req: PollRequest): Promise<PollResponse> {
+    if (req.machine !== '' && req.machine !== this.machine) throw new InvalidArgument('machine', `this Borglet serves ${JSON.stringify(this.machine)}, not ${JSON.stringify(req.machine)}`);
+    if (req.ballot === undefined) throw new InvalidArgument('ballot', 'is required');
+    if (req.tasks.length > MAX_TASKS_PER_MACHINE) throw new InvalidArgument('tasks', `has ${req.tasks.length} entries, at most ${MAX_TASKS_PER_MACHINE} per machine`);
+    const ids = new Set<string>();
+    req.tasks.forEach((t, i) => {
+      if (t.taskId === '' || t.taskId.length > 512) throw new InvalidArgument(`tasks[${i}].taskId`, 'must be a task id (cell/user/job/index)');
+      if (ids.has(t.taskId)) throw new InvalidArgument(`tasks[${i}].taskId`, `${t.taskId} is listed twice`);
+      ids.add(t.taskId);
+    });
+    const verdict = judgeBallot(this.seenBallot, req.ballot);
+    if (verdict.kind === 'refuse') return this.response(true);
+    if (verdict.newer) {
+      // Persist before acting: after a crash this Borglet must still refuse every older master.
+      this.seenBallot = { round: req.ballot.round, replica: req.ballot.replica };
+      this.dirty = true;
+      this.flush();
+    }
+    if (req.authoritative) {
+      const starts = this.reconcile(req.tasks);
+      if (starts.length > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.all(starts), new Promise((r) => (timer = setTimeout(r, START_WAIT_MS)))]);
+        clearTimeout(timer);
+      }
+    }
+    this.flush();
+    return this.response(false);
+  }
+
+  /** reconcile makes the machine match the master's complete desired state. Returns the starts under way. */
+  private reconcile(desired: DesiredTask[]): Promise<void>[] {
+    const starts: Promise<void>[] = [];
+    const wanted = new Set<string>();
+    desired.forEach((d, i) => {
+      wanted.add(d.taskId);
+      const existing = this.records.get(d.taskId);
+      let v: ValidTask;
+      try {
+        v = validateDesiredTask(d, this.capacity, `tasks[${i}]`);
+      } catch (e: unknown) {
+        if (!(e instanceof InvalidArgument)) throw e;
+        if (existing && existing.specVersion === d.specVersion && existing.valid === null) return;
+        const message = `invalid task spec: ${e.message}`;
+        if (existing && existing.phase !== 'dead') {
+          this.stopRun(existing, EventType.KILL, `replaced by spec version ${d.specVersion}, which is invalid: ${e.message}`, { next: null, forget: false });
+          existing.specVersion = d.specVersion;
+          return;
+        }
+        const r = this.blank(d.taskId, null);
+        r.specVersion = d.specVersion;
+        r.priority = typeof d.priority === 'number' ? d.priority : 0;
+        this.records.set(d.taskId, r);
+        this.reject(r, message);
+        return;
+      }
+      if (existing === undefined) {
+        const r = this.blank(d.taskId, v);
+        this.records.set(d.taskId, r);
+        starts.push(this.startRun(r));
+      } else if (existing.specVersion !== v.specVersion || existing.valid === null) {
+        if (existing.phase === 'dead') {
+          this.adopt(existing, v);
+          existing.restarts = 0;
+          starts.push(this.startRun(existing));
+        } else {
+          this.stopRun(existing, EventType.UPDATE_RUNNING, `updating to spec version ${v.specVersion}`, { next: v, forget: false });
+        }
+      } else {
+        existing.forget = false;
+        existing.priority = v.priority;
+      }
+    });
+    for (const r of [...this.records.values()]) {
+      if (wanted.has(r.taskId)) continue;
+      if (r.phase === 'dead') {
+        this.records.delete(r.taskId);
+        rmSync(this.taskDir(r), { recursive: true, force: true });
+        this.dirty = true;
+      } else if (!(r.phase === 'stopping' && r.forget)) {
+        this.stopRun(r, EventType.KILL, 'killed: the master no longer wants this task here', { forget: true, next: null });
+      }
+    }
+    return starts;
+  }
+
+  private response(refused: boolean): PollResponse {
+    const tasks = [...this.records.values()].map((r) => this.status(r));
+    return {
+      machine: this.machine,
+      ballotSeen: { ...this.seenBallot },
+      refused,
+      borgletStartMs: this.startMs,
+      facts: {
+        hostname: this.host.hostname,
+        capacity: { ...this.capacity },
+        attributes: { ...(this.opts.attributes ?? {}), 'borglet.isolation': this.isolation.summary, 'borglet.cgroups': this.driver.description },
+        os: this.host.os,
+        cores: this.host.cores,
+        usage: resources({
+          cpuMillis: Math.round(tasks.reduce((s, t) => s + (t.usage?.cpuMillis ?? 0), 0)),
+          ramBytes: tasks.reduce((s, t) => s + (t.usage?.ramBytes ?? 0), 0),
+        }),
+        cgroupVersion: this.driver.version,
+      },
+      tasks,
+    };
+  }
+
+  private status(r: Rec): TaskStatus {
+    const state = ((p: Phase): TaskState => {
+      switch (p) {
+        case 'starting':
+          return TaskState.PENDING;
+        case 'running':
+        case 'backoff':
+        case 'stopping':
+          return TaskState.RUNNING;
+        case 'dead':
+          return TaskState.DEAD;
+      }
+    })(r.phase);
+    return {
+      taskId: r.taskId,
+      specVersion: r.specVersion,
+      state,
+      lastEvent: r.lastEvent,
+      pid: r.pid,
+      exitCode: r.exitCode ?? 0,
+      signal: r.signal ?? '',
+      oomKilled: r.oomKilled,
+      restarts: r.restarts,
+      startTimeMs: r.startTimeMs,
+      endTimeMs: r.endTimeMs,
+      limit: r.valid ? { ...r.valid.limit } : resources(),
+      reservation: { ...r.reservation },
+      usage: resources({ cpuMillis: Math.round(r.usage.cpuMillis), ramBytes: r.usage.ramBytes }),
+      cpuThrottledMs: Math.floor(r.throttledNs / 1e6),
+      message: r.phase === 'backoff' || r.phase === 'dead' || r.phase === 'stopping' ? r.message : r.message || (r.cpuQuotaMillis !== null ? `cpu throttled to ${r.cpuQuotaMillis}m` : ''),
+      priority: r.priority,
+      healthy: r.phase === 'running' && r.health.healthy,
+    };
+  }
+
+  /** statuses is the current view of every task (what the next poll would report). */
+  statuses(): TaskStatus[] {
+    return [...this.records.values()].map((r) => this.status(r));
+  }
+
+  get ballotSeen(): Ballot {
+    return { ...this.seenBallot };
+  }
+
+  taskLogs(req: BorgletLogsRequest): BorgletLogsResponse {
+    const r = this.records.get(req.taskId);
+    if (r === undefined) throw new NotFound(`task ${JSON.stringify(req.taskId)} on ${this.machine}`);
+    const { data, truncated } = tailLog(this.taskDir(r), req.stderr ? 'stderr' : 'stdout', req.tailBytes);
+    return { data, truncated };
+  }
+
+  // ---------------------------------------------------------------- the periodic loop
+
+  /** run starts the sampling loop (usage, reclamation, pressure, restarts, health). */
+  run(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      try {
+        this.tick();
+      } catch (e: unknown) {
+        this.log(`tick failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      }
+    }, this.sampleIntervalMs);
+  }
+
+  /** stop ends the loop. Tasks keep running: nothing kills a task because its Borglet went away (B15 §4). */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.flush();
+  }
+
+  /** tick is one round of the loop; exposed for tests that drive time themselves. */
+  tick(): void {
+    const now = this.clock.nowMs();
+    this.ticks++;
+    for (const r of [...this.records.values()]) {
+      if (r.phase === 'running' || r.phase === 'stopping' || r.phase === 'starting') {
+        if (r.child === null && !processAlive(r.wrapperPid, r.wrapperStartTicks)) {
+          this.settleAdoptedExit(r);
+          continue;
+        }
+        this.sample(r, now);
+      }
+      if (r.phase === 'stopping' && now >= r.stopDeadlineMs) this.driver.kill(groupName(r.taskId), 'SIGKILL');
+      if (r.phase === 'backoff' && now >= r.nextRestartMs) {
+        r.restarts += 1;
+        void this.startRun(r);
+      }
+      if (r.phase === 'running' && r.valid) {
+        const out = reclaim(
+          { limit: r.valid.limit, reservation: r.reservation, startMs: r.startTimeMs, lastDecayMs: r.lastDecayMs, usage: r.usage, peak: r.window.peak(now - peakWindowMs(this.opts.reclamation)) },
+          this.opts.reclamation,
+          now,
+        );
+        if (out.reservation.cpuMillis !== r.reservation.cpuMillis || out.reservation.ramBytes !== r.reservation.ramBytes) this.dirty = true;
+        r.reservation = out.reservation;
+        r.lastDecayMs = out.lastDecayMs;
+        this.checkHealth(r, now);
+      }
+    }
+    this.relievePressure();
+    this.removePending();
+    if (this.ticks % 10 === 0) this.rotateLogs();
+    this.trimDead();
+    this.flush();
+  }
+
+  private sample(r: Rec, now: number): void {
+    const group = groupName(r.taskId);
+    if (!this.driver.exists(group)) return;
+    const u = this.driver.usage(group);
+    const cpuMillis = r.lastCpu && now > r.lastCpu.atMs ? Math.max(0, (u.cpuUsageNs - r.lastCpu.ns) / (now - r.lastCpu.atMs) / 1000) : 0;
+    r.lastCpu = { atMs: now, ns: u.cpuUsageNs };
+    r.usage = { cpuMillis, ramBytes: u.memoryBytes };
+    r.throttledNs = u.cpuThrottledNs;
+    r.window.push({ atMs: now, cpuMillis: Math.round(cpuMillis), ramBytes: u.memoryBytes });
+  }
+
+  private relievePressure(): void {
+    const live: PressureTask[] = [];
+    for (const r of this.records.values()) {
+      if (r.phase !== 'running' || r.valid === null) continue;
+      live.push({
+        taskId: r.taskId,
+        priority: r.priority,
+        latencySensitive: r.valid.spec.latencySensitive,
+        limitCpuMillis: r.valid.limit.cpuMillis,
+        limitRamBytes: r.valid.limit.ramBytes,
+        reservationRamBytes: r.reservation.ramBytes,
+        usageCpuMillis: r.usage.cpuMillis,
+        usageRamBytes: r.usage.ramBytes,
+      });
+    }
+    // Memory first: an eviction frees CPU too. Evictions use SIGKILL at once: a machine short of memory can
+    // reach the kernel's OOM killer (which may pick anyone) within seconds.
+    const evicted = new Set<string>();
+    for (const e of memoryEvictions(live, this.capacity.ramBytes)) {
+      const r = this.records.get(e.taskId);
+      if (r === undefined) continue;
+      evicted.add(e.taskId);
+      this.stopRun(r, EventType.EVICT, e.reason, { graceMs: 0, forget: false, next: null });
+    }
+    const plan = cpuPlan(live.filter((t) => !evicted.has(t.taskId)), this.capacity.cpuMillis, this.throttling);
+    if (plan.throttling !== this.throttling) this.log(plan.reason);
+    this.throttling = plan.throttling;
+    for (const [taskId, quota] of plan.quotas) {
+      const r = this.records.get(taskId);
+      if (r === undefined || r.cpuQuotaMillis === quota) continue;
+      try {
+        this.driver.setCpuQuota(groupName(taskId), quota);
+        r.cpuQuotaMillis = quota;
+      } catch (e: unknown) {
+        this.log(`cannot set the cpu quota of ${taskId}: ${errMessage(e)}`);
+      }
+    }
+  }
+
+  private checkHealth(r: Rec, now: number): void {
+    const rule = r.valid?.health;
+    if (!rule || r.health.probing || now < r.health.nextMs) return;
+    r.health.probing = true;
+    r.health.nextMs = now + rule.intervalMs;
+    const runId = r.runId;
+    void probeHttp(rule).then((ok) => {
+      r.health.probing = false;
+      if (r.runId !== runId || r.phase !== 'running') return;
+      const step = healthStep(r.health, ok, rule);
+      r.health.failures = step.state.failures;
+      r.health.healthy = step.state.healthy;
+      if (step.restart) {
+        this.stopRun(r, EventType.FAIL, `health check GET :${rule.port}${rule.path} failed ${step.state.failures} times`, { restart: true });
+      }
+    });
+  }
+
+  private removePending(): void {
+    for (const g of [...this.pendingRemoval]) {
+      const r = this.records.get(this.taskIdOfGroup(g));
+      // A group is kept while its task runs again (a restart or update reuses it).
+      if (r && (r.phase === 'running' || r.phase === 'starting' || r.phase === 'stopping')) {
+        this.pendingRemoval.delete(g);
+        continue;
+      }
+      this.driver.kill(g, 'SIGKILL');
+      if (this.driver.remove(g)) this.pendingRemoval.delete(g);
+    }
+  }
+
+  private rotateLogs(): void {
+    for (const r of this.records.values()) {
+      if (r.phase === 'dead') continue;
+      try {
+        rotateIfLarge(this.taskDir(r), 'stdout');
+        rotateIfLarge(this.taskDir(r), 'stderr');
+      } catch (e: unknown) {
+        this.log(`log rotation of ${r.taskId} failed: ${errMessage(e)}`);
+      }
+    }
+  }
+
+  private trimDead(): void {
+    const dead = [...this.records.values()].filter((r) => r.phase === 'dead');
+    if (dead.length <= BORGLET_DEAD_TASKS_MAX) return;
+    dead.sort((a, b) => a.endTimeMs - b.endTimeMs);
+    for (const r of dead.slice(0, dead.length - BORGLET_DEAD_TASKS_MAX)) this.records.delete(r.taskId);
+    this.dirty = true;
+  }
+
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  private flushSoon(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.flush();
+    }, 10);
+  }
+
+  /** flush writes the state file if anything changed. */
+  flush(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    saveState(this.opts.stateDir, {
+      version: 1,
+      machine: this.machine,
+      seenBallot: this.seenBallot,
+      tasks: [...this.records.values()].map((r) => this.toPersisted(r)),
+    });
+  }
+
+  /** reservedTotal is the sum of the live tasks' reservations (for status and tests). */
+  reservedTotal(): Resources {
+    return sum([...this.records.values()].filter((r) => r.phase !== 'dead').map((r) => r.reservation));
+  }
+}

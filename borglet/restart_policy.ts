@@ -1,0 +1,29 @@
+// What happens when a task's process ends, pure: restart after an exponential back-off, or stay dead, per the
+// task's RestartPolicy. Exit 0 counts as success; a non-zero code, a signal or an OOM kill as failure.
+import { EventType } from '../model/task_state';
+import type { RestartRule } from './spec';
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  oomKilled: boolean;
+}
+
+export type AfterExit = { kind: 'restart'; delayMs: number; event: EventType } | { kind: 'dead'; event: EventType };
+
+export function failed(e: ExitInfo): boolean {
+  return e.oomKilled || e.signal !== null || e.code !== 0;
+}
+
+/** backoffMs is initial * 2^restarts, capped at max. */
+export function backoffMs(rule: RestartRule, restarts: number): number {
+  return Math.min(rule.backoffMaxMs, rule.backoffInitialMs * 2 ** Math.min(restarts, 40));
+}
+
+/** afterExit decides, given how many times the task has been restarted already. */
+export function afterExit(rule: RestartRule, exit: ExitInfo, restarts: number): AfterExit {
+  const event = failed(exit) ? EventType.FAIL : EventType.FINISH;
+  const wants = rule.kind === 'always' || (rule.kind === 'on_failure' && failed(exit));
+  if (!wants || (rule.maxRestarts > 0 && restarts >= rule.maxRestarts)) return { kind: 'dead', event };
+  return { kind: 'restart', delayMs: backoffMs(rule, restarts), event };
+}

@@ -1,0 +1,171 @@
+// Validation of what the master orders: each DesiredTask is checked field by field before anything starts, so a
+// bad spec (negative or absurd limits, bad ids, oversized args) gets an error naming the field and starts
+// nothing. Pure: the machine's capacity comes in; whether the binary exists is checked by the runtime (IO).
+import type { DesiredTask, TaskSpec } from '../proto/index';
+import { RestartPolicy_Kind } from '../proto/index';
+import { InvalidArgument } from '../model/errors';
+import { parseTaskId, bnsName as bnsNameOf } from '../model/ids';
+import { validatePriority } from '../model/priority';
+import { validateResources, formatBytes, formatCpu, type Resources } from '../model/resources';
+import {
+  HEALTH_FAILURES_DEFAULT,
+  HEALTH_INTERVAL_MS_DEFAULT,
+  HEALTH_INTERVAL_MS_MIN,
+  HEALTH_TIMEOUT_MS_DEFAULT,
+  KILL_GRACE_MS_DEFAULT,
+  KILL_GRACE_MS_MAX,
+  MAX_ARGS,
+  MAX_ARG_BYTES,
+  MAX_COMMAND_BYTES,
+  MAX_ENV_ENTRIES,
+  MAX_ENV_VALUE_BYTES,
+  MAX_PORTS_PER_TASK,
+  RESTART_BACKOFF_INITIAL_MS_DEFAULT,
+  RESTART_BACKOFF_MAX_MS,
+  RESTART_BACKOFF_MAX_MS_DEFAULT,
+  TASK_RAM_MIN_BYTES,
+} from '../cells/limits';
+
+export type RestartKind = 'always' | 'on_failure' | 'never';
+
+export interface RestartRule {
+  kind: RestartKind;
+  /** maxRestarts 0 means unlimited. */
+  maxRestarts: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+}
+
+export interface HealthRule {
+  path: string;
+  port: number;
+  intervalMs: number;
+  timeoutMs: number;
+  failuresBeforeRestart: number;
+}
+
+/** ValidTask is a DesiredTask that passed validation, with defaults applied. */
+export interface ValidTask {
+  taskId: string;
+  /** group is the task's cgroup (and state directory) name: the task id with '/' turned into '.'. */
+  group: string;
+  specVersion: number;
+  spec: TaskSpec;
+  priority: number;
+  bnsName: string;
+  ports: number[];
+  limit: Resources;
+  killGraceMs: number;
+  restart: RestartRule;
+  health: HealthRule | null;
+}
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** groupName maps a task id (cell/user/job/index, names without dots) to a unique cgroup name. */
+export function groupName(taskId: string): string {
+  return taskId.replaceAll('/', '.');
+}
+
+function bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+function restartRule(p: TaskSpec['restartPolicy'], field: string): RestartRule {
+  const kindOf = (k: RestartPolicy_Kind | undefined): RestartKind => {
+    switch (k) {
+      case undefined:
+      case RestartPolicy_Kind.KIND_UNSPECIFIED:
+      case RestartPolicy_Kind.ON_FAILURE:
+        return 'on_failure';
+      case RestartPolicy_Kind.ALWAYS:
+        return 'always';
+      case RestartPolicy_Kind.NEVER:
+        return 'never';
+      default:
+        throw new InvalidArgument(`${field}.kind`, `unknown restart kind ${String(k)}`);
+    }
+  };
+  const initial = p?.backoffInitialMs || RESTART_BACKOFF_INITIAL_MS_DEFAULT;
+  const max = p?.backoffMaxMs || Math.max(initial, RESTART_BACKOFF_MAX_MS_DEFAULT);
+  if (max > RESTART_BACKOFF_MAX_MS) throw new InvalidArgument(`${field}.backoffMaxMs`, `must be at most ${RESTART_BACKOFF_MAX_MS}, got ${max}`);
+  if (initial > max) throw new InvalidArgument(`${field}.backoffInitialMs`, `must not exceed backoffMaxMs (${max}), got ${initial}`);
+  return { kind: kindOf(p?.kind), maxRestarts: p?.maxRestarts ?? 0, backoffInitialMs: initial, backoffMaxMs: max };
+}
+
+/**
+ * validateDesiredTask checks one ordered task against the machine's capacity. `field` prefixes error paths
+ * (e.g. `tasks[3]`). Throws InvalidArgument naming the first bad field.
+ */
+export function validateDesiredTask(d: DesiredTask, capacity: Resources, field: string): ValidTask {
+  const id = parseTaskId(d.taskId, `${field}.taskId`);
+  const priority = validatePriority(d.priority, `${field}.priority`);
+  const spec = d.spec;
+  const f = `${field}.spec`;
+  if (spec === undefined) throw new InvalidArgument(f, 'is required');
+  if (spec.command === '') throw new InvalidArgument(`${f}.command`, 'is required');
+  if (bytes(spec.command) > MAX_COMMAND_BYTES) throw new InvalidArgument(`${f}.command`, `is longer than ${MAX_COMMAND_BYTES} bytes`);
+  if (spec.command.includes('\0')) throw new InvalidArgument(`${f}.command`, 'contains a NUL byte');
+  if (spec.args.length > MAX_ARGS) throw new InvalidArgument(`${f}.args`, `has ${spec.args.length} entries, at most ${MAX_ARGS}`);
+  spec.args.forEach((a, i) => {
+    if (bytes(a) > MAX_ARG_BYTES) throw new InvalidArgument(`${f}.args[${i}]`, `is longer than ${MAX_ARG_BYTES} bytes`);
+    if (a.includes('\0')) throw new InvalidArgument(`${f}.args[${i}]`, 'contains a NUL byte');
+  });
+  const env = Object.entries(spec.env);
+  if (env.length > MAX_ENV_ENTRIES) throw new InvalidArgument(`${f}.env`, `has ${env.length} entries, at most ${MAX_ENV_ENTRIES}`);
+  for (const [k, v] of env) {
+    if (!ENV_KEY.test(k)) throw new InvalidArgument(`${f}.env`, `${JSON.stringify(k)} is not a valid variable name`);
+    if (k.startsWith('BORG_')) throw new InvalidArgument(`${f}.env.${k}`, 'BORG_* variables are set by the Borglet');
+    if (bytes(v) > MAX_ENV_VALUE_BYTES || v.includes('\0')) throw new InvalidArgument(`${f}.env.${k}`, `must be at most ${MAX_ENV_VALUE_BYTES} bytes without NUL`);
+  }
+  if (spec.workingDir !== '' && (!spec.workingDir.startsWith('/') || spec.workingDir.includes('\0'))) {
+    throw new InvalidArgument(`${f}.workingDir`, `must be an absolute path, got ${JSON.stringify(spec.workingDir)}`);
+  }
+  const limit = validateResources(spec.requirements, `${f}.requirements`);
+  if (limit.ramBytes < TASK_RAM_MIN_BYTES) {
+    throw new InvalidArgument(`${f}.requirements.ramBytes`, `must be at least ${formatBytes(TASK_RAM_MIN_BYTES)} (the task's memory limit), got ${limit.ramBytes}`);
+  }
+  if (limit.ramBytes > capacity.ramBytes) {
+    throw new InvalidArgument(`${f}.requirements.ramBytes`, `${formatBytes(limit.ramBytes)} exceeds the machine's capacity of ${formatBytes(capacity.ramBytes)}`);
+  }
+  if (limit.cpuMillis > capacity.cpuMillis) {
+    throw new InvalidArgument(`${f}.requirements.cpuMillis`, `${formatCpu(limit.cpuMillis)} exceeds the machine's capacity of ${formatCpu(capacity.cpuMillis)} cores`);
+  }
+  if (limit.diskBytes > capacity.diskBytes) {
+    throw new InvalidArgument(`${f}.requirements.diskBytes`, `${formatBytes(limit.diskBytes)} exceeds the machine's capacity of ${formatBytes(capacity.diskBytes)}`);
+  }
+  if (d.ports.length > MAX_PORTS_PER_TASK) throw new InvalidArgument(`${field}.ports`, `has ${d.ports.length} entries, at most ${MAX_PORTS_PER_TASK}`);
+  if (d.ports.length < limit.ports) throw new InvalidArgument(`${field}.ports`, `the spec asks for ${limit.ports} ports but ${d.ports.length} were assigned`);
+  const seen = new Set<number>();
+  d.ports.forEach((p, i) => {
+    if (!Number.isInteger(p) || p < 1 || p > 65_535) throw new InvalidArgument(`${field}.ports[${i}]`, `${p} is not a port number`);
+    if (seen.has(p)) throw new InvalidArgument(`${field}.ports[${i}]`, `port ${p} is assigned twice`);
+    seen.add(p);
+  });
+  const killGraceMs = spec.killGraceMs || KILL_GRACE_MS_DEFAULT;
+  if (killGraceMs > KILL_GRACE_MS_MAX) throw new InvalidArgument(`${f}.killGraceMs`, `must be at most ${KILL_GRACE_MS_MAX}, got ${killGraceMs}`);
+  let health: HealthRule | null = null;
+  const h = spec.healthCheck;
+  if (h !== undefined && h.httpPath !== '') {
+    if (!h.httpPath.startsWith('/')) throw new InvalidArgument(`${f}.healthCheck.httpPath`, `must start with /, got ${JSON.stringify(h.httpPath)}`);
+    const port = d.ports[h.portIndex];
+    if (port === undefined) throw new InvalidArgument(`${f}.healthCheck.portIndex`, `${h.portIndex} is not one of the task's ${d.ports.length} ports`);
+    const intervalMs = h.intervalMs || HEALTH_INTERVAL_MS_DEFAULT;
+    if (intervalMs < HEALTH_INTERVAL_MS_MIN) throw new InvalidArgument(`${f}.healthCheck.intervalMs`, `must be at least ${HEALTH_INTERVAL_MS_MIN}, got ${intervalMs}`);
+    const timeoutMs = Math.min(h.timeoutMs || HEALTH_TIMEOUT_MS_DEFAULT, intervalMs);
+    health = { path: h.httpPath, port, intervalMs, timeoutMs, failuresBeforeRestart: h.failuresBeforeRestart || HEALTH_FAILURES_DEFAULT };
+  }
+  return {
+    taskId: d.taskId,
+    group: groupName(d.taskId),
+    specVersion: d.specVersion,
+    spec,
+    priority,
+    bnsName: d.bnsName || bnsNameOf(id),
+    ports: [...d.ports],
+    limit,
+    killGraceMs,
+    restart: restartRule(spec.restartPolicy, `${f}.restartPolicy`),
+    health,
+  };
+}
