@@ -49,6 +49,12 @@ interface Member {
 
 const READY_TIMEOUT_MS = 30_000;
 
+// Every replica process this process started: if it exits without stop() (a crashed test run), they die with it.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
 export class ReplicaCluster {
   private readonly members = new Map<number, Member>();
   /** leaderHint is the replica that last accepted a put (or was named leader); puts go there first. */
@@ -108,6 +114,7 @@ export class ReplicaCluster {
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     m.child = child;
+    children.add(child);
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
       for (const line of chunk.split('\n')) {
@@ -118,6 +125,7 @@ export class ReplicaCluster {
       }
     });
     child.on('exit', () => {
+      children.delete(child);
       if (m.child === child) m.child = undefined;
     });
     return new Promise<void>((resolve, reject) => {
