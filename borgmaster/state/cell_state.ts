@@ -190,6 +190,16 @@ export class CellState {
     return this.getTask(validateTaskIdIn(taskId, field, this.cell));
   }
 
+  /** getTaskIfValid is lookupTask for ids that may be malformed: undefined instead of an error. */
+  getTaskIfValid(taskId: string): TaskRec | undefined {
+    try {
+      return this.lookupTask(taskId);
+    } catch (e: unknown) {
+      if (e instanceof InvalidArgument) return undefined;
+      throw e;
+    }
+  }
+
   quotaUsed(user: string, band: PriorityBand): Usage {
     return this.usage.get(bandKey(user, band)) ?? zeroUsage();
   }
