@@ -216,6 +216,14 @@ export interface WatchEvent {
   deletedTaskIds: string[];
   deletedJobIds: string[];
   events: TaskEvent[];
+  /**
+   * A snapshot may span several events at one log index (bounded message size): parts count from 0 and the last
+   * one has snapshot_last; a watcher replaces its cache with the parts' union.
+   */
+  snapshotPart: number;
+  snapshotLast: boolean;
+  /** cell_time_ms is the cell's (leader-stamped) time after this log index, e.g. to compare restart back-offs. */
+  cellTimeMs: number;
 }
 
 export interface CellStatusRequest {
@@ -3118,6 +3126,9 @@ function createBaseWatchEvent(): WatchEvent {
     deletedTaskIds: [],
     deletedJobIds: [],
     events: [],
+    snapshotPart: 0,
+    snapshotLast: false,
+    cellTimeMs: 0,
   };
 }
 
@@ -3146,6 +3157,15 @@ export const WatchEvent: MessageFns<WatchEvent> = {
     }
     for (const v of message.events) {
       TaskEvent.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.snapshotPart !== 0) {
+      writer.uint32(72).uint32(message.snapshotPart);
+    }
+    if (message.snapshotLast !== false) {
+      writer.uint32(80).bool(message.snapshotLast);
+    }
+    if (message.cellTimeMs !== 0) {
+      writer.uint32(88).int64(message.cellTimeMs);
     }
     return writer;
   },
@@ -3227,6 +3247,30 @@ export const WatchEvent: MessageFns<WatchEvent> = {
             message.events.push(TaskEvent.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.snapshotPart = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.snapshotLast = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.cellTimeMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3261,6 +3305,21 @@ export const WatchEvent: MessageFns<WatchEvent> = {
         ? object.deleted_job_ids.map((e: any) => globalThis.String(e))
         : [],
       events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => TaskEvent.fromJSON(e)) : [],
+      snapshotPart: isSet(object.snapshotPart)
+        ? globalThis.Number(object.snapshotPart)
+        : isSet(object.snapshot_part)
+        ? globalThis.Number(object.snapshot_part)
+        : 0,
+      snapshotLast: isSet(object.snapshotLast)
+        ? globalThis.Boolean(object.snapshotLast)
+        : isSet(object.snapshot_last)
+        ? globalThis.Boolean(object.snapshot_last)
+        : false,
+      cellTimeMs: isSet(object.cellTimeMs)
+        ? globalThis.Number(object.cellTimeMs)
+        : isSet(object.cell_time_ms)
+        ? globalThis.Number(object.cell_time_ms)
+        : 0,
     };
   },
 
@@ -3290,6 +3349,15 @@ export const WatchEvent: MessageFns<WatchEvent> = {
     if (message.events?.length) {
       obj.events = message.events.map((e) => TaskEvent.toJSON(e));
     }
+    if (message.snapshotPart !== 0) {
+      obj.snapshotPart = Math.round(message.snapshotPart);
+    }
+    if (message.snapshotLast !== false) {
+      obj.snapshotLast = message.snapshotLast;
+    }
+    if (message.cellTimeMs !== 0) {
+      obj.cellTimeMs = Math.round(message.cellTimeMs);
+    }
     return obj;
   },
 
@@ -3306,6 +3374,9 @@ export const WatchEvent: MessageFns<WatchEvent> = {
     message.deletedTaskIds = object.deletedTaskIds?.map((e) => e) || [];
     message.deletedJobIds = object.deletedJobIds?.map((e) => e) || [];
     message.events = object.events?.map((e) => TaskEvent.fromPartial(e)) || [];
+    message.snapshotPart = object.snapshotPart ?? 0;
+    message.snapshotLast = object.snapshotLast ?? false;
+    message.cellTimeMs = object.cellTimeMs ?? 0;
     return message;
   },
 };
