@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { reconcile, desiredFrom } from './reconcile';
+import type { BnsRecord } from './records';
+
+const rec = (job: string, index: number, host = 'h1'): BnsRecord => ({
+  id: { cell: 'c', user: 'u', job, index },
+  endpoint: { taskId: `c/u/${job}/${index}`, machine: 'm1', host, ports: [8000 + index] },
+});
+
+test('reconcile: nothing to do when equal', () => {
+  const d = desiredFrom([rec('web', 0), rec('web', 1)]);
+  assert.deepEqual(reconcile(d, desiredFrom([rec('web', 0), rec('web', 1)])), []);
+});
+
+test('reconcile: stale removed, missing added, changed rewritten', () => {
+  const desired = desiredFrom([rec('web', 0, 'h2'), rec('web', 2)]);
+  const actual = desiredFrom([rec('web', 0), rec('web', 1), rec('old', 0)]);
+  const writes = reconcile(desired, actual);
+  assert.deepEqual(
+    writes.map((w) => `${w.kind} ${w.key}${'field' in w ? ` ${w.field}` : ''}`),
+    [
+      'del bns:0.old.u.c.borg',
+      'set bns:0.web.u.c.borg',
+      'del bns:1.web.u.c.borg',
+      'set bns:2.web.u.c.borg',
+      'del bns:old.u.c.borg',
+      'hset bns:web.u.c.borg 0',
+      'hdel bns:web.u.c.borg 1',
+      'hset bns:web.u.c.borg 2',
+    ],
+  );
+});

@@ -1,0 +1,50 @@
+// BNS records (B15 §2.6): what a task's name resolves to, and the Redis keys they live under. The elected master
+// publishes a record per running task under `index.job.user.cell.borg` and a per-job hash under
+// `job.user.cell.borg` (field = task index). One key prefix per cell keeps cells apart in a shared Redis.
+import { bnsName, bnsJobName, type TaskId } from '../../model/ids';
+
+export interface Endpoint {
+  taskId: string;
+  machine: string;
+  host: string;
+  ports: number[];
+}
+
+/** BnsRecord is one running task as BNS knows it. */
+export interface BnsRecord {
+  id: TaskId;
+  endpoint: Endpoint;
+}
+
+export const KEY_PREFIX = 'bns:';
+
+export function taskKey(id: TaskId): string {
+  return `${KEY_PREFIX}${bnsName(id)}`;
+}
+
+export function jobKey(id: TaskId | Omit<TaskId, 'index'>): string {
+  return `${KEY_PREFIX}${bnsJobName(id)}`;
+}
+
+/** cellPattern matches every BNS key of one cell (for SCAN). */
+export function cellPattern(cell: string): string {
+  return `${KEY_PREFIX}*.${cell}.borg`;
+}
+
+export function encodeEndpoint(e: Endpoint): string {
+  return JSON.stringify({ taskId: e.taskId, machine: e.machine, host: e.host, ports: e.ports });
+}
+
+/** decodeEndpoint reads a stored endpoint; anything malformed is reported, never trusted. */
+export function decodeEndpoint(s: string): Endpoint | undefined {
+  try {
+    const v: unknown = JSON.parse(s);
+    if (typeof v !== 'object' || v === null) return undefined;
+    const o = v as Record<string, unknown>;
+    if (typeof o.taskId !== 'string' || typeof o.machine !== 'string' || typeof o.host !== 'string') return undefined;
+    if (!Array.isArray(o.ports) || !o.ports.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535)) return undefined;
+    return { taskId: o.taskId, machine: o.machine, host: o.host, ports: o.ports as number[] };
+  } catch {
+    return undefined;
+  }
+}
