@@ -1,0 +1,303 @@
+// `npm run bench -- scheduler`: replays "the cell at time 0" of Google's 2011 trace (12,477 machines, ~144,000
+// tasks submitted at time 0) through the scheduler from an empty cell, as Borg does when it schedules a whole
+// cell from scratch (B15 §3.4), then runs online passes of newly submitted tasks on the loaded cell.
+// Options: --policy worst|best|hybrid  --optimizations all|none|caching,classes,randomization
+//          --workload google-2011|FILE.jsonl  --runs N  --machines N --tasks N (sample)  --feasible-limit N
+//          --online-passes N  --online-tasks N  --seed N  --json
+// Accounting: every task is charged a reservation equal to its limit (all tasks are new, B15 §5.5).
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import type { Benchmark } from '../main';
+import type { FitPolicy, SchedulerConfig } from '../../cells/config';
+import { FIT_POLICIES } from '../../cells/config';
+import { SeededRng } from '../../model/rng';
+import { formatBytes } from '../../model/resources';
+import type { Clock } from '../../model/clock';
+import { PendingQueue, Scheduler, cellStats, type CellStats, type SchedTask } from '../../scheduler/index';
+import { readGoogle2011 } from '../workloads/google_2011';
+import { readJsonlWorkload } from '../workloads/jsonl';
+import { loadWorkload } from '../workloads/scheduler_input';
+import type { Workload } from '../workloads/types';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const TRACE_DIR = `${here}../workloads/data/google-2011`;
+const OPTIMIZATIONS = ['caching', 'classes', 'randomization'] as const;
+type Optimization = (typeof OPTIMIZATIONS)[number];
+/** DEFAULT_FEASIBLE_LIMIT: chosen from the trade-off table in scheduler/README.md. */
+export const DEFAULT_FEASIBLE_LIMIT = 64;
+
+interface Options {
+  policy: FitPolicy;
+  optimizations: Optimization[];
+  workload: string;
+  runs: number;
+  machines: number;
+  tasks: number;
+  feasibleLimit: number;
+  onlinePasses: number;
+  onlineTasks: number;
+  seed: number;
+  json: boolean;
+}
+
+function parseArgs(args: string[]): Options {
+  const o: Options = { policy: 'hybrid', optimizations: [...OPTIMIZATIONS], workload: 'google-2011', runs: 3, machines: 0, tasks: 0, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, onlinePasses: 20, onlineTasks: 1000, seed: 1, json: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const v = (): string => {
+      const x = args[++i];
+      if (x === undefined) throw new Error(`${a} needs a value`);
+      return x;
+    };
+    const n = (): number => {
+      const s = v();
+      const x = Number(s);
+      if (!Number.isInteger(x) || x < 0) throw new Error(`${a}: ${s} is not a non-negative integer`);
+      return x;
+    };
+    switch (a) {
+      case '--policy': {
+        const p = v();
+        if (!FIT_POLICIES.includes(p as FitPolicy)) throw new Error(`--policy must be one of ${FIT_POLICIES.join(', ')}`);
+        o.policy = p as FitPolicy;
+        break;
+      }
+      case '--optimizations': {
+        const s = v();
+        if (s === 'all') o.optimizations = [...OPTIMIZATIONS];
+        else if (s === 'none') o.optimizations = [];
+        else {
+          o.optimizations = s.split(',').map((x) => {
+            if (!OPTIMIZATIONS.includes(x as Optimization)) throw new Error(`--optimizations: unknown ${JSON.stringify(x)}; use all, none or a list of ${OPTIMIZATIONS.join(',')}`);
+            return x as Optimization;
+          });
+        }
+        break;
+      }
+      case '--workload':
+        o.workload = v();
+        break;
+      case '--runs':
+        o.runs = Math.max(1, n());
+        break;
+      case '--machines':
+        o.machines = n();
+        break;
+      case '--tasks':
+        o.tasks = n();
+        break;
+      case '--feasible-limit':
+        o.feasibleLimit = Math.max(1, n());
+        break;
+      case '--online-passes':
+        o.onlinePasses = n();
+        break;
+      case '--online-tasks':
+        o.onlineTasks = Math.max(1, n());
+        break;
+      case '--seed':
+        o.seed = n();
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      default:
+        throw new Error(`unknown option ${a}`);
+    }
+  }
+  return o;
+}
+
+/** sample keeps every k-th machine and task so a smaller cell keeps the workload's mix (for --optimizations none). */
+function sample(w: Workload, machines: number, tasks: number): Workload {
+  const pick = <T>(xs: T[], n: number): T[] => {
+    if (n <= 0 || n >= xs.length) return xs;
+    const step = xs.length / n;
+    return Array.from({ length: n }, (_, i) => xs[Math.floor(i * step)] as T);
+  };
+  const initial = pick(w.initial, tasks > 0 ? tasks : machines > 0 ? Math.round((w.initial.length * machines) / w.machines.length) : 0);
+  return { ...w, machines: pick(w.machines, machines), initial, notes: [...w.notes, `sampled: ${machines || w.machines.length} machines, ${initial.length} tasks`] };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : (s[Math.floor((s.length - 1) / 2)] as number);
+}
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : (s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number);
+}
+
+const wallClock: Clock = { nowMs: () => performance.now() };
+
+interface RunResult {
+  placed: number;
+  pending: number;
+  preemptions: number;
+  passes: number;
+  wallSeconds: number;
+  decisionsPerSecond: number;
+  evaluations: number;
+  cacheHits: number;
+  stats: CellStats;
+  why: Map<string, number>;
+  onlinePassMs: number[];
+  onlinePlaced: number;
+  onlinePreemptions: number;
+}
+
+function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typicalRam: number): RunResult {
+  const loaded = loadWorkload(w);
+  const { snap } = loaded;
+  const config: SchedulerConfig = {
+    policy: o.policy,
+    scoreCaching: o.optimizations.includes('caching'),
+    equivalenceClasses: o.optimizations.includes('classes'),
+    relaxedRandomization: o.optimizations.includes('randomization'),
+    feasibleLimit: o.feasibleLimit,
+    passIntervalMs: 0,
+    seed,
+  };
+  const sched = new Scheduler(config, new SeededRng(seed), wallClock);
+  const queue = new PendingQueue();
+  for (const t of loaded.initial) queue.add(t);
+
+  // The whole cell: passes until one ends without hitting the plan bound (every task placed or given a verdict).
+  let placed = 0;
+  let preemptions = 0;
+  let passes = 0;
+  let evaluations = 0;
+  let cacheHits = 0;
+  let wallMs = 0;
+  let lastVerdicts: { taskId: number; why: string }[] = [];
+  for (;;) {
+    const t0 = performance.now();
+    const plan = sched.schedulePass(snap, queue);
+    wallMs += performance.now() - t0;
+    passes++;
+    placed += plan.assignments.length;
+    evaluations += plan.stats.evaluations;
+    cacheHits += plan.stats.cacheHits;
+    for (const a of plan.assignments) preemptions += a.victims.length;
+    lastVerdicts = plan.verdicts;
+    if (plan.stats.decisions === 0 || plan.assignments.length < 20_000) break;
+  }
+  const pending = queue.size;
+  const stats = cellStats(snap, typicalCpu, typicalRam);
+  const why = new Map<string, number>();
+  for (const v of lastVerdicts) why.set(v.why, (why.get(v.why) ?? 0) + 1);
+
+  // Online: batches of newly submitted tasks on the loaded cell (with the leftover pending still queued).
+  const onlinePassMs: number[] = [];
+  let onlinePlaced = 0;
+  let onlinePreemptions = 0;
+  const later: SchedTask[] = loaded.later;
+  for (let p = 0; p < o.onlinePasses; p++) {
+    const batch = later.slice(p * o.onlineTasks, (p + 1) * o.onlineTasks);
+    if (batch.length === 0) break;
+    for (const t of batch) queue.add(t);
+    const t0 = performance.now();
+    const plan = sched.schedulePass(snap, queue);
+    onlinePassMs.push(performance.now() - t0);
+    onlinePlaced += plan.assignments.length;
+    for (const a of plan.assignments) onlinePreemptions += a.victims.length;
+  }
+  const wallSeconds = wallMs / 1000;
+  return { placed, pending, preemptions, passes, wallSeconds, decisionsPerSecond: (placed + pending) / wallSeconds, evaluations, cacheHits, stats, why, onlinePassMs, onlinePlaced, onlinePreemptions };
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
+}
+
+async function run(args: string[]): Promise<void> {
+  const o = parseArgs(args);
+  const t0 = performance.now();
+  let w: Workload;
+  if (o.workload === 'google-2011') w = await readGoogle2011(TRACE_DIR);
+  else {
+    const errors: string[] = [];
+    w = await readJsonlWorkload(o.workload, errors);
+    for (const e of errors) console.error(`${o.workload}: ${e}`);
+  }
+  w = sample(w, o.machines, o.tasks);
+  const readSeconds = (performance.now() - t0) / 1000;
+  const cpus = w.initial.map((t) => t.limit.cpuMillis).sort((a, b) => a - b);
+  const rams = w.initial.map((t) => t.limit.ramBytes).sort((a, b) => a - b);
+  const typicalCpu = cpus[Math.floor(cpus.length / 2)] ?? 0;
+  const typicalRam = rams[Math.floor(rams.length / 2)] ?? 0;
+
+  const runs: RunResult[] = [];
+  for (let r = 0; r < o.runs; r++) runs.push(runOnce(w, o, o.seed + r, typicalCpu, typicalRam));
+  const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  const mid = [...runs].sort((a, b) => a.wallSeconds - b.wallSeconds)[Math.floor((runs.length - 1) / 2)] as RunResult;
+  const online = runs.flatMap((r) => r.onlinePassMs);
+  const optimizations = o.optimizations.length === OPTIMIZATIONS.length ? 'all' : o.optimizations.length === 0 ? 'none' : o.optimizations.join(',');
+  const result = {
+    workload: w.name,
+    tasks: w.initial.length,
+    machines: w.machines.length,
+    policy: o.policy,
+    optimizations,
+    feasibleLimit: o.feasibleLimit,
+    runs: o.runs,
+    placed: mid.placed,
+    pending: mid.pending,
+    preemptions: mid.preemptions,
+    passes: mid.passes,
+    decisionsPerSecond: median(runs.map((r) => r.decisionsPerSecond)),
+    wallSeconds: median(runs.map((r) => r.wallSeconds)),
+    peakRssBytes,
+    strandedCpuFraction: mid.stats.strandedCpuFraction,
+    strandedRamFraction: mid.stats.strandedRamFraction,
+    reservedCpuFraction: mid.stats.reservedCpuMillis / mid.stats.capacityCpuMillis,
+    reservedRamFraction: mid.stats.reservedRamBytes / mid.stats.capacityRamBytes,
+    evaluations: mid.evaluations,
+    cacheHits: mid.cacheHits,
+    bands: mid.stats.bands,
+    whyPending: [...mid.why.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([why, tasks]) => ({ tasks, why })),
+    online: {
+      passes: online.length,
+      tasksPerPass: o.onlineTasks,
+      passMsP50: percentile(online, 50),
+      passMsP99: percentile(online, 99),
+      passMsMax: percentile(online, 100),
+      placed: mid.onlinePlaced,
+      preemptions: mid.onlinePreemptions,
+    },
+    readSeconds,
+    skipped: w.skipped,
+    notes: [...w.notes, 'accounting: reservations = limits (every task is new); typical task for stranding = median request', `stranding threshold: ${typicalCpu} millicores / ${formatBytes(typicalRam)}`],
+  };
+  if (o.json) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  const rows: [string, string][] = [
+    ['workload', `${result.workload}: ${result.machines} machines, ${result.tasks} tasks (read in ${readSeconds.toFixed(1)} s)`],
+    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, ${o.runs} run(s)`],
+    ['placed / pending', `${result.placed} / ${result.pending} (${result.passes} passes of at most 20000 assignments)`],
+    ['preemptions', `${result.preemptions}`],
+    ['decisions per second', `${Math.round(result.decisionsPerSecond)} (median)`],
+    ['wall time', `${result.wallSeconds.toFixed(3)} s (median)`],
+    ['peak RSS', formatBytes(peakRssBytes)],
+    ['evaluations', `${result.evaluations} (cache hits ${result.cacheHits})`],
+    ['reserved', `cpu ${pct(result.reservedCpuFraction)}, ram ${pct(result.reservedRamFraction)} of capacity`],
+    ['stranded', `cpu ${pct(result.strandedCpuFraction)}, ram ${pct(result.strandedRamFraction)} of capacity`],
+    ['online passes', `${online.length} x ${o.onlineTasks} new tasks: p50 ${result.online.passMsP50.toFixed(1)} ms, p99 ${result.online.passMsP99.toFixed(1)} ms, max ${result.online.passMsMax.toFixed(1)} ms; placed ${mid.onlinePlaced}, preemptions ${mid.onlinePreemptions}`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+  console.log('\nallocated per priority band (limits):');
+  for (const b of result.bands) console.log(`  ${b.band.padEnd(10)} ${String(b.tasks).padStart(7)} tasks  cpu ${(b.cpuMillis / 1000).toFixed(0).padStart(8)} cores  ram ${formatBytes(b.ramBytes).padStart(10)}`);
+  console.log('\nwhy pending (leftover, top 10):');
+  for (const { tasks, why } of result.whyPending) console.log(`  ${String(tasks).padStart(6)}  ${why}`);
+  if (Object.keys(w.skipped).length > 0) console.log(`\nskipped input: ${Object.entries(w.skipped).map(([k, v]) => `${v} ${k}`).join('; ')}`);
+  console.log(`\n${result.notes.map((n) => `note: ${n}`).join('\n')}`);
+}
+
+const bench: Benchmark = {
+  summary: 'scheduler: Google 2011 cell at time 0 from scratch, then online passes (decisions/s, quality, stranding)',
+  run,
+};
+export default bench;

@@ -1,0 +1,37 @@
+// The scheduler library (B15 §3.2, §3.4; DESIGN.md §6): a pure core the scheduler process calls. No IO; time
+// and randomness are injected. Usage:
+//
+//   const snap = new CellSnapshot();                       // the cached cell, kept current incrementally
+//   snap.addMachine(m); snap.updateMachine(m); snap.removeMachine(id); snap.setMachineState(id, MACHINE_DRAINING);
+//   snap.placeTask(task, machineId, reservation?); snap.removeTask(taskId); snap.updateReservation(taskId, r);
+//   snap.avoidPairing(taskId, machineId, untilMs);
+//   const queue = new PendingQueue();  queue.add(task);     // priority high->low, round-robin across users
+//   const sched = new Scheduler(cellConfig.scheduler, rng, clock);
+//   const plan = sched.schedulePass(snap, queue);          // { assignments, verdicts, stats }
+//
+// Tasks and machines are compact (numbers; strings interned in the snapshot); convert.ts maps the proto types.
+// schedulePass applies its own plan to the snapshot; undo a rejected assignment with snap.removeTask + queue.add.
+export { CellSnapshot, DIMS, DIM_CPU, DIM_RAM, DIM_DISK, DIM_PORTS, RESERVATION_QUANTUM_FRACTION } from './snapshot';
+export { Scheduler, type PassOptions } from './scheduler';
+export { PendingQueue } from './pending_queue';
+export { TaskClass, classKey, validateTask } from './task_class';
+export { Interner } from './interner';
+export { VictimFinder, REASON_TOO_MANY_VICTIMS, CODE_TOO_MANY_VICTIMS } from './preemption';
+export { fitsFree, availableWithPreemption } from './charged';
+export { verdictLine, reasonText, REASON_SLOTS } from './reasons';
+export * from './types';
+export * from './filters/machine_state';
+export * from './filters/resources';
+export * from './filters/ports';
+export * from './filters/constraints';
+export * from './filters/spread';
+export * from './filters/avoid';
+export { worstFit } from './scorers/worst';
+export { bestFit } from './scorers/best';
+export { hybridFit, HYBRID_BALANCE_WEIGHT } from './scorers/hybrid';
+export { domainSpreading } from './scorers/spreading';
+export { prodMixing } from './scorers/mixing';
+export { preemptionCost, PREEMPTION_BASE_COST, PREEMPTION_COST_PER_VICTIM } from './scorers/preemption_cost';
+export { scoreMachine, policyCode, POLICY_BEST, POLICY_HYBRID, POLICY_WORST, SPREADING_WEIGHT, MIXING_WEIGHT } from './scorers/compose';
+export * from './convert';
+export { cellStats, type CellStats, type BandAllocation } from './cell_stats';

@@ -1,0 +1,428 @@
+// Scheduler: one pass over the pending queue against the cached cell (B15 §3.2, §3.4). Snapshot and queue in,
+// Plan out; no IO, time from the injected Clock, randomness from the injected Rng, so a seed replays a pass.
+// The pipeline for one task reads top to bottom in placeTask() below, in the manner of Nomad's stack.go.
+import { assert } from '../model/assert';
+import type { Clock } from '../model/clock';
+import { InvalidArgument } from '../model/errors';
+import type { Rng } from '../model/rng';
+import type { SchedulerConfig } from '../cells/config';
+import { MAX_MACHINES_PER_CELL, PLAN_MAX_ASSIGNMENTS, SCHED_CACHE_MAX_ENTRIES, SCHED_FREED_LOG_ENTRIES, SCHED_MAX_CLASSES } from '../cells/limits';
+import { availableWithPreemption, fitsFree } from './charged';
+import { avoidFilter, CODE_AVOIDED_PAIRING } from './filters/avoid';
+import { constraintsFilter } from './filters/constraints';
+import { machineStateFilter } from './filters/machine_state';
+import { portsFilter } from './filters/ports';
+import { resourcesFilter } from './filters/resources';
+import { spreadFilter } from './filters/spread';
+import type { PendingQueue } from './pending_queue';
+import { CODE_TOO_MANY_VICTIMS, VictimFinder } from './preemption';
+import { CODE_SKIP, REASON_SLOTS, verdictLine } from './reasons';
+import { policyCode, scoreMachine } from './scorers/compose';
+import { preemptionCost } from './scorers/preemption_cost';
+import { DIMS, DIM_CPU, DIM_RAM, type CellSnapshot } from './snapshot';
+import { classKey, TaskClass } from './task_class';
+import { MACHINE_UP, type Assignment, type PassStats, type Plan, type SchedTask, type Verdict } from './types';
+
+export interface PassOptions {
+  /** maxAssignments bounds the plan (default PLAN_MAX_ASSIGNMENTS); the rest of the queue waits for the next pass. */
+  maxAssignments?: number;
+}
+
+function emptyStats(): PassStats {
+  return { decisions: 0, placed: 0, pending: 0, preemptions: 0, evaluations: 0, cacheHits: 0, classes: 0, passMs: 0 };
+}
+
+export class Scheduler {
+  private readonly policy: number;
+  /** limit: feasible machines to find before choosing (relaxed randomization); every machine when it is off. */
+  private readonly limit: number;
+  private readonly classes = new Map<string, TaskClass>();
+  /** classOfTask remembers each queued task's class, so a task pending for many passes is keyed only once. */
+  private classOfTask = new WeakMap<SchedTask, TaskClass>();
+  private cacheEntries = 0;
+  private pass = 0;
+  private perm = new Int32Array(0);
+  private permEpoch = -1;
+  private readonly avail = new Float64Array(DIMS);
+  private readonly victims = new VictimFinder();
+  private ramPerCpu = 1;
+  private stats = emptyStats();
+  // Outputs of evaluate(), kept in fields so the inner loop allocates nothing.
+  private evalScore = 0;
+  private evalPreempt = false;
+
+  constructor(
+    readonly config: SchedulerConfig,
+    private readonly rng: Rng,
+    private readonly clock: Clock,
+  ) {
+    if (!Number.isInteger(config.feasibleLimit) || config.feasibleLimit < 1 || config.feasibleLimit > MAX_MACHINES_PER_CELL) {
+      throw new InvalidArgument('scheduler.feasibleLimit', `must be in [1, ${MAX_MACHINES_PER_CELL}], got ${config.feasibleLimit}`);
+    }
+    this.policy = policyCode(config.policy);
+    this.limit = config.relaxedRandomization ? config.feasibleLimit : Number.MAX_SAFE_INTEGER;
+  }
+
+  /** classCount and cachedEntries expose the cache's size (benchmarks, tests). */
+  get classCount(): number {
+    return this.classes.size;
+  }
+  get cachedEntries(): number {
+    return this.cacheEntries;
+  }
+
+  /**
+   * schedulePass runs one pass over `queue` against `snap` and returns the plan. It applies the plan to the
+   * snapshot as it goes (the scheduler's cached cell must see its own placements, or every task would pick the
+   * same machine); placed tasks leave the queue and evicted victims join it. When the master rejects an
+   * assignment, the caller undoes it with snap.removeTask() and re-queues the task. Tasks left pending get a
+   * verdict. Tasks beyond maxAssignments placements are not looked at in this pass.
+   */
+  schedulePass(snap: CellSnapshot, queue: PendingQueue, options: PassOptions = {}): Plan {
+    const maxAssignments = options.maxAssignments ?? PLAN_MAX_ASSIGNMENTS;
+    assert(maxAssignments >= 1, 'maxAssignments must be positive');
+    const startMs = this.clock.nowMs();
+    this.pass++;
+    this.stats = emptyStats();
+    const nowMs = startMs;
+
+    // Order first: priority high to low, round-robin across users (B15 §3.2). Victims evicted during the pass
+    // join the queue after this snapshot of it, so they wait for the next pass instead of chasing their evictor.
+    const tasks = queue.ordered();
+    this.ensurePermutation(snap);
+    this.ramPerCpu = workloadShape(snap, tasks);
+
+    const assignments: Assignment[] = [];
+    const verdicts: Verdict[] = [];
+    for (const task of tasks) {
+      if (assignments.length >= maxAssignments) break;
+      if (snap.isPlaced(task.id)) {
+        // The watch stream already shows it running: it should not be queued. Drop it rather than place it twice.
+        queue.remove(task.id);
+        continue;
+      }
+      const c = this.classFor(task);
+      const before = c.entries;
+      const slot = this.placeTask(snap, c, task, nowMs);
+      this.cacheEntries += c.entries - before;
+      if (slot >= 0) {
+        assignments.push(this.commit(snap, queue, task, c, slot));
+        if (!this.config.equivalenceClasses) this.dropClass(c);
+      } else {
+        verdicts.push({ taskId: task.id, why: this.verdictFor(snap, c, task, nowMs) });
+      }
+    }
+    this.evictClasses();
+    this.stats.placed = assignments.length;
+    this.stats.pending = verdicts.length;
+    this.stats.decisions = assignments.length + verdicts.length;
+    this.stats.classes = this.classes.size;
+    this.stats.passMs = this.clock.nowMs() - startMs;
+    return { assignments, verdicts, stats: this.stats };
+  }
+
+  /**
+   * placeTask is the pipeline for one task. Returns the chosen slot, or -1 (pending). Steps, in order:
+   *  1. A class whose walk predates a change of the machine set starts over (slots moved).
+   *  2. A class that already found no machine answers at once unless machines were freed since; then it
+   *     rechecks only those (freed log), and walks the whole cell only when the log overflowed or is stale.
+   *  3. Known candidates are rechecked: with score caching, an unchanged generation reuses the score and only
+   *     the exact resource fit is redone (small reservation drifts do not bump generations, fit must be exact).
+   *  4. The walk tops the candidates up to `limit` feasible machines (relaxed randomization), visiting machines
+   *     in the seeded permutation from the class's own random start, so classes do not pile onto one machine.
+   *  5. The best-scoring candidate that this task does not avoid wins; ties go to the earlier candidate.
+   */
+  private placeTask(snap: CellSnapshot, c: TaskClass, task: SchedTask, nowMs: number): number {
+    c.refreshColumns(snap);
+    if (c.layoutEpoch !== snap.layoutEpoch) this.startCycle(snap, c);
+    if (c.exhausted) {
+      if (!this.recheckFreed(snap, c)) return -1;
+    }
+    for (let attempt = 0; attempt < 2; attempt++) {
+      this.refreshCandidates(snap, c);
+      this.walk(snap, c);
+      if (c.nCand > 0) {
+        const best = this.pickBest(snap, c, task, nowMs);
+        if (best >= 0) return best;
+        return this.scanForAvoidingTask(snap, c, task, nowMs);
+      }
+      // No candidate left after a complete walk. With exact counts this is the verdict; otherwise (machines were
+      // added from the freed log since the walk) walk once more so the histogram adds up to the cell.
+      if (c.countsExact) break;
+      this.startCycle(snap, c);
+    }
+    c.exhausted = true;
+    c.exhaustedFreedSeq = snap.freedSeq;
+    return -1;
+  }
+
+  /** recheckFreed: step 2 above. Returns true when the class has candidates again (or must walk again). */
+  private recheckFreed(snap: CellSnapshot, c: TaskClass): boolean {
+    const since = c.exhaustedFreedSeq;
+    if (since === snap.freedSeq) return false;
+    // The log names the machines that gained room. A rack or power-domain spread limit is also loosened by a
+    // removal on a neighbour, which the log does not name, so such classes (rare) walk the whole cell again.
+    if (snap.freedSeq - since > SCHED_FREED_LOG_ENTRIES || c.hasDomainSpread) {
+      this.startCycle(snap, c);
+      return true;
+    }
+    for (let s = since; s < snap.freedSeq; s++) {
+      const m = snap.freedLog[s % SCHED_FREED_LOG_ENTRIES] as number;
+      if (this.evaluate(snap, c, m) === 0 && !hasCandidate(c, m)) c.pushCandidate(m, this.evalScore, snap.generation[m] as number, this.evalPreempt);
+    }
+    c.exhaustedFreedSeq = snap.freedSeq;
+    if (c.nCand === 0) return false;
+    c.exhausted = false;
+    c.countsExact = false;
+    c.verdict = undefined;
+    return true;
+  }
+
+  /** refreshCandidates: step 3. Drops candidates that no longer fit, counting their reason for why-pending. */
+  private refreshCandidates(snap: CellSnapshot, c: TaskClass): void {
+    const caching = this.config.scoreCaching;
+    const gen = snap.generation;
+    let i = 0;
+    while (i < c.nCand) {
+      const m = c.cand[i] as number;
+      if (caching && c.candGen[i] === gen[m] && c.candPreempt[i] === 0 && fitsFree(snap, c, m) && (!c.hasDomainSpread || spreadFilter(snap, c, m) === 0)) {
+        this.stats.cacheHits++;
+        i++;
+        continue;
+      }
+      const r = this.evaluate(snap, c, m);
+      if (r !== 0) {
+        if (r > 0) c.reasonCounts[r] = (c.reasonCounts[r] as number) + 1;
+        c.dropCandidate(i);
+        continue;
+      }
+      c.candScore[i] = this.evalScore;
+      c.candGen[i] = gen[m] as number;
+      c.candPreempt[i] = this.evalPreempt ? 1 : 0;
+      i++;
+    }
+  }
+
+  /** walk: step 4. */
+  private walk(snap: CellSnapshot, c: TaskClass): void {
+    const n = snap.slotCount;
+    const perm = this.perm;
+    while (c.nCand < this.limit && c.visited < n) {
+      let k = c.cycleStart + c.visited;
+      if (k >= n) k -= n;
+      c.visited++;
+      const m = perm[k] as number;
+      const r = this.evaluate(snap, c, m);
+      if (r === 0) c.pushCandidate(m, this.evalScore, snap.generation[m] as number, this.evalPreempt);
+      else if (r > 0) c.reasonCounts[r] = (c.reasonCounts[r] as number) + 1;
+    }
+  }
+
+  /** pickBest: step 5. Returns -1 when every candidate is a machine this task avoids. */
+  private pickBest(snap: CellSnapshot, c: TaskClass, task: SchedTask, nowMs: number): number {
+    const avoiding = snap.hasAvoidances(task.id);
+    let best = -1;
+    let bestScore = -Infinity;
+    for (let i = 0; i < c.nCand; i++) {
+      const s = c.candScore[i] as number;
+      if (s <= bestScore) continue;
+      const m = c.cand[i] as number;
+      if (avoiding && avoidFilter(snap, task.id, m, nowMs) !== 0) continue;
+      best = m;
+      bestScore = s;
+    }
+    return best;
+  }
+
+  /**
+   * evaluate is feasibility then scoring of slot m for class c. Returns 0 (feasible; score and preemption flag
+   * in evalScore / evalPreempt), a reason code, or CODE_SKIP for an empty slot. Filters run cheapest and most
+   * selective first: the state byte; the resource fit (what most why-pending lines are about on a loaded cell),
+   * with the preemption-aware vector computed only when the plain fit fails; attribute constraints; spread limits
+   * (hash lookups); and last the victim search, which walks the machine's tasks and is needed only for machines
+   * that fit after evictions.
+   */
+  private evaluate(snap: CellSnapshot, c: TaskClass, m: number): number {
+    this.stats.evaluations++;
+    const st = snap.state[m] as number;
+    if (st !== MACHINE_UP) return st === 0 ? CODE_SKIP : machineStateFilter(st);
+    let preempt = false;
+    let r: number;
+    if (!fitsFree(snap, c, m)) {
+      availableWithPreemption(snap, c, m, this.avail);
+      r = resourcesFilter(c, this.avail);
+      if (r !== 0) return r;
+      r = portsFilter(c, this.avail);
+      if (r !== 0) return r;
+      preempt = true;
+    }
+    if (c.conKeys.length > 0) {
+      r = constraintsFilter(c, m);
+      if (r !== 0) return r;
+    }
+    if (c.hasSpread) {
+      r = spreadFilter(snap, c, m);
+      if (r !== 0) return r;
+    }
+    let penalty = 0;
+    if (preempt) {
+      const n = this.victims.find(snap, c, m);
+      if (n < 0) return CODE_TOO_MANY_VICTIMS;
+      penalty = preemptionCost(n, this.victims.prioritySum);
+    }
+    this.evalPreempt = preempt;
+    this.evalScore = scoreMachine(snap, c, m, this.policy, this.ramPerCpu) - penalty;
+    return 0;
+  }
+
+  /**
+   * scanForAvoidingTask: every candidate of the class is a machine this task avoids. Rare (a task that crashed
+   * on the class's favourite machines), so it scans the whole cell for this task alone.
+   */
+  private scanForAvoidingTask(snap: CellSnapshot, c: TaskClass, task: SchedTask, nowMs: number): number {
+    let best = -1;
+    let bestScore = -Infinity;
+    for (let m = 0; m < snap.slotCount; m++) {
+      if (this.evaluate(snap, c, m) !== 0 || avoidFilter(snap, task.id, m, nowMs) !== 0) continue;
+      if (this.evalScore > bestScore) {
+        best = m;
+        bestScore = this.evalScore;
+      }
+    }
+    return best;
+  }
+
+  /** commit applies the choice to the snapshot: evict victims (they rejoin the queue), then place the task. */
+  private commit(snap: CellSnapshot, queue: PendingQueue, task: SchedTask, c: TaskClass, slot: number): Assignment {
+    const victimIds: number[] = [];
+    const n = this.victims.find(snap, c, slot);
+    assert(n >= 0, 'a chosen machine must fit after its victims leave');
+    for (let i = 0; i < n; i++) {
+      const t = this.victims.victims[i] as number;
+      const victim = snap.tTask[t];
+      assert(victim !== undefined, 'victim slot holds a task');
+      victimIds.push(victim.id);
+    }
+    const machineId = snap.machineIdOf(slot);
+    for (const v of snap.preemptAndPlace(victimIds, task, machineId)) queue.add(v);
+    queue.remove(task.id);
+    assertFits(snap, slot);
+    this.stats.preemptions += victimIds.length;
+    return { taskId: task.id, machineId, machineGeneration: snap.generation[slot] as number, victims: victimIds };
+  }
+
+  /** verdictFor renders why a task stayed pending. The class's line is cached until its counts change. */
+  private verdictFor(snap: CellSnapshot, c: TaskClass, task: SchedTask, nowMs: number): string {
+    if (c.nCand > 0) {
+      // Feasible machines exist but this task avoids all of them.
+      const counts = c.reasonCounts.slice();
+      let avoided = 0;
+      for (let m = 0; m < snap.slotCount; m++) if (snap.state[m] !== 0 && avoidFilter(snap, task.id, m, nowMs) !== 0) avoided++;
+      counts[CODE_AVOIDED_PAIRING] = avoided;
+      return verdictLine(snap, c, 0, snap.liveMachines, counts);
+    }
+    if (c.verdict === undefined) c.verdict = verdictLine(snap, c, 0, snap.liveMachines, c.reasonCounts);
+    return c.verdict;
+  }
+
+  private startCycle(snap: CellSnapshot, c: TaskClass): void {
+    const n = snap.slotCount;
+    // Relaxed randomization: each walk starts at a seeded random point of the permutation. Without it, every
+    // walk starts at slot 0 of the identity order and visits every machine.
+    const start = this.config.relaxedRandomization && n > 0 ? this.rng.int(n) : 0;
+    c.startCycle(start, snap.layoutEpoch);
+  }
+
+  /** ensurePermutation rebuilds the machine visiting order when the set of slots changed. */
+  private ensurePermutation(snap: CellSnapshot): void {
+    if (this.permEpoch === snap.layoutEpoch && this.perm.length === snap.slotCount) return;
+    const n = snap.slotCount;
+    const perm = new Int32Array(n);
+    for (let i = 0; i < n; i++) perm[i] = i;
+    if (this.config.relaxedRandomization) {
+      for (let i = n - 1; i > 0; i--) {
+        const j = this.rng.int(i + 1);
+        const t = perm[i] as number;
+        perm[i] = perm[j] as number;
+        perm[j] = t;
+      }
+    }
+    this.perm = perm;
+    this.permEpoch = snap.layoutEpoch;
+  }
+
+  private classFor(task: SchedTask): TaskClass {
+    let c = this.classOfTask.get(task);
+    if (c === undefined || c.dropped) {
+      const key = this.config.equivalenceClasses ? classKey(task) : `#${task.id}`;
+      c = this.classes.get(key);
+      if (c === undefined) {
+        c = new TaskClass(key, task, REASON_SLOTS, Math.min(this.limit, 64));
+        this.classes.set(key, c);
+        this.cacheEntries += c.entries;
+      }
+      this.classOfTask.set(task, c);
+    }
+    if (c.lastPass !== this.pass) {
+      // Move to the back once per pass: the Map's order is then least recently used first.
+      this.classes.delete(c.key);
+      this.classes.set(c.key, c);
+      c.lastPass = this.pass;
+    }
+    return c;
+  }
+
+  private dropClass(c: TaskClass): void {
+    if (this.classes.delete(c.key)) this.cacheEntries -= c.entries;
+    c.dropped = true;
+  }
+
+  /** evictClasses keeps the cache within its budget, least recently used first (cells/limits.ts). */
+  private evictClasses(): void {
+    for (const c of this.classes.values()) {
+      if (this.cacheEntries <= SCHED_CACHE_MAX_ENTRIES && this.classes.size <= SCHED_MAX_CLASSES) break;
+      this.dropClass(c);
+    }
+  }
+}
+
+function hasCandidate(c: TaskClass, m: number): boolean {
+  for (let i = 0; i < c.nCand; i++) if (c.cand[i] === m) return true;
+  return false;
+}
+
+/** assertFits states the invariant of every placement the scheduler makes: no charged dimension oversubscribed. */
+function assertFits(snap: CellSnapshot, slot: number): void {
+  const b = slot * DIMS;
+  for (let d = 0; d < DIMS; d++) {
+    const cap = snap.cap[b + d] as number;
+    assert((snap.resAll[b + d] as number) <= cap, `placement oversubscribes reservations on slot ${slot} dim ${d}`);
+    assert((snap.prodLimit[b + d] as number) <= cap, `placement oversubscribes prod limits on slot ${slot} dim ${d}`);
+  }
+}
+
+/**
+ * workloadShape is how fast ram fills relative to cpu across the cell's demand (placed reservations plus the
+ * pending requests, each as a fraction of capacity); the hybrid scorer keeps free resources in this shape.
+ */
+function workloadShape(snap: CellSnapshot, pending: readonly SchedTask[]): number {
+  let capCpu = 0;
+  let capRam = 0;
+  let useCpu = 0;
+  let useRam = 0;
+  for (let m = 0; m < snap.slotCount; m++) {
+    if (snap.state[m] === 0) continue;
+    const b = m * DIMS;
+    capCpu += snap.cap[b + DIM_CPU] as number;
+    capRam += snap.cap[b + DIM_RAM] as number;
+    useCpu += snap.resAll[b + DIM_CPU] as number;
+    useRam += snap.resAll[b + DIM_RAM] as number;
+  }
+  for (const t of pending) {
+    useCpu += t.limit.cpuMillis;
+    useRam += t.limit.ramBytes;
+  }
+  if (capCpu <= 0 || capRam <= 0 || useCpu <= 0 || useRam <= 0) return 1;
+  const shape = useRam / capRam / (useCpu / capCpu);
+  return Math.min(4, Math.max(0.25, shape));
+}

@@ -1,0 +1,530 @@
+// CellSnapshot is the scheduler's cached copy of the cell in struct-of-arrays form: one typed array per field,
+// indexed by machine slot (and by task slot for placed tasks), so feasibility and scoring read a few numbers and
+// allocate nothing. The caller keeps it current with incremental updates (machines up/down/drain, tasks placed,
+// evicted or finished, reservations); every change that matters to scheduling bumps the machine's generation.
+//
+// Accounting (DESIGN.md §6, B15 §5.5), per machine and per dimension (cpu, ram, disk, ports):
+//   resAll    sum of the reservations of every task (what the machine is expected to really use)
+//   prodLimit sum of the limits of prod tasks (what prod is guaranteed)
+//   prodRes   sum of the reservations of prod tasks
+// Invariants the scheduler keeps for its own placements: prodLimit <= capacity and resAll <= capacity.
+import { assert } from '../model/assert';
+import { InvalidArgument, NotFound, AlreadyExists } from '../model/errors';
+import { isProd, PRIORITY_MAX } from '../model/priority';
+import type { Resources } from '../model/resources';
+import { MAX_MACHINES_PER_CELL, MAX_TASKS_PER_CELL, MAX_TASKS_PER_MACHINE, SCHED_FREED_LOG_ENTRIES, SCHED_MAX_JOB_DOMAIN_COUNTERS } from '../cells/limits';
+import { Interner } from './interner';
+import { PairCounter } from './pair_counter';
+import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_EMPTY, MACHINE_UP, type MachineStateCode, type SchedMachine, type SchedTask } from './types';
+
+/** DIMS: cpuMillis, ramBytes, diskBytes, ports, in that order in every 4-wide array. */
+export const DIMS = 4;
+export const DIM_CPU = 0;
+export const DIM_RAM = 1;
+export const DIM_DISK = 2;
+export const DIM_PORTS = 3;
+
+/**
+ * RESERVATION_QUANTUM_FRACTION: a reservation change smaller than this fraction of the machine's capacity (in
+ * every dimension) does not bump the generation, so cached scores survive reclamation's small drifts. Resource
+ * fit is still checked exactly on every use, so this trades only score freshness, never correctness.
+ */
+export const RESERVATION_QUANTUM_FRACTION = 1 / 64;
+
+/** NO_NONPROD_PRIORITY marks a machine without non-prod tasks in minNonProdPriority. */
+export const NO_NONPROD_PRIORITY = PRIORITY_MAX + 1;
+
+const AVOID_MAX_PER_TASK = 16;
+
+interface Avoidance {
+  machineSlot: number;
+  untilMs: number;
+}
+
+function growF64(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}
+function growI32(a: Int32Array, n: number, fill = 0): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  if (fill !== 0) b.fill(fill);
+  b.set(a);
+  return b;
+}
+
+export class CellSnapshot {
+  /** Interners for everything the scheduler compares: attribute keys and values, jobs, users, racks, power domains. */
+  readonly attrKeys = new Interner();
+  readonly attrValues = new Interner();
+  readonly jobs = new Interner();
+  readonly users = new Interner();
+  readonly racks = new Interner();
+  readonly powerDomains = new Interner();
+
+  // --- machines, by slot ---
+  /** slotCount: slots in use or freed (high-water mark); permutations range over [0, slotCount). */
+  slotCount = 0;
+  liveMachines = 0;
+  private machineCapacity = 0;
+  state = new Uint8Array(0);
+  generation = new Uint32Array(0);
+  machineId = new Float64Array(0);
+  rack = new Int32Array(0);
+  power = new Int32Array(0);
+  cap = new Float64Array(0);
+  resAll = new Float64Array(0);
+  prodLimit = new Float64Array(0);
+  prodRes = new Float64Array(0);
+  /** minNonProdPriority: lowest priority of a non-prod task on the machine, so a non-prod candidate skips machines with nothing it may evict. */
+  minNonProdPriority = new Int32Array(0);
+  /** machineTasks: task slots on each machine (unordered). */
+  machineTasks: number[][] = [];
+  /** attrColumns: one column per attribute key; value id per machine slot, 0 when absent. */
+  readonly attrColumns = new Map<number, Int32Array>();
+  /** columnsEpoch changes when a column is created or regrown, so classes holding column references refresh them. */
+  columnsEpoch = 0;
+  private readonly slotOf = new Map<number, number>();
+  private readonly freeSlots: number[] = [];
+  /** layoutEpoch changes when machine slots are added or freed, so permutations over slots are rebuilt. */
+  layoutEpoch = 0;
+
+  /**
+   * freedLog is a ring of machine slots that may have become more feasible (resources freed, state back to UP,
+   * capacity or attributes changed); freedSeq counts entries ever written. A class that found no machine only
+   * rechecks the slots logged since, instead of the whole cell.
+   */
+  readonly freedLog = new Int32Array(SCHED_FREED_LOG_ENTRIES);
+  freedSeq = 0;
+
+  // --- placed tasks, by task slot ---
+  private taskCapacity = 0;
+  private taskSlotCount = 0;
+  tPriority = new Int32Array(0);
+  tJob = new Int32Array(0);
+  tMachine = new Int32Array(0);
+  private tPos = new Int32Array(0);
+  tLimit = new Float64Array(0);
+  tRes = new Float64Array(0);
+  tTask: (SchedTask | undefined)[] = [];
+  private readonly taskSlotOf = new Map<number, number>();
+  private readonly freeTaskSlots: number[] = [];
+  private readonly avoid = new Map<number, Avoidance[]>();
+
+  /** Tasks of a job per machine slot, per rack and per power domain (spread limits and spreading). */
+  readonly jobPerMachine = new PairCounter(SCHED_MAX_JOB_DOMAIN_COUNTERS);
+  readonly jobPerRack = new PairCounter(SCHED_MAX_JOB_DOMAIN_COUNTERS);
+  readonly jobPerPower = new PairCounter(SCHED_MAX_JOB_DOMAIN_COUNTERS);
+
+  // ---------------------------------------------------------------------------------------------- machines
+
+  /** addMachine adds an UP/DRAINING/DOWN machine with no tasks. */
+  addMachine(m: SchedMachine): void {
+    checkMachine(m);
+    if (this.slotOf.has(m.id)) throw new AlreadyExists(`machine ${m.id}`);
+    if (this.liveMachines >= MAX_MACHINES_PER_CELL) throw new InvalidArgument('machine', `a cell has at most ${MAX_MACHINES_PER_CELL} machines`);
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.slotCount++;
+      this.ensureMachineCapacity(this.slotCount);
+    }
+    this.slotOf.set(m.id, slot);
+    this.liveMachines++;
+    this.layoutEpoch++;
+    this.machineId[slot] = m.id;
+    this.machineTasks[slot] = [];
+    const b = slot * DIMS;
+    for (let d = 0; d < DIMS; d++) {
+      this.resAll[b + d] = 0;
+      this.prodLimit[b + d] = 0;
+      this.prodRes[b + d] = 0;
+    }
+    this.minNonProdPriority[slot] = NO_NONPROD_PRIORITY;
+    this.generation[slot] = (this.generation[slot] as number) + 1;
+    this.writeMachine(slot, m);
+  }
+
+  /** updateMachine replaces capacity, attributes, failure domains and state of a known machine; its tasks stay. */
+  updateMachine(m: SchedMachine): void {
+    checkMachine(m);
+    const slot = this.slot(m.id);
+    const tasks = this.machineTasks[slot] ?? [];
+    const domainsChange = this.rack[slot] !== m.rack || this.power[slot] !== m.powerDomain;
+    if (domainsChange) for (const t of tasks) this.countDomains(t, slot, -1);
+    this.writeMachine(slot, m);
+    if (domainsChange) for (const t of tasks) this.countDomains(t, slot, +1);
+    this.bump(slot);
+    this.logFreed(slot);
+  }
+
+  private writeMachine(slot: number, m: SchedMachine): void {
+    this.state[slot] = m.state;
+    this.rack[slot] = m.rack;
+    this.power[slot] = m.powerDomain;
+    const b = slot * DIMS;
+    this.cap[b] = m.capacity.cpuMillis;
+    this.cap[b + 1] = m.capacity.ramBytes;
+    this.cap[b + 2] = m.capacity.diskBytes;
+    this.cap[b + 3] = m.capacity.ports;
+    for (const col of this.attrColumns.values()) col[slot] = 0;
+    for (const [k, v] of m.attributes) this.column(k)[slot] = v;
+  }
+
+  /**
+   * removeMachine frees the machine's slot. Its tasks are removed too and returned, so the caller can put them
+   * back in the pending queue (the master decides whether they are LOST; the scheduler only forgets them).
+   */
+  removeMachine(id: number): SchedTask[] {
+    const slot = this.slot(id);
+    const orphans: SchedTask[] = [];
+    for (const t of [...(this.machineTasks[slot] ?? [])]) orphans.push(this.removeTaskSlot(t));
+    this.slotOf.delete(id);
+    this.state[slot] = MACHINE_EMPTY;
+    this.machineTasks[slot] = [];
+    for (const col of this.attrColumns.values()) col[slot] = 0;
+    this.bump(slot);
+    this.freeSlots.push(slot);
+    this.liveMachines--;
+    this.layoutEpoch++;
+    return orphans;
+  }
+
+  setMachineState(id: number, state: MachineStateCode): void {
+    if (state !== MACHINE_UP && state !== MACHINE_DRAINING && state !== MACHINE_DOWN) throw new InvalidArgument('machine.state', `unknown state ${String(state)}`);
+    const slot = this.slot(id);
+    if (this.state[slot] === state) return;
+    this.state[slot] = state;
+    this.bump(slot);
+    if (state === MACHINE_UP) this.logFreed(slot);
+  }
+
+  hasMachine(id: number): boolean {
+    return this.slotOf.has(id);
+  }
+
+  /** slot returns the machine's slot; unknown ids are a NotFound (they come from outside). */
+  slot(id: number): number {
+    const s = this.slotOf.get(id);
+    if (s === undefined) throw new NotFound(`machine ${id}`);
+    return s;
+  }
+
+  machineIdOf(slot: number): number {
+    assert(slot >= 0 && slot < this.slotCount && this.state[slot] !== MACHINE_EMPTY, `no machine in slot ${slot}`);
+    return this.machineId[slot] as number;
+  }
+
+  machineGeneration(id: number): number {
+    return this.generation[this.slot(id)] as number;
+  }
+
+  /** machineIds lists the live machines in slot order. */
+  machineIds(): number[] {
+    const out: number[] = [];
+    for (let s = 0; s < this.slotCount; s++) if (this.state[s] !== MACHINE_EMPTY) out.push(this.machineId[s] as number);
+    return out;
+  }
+
+  /** column returns the attribute column for a key id, creating it on first use. */
+  column(key: number): Int32Array {
+    let col = this.attrColumns.get(key);
+    if (col === undefined) {
+      col = new Int32Array(this.machineCapacity);
+      this.attrColumns.set(key, col);
+      this.columnsEpoch++;
+    }
+    return col;
+  }
+
+  private ensureMachineCapacity(n: number): void {
+    if (n <= this.machineCapacity) return;
+    let cap = Math.max(64, this.machineCapacity);
+    while (cap < n) cap *= 2;
+    const s = new Uint8Array(cap);
+    s.set(this.state);
+    this.state = s;
+    const g = new Uint32Array(cap);
+    g.set(this.generation);
+    this.generation = g;
+    this.machineId = growF64(this.machineId, cap);
+    this.rack = growI32(this.rack, cap);
+    this.power = growI32(this.power, cap);
+    this.cap = growF64(this.cap, cap * DIMS);
+    this.resAll = growF64(this.resAll, cap * DIMS);
+    this.prodLimit = growF64(this.prodLimit, cap * DIMS);
+    this.prodRes = growF64(this.prodRes, cap * DIMS);
+    this.minNonProdPriority = growI32(this.minNonProdPriority, cap, NO_NONPROD_PRIORITY);
+    for (const [k, col] of this.attrColumns) this.attrColumns.set(k, growI32(col, cap));
+    this.columnsEpoch++;
+    this.machineCapacity = cap;
+  }
+
+  private bump(slot: number): void {
+    this.generation[slot] = ((this.generation[slot] as number) + 1) >>> 0;
+  }
+
+  private logFreed(slot: number): void {
+    this.freedLog[this.freedSeq % SCHED_FREED_LOG_ENTRIES] = slot;
+    this.freedSeq++;
+  }
+
+  // ------------------------------------------------------------------------------------------------- tasks
+
+  /**
+   * placeTask records a task running (or assigned) on a machine, charged its limit and a reservation (its limit
+   * unless given: a new task's reservation is its limit, B15 §5.5). It mirrors the master's state, so it does not
+   * refuse an oversubscribed machine; the scheduler never produces one itself.
+   */
+  placeTask(task: SchedTask, machineId: number, reservation?: Resources): void {
+    if (this.taskSlotOf.has(task.id)) throw new AlreadyExists(`task ${task.id} is already placed`);
+    const slot = this.slot(machineId);
+    if (this.state[slot] === MACHINE_EMPTY) throw new NotFound(`machine ${machineId}`);
+    const list = this.machineTasks[slot] as number[];
+    if (list.length >= MAX_TASKS_PER_MACHINE) throw new InvalidArgument('machine', `machine ${machineId} already runs ${MAX_TASKS_PER_MACHINE} tasks`);
+    if (this.taskSlotOf.size >= MAX_TASKS_PER_CELL) throw new InvalidArgument('task', `a cell has at most ${MAX_TASKS_PER_CELL} tasks`);
+    const res = reservation ?? task.limit;
+    checkReservation(res, task.limit);
+    let t = this.freeTaskSlots.pop();
+    if (t === undefined) {
+      t = this.taskSlotCount++;
+      this.ensureTaskCapacity(this.taskSlotCount);
+    }
+    this.taskSlotOf.set(task.id, t);
+    this.tTask[t] = task;
+    this.tPriority[t] = task.priority;
+    this.tJob[t] = task.job;
+    this.tMachine[t] = slot;
+    this.tPos[t] = list.length;
+    list.push(t);
+    const tb = t * DIMS;
+    writeVec(this.tLimit, tb, task.limit);
+    writeVec(this.tRes, tb, res);
+    // Ports are never reclaimed: a port is held or it is not.
+    this.tRes[tb + DIM_PORTS] = task.limit.ports;
+    this.charge(t, slot, +1);
+    this.countDomains(t, slot, +1);
+    if (!isProd(task.priority) && task.priority < (this.minNonProdPriority[slot] as number)) this.minNonProdPriority[slot] = task.priority;
+    this.bump(slot);
+  }
+
+  /** removeTask forgets a placed task (evicted, finished, failed, killed or lost) and returns it. */
+  removeTask(taskId: number): SchedTask {
+    const t = this.taskSlotOf.get(taskId);
+    if (t === undefined) throw new NotFound(`placed task ${taskId}`);
+    return this.removeTaskSlot(t);
+  }
+
+  private removeTaskSlot(t: number): SchedTask {
+    const task = this.tTask[t];
+    assert(task !== undefined, `task slot ${t} is empty`);
+    const slot = this.tMachine[t] as number;
+    const list = this.machineTasks[slot] as number[];
+    const pos = this.tPos[t] as number;
+    const last = list.pop() as number;
+    if (last !== t) {
+      list[pos] = last;
+      this.tPos[last] = pos;
+    }
+    this.charge(t, slot, -1);
+    this.countDomains(t, slot, -1);
+    if (!isProd(task.priority) && task.priority === this.minNonProdPriority[slot]) this.recomputeMinNonProd(slot);
+    this.taskSlotOf.delete(task.id);
+    this.tTask[t] = undefined;
+    this.freeTaskSlots.push(t);
+    this.bump(slot);
+    this.logFreed(slot);
+    return task;
+  }
+
+  /**
+   * preemptAndPlace evicts `victimIds` from a machine and places `task` there, as one change: the machine is
+   * logged as freed only if it ends with more room in some dimension than before, so a preemption that merely
+   * swaps work does not send every waiting class to recheck it. Returns the evicted tasks.
+   */
+  preemptAndPlace(victimIds: readonly number[], task: SchedTask, machineId: number): SchedTask[] {
+    const slot = this.slot(machineId);
+    const b = slot * DIMS;
+    const before = [0, 1, 2, 3].map((d) => this.resAll[b + d] as number);
+    const seq = this.freedSeq;
+    const victims: SchedTask[] = [];
+    for (const id of victimIds) {
+      const t = this.taskSlotOf.get(id);
+      if (t === undefined) throw new NotFound(`placed task ${id}`);
+      if (this.tMachine[t] !== slot) throw new InvalidArgument('victims', `task ${id} is not on machine ${machineId}`);
+      victims.push(this.removeTaskSlot(t));
+    }
+    this.placeTask(task, machineId);
+    this.freedSeq = seq;
+    for (let d = 0; d < DIMS; d++) {
+      if ((this.resAll[b + d] as number) < (before[d] as number)) {
+        this.logFreed(slot);
+        break;
+      }
+    }
+    return victims;
+  }
+
+  /**
+   * updateReservation sets a placed task's reservation (the Borglet's estimate, at most its limit). Changes under
+   * RESERVATION_QUANTUM_FRACTION of capacity do not bump the generation (small changes ignored).
+   */
+  updateReservation(taskId: number, reservation: Resources): void {
+    const t = this.taskSlotOf.get(taskId);
+    if (t === undefined) throw new NotFound(`placed task ${taskId}`);
+    const task = this.tTask[t] as SchedTask;
+    checkReservation(reservation, task.limit);
+    const slot = this.tMachine[t] as number;
+    this.charge(t, slot, -1);
+    const tb = t * DIMS;
+    let material = false;
+    let freed = false;
+    const next = [reservation.cpuMillis, reservation.ramBytes, reservation.diskBytes, task.limit.ports];
+    for (let d = 0; d < DIMS; d++) {
+      const old = this.tRes[tb + d] as number;
+      const v = next[d] as number;
+      if (Math.abs(v - old) > (this.cap[slot * DIMS + d] as number) * RESERVATION_QUANTUM_FRACTION) material = true;
+      if (v < old) freed = true;
+      this.tRes[tb + d] = v;
+    }
+    this.charge(t, slot, +1);
+    if (material) this.bump(slot);
+    if (freed) this.logFreed(slot);
+  }
+
+  isPlaced(taskId: number): boolean {
+    return this.taskSlotOf.has(taskId);
+  }
+
+  /** machineOfTask returns the machine id a placed task runs on. */
+  machineOfTask(taskId: number): number {
+    const t = this.taskSlotOf.get(taskId);
+    if (t === undefined) throw new NotFound(`placed task ${taskId}`);
+    return this.machineId[this.tMachine[t] as number] as number;
+  }
+
+  placedTasks(): number {
+    return this.taskSlotOf.size;
+  }
+
+  /** forEachPlaced calls f(task, machineId, reservation-free view) for every placed task (reports, not hot paths). */
+  forEachPlaced(f: (task: SchedTask, machineId: number) => void): void {
+    for (const [, t] of this.taskSlotOf) f(this.tTask[t] as SchedTask, this.machineId[this.tMachine[t] as number] as number);
+  }
+
+  private charge(t: number, slot: number, sign: 1 | -1): void {
+    const tb = t * DIMS;
+    const mb = slot * DIMS;
+    const prod = isProd(this.tPriority[t] as number);
+    for (let d = 0; d < DIMS; d++) {
+      const r = sign * (this.tRes[tb + d] as number);
+      this.resAll[mb + d] = (this.resAll[mb + d] as number) + r;
+      if (prod) {
+        this.prodRes[mb + d] = (this.prodRes[mb + d] as number) + r;
+        this.prodLimit[mb + d] = (this.prodLimit[mb + d] as number) + sign * (this.tLimit[tb + d] as number);
+      }
+    }
+    if (sign < 0 && (this.machineTasks[slot] as number[]).length === 0) {
+      // Exact zero when the machine empties, so float drift can never accumulate across a cell's life.
+      for (let d = 0; d < DIMS; d++) {
+        this.resAll[mb + d] = 0;
+        this.prodRes[mb + d] = 0;
+        this.prodLimit[mb + d] = 0;
+      }
+    }
+  }
+
+  private countDomains(t: number, slot: number, delta: number): void {
+    const job = this.tJob[t] as number;
+    this.jobPerMachine.add(job, slot, delta);
+    this.jobPerRack.add(job, this.rack[slot] as number, delta);
+    this.jobPerPower.add(job, this.power[slot] as number, delta);
+  }
+
+  private recomputeMinNonProd(slot: number): void {
+    let min = NO_NONPROD_PRIORITY;
+    for (const t of this.machineTasks[slot] as number[]) {
+      const p = this.tPriority[t] as number;
+      if (!isProd(p) && p < min) min = p;
+    }
+    this.minNonProdPriority[slot] = min;
+  }
+
+  private ensureTaskCapacity(n: number): void {
+    if (n <= this.taskCapacity) return;
+    let cap = Math.max(1024, this.taskCapacity);
+    while (cap < n) cap *= 2;
+    this.tPriority = growI32(this.tPriority, cap);
+    this.tJob = growI32(this.tJob, cap);
+    this.tMachine = growI32(this.tMachine, cap);
+    this.tPos = growI32(this.tPos, cap);
+    this.tLimit = growF64(this.tLimit, cap * DIMS);
+    this.tRes = growF64(this.tRes, cap * DIMS);
+    this.taskCapacity = cap;
+  }
+
+  // --------------------------------------------------------------------------------------------- avoidance
+
+  /**
+   * avoidPairing keeps a task off a machine until untilMs (it crashed there, or crashed the machine). Only the
+   * newest AVOID_MAX_PER_TASK pairings per task are kept, so the list stays tiny and bounded.
+   */
+  avoidPairing(taskId: number, machineId: number, untilMs: number): void {
+    const slot = this.slot(machineId);
+    let list = this.avoid.get(taskId);
+    if (list === undefined) {
+      list = [];
+      this.avoid.set(taskId, list);
+    }
+    const existing = list.find((a) => a.machineSlot === slot);
+    if (existing) existing.untilMs = Math.max(existing.untilMs, untilMs);
+    else list.push({ machineSlot: slot, untilMs });
+    if (list.length > AVOID_MAX_PER_TASK) list.shift();
+  }
+
+  /** forgetAvoidances drops a task's pairings (the task is gone for good). */
+  forgetAvoidances(taskId: number): void {
+    this.avoid.delete(taskId);
+  }
+
+  /** avoids says whether the task must stay off the slot at nowMs. */
+  avoids(taskId: number, slot: number, nowMs: number): boolean {
+    const list = this.avoid.get(taskId);
+    if (list === undefined) return false;
+    for (const a of list) if (a.machineSlot === slot && a.untilMs > nowMs) return true;
+    return false;
+  }
+
+  hasAvoidances(taskId: number): boolean {
+    return this.avoid.has(taskId);
+  }
+}
+
+function writeVec(a: Float64Array, b: number, r: Resources): void {
+  a[b] = r.cpuMillis;
+  a[b + 1] = r.ramBytes;
+  a[b + 2] = r.diskBytes;
+  a[b + 3] = r.ports;
+}
+
+function checkVec(r: Resources, field: string): void {
+  for (const [k, v] of Object.entries(r)) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new InvalidArgument(`${field}.${k}`, `must be a non-negative integer, got ${String(v)}`);
+  }
+}
+
+function checkMachine(m: SchedMachine): void {
+  if (!Number.isSafeInteger(m.id) || m.id < 0) throw new InvalidArgument('machine.id', `must be a non-negative integer, got ${m.id}`);
+  checkVec(m.capacity, 'machine.capacity');
+  if (m.state !== MACHINE_UP && m.state !== MACHINE_DRAINING && m.state !== MACHINE_DOWN) throw new InvalidArgument('machine.state', `unknown state ${String(m.state)}`);
+  for (const [k, v] of m.attributes) {
+    if (!Number.isInteger(k) || k <= 0 || !Number.isInteger(v) || v <= 0) throw new InvalidArgument('machine.attributes', 'keys and values are interned ids (> 0)');
+  }
+  if (!Number.isInteger(m.rack) || m.rack < 0 || !Number.isInteger(m.powerDomain) || m.powerDomain < 0) throw new InvalidArgument('machine.rack', 'rack and power domain are interned ids (>= 0)');
+}
+
+function checkReservation(res: Resources, limit: Resources): void {
+  checkVec(res, 'reservation');
+  if (res.cpuMillis > limit.cpuMillis || res.ramBytes > limit.ramBytes || res.diskBytes > limit.diskBytes) {
+    throw new InvalidArgument('reservation', 'must not exceed the limit in any dimension');
+  }
+}

@@ -1,0 +1,193 @@
+// TaskClass is an equivalence class (B15 §3.4): tasks with identical requirements (job, priority, resources,
+// constraints, spread limits) share one feasibility-and-scoring computation and one cache of candidate machines.
+// With equivalence classes switched off every task is a class of its own, so the same code measures both.
+import { assert } from '../model/assert';
+import { InvalidArgument } from '../model/errors';
+import { isProd, validatePriority } from '../model/priority';
+import { MAX_CONSTRAINTS, MAX_CONSTRAINT_VALUES } from '../cells/limits';
+import type { CellSnapshot } from './snapshot';
+import { OP_EQ, OP_EXISTS, OP_IN, OP_NE, OP_NOT_EXISTS, type SchedTask } from './types';
+
+const EMPTY_COLUMN = new Int32Array(0);
+
+/** validateTask checks a task that came from outside; each problem names its field. */
+export function validateTask(t: SchedTask): void {
+  if (!Number.isSafeInteger(t.id) || t.id < 0) throw new InvalidArgument('task.id', `must be a non-negative integer, got ${t.id}`);
+  validatePriority(t.priority, 'task.priority');
+  for (const [k, v] of Object.entries(t.limit)) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new InvalidArgument(`task.limit.${k}`, `must be a non-negative integer, got ${String(v)}`);
+  }
+  if (!Number.isInteger(t.job) || t.job <= 0) throw new InvalidArgument('task.job', 'must be an interned job id');
+  if (!Number.isInteger(t.user) || t.user <= 0) throw new InvalidArgument('task.user', 'must be an interned user id');
+  if (t.constraints.length > MAX_CONSTRAINTS) throw new InvalidArgument('task.constraints', `at most ${MAX_CONSTRAINTS}`);
+  t.constraints.forEach((c, i) => {
+    const f = `task.constraints[${i}]`;
+    if (!Number.isInteger(c.key) || c.key <= 0) throw new InvalidArgument(`${f}.key`, 'must be an interned attribute key');
+    if (c.values.length > MAX_CONSTRAINT_VALUES) throw new InvalidArgument(`${f}.values`, `at most ${MAX_CONSTRAINT_VALUES}`);
+    switch (c.op) {
+      case OP_EQ:
+      case OP_NE:
+        if (c.values.length !== 1) throw new InvalidArgument(`${f}.values`, '= and != take exactly one value');
+        break;
+      case OP_IN:
+        if (c.values.length === 0) throw new InvalidArgument(`${f}.values`, 'in takes at least one value');
+        break;
+      case OP_EXISTS:
+      case OP_NOT_EXISTS:
+        if (c.values.length !== 0) throw new InvalidArgument(`${f}.values`, 'exists takes no value');
+        break;
+      default:
+        throw new InvalidArgument(`${f}.op`, `unknown operator ${String(c.op)}`);
+    }
+  });
+  const s = t.spread;
+  for (const [k, v] of Object.entries(s)) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InvalidArgument(`task.spread.${k}`, `must be a non-negative integer, got ${String(v)}`);
+  }
+}
+
+/** classKey is the equivalence key: everything feasibility and scoring read from a task, and nothing else. */
+export function classKey(t: SchedTask): string {
+  const l = t.limit;
+  let k = `${t.job}|${t.priority}|${l.cpuMillis},${l.ramBytes},${l.diskBytes},${l.ports}|${t.spread.maxPerMachine},${t.spread.maxPerRack},${t.spread.maxPerPowerDomain}`;
+  for (const c of t.constraints) k += `|${c.key}${c.op}:${c.values.join(',')}`;
+  return k;
+}
+
+export class TaskClass {
+  readonly priority: number;
+  readonly prod: boolean;
+  readonly job: number;
+  readonly needCpu: number;
+  readonly needRam: number;
+  readonly needDisk: number;
+  readonly needPorts: number;
+  readonly maxPerMachine: number;
+  readonly maxPerRack: number;
+  readonly maxPerPower: number;
+  readonly hasSpread: boolean;
+  /** hasDomainSpread: rack or power-domain limits, whose counts change without this machine's generation. */
+  readonly hasDomainSpread: boolean;
+  readonly conKeys: Int32Array;
+  readonly conOps: Int32Array;
+  readonly conValues: Int32Array[];
+  conColumns: Int32Array[];
+  columnsEpoch = -1;
+
+  // --- candidate cache (relaxed randomization + score caching) ---
+  cand: Int32Array;
+  candScore: Float64Array;
+  candGen: Uint32Array;
+  candPreempt: Uint8Array;
+  nCand = 0;
+  /** cycle: a walk over the machine permutation from a random start; each slot is visited once per cycle. */
+  layoutEpoch = -1;
+  cycleStart = 0;
+  visited = 0;
+  /** reasonCounts: per reason code, machines rejected during this cycle (the why-pending histogram). */
+  reasonCounts: Int32Array;
+  countsExact = true;
+  /** exhausted: the cycle ended with no candidate; valid while no machine was freed since exhaustedFreedSeq. */
+  exhausted = false;
+  exhaustedFreedSeq = 0;
+  /** dropped: evicted from the scheduler's cache; tasks that still point here look their class up again. */
+  dropped = false;
+  verdict: string | undefined;
+  /** lastPass: the pass that last used this class (LRU and per-pass resets). */
+  lastPass = 0;
+
+  constructor(
+    readonly key: string,
+    t: SchedTask,
+    reasonSlots: number,
+    initialCandidates: number,
+  ) {
+    this.priority = t.priority;
+    this.prod = isProd(t.priority);
+    this.job = t.job;
+    this.needCpu = t.limit.cpuMillis;
+    this.needRam = t.limit.ramBytes;
+    this.needDisk = t.limit.diskBytes;
+    this.needPorts = t.limit.ports;
+    this.maxPerMachine = t.spread.maxPerMachine;
+    this.maxPerRack = t.spread.maxPerRack;
+    this.maxPerPower = t.spread.maxPerPowerDomain;
+    this.hasDomainSpread = this.maxPerRack > 0 || this.maxPerPower > 0;
+    this.hasSpread = this.maxPerMachine > 0 || this.hasDomainSpread;
+    const n = t.constraints.length;
+    this.conKeys = new Int32Array(n);
+    this.conOps = new Int32Array(n);
+    this.conValues = [];
+    t.constraints.forEach((c, i) => {
+      this.conKeys[i] = c.key;
+      this.conOps[i] = c.op;
+      this.conValues.push(Int32Array.from(c.values));
+    });
+    this.conColumns = new Array<Int32Array>(n).fill(EMPTY_COLUMN);
+    this.reasonCounts = new Int32Array(reasonSlots + n);
+    this.cand = new Int32Array(initialCandidates);
+    this.candScore = new Float64Array(initialCandidates);
+    this.candGen = new Uint32Array(initialCandidates);
+    this.candPreempt = new Uint8Array(initialCandidates);
+  }
+
+  /** refreshColumns points the compiled constraints at the snapshot's current attribute columns. */
+  refreshColumns(snap: CellSnapshot): void {
+    if (this.columnsEpoch === snap.columnsEpoch) return;
+    for (let i = 0; i < this.conKeys.length; i++) this.conColumns[i] = snap.column(this.conKeys[i] as number);
+    this.columnsEpoch = snap.columnsEpoch;
+  }
+
+  /** pushCandidate appends a feasible machine with its score; arrays grow by doubling (entries are budgeted by the scheduler). */
+  pushCandidate(slot: number, score: number, gen: number, preempt: boolean): void {
+    if (this.nCand === this.cand.length) {
+      const n = Math.max(8, this.cand.length * 2);
+      const c = new Int32Array(n);
+      c.set(this.cand);
+      this.cand = c;
+      const s = new Float64Array(n);
+      s.set(this.candScore);
+      this.candScore = s;
+      const g = new Uint32Array(n);
+      g.set(this.candGen);
+      this.candGen = g;
+      const p = new Uint8Array(n);
+      p.set(this.candPreempt);
+      this.candPreempt = p;
+    }
+    const i = this.nCand++;
+    this.cand[i] = slot;
+    this.candScore[i] = score;
+    this.candGen[i] = gen;
+    this.candPreempt[i] = preempt ? 1 : 0;
+  }
+
+  /** dropCandidate removes entry i by moving the last entry into its place. */
+  dropCandidate(i: number): void {
+    assert(i >= 0 && i < this.nCand, 'dropCandidate out of range');
+    const last = --this.nCand;
+    if (i !== last) {
+      this.cand[i] = this.cand[last] as number;
+      this.candScore[i] = this.candScore[last] as number;
+      this.candGen[i] = this.candGen[last] as number;
+      this.candPreempt[i] = this.candPreempt[last] as number;
+    }
+  }
+
+  /** entries is what this class costs in the scheduler's cache budget. */
+  get entries(): number {
+    return this.cand.length;
+  }
+
+  /** startCycle forgets candidates and counts and starts a fresh walk at `start`. */
+  startCycle(start: number, layoutEpoch: number): void {
+    this.nCand = 0;
+    this.cycleStart = start;
+    this.visited = 0;
+    this.layoutEpoch = layoutEpoch;
+    this.reasonCounts.fill(0);
+    this.countsExact = true;
+    this.exhausted = false;
+    this.verdict = undefined;
+  }
+}

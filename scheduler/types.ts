@@ -1,0 +1,96 @@
+// The scheduler's own compact vocabulary: tasks, machines and constraints as plain numbers (interned strings),
+// so the hot loops touch no strings and no proto objects. convert.ts maps the wire types onto these.
+import type { Resources } from '../model/resources';
+
+/** MachineStateCode mirrors proto MachineState's numbers; EMPTY marks a free slot in the snapshot. */
+export const MACHINE_EMPTY = 0;
+export const MACHINE_UP = 1;
+export const MACHINE_DRAINING = 2;
+export const MACHINE_DOWN = 3;
+export type MachineStateCode = typeof MACHINE_UP | typeof MACHINE_DRAINING | typeof MACHINE_DOWN;
+
+/** ConstraintOp mirrors proto Constraint.Op's numbers. */
+export const OP_EQ = 1;
+export const OP_NE = 2;
+export const OP_IN = 3;
+export const OP_EXISTS = 4;
+export const OP_NOT_EXISTS = 5;
+export type ConstraintOp = typeof OP_EQ | typeof OP_NE | typeof OP_IN | typeof OP_EXISTS | typeof OP_NOT_EXISTS;
+
+/** SchedConstraint is a hard constraint on a machine attribute; key and values are ids from the snapshot's attribute interner. */
+export interface SchedConstraint {
+  key: number;
+  op: ConstraintOp;
+  /** values: one id for EQ/NE, several for IN, none for EXISTS/NOT_EXISTS. */
+  values: readonly number[];
+}
+
+/** SpreadLimits: at most this many tasks of the task's job per machine / rack / power domain; 0 = unlimited. */
+export interface SpreadLimits {
+  maxPerMachine: number;
+  maxPerRack: number;
+  maxPerPowerDomain: number;
+}
+
+export const NO_SPREAD: Readonly<SpreadLimits> = Object.freeze({ maxPerMachine: 0, maxPerRack: 0, maxPerPowerDomain: 0 });
+
+/**
+ * SchedTask is one task as the scheduler sees it. `id` is the caller's number for the task (unique in the cell);
+ * `job` and `user` are interned ids. `limit` is what the task asked for; while pending its reservation is its limit.
+ */
+export interface SchedTask {
+  id: number;
+  job: number;
+  user: number;
+  priority: number;
+  limit: Resources;
+  constraints: readonly SchedConstraint[];
+  spread: SpreadLimits;
+}
+
+/** SchedMachine is a machine as the scheduler sees it: capacity, interned attributes, failure domains, state. */
+export interface SchedMachine {
+  id: number;
+  capacity: Resources;
+  /** attributes: [keyId, valueId] pairs from the snapshot's attribute interner. */
+  attributes: ReadonlyArray<readonly [number, number]>;
+  rack: number;
+  powerDomain: number;
+  state: MachineStateCode;
+}
+
+/** Assignment places a task on a machine after evicting `victims` (task ids), which go back to pending. */
+export interface Assignment {
+  taskId: number;
+  machineId: number;
+  /** machineGeneration is the machine's generation after this assignment was applied to the snapshot. */
+  machineGeneration: number;
+  victims: number[];
+}
+
+/** Verdict says why a task stayed pending, e.g. `0/12477 machines feasible: 9120 insufficient ram, ...`. */
+export interface Verdict {
+  taskId: number;
+  why: string;
+}
+
+export interface PassStats {
+  /** decisions: tasks placed plus tasks left pending with a verdict. */
+  decisions: number;
+  placed: number;
+  pending: number;
+  preemptions: number;
+  /** evaluations: full (class, machine) feasibility-and-score computations. */
+  evaluations: number;
+  /** cacheHits: candidate rechecks answered from the score cache. */
+  cacheHits: number;
+  classes: number;
+  passMs: number;
+}
+
+/** Plan is the outcome of one pass: what to commit, and why the rest waits. */
+export interface Plan {
+  assignments: Assignment[];
+  verdicts: Verdict[];
+  stats: PassStats;
+}
