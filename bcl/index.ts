@@ -11,7 +11,7 @@ import { BCL_MAX_SOURCE_BYTES } from '../cells/limits';
 export { BclError, describeIoError, render, type Pos, type Source } from './errors';
 export { format } from './format';
 export { parse } from './parser';
-export { JOB_FIELDS, TASK_FIELDS, type JobOptions } from './job';
+export { JOB_FIELDS, TASK_FIELDS, toJobSpecs, type JobOptions } from './job';
 export { Evaluator, DEFAULT_LIMITS, RUNTIME_PLACEHOLDERS, type Limits, type Module, type JobDecl } from './evaluator';
 export { toJson, type Json, type Value } from './values';
 
