@@ -440,6 +440,7 @@ export class Borglet {
     } else if (r.forget) {
       this.records.delete(r.taskId);
       this.pendingRemoval.add(groupName(r.taskId));
+      this.removePending();
       rmSync(this.taskDir(r), { recursive: true, force: true });
     }
     this.dirty = true;

@@ -1,0 +1,148 @@
+// The Borglet runs real processes: in their cgroups from the first instruction, as nobody, in their own PID
+// namespace, with their BNS name and ports in the environment; logs via TaskLogs; SIGTERM then SIGKILL after the
+// grace; restarts per policy with back-off; health checks; updates; bad specs refused with a clear error and
+// nothing started. Real daemon, real gRPC, real cgroups (root).
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { RestartPolicy_Kind, TaskState, EventType } from '../proto/index';
+import { detectCgroupDriver } from '../borglet/cgroups/index';
+import { TestMachine, PollClient, spec, task, find, waitFor, alive, MiB, type Daemon } from './borglet_support';
+
+const m = new TestMachine('runtime');
+let d: Daemon;
+let c: PollClient;
+const ballot = { round: 1, replica: 1 };
+
+before(async () => {
+  d = await m.start(['--cpu', '1', '--ram', '1GiB', '--sample-interval', '100ms']);
+  c = new PollClient(d.address);
+});
+after(async () => {
+  c?.close();
+  await m.cleanup();
+});
+
+test('a task runs in its cgroup, as nobody, in its own pid namespace, with its name and ports', async () => {
+  const t = task(0, spec('/bin/sh', ['-c', 'echo "bns=$BORG_BNS_NAME port=$BORG_PORT ports=$BORG_PORTS"; id -u; echo "nspid=$$"; echo oops >&2; exec sleep 100']), { ports: [21001, 21002] });
+  const r = await c.poll(ballot, [t]);
+  const s = find(r, t.taskId);
+  assert.equal(s.state, TaskState.RUNNING, s.message);
+  assert.ok(s.pid > 0);
+  const group = 'test.u.job.0';
+  const cg = readFileSync(`/proc/${s.pid}/cgroup`, 'utf8');
+  assert.match(cg, new RegExp(`memory:/borg/${m.name}/${group.replaceAll('.', '\\.')}`));
+  assert.match(cg, new RegExp(`cpu:/borg/${m.name}/${group.replaceAll('.', '\\.')}`));
+  assert.equal(readFileSync(`/sys/fs/cgroup/memory/borg/${m.name}/${group}/memory.limit_in_bytes`, 'utf8').trim(), String(32 * MiB));
+  const out = await waitFor('the task output', async () => {
+    const l = (await c.logs(t.taskId)).data.toString();
+    return l.includes('nspid') ? l : undefined;
+  });
+  assert.match(out, /bns=0\.job\.u\.test\.borg port=21001 ports=21001,21002/);
+  assert.match(out, /^65534$/m, 'runs as nobody');
+  assert.match(out, /^nspid=1$/m, 'the task is pid 1 of its own pid namespace');
+  assert.equal((await c.logs(t.taskId, true)).data.toString(), 'oops\n');
+  await assert.rejects(c.logs('test/u/job/99'), /not found/);
+  assert.equal(r.facts?.cgroupVersion, 'v1');
+  assert.equal(r.facts?.capacity?.cpuMillis, 1000);
+  assert.match(r.facts?.attributes['borglet.isolation'] ?? '', /user=nobody; namespaces=pid,mount/);
+});
+
+test('stop: SIGTERM first, SIGKILL after the grace for a task that does not leave', async () => {
+  const polite = task(1, spec('/bin/sh', ['-c', 'trap "echo term; exit 0" TERM; while :; do sleep 0.05; done'], { killGraceMs: 5_000 }));
+  const stubborn = task(2, spec('/bin/sh', ['-c', 'trap "echo ignoring" TERM; while :; do sleep 0.05; done'], { killGraceMs: 800 }));
+  const r = await c.poll(ballot, [polite, stubborn]);
+  const pids = [find(r, polite.taskId).pid, find(r, stubborn.taskId).pid];
+  await new Promise((res) => setTimeout(res, 300));
+  const t0 = Date.now();
+  const r2 = await c.poll(ballot, []);
+  assert.equal(find(r2, polite.taskId).lastEvent, EventType.KILL);
+  await waitFor('the polite task to leave', () => !alive(pids[0] as number), 3_000, 20);
+  const politeMs = Date.now() - t0;
+  await waitFor('the stubborn task to be killed', () => !alive(pids[1] as number), 5_000, 20);
+  const stubbornMs = Date.now() - t0;
+  assert.ok(politeMs < 700, `the polite task left on SIGTERM (${politeMs}ms)`);
+  assert.ok(stubbornMs >= 700, `the stubborn task got its grace (${stubbornMs}ms)`);
+  await waitFor('both forgotten', async () => (await c.poll(ballot, [])).tasks.length === 0);
+  await waitFor('their cgroups to be gone', () => detectCgroupDriver(m.name).list().length === 0, 2_000, 20);
+});
+
+test('restart policy: a failing task is restarted with back-off, then left dead', async () => {
+  const t = task(3, spec('/bin/sh', ['-c', 'echo run; exit 3'], { restartPolicy: { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 2, backoffInitialMs: 100, backoffMaxMs: 200 } }));
+  const s = await waitFor('the task to give up', async () => {
+    const x = find(await c.poll(ballot, [t]), t.taskId);
+    return x.state === TaskState.DEAD ? x : undefined;
+  });
+  assert.equal(s.restarts, 2);
+  assert.equal(s.exitCode, 3);
+  assert.equal(s.lastEvent, EventType.FAIL);
+  assert.equal((await c.logs(t.taskId)).data.toString(), 'run\nrun\nrun\n');
+  const ok = task(4, spec('/bin/sh', ['-c', 'exit 0'], { restartPolicy: { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 0, backoffInitialMs: 100, backoffMaxMs: 100 } }));
+  const f = await waitFor('the task to finish', async () => {
+    const x = find(await c.poll(ballot, [t, ok]), ok.taskId);
+    return x.state === TaskState.DEAD ? x : undefined;
+  });
+  assert.equal(f.lastEvent, EventType.FINISH);
+  assert.equal(f.restarts, 0);
+  await c.poll(ballot, []);
+});
+
+test('health check: a task whose endpoint fails is restarted', async () => {
+  const server = `require('http').createServer((q, s) => { s.writeHead(q.url === '/healthz' ? 500 : 200); s.end(); }).listen(Number(process.env.BORG_PORT), '127.0.0.1')`;
+  const port = 21500 + (process.pid % 400);
+  const t = task(5, spec('/usr/bin/node', ['-e', server], {
+    ramBytes: 256 * MiB,
+    requirements: { cpuMillis: 100, ramBytes: 256 * MiB, diskBytes: 0, ports: 1 },
+    healthCheck: { httpPath: '/healthz', portIndex: 0, intervalMs: 200, timeoutMs: 200, failuresBeforeRestart: 2 },
+    restartPolicy: { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 0, backoffInitialMs: 100, backoffMaxMs: 100 },
+  }), { ports: [port] });
+  const s = await waitFor('a health restart', async () => {
+    const x = find(await c.poll(ballot, [t]), t.taskId);
+    return x.restarts >= 1 ? x : undefined;
+  }, 20_000, 200);
+  assert.equal(s.healthy, false);
+  await c.poll(ballot, []);
+});
+
+test('update: a new spec version replaces the running process', async () => {
+  const v1 = task(6, spec('/bin/sh', ['-c', 'echo v1; exec sleep 100'], { killGraceMs: 200 }));
+  const p1 = find(await c.poll(ballot, [v1]), v1.taskId).pid;
+  const v2 = { ...v1, specVersion: 2, spec: spec('/bin/sh', ['-c', 'echo v2; exec sleep 100']) };
+  const s = await waitFor('version 2 to run', async () => {
+    const x = find(await c.poll(ballot, [v2]), v2.taskId);
+    return x.specVersion === 2 && x.state === TaskState.RUNNING && x.pid > 0 && x.pid !== p1 ? x : undefined;
+  });
+  assert.equal(alive(p1), false);
+  assert.ok(s.pid > 0);
+  await waitFor('v2 output', async () => (await c.logs(v2.taskId)).data.toString().includes('v2'));
+  await c.poll(ballot, []);
+});
+
+test('bad specs get a clear error and start nothing', async () => {
+  const good = task(10, spec('/bin/sleep', ['100']));
+  const rows = [
+    { t: task(11, spec('/nonexistent/bin/server', [])), msg: /spec\.command: "\/nonexistent\/bin\/server" does not exist/ },
+    { t: task(12, spec('no-such-binary-anywhere', [])), msg: /not found in PATH/ },
+    { t: task(13, spec('/bin/sleep', ['1'], { requirements: { cpuMillis: 100, ramBytes: -5, diskBytes: 0, ports: 0 } })), msg: /tasks\[3\]\.spec\.requirements\.ramBytes: must not be negative/ },
+    { t: task(14, spec('/bin/sleep', ['1'], { requirements: { cpuMillis: -100, ramBytes: 32 * MiB, diskBytes: 0, ports: 0 } })), msg: /requirements\.cpuMillis: must not be negative/ },
+    { t: task(15, spec('/bin/sleep', ['1'], { requirements: { cpuMillis: 100, ramBytes: 2 ** 52, diskBytes: 0, ports: 0 } })), msg: /ramBytes: 4096TiB exceeds the machine's capacity of 1GiB/ },
+    { t: task(16, spec('/bin/sleep', ['1'], { workingDir: '/does/not/exist' })), msg: /workingDir: "\/does\/not\/exist" does not exist/ },
+  ];
+  const r = await c.poll(ballot, [good, ...rows.map((x) => x.t)]);
+  const driver = detectCgroupDriver(m.name);
+  for (const row of rows) {
+    const s = find(r, row.t.taskId);
+    assert.equal(s.state, TaskState.DEAD, row.t.taskId);
+    assert.equal(s.lastEvent, EventType.FAIL);
+    assert.equal(s.pid, 0);
+    assert.match(s.message, /^invalid task spec: /);
+    assert.match(s.message, row.msg);
+    assert.equal(driver.exists(row.t.taskId.replaceAll('/', '.')), false, `no cgroup for ${row.t.taskId}`);
+  }
+  assert.equal(find(r, good.taskId).state, TaskState.RUNNING, 'a good neighbour in the same poll runs');
+  // A malformed poll is refused as a whole with the field named, and changes nothing.
+  await assert.rejects(c.poll(ballot, [good, good]), /tasks\[1\]\.taskId: test\/u\/job\/10 is listed twice/);
+  await assert.rejects(c.poll(ballot, [good], { machine: 'someone-else' }), /machine: this Borglet serves/);
+  assert.equal(find(await c.poll(ballot, [good]), good.taskId).pid, find(r, good.taskId).pid);
+  await c.poll(ballot, []);
+});
