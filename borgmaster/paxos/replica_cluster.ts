@@ -236,6 +236,25 @@ export class ReplicaCluster {
     throw last instanceof BorgError ? last : new Unavailable(`put ${key} timed out`, { cause: last });
   }
 
+  /**
+   * putOnce is a single Put attempt at the replica believed to lead, no retry: NotLeader moves the target to the
+   * named leader, any other failure to the next replica, for the caller's next attempt. Resolves with the slot.
+   */
+  async putOnce(key: string, value: Uint8Array, timeoutMs: number): Promise<number> {
+    const target = this.leaderHint ?? 1;
+    const c = this.member(target).client;
+    try {
+      const r = await invoke(c.put.bind(c), { key, value: Buffer.from(value) }, new Metadata(), timeoutMs);
+      return r.index;
+    } catch (e: unknown) {
+      if (this.leaderHint === target || this.leaderHint === undefined) {
+        const hinted = e instanceof NotLeader && e.leaderAddress ? this.idOf(e.leaderAddress) : undefined;
+        this.leaderHint = hinted !== undefined && hinted !== target ? hinted : (target % this.members.size) + 1;
+      }
+      throw e;
+    }
+  }
+
   private idOf(address: string): number | undefined {
     for (const m of this.members.values()) if (m.address === address) return m.id;
     return undefined;
