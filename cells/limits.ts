@@ -109,6 +109,30 @@ export const SCHED_FREED_LOG_ENTRIES = 65_536;
 /** SCHED_MAX_JOB_DOMAIN_COUNTERS bounds the (job, machine/rack/power domain) task counters behind spread limits and spreading. */
 export const SCHED_MAX_JOB_DOMAIN_COUNTERS = 4_000_000;
 
+// --- Status page and /metrics (borgmaster/status) ---
+/** STATUS_PAGE_ROWS_DEFAULT / _MAX: rows per page of the jobs, tasks, events and machine tables. */
+export const STATUS_PAGE_ROWS_DEFAULT = 100;
+export const STATUS_PAGE_ROWS_MAX = 1_000;
+/** STATUS_LIVE_CLIENTS_MAX bounds open Server-Sent-Event streams per replica; more are refused with 503. */
+export const STATUS_LIVE_CLIENTS_MAX = 256;
+/** STATUS_LIVE_COALESCE_MS: changes are gathered this long before one notice goes to the browsers. */
+export const STATUS_LIVE_COALESCE_MS = 250;
+/** STATUS_LIVE_IDS_MAX: a notice names at most this many ids per kind; beyond, it says "everything changed". */
+export const STATUS_LIVE_IDS_MAX = 500;
+/** STATUS_LIVE_BUFFER_BYTES: a browser that lets this much pile up unread is disconnected. */
+export const STATUS_LIVE_BUFFER_BYTES = 1 * MiB;
+/** STATUS_LOG_TAIL_BYTES is the tail of a task's log shown on its page; STATUS_LOG_TIMEOUT_MS bounds the wait for it. */
+export const STATUS_LOG_TAIL_BYTES = 64 * KiB;
+export const STATUS_LOG_TIMEOUT_MS = 2_000;
+/** STATUS_RECENT_EVENTS: events shown on a task or machine page. */
+export const STATUS_RECENT_EVENTS = 100;
+/** STATUS_PASS_WINDOW: scheduler passes kept for the cell page's latency percentiles. */
+export const STATUS_PASS_WINDOW = 256;
+/** STATUS_MAX_URL_BYTES bounds a request's path and query. */
+export const STATUS_MAX_URL_BYTES = 4 * KiB;
+/** STATUS_USAGE_ENTRIES bounds the soft-state usage samples the status page keeps (one per task and machine). */
+export const STATUS_USAGE_ENTRIES = MAX_TASKS_PER_CELL + MAX_MACHINES_PER_CELL;
+
 // --- Borglet ---
 export const TASK_LOG_MAX_BYTES = 16 * MiB;
 export const LOG_TAIL_MAX_BYTES = 1 * MiB;
@@ -189,3 +213,7 @@ assert(WATCH_BUFFER_EVENTS <= WATCH_HISTORY_ENTRIES * 4, 'a watcher buffer is of
 assert(WATCH_HISTORY_ITEMS >= MAX_TASKS_PER_JOB, 'the changes of one full-size job fit the watch history');
 assert(Number.isSafeInteger(MAX_TASK_DISK_BYTES) && MAX_TASK_RAM_BYTES <= MAX_TASK_DISK_BYTES, 'task bounds are safe integers');
 assert(MAX_NAME_BYTES === 63, 'names are at most 63 bytes, matching ids.NAME_PATTERN');
+assert(STATUS_PAGE_ROWS_DEFAULT <= STATUS_PAGE_ROWS_MAX && STATUS_PAGE_ROWS_MAX <= LIST_PAGE_SIZE_MAX, 'status pages are no larger than API pages');
+assert(STATUS_LOG_TAIL_BYTES <= LOG_TAIL_MAX_BYTES, 'the status page asks for no more log than a Borglet serves');
+assert(STATUS_LIVE_CLIENTS_MAX >= 1 && STATUS_LIVE_COALESCE_MS > 0 && STATUS_LIVE_IDS_MAX >= 1, 'live updates have positive bounds');
+assert(STATUS_RECENT_EVENTS <= STATUS_PAGE_ROWS_MAX, 'recent events fit one page');
