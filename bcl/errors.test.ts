@@ -63,6 +63,7 @@ const cases: [string, string, string, Record<string, string>?][] = [
   ['unbounded recursion', 'let f = (n) -> f(n + 1)\nlet x = f(0)', 't.bcl:1:18: evaluation nests more than 512 levels deep (is there unbounded recursion?)'],
   ['too many steps', 'let f = (n) -> if n == 0 then 0 else f(n - 1) + f(n - 1)\nlet x = f(40)', 't.bcl:1:50: evaluation takes more than 10000000 steps (is there unbounded recursion?)'],
   ['too large', `let d = (s) -> s + s\nlet x = ${'d('.repeat(30)}"0123456789abcdef"${')'.repeat(30)}`, 't.bcl:1:18: value is larger than 16777216 bytes'],
+  ['values nested through lets', Array.from({ length: 600 }, (_, i) => (i === 0 ? 'let a0 = [0]' : `let a${i} = [a${i - 1}]`)).join('\n'), 't.bcl:513:12: lists and records nest more than 512 levels deep'],
   ['huge range', 'let x = range(100000000)', 't.bcl:1:14: value is larger than 16777216 bytes'],
   // Imports.
   ['import cycle', 'import "a.bcl" as a', 'b.bcl:1:8: import cycle: a.bcl -> b.bcl -> a.bcl', { 'a.bcl': 'import "b.bcl" as b', 'b.bcl': 'import "a.bcl" as a' }],

@@ -11,6 +11,7 @@ import {
   Scope,
   formatNumber,
   formatQuantity,
+  heightOf,
   show,
   sizeOf,
   typeName,
@@ -216,6 +217,14 @@ export class Evaluator {
     if (size > this.limits.maxOutputBytes) this.fail(src, pos, `value is larger than ${this.limits.maxOutputBytes} bytes`);
   }
 
+  /**
+   * checkHeight bounds how deeply values nest. Without it, a chain of lets (`let a1 = [a0]`, `let a2 = [a1]`, ...)
+   * builds a value deeper than any recursion limit, and comparing or converting it would overflow the stack.
+   */
+  private checkHeight(height: number, src: Source, pos: Pos): void {
+    if (height > this.limits.maxDepth) this.fail(src, pos, `lists and records nest more than ${this.limits.maxDepth} levels deep`);
+  }
+
   private string(s: string, src: Source, pos: Pos): Value {
     this.alloc(s.length + 8, src, pos);
     this.checkSize(s.length, src, pos);
@@ -224,20 +233,30 @@ export class Evaluator {
 
   private list(items: Value[], src: Source, pos: Pos): Value {
     let size = 2;
-    for (const v of items) size += sizeOf(v) + 1;
+    let height = 1;
+    for (const v of items) {
+      size += sizeOf(v) + 1;
+      height = Math.max(height, heightOf(v) + 1);
+    }
     this.charge(items.length, src, pos);
     this.alloc(items.length * 8 + 16, src, pos);
     this.checkSize(size, src, pos);
-    return { kind: 'list', items, size };
+    this.checkHeight(height, src, pos);
+    return { kind: 'list', items, size, height };
   }
 
   record(fields: Map<string, Field>, pos: Pos, src: Source): Value & { kind: 'record' } {
     let size = 2;
-    for (const [k, f] of fields) size += k.length + sizeOf(f.value) + 4;
+    let height = 1;
+    for (const [k, f] of fields) {
+      size += k.length + sizeOf(f.value) + 4;
+      height = Math.max(height, heightOf(f.value) + 1);
+    }
     this.charge(fields.size, src, pos);
     this.alloc(fields.size * 32 + 16, src, pos);
     this.checkSize(size, src, pos);
-    return { kind: 'record', fields, size };
+    this.checkHeight(height, src, pos);
+    return { kind: 'record', fields, size, height };
   }
 
   eval(e: Expr, scope: Scope, src: Source): Value {

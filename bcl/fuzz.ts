@@ -103,9 +103,15 @@ function tokenSoup(rng: Rng): string {
 /** deepNest makes inputs aimed at the depth bounds (parentheses, lists, interpolations, chains). */
 function deepNest(rng: Rng): string {
   const n = 1 + rng.int(2000);
-  switch (rng.int(5)) {
+  switch (rng.int(6)) {
     case 0:
       return `let x = ${'('.repeat(n)}1${')'.repeat(n)}`;
+    case 4: {
+      // Values nested through a chain of lets, each shallow on its own.
+      let t = 'let a0 = { v = [0] }\n';
+      for (let i = 1; i < n; i++) t += `let a${i} = ${i % 2 ? `[a${i - 1}]` : `{ v = a${i - 1} }`}\n`;
+      return `${t}let eq = a${n - 1} == a${n - 1}\njob j = { user = "u", priority = 0, command = "x", requirements = { cpu = 1, ram = 8MiB }, env = a${n - 1} }\n`;
+    }
     case 1:
       return `let x = ${'['.repeat(n)}${']'.repeat(n)}`;
     case 2:

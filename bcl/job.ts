@@ -3,7 +3,7 @@
 // line that set the field, in whichever file (template or job) that was.
 import { BclError, type Pos, type Source } from './errors';
 import type { JobDecl } from './evaluator';
-import { formatNumber, formatQuantity, show, typeName, type Field, type Value } from './values';
+import { formatNumber, formatQuantity, heightOf, show, typeName, type Field, type Value } from './values';
 import { suggest } from '../cells/config';
 import {
   KILL_GRACE_MS_MAX,
@@ -399,6 +399,10 @@ function mergeDeep(base: Field, over: Field): Field {
     const b = fields.get(k);
     fields.set(k, b ? mergeDeep(b, f) : f);
   }
-  for (const [k, f] of fields) size += k.length + (f.value.kind === 'record' || f.value.kind === 'list' ? f.value.size : 8) + 4;
-  return { value: { kind: 'record', fields, size }, at: over.at, src: over.src };
+  let height = 1;
+  for (const [k, f] of fields) {
+    size += k.length + (f.value.kind === 'record' || f.value.kind === 'list' ? f.value.size : 8) + 4;
+    height = Math.max(height, heightOf(f.value) + 1);
+  }
+  return { value: { kind: 'record', fields, size, height }, at: over.at, src: over.src };
 }

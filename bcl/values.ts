@@ -21,8 +21,9 @@ export type Value =
   | { kind: Dimension; n: number }
   | { kind: 'string'; s: string }
   | { kind: 'bool'; b: boolean }
-  | { kind: 'list'; items: readonly Value[]; size: number }
-  | { kind: 'record'; fields: ReadonlyMap<string, Field>; size: number }
+  /** size approximates the encoded bytes; height is how deeply lists and records nest inside (bounded). */
+  | { kind: 'list'; items: readonly Value[]; size: number; height: number }
+  | { kind: 'record'; fields: ReadonlyMap<string, Field>; size: number; height: number }
   | { kind: 'lambda'; params: readonly string[]; body: Expr; scope: Scope; src: Source }
   | { kind: 'builtin'; name: string }
   | { kind: 'attr'; key: string }
@@ -79,6 +80,11 @@ export function sizeOf(v: Value): number {
     default:
       return 8;
   }
+}
+
+/** heightOf is 1 + how deeply lists and records nest inside v; scalars are 0. */
+export function heightOf(v: Value): number {
+  return v.kind === 'list' || v.kind === 'record' ? v.height : 0;
 }
 
 /** formatNumber spells a number the way BCL reads it back (integers without exponent where possible). */
