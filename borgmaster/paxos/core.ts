@@ -50,8 +50,8 @@ interface Progress {
   matchAtLastCheck: number;
   /** leaseAckTick is the highest send tick of this ballot the follower acked (lease timing). */
   leaseAckTick: number;
-  /** active: heard from since the last quorum check. */
-  active: boolean;
+  /** lastHeardTick: when this follower last answered in the current ballot (quorum check). */
+  lastHeardTick: number;
 }
 
 /** Promise is what one acceptor reported for the current campaign. */
@@ -427,16 +427,10 @@ export class PaxosReplica implements PaxosReplicaApi {
         pr.matchAtLastCheck = pr.match;
       }
     }
-    if (this.electionElapsed >= this.electionTicks) {
-      this.electionElapsed = 0;
-      let active = 1;
-      for (const pr of this.progress.values()) {
-        if (pr.active) active++;
-        pr.active = false;
-      }
-      // A leader that heard from no quorum for a whole election timeout steps down (its lease lapsed long ago).
-      if (active < this.quorum) this.becomeFollower(undefined);
-    }
+    let heard = 1;
+    for (const pr of this.progress.values()) if (this.tickNow - pr.lastHeardTick < this.electionTicks) heard++;
+    // A leader that heard from no quorum for a whole election timeout steps down (its lease lapsed long ago).
+    if (heard < this.quorum) this.becomeFollower(undefined);
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -582,7 +576,7 @@ export class PaxosReplica implements PaxosReplicaApi {
     this.progress.clear();
     for (const p of this.peers) {
       const info = c.promises.get(p);
-      this.progress.set(p, { next: start, match: Math.min(info?.commitIndex ?? 0, start - 1), matchAtLastCheck: -1, leaseAckTick: -Infinity, active: true });
+      this.progress.set(p, { next: start, match: Math.min(info?.commitIndex ?? 0, start - 1), matchAtLastCheck: -1, leaseAckTick: -Infinity, lastHeardTick: this.tickNow });
     }
     this.broadcastHeartbeat();
     this.advanceLeaderCommit();
@@ -702,7 +696,7 @@ export class PaxosReplica implements PaxosReplicaApi {
   private onAccepted(m: PaxosMessage, ballot: Ballot): void {
     const pr = this.progress.get(m.from);
     if (this.role !== 'leader' || pr === undefined || !ballotEq(ballot, this.ballot)) return;
-    pr.active = true;
+    pr.lastHeardTick = this.tickNow;
     if (m.tick > pr.leaseAckTick) pr.leaseAckTick = m.tick;
     const bit = this.bitOf.get(m.from) ?? 0;
     const hi = Math.min(m.index, this.log.lastSlot);
@@ -719,7 +713,7 @@ export class PaxosReplica implements PaxosReplicaApi {
   private onHeartbeatAck(m: PaxosMessage, ballot: Ballot): void {
     const pr = this.progress.get(m.from);
     if (this.role !== 'leader' || pr === undefined || !ballotEq(ballot, this.ballot)) return;
-    pr.active = true;
+    pr.lastHeardTick = this.tickNow;
     if (m.tick > pr.leaseAckTick) pr.leaseAckTick = m.tick;
     if (m.commitIndex > pr.match) pr.match = Math.min(m.commitIndex, this.log.lastSlot);
     if (pr.next <= pr.match) pr.next = pr.match + 1;

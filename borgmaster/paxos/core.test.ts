@@ -1,0 +1,433 @@
+// The core's rules, one test each, driven through the in-memory harness (and hand-made messages where a rule is
+// about one acceptor). Read top to bottom, they are the protocol.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PaxosMessage_Type as T, type Ballot, type PaxosEntry, type PaxosMessage } from '../../proto/index';
+import { InvalidArgument } from '../../model/errors';
+import { SeededRng } from '../../model/rng';
+import { PaxosReplica } from './core';
+import { PaxosHarness } from './harness';
+import { compareBallots, nextBallot } from './ballot';
+import { leaderLeaseTicks } from './lease';
+import type { PaxosCoreConfig, Ready } from './core_types';
+
+function msg(type: T, from: number, to: number, f: Partial<PaxosMessage> = {}): PaxosMessage {
+  return {
+    type,
+    from,
+    to,
+    ballot: f.ballot,
+    fromSlot: f.fromSlot ?? 0,
+    entries: f.entries ?? [],
+    commitIndex: f.commitIndex ?? 0,
+    index: f.index ?? 0,
+    snapshot: f.snapshot,
+    tick: f.tick ?? 0,
+    more: f.more ?? false,
+  };
+}
+
+function entry(slot: number, ballot: Ballot, value: string): PaxosEntry {
+  return { slot, ballot, noop: false, value: Buffer.from(value) };
+}
+
+function config(id: number, over: Partial<PaxosCoreConfig> = {}): PaxosCoreConfig {
+  return { id, replicaIds: [1, 2, 3], electionTicks: 10, heartbeatTicks: 2, leaseTicks: 8, maxClockDrift: 0.05, rng: new SeededRng(id), ...over };
+}
+
+/** drain runs one Ready as a perfect driver would and returns it. */
+function drain(c: PaxosReplica): Ready {
+  const rd = c.ready();
+  c.advance(rd);
+  return rd;
+}
+
+const b = (round: number, replica: number): Ballot => ({ round, replica });
+
+test('ballots order by round, then replica; nextBallot moves strictly up', () => {
+  assert.ok(compareBallots(b(1, 3), b(2, 1)) < 0);
+  assert.ok(compareBallots(b(2, 1), b(2, 3)) < 0);
+  assert.equal(compareBallots(b(2, 2), b(2, 2)), 0);
+  assert.deepEqual(nextBallot(b(0, 0), 2), b(1, 2));
+  assert.deepEqual(nextBallot(b(4, 1), 2), b(4, 2));
+  assert.deepEqual(nextBallot(b(4, 3), 2), b(5, 2));
+});
+
+test('election transcript: one phase 1, then heartbeats and a batched, pipelined phase 2', () => {
+  const h = new PaxosHarness();
+  h.recording = true;
+  h.elect(1);
+  h.propose(1, 'a', 'b', 'c');
+  h.deliver();
+  assert.deepEqual(h.transcript, [
+    '1->2 PREPARE b=1.1 from=1',
+    '1->3 PREPARE b=1.1 from=1',
+    '2->1 PROMISE b=1.1 from=1 commit=0 []',
+    '3->1 PROMISE b=1.1 from=1 commit=0 []',
+    '1->2 HEARTBEAT b=1.1 commit=0',
+    '1->3 HEARTBEAT b=1.1 commit=0',
+    '2->1 HEARTBEAT_ACK b=1.1 commit=0',
+    '3->1 HEARTBEAT_ACK b=1.1 commit=0',
+    '1->2 ACCEPT b=1.1 [1:a,2:b,3:c] commit=0',
+    '1->3 ACCEPT b=1.1 [1:a,2:b,3:c] commit=0',
+    '2->1 ACCEPTED b=1.1 1..3 commit=0',
+    '3->1 ACCEPTED b=1.1 1..3 commit=0',
+  ]);
+  assert.deepEqual(h.values(1), ['a', 'b', 'c']);
+  // More proposals need no new phase 1: only ACCEPTs, and followers learn the commit index from the leader.
+  h.transcript = [];
+  h.propose(1, 'd');
+  h.deliver();
+  h.tick(1, 2);
+  h.deliver();
+  assert.ok(h.transcript.every((l) => !l.includes('PREPARE')));
+  for (const id of h.ids) assert.deepEqual(h.values(id), ['a', 'b', 'c', 'd']);
+});
+
+test('the pipeline keeps several ACCEPTs in flight before any reply', () => {
+  const h = new PaxosHarness({ overrides: { maxBatchEntries: 2 } });
+  h.elect(1);
+  h.propose(1, 'a', 'b', 'c', 'd', 'e');
+  const accepts = h.queue.filter((m) => m.type === T.ACCEPT && m.to === 2);
+  assert.deepEqual(accepts.map((m) => m.entries.map((e) => e.slot)), [[1, 2], [3, 4], [5]]);
+});
+
+test('an acceptor persists its promise before the PROMISE goes out', () => {
+  const c = new PaxosReplica(config(2));
+  c.step(msg(T.PREPARE, 1, 2, { ballot: b(1, 1), fromSlot: 1 }));
+  const rd = drain(c);
+  assert.deepEqual(rd.persist.promised, b(1, 1));
+  assert.equal(rd.mustSync, true);
+  assert.equal(rd.messagesBeforePersist.length, 0, 'nothing that depends on the promise may go out before it is durable');
+  assert.equal(rd.messages[0]?.type, T.PROMISE);
+});
+
+test('a promise is never broken: after promising b2 an acceptor refuses ACCEPT and PREPARE below b2', () => {
+  const c = new PaxosReplica(config(3));
+  c.step(msg(T.PREPARE, 2, 3, { ballot: b(2, 2), fromSlot: 1 }));
+  drain(c);
+  c.step(msg(T.ACCEPT, 1, 3, { ballot: b(1, 1), entries: [entry(1, b(1, 1), 'stale')], commitIndex: 0 }));
+  const rd = drain(c);
+  assert.equal(rd.persist.entries, undefined, 'nothing accepted');
+  assert.equal(c.entry(1), undefined);
+  assert.deepEqual(rd.messages.map((m) => [T[m.type], m.ballot]), [['NACK', b(2, 2)]]);
+  c.step(msg(T.PREPARE, 1, 3, { ballot: b(2, 1), fromSlot: 1 }));
+  assert.deepEqual(drain(c).messages.map((m) => [T[m.type], m.ballot]), [['NACK', b(2, 2)]]);
+  assert.deepEqual(c.status().promised, b(2, 2));
+});
+
+test('an acceptor accepts at or above its promise, and a higher ACCEPT is also a promise', () => {
+  const c = new PaxosReplica(config(3));
+  c.step(msg(T.PREPARE, 1, 3, { ballot: b(1, 1), fromSlot: 1 }));
+  drain(c);
+  c.step(msg(T.ACCEPT, 2, 3, { ballot: b(3, 2), entries: [entry(1, b(3, 2), 'x')], commitIndex: 0, tick: 7 }));
+  const rd = drain(c);
+  assert.deepEqual(rd.persist.promised, b(3, 2));
+  assert.deepEqual(rd.persist.entries?.map((e) => [e.slot, e.value.toString(), e.ballot]), [[1, 'x', b(3, 2)]]);
+  const ack = rd.messages[0];
+  assert.equal(ack?.type, T.ACCEPTED);
+  assert.deepEqual([ack?.fromSlot, ack?.index, ack?.tick], [1, 1, 7], 'ACCEPTED names the slots and echoes the tick');
+});
+
+test('a new leader adopts the highest-ballot value of each slot and fills holes with no-ops', () => {
+  // Replica 1 accepted x at ballot 1.2 in slot 1; replica 2 accepted y at 2.3 in slot 1 and z at 2.3 in slot 3.
+  // Replica 3 is unreachable, so the quorum is {1, 2}.
+  const h = new PaxosHarness();
+  h.disks.get(1)?.entries.set(1, entry(1, b(1, 2), 'x'));
+  h.disks.get(2)?.entries.set(1, entry(1, b(2, 3), 'y'));
+  h.disks.get(2)?.entries.set(3, entry(3, b(2, 3), 'z'));
+  h.disks.get(1)!.promised = b(1, 2);
+  h.disks.get(2)!.promised = b(2, 3);
+  for (const id of [1, 2]) h.start(id);
+  h.isolate(3);
+  h.tickAll(8); // the restart leases on 1 and 2 run out
+  h.elect(1);
+  assert.deepEqual(h.values(1), ['y', '-', 'z']);
+  assert.ok(compareBallots(h.core(1).status().ballot, b(2, 3)) > 0, 'the new ballot is above every ballot it saw');
+});
+
+test('a value chosen by a quorum survives the leader: the next leader re-proposes it in the same slot', () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  h.propose(1, 'a');
+  // Only replica 2 hears the ACCEPT; the leader dies before learning anything.
+  h.deliverOne((m) => m.type === T.ACCEPT && m.to === 2);
+  h.crash(1);
+  h.queue = [];
+  h.tickAll(h.core(2).status().tick + 40);
+  h.deliver();
+  const leader = [2, 3].find((id) => h.core(id).status().role === 'leader');
+  assert.ok(leader !== undefined);
+  h.deliver();
+  assert.deepEqual(h.values(leader), ['a']);
+});
+
+test('a live lease blocks rival ballots; once it runs out the rival is promised', () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  const f = h.core(2);
+  f.step(msg(T.PREPARE, 3, 2, { ballot: b(5, 3), fromSlot: 1 }));
+  let rd = drain(f);
+  assert.deepEqual(rd.messages.map((m) => T[m.type]), ['NACK']);
+  assert.deepEqual(f.status().promised, b(1, 1), 'the refusal changes nothing');
+  for (let i = 0; i < 8; i++) f.tick();
+  drain(f);
+  f.step(msg(T.PREPARE, 3, 2, { ballot: b(5, 3), fromSlot: 1 }));
+  rd = drain(f);
+  assert.deepEqual(rd.messages.map((m) => T[m.type]), ['PROMISE']);
+});
+
+test("the lease holder's own higher ballot is not blocked by its lease", () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  const f = h.core(2);
+  f.step(msg(T.PREPARE, 1, 2, { ballot: b(2, 1), fromSlot: 1 }));
+  assert.deepEqual(drain(f).messages.map((m) => T[m.type]), ['PROMISE']);
+});
+
+test('a restarted replica refuses every prepare for a lease period (it may have granted a lease it forgot)', () => {
+  const c = new PaxosReplica(config(2), { promised: b(1, 1), entries: [], commitIndex: 0, snapshot: undefined });
+  c.step(msg(T.PREPARE, 3, 2, { ballot: b(2, 3), fromSlot: 1 }));
+  assert.deepEqual(drain(c).messages.map((m) => T[m.type]), ['NACK']);
+  for (let i = 0; i < 8; i++) c.tick();
+  drain(c);
+  c.step(msg(T.PREPARE, 3, 2, { ballot: b(2, 3), fromSlot: 1 }));
+  assert.deepEqual(drain(c).messages.map((m) => T[m.type]), ['PROMISE']);
+});
+
+test('lease reads: the leader answers under its lease, and stops once a quorum has been silent too long', () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  h.propose(1, 'a');
+  h.deliver();
+  assert.deepEqual(h.core(1).readIndex(), { kind: 'ok', index: 1 });
+  assert.equal(h.core(2).readIndex().kind, 'not_leader');
+  assert.deepEqual(h.core(2).readIndex(), { kind: 'not_leader', leaderId: 1 });
+  h.isolate(1);
+  const ll = leaderLeaseTicks(8, 0.05);
+  let lastOk = 0;
+  for (let t = 1; t <= 8; t++) {
+    h.tick(1);
+    h.deliver();
+    if (h.core(1).readIndex().kind === 'ok') lastOk = t;
+  }
+  assert.ok(lastOk >= ll - 2 && lastOk < ll, `lease lasted ${lastOk} ticks after the last ack (leader lease ${ll})`);
+  assert.equal(h.core(1).readIndex().kind, 'no_lease');
+});
+
+test('a new leader serves no lease read until it committed everything phase 1 found', () => {
+  const h = new PaxosHarness();
+  h.disks.get(2)?.entries.set(1, entry(1, b(1, 2), 'old'));
+  h.disks.get(2)!.promised = b(1, 2);
+  h.start(2);
+  h.tickAll(8);
+  // Replica 1 campaigns; deliver phase 1 but hold back every ACCEPTED.
+  for (let i = 0; i < 40 && h.core(1).status().role !== 'leader'; i++) {
+    h.tick(1);
+    while (h.deliverOne((m) => m.type !== T.ACCEPTED)) {
+      /* keep going */
+    }
+  }
+  assert.equal(h.core(1).status().role, 'leader');
+  assert.equal(h.core(1).readIndex().kind, 'no_lease');
+  h.deliver();
+  assert.deepEqual(h.core(1).readIndex(), { kind: 'ok', index: 1 });
+});
+
+test('a leader that hears from no quorum for an election timeout steps down', () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  h.isolate(1);
+  h.tick(1, 10);
+  assert.equal(h.core(1).status().role, 'follower');
+  assert.equal(h.core(1).propose([Buffer.from('x')]).kind, 'not_leader');
+});
+
+test("the leader's own accept counts only after its Ready is persisted", () => {
+  const c = new PaxosReplica(config(1, { replicaIds: [1] }));
+  for (let i = 0; i < 20 && c.status().role !== 'leader'; i++) {
+    c.tick();
+    while (c.hasReady()) drain(c);
+  }
+  assert.equal(c.status().role, 'leader');
+  const r = c.propose([Buffer.from('a')]);
+  assert.equal(r.kind, 'ok');
+  const rd1 = c.ready();
+  assert.equal(rd1.persist.entries?.length, 1);
+  assert.equal(rd1.committed.length, 0, 'not chosen before it is on disk');
+  c.advance(rd1);
+  const rd2 = drain(c);
+  assert.deepEqual(rd2.committed.map((e) => e.value.toString()), ['a']);
+});
+
+test('a lagging follower catches up from the log (CATCHUP -> CHOSEN)', () => {
+  const h = new PaxosHarness({ overrides: { maxCatchupEntries: 2 } });
+  h.elect(1);
+  h.cutLink(1, 3);
+  h.propose(1, 'a', 'b', 'c');
+  h.deliver();
+  h.heal();
+  for (let i = 0; i < 10; i++) {
+    h.tickAll();
+    h.deliver();
+  }
+  assert.deepEqual(h.values(3), ['a', 'b', 'c']);
+});
+
+test('a follower never applies a stale value: a slot counts as chosen only with the leader ballot or from CHOSEN', () => {
+  const h = new PaxosHarness();
+  // Replica 3 holds a value from a dead ballot in slot 1 that was never chosen.
+  h.disks.get(3)?.entries.set(1, entry(1, b(1, 3), 'stale'));
+  h.disks.get(3)!.promised = b(1, 3);
+  h.start(3);
+  h.cutLink(1, 3);
+  h.cutLink(3, 1);
+  h.tickAll(8);
+  h.elect(1);
+  h.propose(1, 'fresh');
+  h.deliver();
+  h.heal();
+  // Replica 3 now hears heartbeats with commit 2 but holds 'stale' at slot 1 under an old ballot.
+  for (let i = 0; i < 10; i++) {
+    h.tickAll();
+    h.deliver();
+  }
+  // The quorum {1, 2} never saw 'stale', so slot 1 is 'fresh'; replica 3 must replace its stale value.
+  assert.deepEqual(h.values(1), ['fresh']);
+  assert.deepEqual(h.values(3), ['fresh']);
+  assert.equal(h.core(3).entry(1)?.value.toString(), 'fresh');
+});
+
+test('log truncation after a snapshot, and catch-up of a lagging replica from that snapshot', () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  h.isolate(3);
+  h.propose(1, 'a', 'b', 'c', 'd');
+  h.deliver();
+  h.tick(1, 2);
+  h.deliver();
+  h.core(1).compact(4, Buffer.from('state@4'));
+  h.process(1);
+  assert.equal(h.core(1).status().snapshotIndex, 4);
+  assert.equal(h.core(1).entry(2), undefined, 'the log before the snapshot is gone');
+  assert.equal(h.disks.get(1)?.entries.size, 0, 'and so are the stored entries');
+  assert.equal(h.disks.get(1)?.snapshot?.index, 4);
+  h.heal();
+  h.propose(1, 'e');
+  for (let i = 0; i < 10; i++) {
+    h.tickAll();
+    h.deliver();
+  }
+  assert.equal(h.disks.get(3)?.snapshot?.data.toString(), 'state@4', 'replica 3 installed the snapshot');
+  assert.deepEqual(h.values(3), ['e']);
+  assert.equal(h.core(3).status().appliedIndex, 5);
+});
+
+test('a cut promise is continued: the candidate asks again from where the report stopped', () => {
+  const h = new PaxosHarness({ overrides: { maxBatchEntries: 2 } });
+  for (let s = 1; s <= 5; s++) h.disks.get(2)?.entries.set(s, entry(s, b(1, 2), `v${s}`));
+  h.disks.get(2)!.promised = b(1, 2);
+  h.start(2);
+  h.isolate(3); // the quorum must include replica 2 and its whole report
+  h.tickAll(8);
+  h.recording = true;
+  h.elect(1);
+  assert.ok(h.transcript.some((l) => l.startsWith('2->1 PROMISE') && l.includes('more@2')));
+  assert.ok(h.transcript.some((l) => l.startsWith('1->2 PREPARE') && l.endsWith('from=3')));
+  h.deliver();
+  assert.deepEqual(h.values(1), ['v1', 'v2', 'v3', 'v4', 'v5']);
+});
+
+test('restart from persisted state hands back committed entries after the snapshot and keeps the promise', () => {
+  const entries = [entry(3, b(1, 1), 'c'), entry(4, b(1, 1), 'd'), entry(5, b(2, 1), 'e')];
+  const c = new PaxosReplica(config(2), { promised: b(1, 1), entries, commitIndex: 4, snapshot: { index: 2, data: Buffer.from('s') } });
+  const st = c.status();
+  assert.deepEqual([st.commitIndex, st.snapshotIndex, st.appliedIndex, st.lastSlot], [4, 2, 2, 5]);
+  assert.deepEqual(st.promised, b(2, 1), 'an accepted entry implies its promise');
+  assert.deepEqual(drain(c).committed.map((e) => e.value.toString()), ['c', 'd']);
+});
+
+test('malformed messages throw InvalidArgument naming the field and change nothing', () => {
+  const rows: [string, PaxosMessage, string][] = [
+    ['unknown sender', msg(T.HEARTBEAT, 9, 2, { ballot: b(1, 9) }), 'message.from'],
+    ['to another replica', msg(T.HEARTBEAT, 1, 3, { ballot: b(1, 1) }), 'message.to'],
+    ['no ballot', msg(T.PREPARE, 1, 2, { fromSlot: 1 }), 'message.ballot'],
+    ['ballot of another proposer', msg(T.PREPARE, 1, 2, { ballot: b(1, 3), fromSlot: 1 }), 'message.ballot'],
+    ['slot zero', msg(T.ACCEPT, 1, 2, { ballot: b(1, 1), entries: [entry(0, b(1, 1), 'x')] }), 'message.entries[0].slot'],
+    ['gap in an ACCEPT', msg(T.ACCEPT, 1, 2, { ballot: b(1, 1), entries: [entry(1, b(1, 1), 'x'), entry(3, b(1, 1), 'y')] }), 'message.entries[1].slot'],
+    ['negative commit', msg(T.HEARTBEAT, 1, 2, { ballot: b(1, 1), commitIndex: -1 }), 'message.commitIndex'],
+    ['fractional tick', msg(T.HEARTBEAT, 1, 2, { ballot: b(1, 1), tick: 1.5 }), 'message.tick'],
+    ['empty accepted range', msg(T.ACCEPTED, 1, 2, { ballot: b(1, 1), fromSlot: 3, index: 2 }), 'message.index'],
+    ['snapshot without snapshot', msg(T.SNAPSHOT, 1, 2, {}), 'message.snapshot'],
+    ['unspecified type', msg(T.TYPE_UNSPECIFIED, 1, 2, {}), 'message.type'],
+    ['unknown type', msg(77 as T, 1, 2, {}), 'message.type'],
+    ['noop with a value', msg(T.ACCEPT, 1, 2, { ballot: b(1, 1), entries: [{ slot: 1, ballot: b(1, 1), noop: true, value: Buffer.from('x') }] }), 'message.entries[0].value'],
+  ];
+  for (const [name, m, field] of rows) {
+    const c = new PaxosReplica(config(2));
+    const before = JSON.stringify(c.status());
+    assert.throws(
+      () => c.step(m),
+      (e: unknown) => e instanceof InvalidArgument && e.field === field,
+      name,
+    );
+    assert.equal(JSON.stringify(c.status()), before, `${name}: state unchanged`);
+    assert.equal(c.hasReady(), false, `${name}: no output`);
+  }
+});
+
+test('configuration errors name the field', () => {
+  const rows: [Partial<PaxosCoreConfig>, string][] = [
+    [{ replicaIds: [1, 2] }, 'replicaIds'],
+    [{ replicaIds: [1, 1, 2] }, 'replicaIds'],
+    [{ replicaIds: [0, 1, 2] }, 'replicaIds'],
+    [{ id: 4 }, 'id'],
+    [{ heartbeatTicks: 10 }, 'heartbeatTicks'],
+    [{ leaseTicks: 10 }, 'leaseTicks'],
+    [{ leaseTicks: 2 }, 'leaseTicks'],
+    [{ maxClockDrift: 0.6 }, 'maxClockDrift'],
+    [{ maxBatchEntries: 0 }, 'maxBatchEntries'],
+  ];
+  for (const [over, field] of rows) {
+    assert.throws(
+      () => new PaxosReplica(config(1, over)),
+      (e: unknown) => e instanceof InvalidArgument && e.field === field,
+      JSON.stringify(over),
+    );
+  }
+});
+
+test('proposals: not_leader with a hint on followers, busy when the pipeline is full', () => {
+  const h = new PaxosHarness({ overrides: { maxInflightSlots: 4 } });
+  h.elect(1);
+  assert.deepEqual(h.core(2).propose([Buffer.from('x')]), { kind: 'not_leader', leaderId: 1 });
+  assert.equal(h.core(1).propose(['a', 'b', 'c', 'd'].map((s) => Buffer.from(s))).kind, 'ok');
+  assert.deepEqual(h.core(1).propose([Buffer.from('e')]), { kind: 'busy' });
+  h.process(1);
+  h.deliver();
+  assert.equal(h.core(1).propose([Buffer.from('e')]).kind, 'ok');
+});
+
+test('ready() twice without advance() is a bug', () => {
+  const c = new PaxosReplica(config(2));
+  c.ready();
+  assert.throws(() => c.ready(), /before advance/);
+});
+
+test('a leader that meets a higher promise re-runs phase 1 above it at once and keeps leading', () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  // Replica 3 was cut off and campaigned alone, promising itself a high ballot.
+  h.disks.get(3)!.promised = b(9, 3);
+  h.crash(3);
+  h.start(3);
+  h.tick(1, 2);
+  h.deliver();
+  assert.equal(h.core(1).status().role, 'leader');
+  assert.ok(compareBallots(h.core(1).status().ballot, b(9, 3)) > 0);
+  h.propose(1, 'after');
+  h.deliver();
+  h.tick(1, 2);
+  h.deliver();
+  assert.deepEqual(h.values(3), ['after']);
+});
