@@ -1,0 +1,104 @@
+// Link shards' pure parts: who polls whom, what a full report turns into, machine health and the LOST rate.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { shardOwner } from './assignment';
+import { diffReport } from './report_diff';
+import { desiredTasks } from './desired';
+import { MachineHealth, TokenBucket, Dedup } from './health';
+import { CellState } from '../state/cell_state';
+import { bodies, command, jobSpec, machine } from '../state/builders';
+import { EventType, PriorityBand, TaskState, type TaskStatus } from '../../proto/index';
+import { GiB, MiB, resources } from '../../model/resources';
+import { VirtualClock } from '../../model/clock';
+
+test('shardOwner: deterministic, spread evenly, reshuffled by a new election round', () => {
+  const replicas = [1, 2, 3];
+  const names = Array.from({ length: 3000 }, (_, i) => `m${i}`);
+  const owners = names.map((n) => shardOwner(n, replicas, 7));
+  assert.deepEqual(owners, names.map((n) => shardOwner(n, replicas, 7)), 'every replica computes the same owner');
+  for (const r of replicas) {
+    const share = owners.filter((o) => o === r).length;
+    assert.ok(share > 850 && share < 1150, `replica ${r} polls ${share} of 3000`);
+  }
+  const moved = names.filter((n, i) => shardOwner(n, replicas, 8) !== owners[i]).length;
+  assert.ok(moved > 1500 && moved < 2500, `a new round reshuffles about 2/3 (${moved})`);
+  assert.equal(shardOwner('m1', [5], 1), 5);
+});
+
+/** cellWithRunning: one machine m0 with job alice/web (2 tasks) running on it. */
+function cellWithRunning() {
+  const s = new CellState('test');
+  let i = 0;
+  const run = (b: Parameters<typeof command>[0]) => {
+    const r = s.apply(command(b, { timeMs: 1000 }), ++i).result;
+    assert.ok(r.ok, r.errorMessage);
+  };
+  run(bodies.registerMachine(machine('m0', {}, { address: '127.0.0.1:1' })));
+  run(bodies.setQuota('alice', PriorityBand.PRODUCTION, { cpuMillis: 4000, ramBytes: 16 * GiB, diskBytes: 100 * GiB, ports: 100 }));
+  run(bodies.createJob(jobSpec({ taskCount: 2, task: { requirements: resources({ cpuMillis: 500, ramBytes: 512 * MiB }) } })));
+  run(bodies.transitions([{ taskId: 'test/alice/web/0', machine: 'm0', specVersion: 1 }, { taskId: 'test/alice/web/1', machine: 'm0', specVersion: 1 }]));
+  const m = s.machines.get('m0');
+  assert.ok(m && m.tasks.size === 2, 'both tasks run on m0');
+  return { s, m };
+}
+
+const status = (taskId: string, over: Partial<TaskStatus>): TaskStatus => ({
+  taskId, specVersion: 1, state: TaskState.RUNNING, lastEvent: EventType.SCHEDULE, pid: 10, exitCode: 0, signal: '', oomKilled: false,
+  restarts: 0, startTimeMs: 0, endTimeMs: 0, limit: undefined, reservation: undefined, usage: undefined, cpuThrottledMs: 0,
+  message: '', priority: 200, healthy: true, ...over,
+});
+
+test('desiredTasks lists every task the state runs on the machine, with BNS names', () => {
+  const { m } = cellWithRunning();
+  assert.deepEqual(desiredTasks(m, 'test').map((d) => [d.taskId, d.bnsName, d.specVersion]), [
+    ['test/alice/web/0', '0.web.alice.test.borg', 1],
+    ['test/alice/web/1', '1.web.alice.test.borg', 1],
+  ]);
+});
+
+test('diffReport: only differences become commands', () => {
+  const { m } = cellWithRunning();
+  const sent = new Set(['test/alice/web/0', 'test/alice/web/1']);
+  const limit = resources({ cpuMillis: 500, ramBytes: 512 * MiB });
+  const rows: [string, TaskStatus[], string[], number][] = [
+    ['both running, reservation = limit: nothing', [status('test/alice/web/0', { reservation: limit }), status('test/alice/web/1', { reservation: limit })], [], 0],
+    ['finished', [status('test/alice/web/0', { state: TaskState.DEAD, lastEvent: EventType.FINISH }), status('test/alice/web/1', {})], ['test/alice/web/0 FINISH'], 0],
+    ['OOM is a failure', [status('test/alice/web/0', { state: TaskState.DEAD, lastEvent: EventType.KILL, oomKilled: true, exitCode: 137 }), status('test/alice/web/1', {})], ['test/alice/web/0 FAIL'], 0],
+    ['killed by the machine (pressure) is an eviction', [status('test/alice/web/0', { state: TaskState.DEAD, lastEvent: EventType.KILL }), status('test/alice/web/1', {})], ['test/alice/web/0 EVICT'], 0],
+    ['failed with exit code', [status('test/alice/web/0', { state: TaskState.DEAD, lastEvent: EventType.FAIL, exitCode: 3 }), status('test/alice/web/1', {})], ['test/alice/web/0 FAIL'], 0],
+    ['report of an older spec version is ignored', [status('test/alice/web/0', { state: TaskState.DEAD, specVersion: 0 }), status('test/alice/web/1', {})], [], 0],
+    ['sent but unknown to the Borglet: LOST', [status('test/alice/web/1', {})], ['test/alice/web/0 LOST'], 0],
+    ['reservation dropped by a quantum or more: update', [status('test/alice/web/0', { reservation: resources({ cpuMillis: 100, ramBytes: 100 * MiB }) }), status('test/alice/web/1', { reservation: limit })], [], 1],
+    ['reservation within the same quantum as the limit: nothing', [status('test/alice/web/0', { reservation: resources({ cpuMillis: 499, ramBytes: 512 * MiB - 1 }) }), status('test/alice/web/1', {})], [], 0],
+  ];
+  for (const [name, statuses, wantTransitions, wantReservations] of rows) {
+    const d = diffReport(m, statuses, sent);
+    assert.deepEqual(d.transitions.map((t) => `${t.taskId} ${EventType[t.event]}`), wantTransitions, name);
+    assert.equal(d.reservations.length, wantReservations, name);
+    for (const t of d.transitions) assert.equal(t.machine, 'm0', 'transitions name the reporting machine');
+  }
+  assert.deepEqual(diffReport(m, [], new Set()).transitions, [], 'not sent and not reported: the poll did not cover it');
+});
+
+test('MachineHealth: DOWN after N consecutive misses; a success resets', () => {
+  const h = new MachineHealth(3);
+  assert.deepEqual([h.missed('a'), h.missed('a')], [false, false]);
+  h.ok('a');
+  assert.deepEqual([h.missed('a'), h.missed('a'), h.missed('a')], [false, false, true]);
+});
+
+test('TokenBucket bounds the LOST rate; Dedup holds a key for a while', () => {
+  const clock = new VirtualClock(0);
+  const b = new TokenBucket(clock, 10, 10);
+  assert.equal(b.take(25), 10, 'burst');
+  assert.equal(b.take(5), 0, 'empty');
+  clock.advance(500);
+  assert.equal(b.take(25), 5, 'refilled at 10/s');
+  clock.advance(60_000);
+  assert.equal(b.take(100), 10, 'never above the burst');
+  const d = new Dedup(clock, 1000);
+  assert.equal(d.fresh('k'), true);
+  assert.equal(d.fresh('k'), false);
+  clock.advance(1000);
+  assert.equal(d.fresh('k'), true);
+});

@@ -1,0 +1,60 @@
+// Turns a Borglet's full report into only the differences the state machine needs (B15 §3.3: link shards
+// "report only differences"): task ends, tasks the Borglet lost, and reservations that moved by at least one
+// quantum. Pure: the same report against the same state always gives the same commands.
+import { EventType, TaskState, type TaskStatus, type TaskTransition, type ReservationUpdate } from '../../proto/index';
+import { equal } from '../../model/resources';
+import { quantiseReservation } from '../state/reservation';
+import { limitOf, reservationOf, type MachineRec, type TaskRec } from '../state/records';
+
+export interface ReportDiff {
+  transitions: TaskTransition[];
+  reservations: ReservationUpdate[];
+}
+
+function transition(t: TaskRec, machine: string, event: EventType, exitCode: number, message: string): TaskTransition {
+  return { taskId: t.id, event, machine, specVersion: t.specVersion, victimTaskIds: [], exitCode, message };
+}
+
+/** endEvent maps what the Borglet saw to the trace vocabulary; an OOM kill is a failure of the task. */
+function endEvent(s: TaskStatus): { event: EventType; message: string } {
+  if (s.oomKilled) return { event: EventType.FAIL, message: s.message || 'killed by the kernel: out of memory' };
+  switch (s.lastEvent) {
+    case EventType.FINISH:
+    case EventType.FAIL:
+    case EventType.EVICT:
+    case EventType.KILL:
+    case EventType.LOST:
+      // The master did not ask for a kill of a task it still wants: the machine did it (pressure), an eviction.
+      return { event: s.lastEvent === EventType.KILL ? EventType.EVICT : s.lastEvent, message: s.message };
+    default:
+      return { event: s.exitCode === 0 ? EventType.FINISH : EventType.FAIL, message: s.message };
+  }
+}
+
+/**
+ * diffReport compares the Borglet's statuses with the tasks the state has RUNNING on `machine`. `sent` is the
+ * set of task ids that the poll's desired state listed: a listed task missing from the reply is LOST.
+ */
+export function diffReport(machine: MachineRec, statuses: readonly TaskStatus[], sent: ReadonlySet<string>): ReportDiff {
+  const out: ReportDiff = { transitions: [], reservations: [] };
+  const reported = new Map<string, TaskStatus>();
+  for (const s of statuses) reported.set(s.taskId, s);
+  for (const t of machine.tasks) {
+    const s = reported.get(t.id);
+    if (s === undefined) {
+      if (sent.has(t.id)) out.transitions.push(transition(t, machine.name, EventType.LOST, 0, 'the Borglet does not know this task'));
+      continue;
+    }
+    if (s.specVersion !== t.specVersion) continue; // an update is under way: the report is about the old version
+    if (s.state === TaskState.DEAD) {
+      const { event, message } = endEvent(s);
+      out.transitions.push(transition(t, machine.name, event, s.exitCode, message));
+      continue;
+    }
+    if (s.state === TaskState.RUNNING && s.reservation !== undefined) {
+      const q = quantiseReservation(s.reservation, limitOf(t));
+      if (!equal(q, reservationOf(t))) out.reservations.push({ taskId: t.id, machine: machine.name, reservation: q });
+    }
+  }
+  return out;
+}
