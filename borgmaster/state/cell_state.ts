@@ -800,12 +800,18 @@ export class CellState {
     return okResult();
   }
 
-  /** admitQuota is the check phase of SetQuota: the FREE band takes no quota; prod quotas fit the cell. */
-  admitQuota(c: SetQuotaCommand): QuotaRec {
+  /** admitQuotaShape checks the fields of a quota (no state needed). */
+  admitQuotaShape(c: SetQuotaCommand): QuotaRec {
     const user = validateName(c.user, 'quota.user');
     const band = validateEnum(c.band, 'quota.band', QUOTA_BANDS, PriorityBand);
     if (isUnlimited(band)) throw new InvalidArgument('quota.band', 'the FREE band (priority 0-99) is unlimited and takes no quota');
     const limit = validateResources(c.limit, 'quota.limit');
+    return { user, band, limit };
+  }
+
+  /** admitQuota is the check phase of SetQuota: the FREE band takes no quota; prod quotas fit the cell. */
+  admitQuota(c: SetQuotaCommand): QuotaRec {
+    const { user, band, limit } = this.admitQuotaShape(c);
     if (isProdBand(band)) {
       let total = addUsage(zeroUsage(), limit);
       for (const q of this.quotas.values()) if (isProdBand(q.band) && !(q.user === user && q.band === band)) total = addUsage(total, q.limit);
