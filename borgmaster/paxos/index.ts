@@ -5,3 +5,7 @@ export { compareBallots, ballotEq, maxBallot, isZeroBallot, nextBallot, formatBa
 export { PaxosReplica } from './core';
 export { leaderLeaseTicks } from './lease';
 export { validateMessage } from './validate';
+// Part 2: the IO edges. PaxosNode is what the Borgmaster holds; storage and transport are exported for tools and tests.
+export { PaxosNode, type PaxosNodeOptions, type StateMachine } from './node';
+export { PaxosStorage, StorageCorrupt, type PersistBatch, type StoredState } from './storage';
+export { PaxosTransport, estimateBytes, type PeerAddress, type PeerStats, type TransportOptions, type TransportStats } from './transport';
