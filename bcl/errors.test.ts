@@ -123,6 +123,11 @@ test('a user default fills a missing user, and --cell defaults the cell', () => 
   assert.equal(r.jobs[0]?.cell, 'west');
 });
 
+test('a bad default cell from the caller is reported at the job', () => {
+  const e = errorOf('job a = { user = "u", priority = 0 }', {}, { cell: 'West' });
+  assert.equal(e.message.split('\n')[0], 't.bcl:1:5: job "a": cell default "West" is not a valid name (a lower-case letter, then up to 62 of a-z 0-9 _ -)');
+});
+
 test('tight limits are enforced exactly', () => {
   const e = errorOf('let x = [1, 2, 3, 4, 5]', {}, { limits: { maxSteps: 5 } });
   assert.equal(e.problem, 'evaluation takes more than 5 steps (is there unbounded recursion?)');

@@ -142,6 +142,7 @@ class JobReader {
   private name(f: Field | undefined, path: string, fallback: string | undefined): string {
     if (!f) {
       if (fallback === undefined) this.fail(this.here, path, 'is required');
+      if (!NAME_PATTERN.test(fallback)) this.fail(this.here, path, `default ${JSON.stringify(fallback)} is not a valid name (a lower-case letter, then up to 62 of a-z 0-9 _ -)`);
       return fallback;
     }
     const s = this.str(f, path, 63);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { register, EXIT } from '../registry';
 import { evaluateFile, evaluateSource } from '../../bcl/index';
 import { InvalidArgument } from '../../model/errors';
+import { validateName } from '../../model/ids';
 import { JobSpec } from '../../proto/index';
 import { BCL_MAX_SOURCE_BYTES } from '../../cells/limits';
 
@@ -34,8 +35,8 @@ register('eval', {
       if (a === '--cell' || a === '--user') {
         const v = args[++i];
         if (v === undefined || v.startsWith('--')) throw new InvalidArgument(a, 'needs a value');
-        if (a === '--cell') cell = v;
-        else user = v;
+        if (a === '--cell') cell = validateName(v, '--cell');
+        else user = validateName(v, '--user');
       } else if (a === '--compact') {
         compact = true;
       } else if (a.startsWith('-') && a !== '-') {
