@@ -325,9 +325,18 @@ export class PaxosNode<R = void> {
     if (!this.closed && this.core.hasReady()) this.kick();
   }
 
-  /** handle does one Ready's IO in the order core_types.ts prescribes. */
+  /**
+   * handle does one Ready's IO in the order core_types.ts prescribes, with one deliberate change: committed
+   * entries are applied BEFORE this Ready's fsync instead of after it (unless a snapshot must be installed first).
+   * That is safe because a committed entry is chosen: a quorum already holds it durably (the leader counts its own
+   * vote only after its write is on disk, followers answer ACCEPTED only after theirs), so acknowledging it cannot
+   * lose it, and the state machine is rebuilt from disk and peers after a crash anyway. It takes one fsync out of
+   * every commit's latency: otherwise what a quorum chose waits for the leader's write of the NEXT batch.
+   */
   private async handle(rd: Ready): Promise<void> {
     for (const m of rd.messagesBeforePersist) this.transport.send(m);
+    const applyEarly = rd.installSnapshot === undefined;
+    if (applyEarly) this.applyCommitted(rd);
     if (rd.mustSync) {
       // Group commit: everything proposed and stepped while the previous fsync ran is in this one batch.
       await this.storage.save(rd.persist);
@@ -347,6 +356,18 @@ export class PaxosNode<R = void> {
         }
       }
     }
+    if (!applyEarly) this.applyCommitted(rd);
+    this.core.advance(rd);
+    if (this.appliedIndex - this.lastSnapshotIndex >= this.snapshotEvery) {
+      const data = this.options.stateMachine.takeSnapshot();
+      this.core.compact(this.appliedIndex, data);
+      this.lastSnapshotIndex = this.appliedIndex;
+      this.metrics.snapshots += 1;
+    }
+  }
+
+  /** applyCommitted feeds rd.committed to the state machine in slot order and settles the proposals they decide. */
+  private applyCommitted(rd: Ready): void {
     for (const e of rd.committed) {
       assert(e.slot === this.appliedIndex + 1, `committed slot ${e.slot} after applied ${this.appliedIndex}`);
       let result: R | undefined;
@@ -370,14 +391,7 @@ export class PaxosNode<R = void> {
         }
       }
     }
-    this.core.advance(rd);
     this.wakeWaiters();
-    if (this.appliedIndex - this.lastSnapshotIndex >= this.snapshotEvery) {
-      const data = this.options.stateMachine.takeSnapshot();
-      this.core.compact(this.appliedIndex, data);
-      this.lastSnapshotIndex = this.appliedIndex;
-      this.metrics.snapshots += 1;
-    }
   }
 
   private wakeWaiters(): void {

@@ -110,7 +110,8 @@ export class ReplicaCluster {
     const replicas = [...this.members.values()].map((x) => `${x.id}=${x.address}`).join(',');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', REPLICA_MAIN, '--id', String(id), '--replicas', replicas, '--data', m.dataDir, ...(this.options.extraArgs ?? [])],
+      // BORG_REPLICA_NODE_OPTIONS adds flags for the replica's node (e.g. --cpu-prof when profiling the benchmark).
+      [...(process.env.BORG_REPLICA_NODE_OPTIONS ?? '').split(' ').filter((x) => x !== ''), '--import', 'tsx', REPLICA_MAIN, '--id', String(id), '--replicas', replicas, '--data', m.dataDir, ...(this.options.extraArgs ?? [])],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     m.child = child;
