@@ -21,7 +21,7 @@ import { reclaim, peakWindowMs, UsageWindow } from './reclaim';
 import { cpuPlan, memoryEvictions, type PressureTask } from './pressure';
 import { afterExit, type ExitInfo } from './restart_policy';
 import { healthStep, probeHttp } from './health';
-import { decodeStatus, detectIsolation, ignoresAsNamespaceInit, launch, procStat, processAlive, resolveCommand, DEFAULT_PATH, type Isolation } from './runtime';
+import { decodeStatus, detectIsolation, ignoresAsNamespaceInit, launch, procStat, processAlive, resolveCommand, runDelayNs, DEFAULT_PATH, type Isolation } from './runtime';
 import { openLog, rotateIfLarge, tailLog } from './logs';
 import { loadState, saveState, type PersistedTask, type Phase } from './state_file';
 import { capacityOf, readHostFacts, type HostFacts } from './facts';
@@ -52,6 +52,9 @@ interface Rec extends PersistedTask {
   window: UsageWindow;
   lastCpu: { atMs: number; ns: number } | null;
   usage: { cpuMillis: number; ramBytes: number };
+  /** waitCpuMillis: the rate at which the task's processes waited for a CPU (see runDelayNs). */
+  waitCpuMillis: number;
+  lastWait: { atMs: number; ns: number } | null;
   throttledNs: number;
   stopDeadlineMs: number;
   cpuQuotaMillis: number | null;
@@ -227,6 +230,8 @@ export class Borglet {
       window: new UsageWindow(),
       lastCpu: null,
       usage: { cpuMillis: 0, ramBytes: 0 },
+      waitCpuMillis: 0,
+      lastWait: null,
       throttledNs: 0,
       stopDeadlineMs: 0,
       cpuQuotaMillis: null,
@@ -300,6 +305,8 @@ export class Borglet {
     r.lastDecayMs = 0;
     r.window.clear();
     r.lastCpu = null;
+    r.lastWait = null;
+    r.waitCpuMillis = 0;
     r.usage = { cpuMillis: 0, ramBytes: 0 };
     r.cpuQuotaMillis = null;
     r.health = { failures: 0, healthy: v.health === null, nextMs: now + (v.health?.intervalMs ?? 0), probing: false };
@@ -730,6 +737,10 @@ export class Borglet {
     const u = this.driver.usage(group);
     const cpuMillis = r.lastCpu && now > r.lastCpu.atMs ? Math.max(0, (u.cpuUsageNs - r.lastCpu.ns) / (now - r.lastCpu.atMs) / 1000) : 0;
     r.lastCpu = { atMs: now, ns: u.cpuUsageNs };
+    const waitNs = runDelayNs(this.driver.members(group));
+    // A process that exits takes its run delay with it; a drop just means no reading this round.
+    r.waitCpuMillis = r.lastWait && now > r.lastWait.atMs ? Math.max(0, (waitNs - r.lastWait.ns) / (now - r.lastWait.atMs) / 1000) : 0;
+    r.lastWait = { atMs: now, ns: waitNs };
     r.usage = { cpuMillis, ramBytes: u.memoryBytes };
     r.throttledNs = u.cpuThrottledNs;
     r.window.push({ atMs: now, cpuMillis: Math.round(cpuMillis), ramBytes: u.memoryBytes });
@@ -747,6 +758,7 @@ export class Borglet {
         limitRamBytes: r.valid.limit.ramBytes,
         reservationRamBytes: r.reservation.ramBytes,
         usageCpuMillis: r.usage.cpuMillis,
+        waitCpuMillis: r.waitCpuMillis,
         usageRamBytes: r.usage.ramBytes,
       });
     }

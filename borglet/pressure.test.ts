@@ -5,7 +5,7 @@ import { cpuPlan, memoryEvictions, type PressureTask } from './pressure';
 
 const MiB = 1024 * 1024;
 function t(taskId: string, priority: number, o: Partial<PressureTask> = {}): PressureTask {
-  return { taskId, priority, latencySensitive: false, limitCpuMillis: 100, limitRamBytes: 100 * MiB, reservationRamBytes: 100 * MiB, usageCpuMillis: 0, usageRamBytes: 10 * MiB, ...o };
+  return { taskId, priority, latencySensitive: false, limitCpuMillis: 100, limitRamBytes: 100 * MiB, reservationRamBytes: 100 * MiB, usageCpuMillis: 0, waitCpuMillis: 0, usageRamBytes: 10 * MiB, ...o };
 }
 
 test('memory pressure: who goes, in which order', () => {
@@ -29,6 +29,8 @@ test('cpu pressure: throttle non-prod when prod needs the CPU, with hysteresis',
   const batch = (usage: number): PressureTask => t('b', 100, { limitCpuMillis: 800, usageCpuMillis: usage });
   const rows: { name: string; tasks: PressureTask[]; was: boolean; throttling: boolean; quota: number | null }[] = [
     { name: 'not short: no quota', tasks: [prod(300), batch(300)], was: false, throttling: false, quota: null },
+    { name: 'short on a contended host: demand counts run-queue waiting, prod waiting takes from non-prod', tasks: [{ ...prod(200), waitCpuMillis: 150 }, { ...batch(200), waitCpuMillis: 400 }], was: false, throttling: true, quota: 50 },
+    { name: 'prod waiting more than is left: non-prod at the floor', tasks: [{ ...prod(200), waitCpuMillis: 500 }, { ...batch(100), waitCpuMillis: 0 }], was: true, throttling: true, quota: 10 },
     { name: 'short while prod is active: non-prod gets capacity minus prod limit', tasks: [prod(500), batch(480)], was: false, throttling: true, quota: 200 },
     { name: 'short but prod idle: no quota', tasks: [prod(0), batch(1000)], was: false, throttling: false, quota: null },
     { name: 'throttled and still above the relief line: stays', tasks: [prod(790), batch(200)], was: true, throttling: true, quota: 200 },

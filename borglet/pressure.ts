@@ -15,6 +15,8 @@ export interface PressureTask {
   limitRamBytes: number;
   reservationRamBytes: number;
   usageCpuMillis: number;
+  /** waitCpuMillis is CPU the task wanted but waited for (runnable, not running), as a rate. */
+  waitCpuMillis: number;
   usageRamBytes: number;
 }
 
@@ -58,26 +60,30 @@ export interface CpuPlan {
 }
 
 /**
- * cpuPlan decides the CFS quotas. `throttling` is the previous decision (hysteresis): throttling starts when
- * usage reaches CPU_SHORT_FRACTION of capacity while prod is active, and stops when usage falls below
- * CPU_RELIEVED_FRACTION or prod goes idle.
+ * cpuPlan decides the CFS quotas. A task's CPU demand is what it used plus what it waited for on the run queue.
+ * `throttling` is the previous decision (hysteresis): throttling starts when demand reaches CPU_SHORT_FRACTION of
+ * capacity while prod is active, and stops when demand falls below CPU_RELIEVED_FRACTION or prod goes idle.
  */
 export function cpuPlan(tasks: readonly PressureTask[], capacityCpuMillis: number, throttling: boolean): CpuPlan {
   const prod = tasks.filter((t) => isProd(t.priority));
   const nonProd = tasks.filter((t) => !isProd(t.priority));
-  const used = tasks.reduce((s, t) => s + t.usageCpuMillis, 0);
+  const demand = (t: PressureTask): number => t.usageCpuMillis + t.waitCpuMillis;
+  const wanted = Math.round(tasks.reduce((s, t) => s + demand(t), 0));
   // Prod is promised its limit (the scheduler charged prod limits); latency-sensitive prod also what it uses above.
   const prodNeed = prod.reduce((s, t) => s + (t.latencySensitive ? Math.max(t.limitCpuMillis, t.usageCpuMillis) : t.limitCpuMillis), 0);
-  const prodUsed = prod.reduce((s, t) => s + t.usageCpuMillis, 0);
-  const prodActive = prodUsed >= 0.1 * prodNeed && prodUsed > 0;
-  const next = nonProd.length > 0 && prodActive && (throttling ? used >= CPU_RELIEVED_FRACTION * capacityCpuMillis : used >= CPU_SHORT_FRACTION * capacityCpuMillis);
+  const prodWanted = prod.reduce((s, t) => s + demand(t), 0);
+  const prodActive = prodWanted > 0 && prodWanted >= 0.1 * prodNeed;
+  const next = nonProd.length > 0 && prodActive && (throttling ? wanted >= CPU_RELIEVED_FRACTION * capacityCpuMillis : wanted >= CPU_SHORT_FRACTION * capacityCpuMillis);
   const quotas = new Map<string, number | null>();
   if (!next) {
     for (const t of nonProd) quotas.set(t.taskId, null);
-    return { throttling: false, quotas, reason: prodActive ? `cpu used ${used}m of ${capacityCpuMillis}m` : 'prod idle' };
+    return { throttling: false, quotas, reason: prodActive ? `cpu demand ${wanted}m of ${capacityCpuMillis}m: no throttling` : 'prod idle: no throttling' };
   }
-  const budget = Math.max(CPU_QUOTA_MIN_MILLIS * nonProd.length, capacityCpuMillis - prodNeed);
+  // Non-prod gets what prod was not promised, less what prod is still waiting for: on a host that delivers less
+  // than the machine's nominal capacity, prod's run-queue wait takes CPU back from non-prod down to the floor.
+  const prodWait = prod.reduce((s, t) => s + t.waitCpuMillis, 0);
+  const budget = Math.max(CPU_QUOTA_MIN_MILLIS * nonProd.length, Math.floor(capacityCpuMillis - prodNeed - prodWait));
   const weights = nonProd.reduce((s, t) => s + Math.max(1, t.limitCpuMillis), 0);
   for (const t of nonProd) quotas.set(t.taskId, Math.max(CPU_QUOTA_MIN_MILLIS, Math.floor((budget * Math.max(1, t.limitCpuMillis)) / weights)));
-  return { throttling: true, quotas, reason: `cpu short (${used}m used of ${capacityCpuMillis}m, prod needs ${prodNeed}m): non-prod capped at ${budget}m` };
+  return { throttling: true, quotas, reason: `cpu short (demand ${wanted}m of ${capacityCpuMillis}m, prod needs ${prodNeed}m, waits ${Math.round(prodWait)}m): non-prod capped at ${budget}m` };
 }

@@ -204,3 +204,21 @@ export function decodeStatus(status: number): { code: number | null; signal: str
   }
   return { code: status, signal: null };
 }
+
+/**
+ * runDelayNs sums, over the given processes, the time their main threads spent runnable but waiting for a CPU
+ * (/proc/<pid>/schedstat, second field). Its rate is CPU demand the machine did not serve: on a host shared with
+ * other work (or a logical machine carved from one), usage alone never shows that CPU is short.
+ */
+export function runDelayNs(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ');
+      total += Number(f[1]) || 0;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
+}

@@ -134,6 +134,10 @@ export class CgroupV1Driver implements CgroupDriver {
     return [...all];
   }
 
+  members(name: string): number[] {
+    return parsePids(readOptional(this.path('cpuacct', name, 'cgroup.procs')) ?? '');
+  }
+
   list(): string[] {
     const names = new Set<string>();
     for (const d of this.dirs) for (const n of subdirs(d)) names.add(n);

@@ -114,6 +114,10 @@ export class CgroupV2Driver implements CgroupDriver {
     return parsePids(readOptional(this.path(name, 'cgroup.procs')) ?? '');
   }
 
+  members(name: string): number[] {
+    return this.pids(name);
+  }
+
   list(): string[] {
     return subdirs(this.base).sort();
   }
