@@ -6,7 +6,7 @@ import { assert } from '../../model/assert';
 import { PaxosReplica } from '../../borgmaster/paxos/core';
 import { ZERO_BALLOT, type PaxosCoreConfig, type Ready, type ReadyPersist } from '../../borgmaster/paxos/core_types';
 import { maxBallot } from '../../borgmaster/paxos/ballot';
-import type { Ballot, PaxosEntry, PaxosMessage, PaxosSnapshot } from '../../proto/index';
+import { PaxosMessage as PaxosMessageCodec, type Ballot, type PaxosEntry, type PaxosMessage, type PaxosSnapshot } from '../../proto/index';
 import { EventQueue } from '../net/scheduler';
 import { SimNetwork } from '../net/network';
 import { SimDisk } from '../net/disk';
@@ -190,6 +190,11 @@ export class SimCluster {
     this.drive(r);
   }
 
+  /** send puts m through the real wire encoding, so the core only ever sees what protobuf would deliver. */
+  private send(from: number, m: PaxosMessage): void {
+    this.net.send(from, m.to, PaxosMessageCodec.decode(PaxosMessageCodec.encode(m).finish()));
+  }
+
   /** drive runs the Ready loop exactly as the real node does, with the disk's sync latency in between. */
   private drive(r: SimReplica): void {
     const core = r.core;
@@ -197,7 +202,7 @@ export class SimCluster {
     r.busy = true;
     const inc = r.incarnation;
     const rd = core.ready();
-    for (const m of rd.messagesBeforePersist) this.net.send(r.id, m.to, m);
+    for (const m of rd.messagesBeforePersist) this.send(r.id, m);
     const finish = (): void => {
       if (r.incarnation !== inc || !r.up) return;
       this.finishReady(r, core, rd);
@@ -214,7 +219,7 @@ export class SimCluster {
   }
 
   private finishReady(r: SimReplica, core: PaxosReplica, rd: Ready): void {
-    for (const m of rd.messages) this.net.send(r.id, m.to, m);
+    for (const m of rd.messages) this.send(r.id, m);
     if (rd.installSnapshot) r.sm = this.restoreSnapshot(r.id, rd.installSnapshot);
     for (const e of rd.committed) this.apply(r, e.slot, e.noop ? NOOP : e.value.toString());
     core.advance(rd);
