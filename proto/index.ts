@@ -6,4 +6,5 @@ export * from './gen/borg/v1/borglet';
 export * from './gen/borg/v1/paxos';
 export * from './gen/borg/v1/paxos_kv';
 export * from './gen/borg/v1/state';
+export * from './gen/borg/v1/replica';
 export * from './rpc';

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import * as wire from './index';
 
@@ -16,7 +17,8 @@ interface Codec {
 
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => fileURLToPath(new URL(target.startsWith('borg/') ? target : `borg/v1/${target}`, import.meta.url));
-root.loadSync(['borg/v1/types.proto', 'borg/v1/master.proto', 'borg/v1/borglet.proto', 'borg/v1/paxos.proto']);
+// Every .proto in borg/v1, so a new file is covered the moment it is added.
+root.loadSync(readdirSync(fileURLToPath(new URL('borg/v1/', import.meta.url))).filter((f) => f.endsWith('.proto')).map((f) => `borg/v1/${f}`));
 root.resolveAll();
 
 function allTypes(ns: protobuf.NamespaceBase, out: protobuf.Type[] = []): protobuf.Type[] {
