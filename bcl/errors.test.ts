@@ -134,3 +134,10 @@ test('tight limits are enforced exactly', () => {
   const f = errorOf('import "a.bcl" as a', { 'a.bcl': 'import "b.bcl" as b', 'b.bcl': 'let x = 1' }, { limits: { maxImports: 1 } });
   assert.equal(f.message.split('\n')[0], 'a.bcl:1:8: too many imported files (the limit is 1)');
 });
+
+test('a byte-order mark at the start of a file is not part of the program', () => {
+  const r = evaluateSource('\uFEFFjob a = { user = "u", priority = 0, command = "/bin/true", requirements = { cpu = 1, ram = 8MiB } }', 't.bcl');
+  assert.equal(r.jobs[0]?.name, 'a');
+  const e = errorOf('\uFEFFlet x = }');
+  assert.equal(e.message.split('\n')[0], 't.bcl:1:9: expected an expression, found "}"');
+});

@@ -83,6 +83,8 @@ class Lexer {
   private readonly text: string;
   constructor(private readonly source: Source) {
     this.text = source.text;
+    // Editors on some systems start UTF-8 files with a byte-order mark; it is not part of the program.
+    if (this.text.charCodeAt(0) === 0xfeff) this.i = this.lineStart = 1;
   }
 
   pos(): Pos {

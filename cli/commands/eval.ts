@@ -8,7 +8,7 @@ import { validateName } from '../../model/ids';
 import { JobSpec } from '../../proto/index';
 import { BCL_MAX_SOURCE_BYTES } from '../../cells/limits';
 
-const HELP = `usage: borg eval FILE... [--cell NAME] [--user NAME] [--compact]
+const HELP = `usage: borg eval FILE... [--cell NAME] [--user NAME] [--compact] [--json]
 
 Evaluates BCL files (and their imports) and prints every job as JobSpec JSON (an array).
 FILE "-" reads standard input.
@@ -16,6 +16,7 @@ FILE "-" reads standard input.
   --cell NAME   cell for jobs that do not set one (default "local")
   --user NAME   user for jobs that do not set one (default: user is required)
   --compact     one line of JSON instead of indented
+  --json        accepted for symmetry with other commands (the output is always JSON)
 
 example: borg eval examples/web.bcl --cell local`;
 
@@ -39,6 +40,8 @@ register('eval', {
         else user = validateName(v, '--user');
       } else if (a === '--compact') {
         compact = true;
+      } else if (a === '--json') {
+        // The output is always JSON; accepted so scripts can pass --json to every borg command alike.
       } else if (a.startsWith('-') && a !== '-') {
         throw new InvalidArgument(a, 'unknown option; see borg eval --help');
       } else {
