@@ -3,13 +3,15 @@
 // and the command that replays it. 100,000 seeds: `npm run sim -- paxos --seeds 100000 --quiet`.
 import type { Simulation } from '../main';
 import { DEFAULT_RUN, runSeed, type RunOptions } from './run';
+import { measureFailover } from './failover';
 
-function parse(args: string[]): { seeds: number[]; run: RunOptions; quiet: boolean } {
+function parse(args: string[]): { seeds: number[]; run: RunOptions; quiet: boolean; failover: boolean } {
   const run: RunOptions = { ...DEFAULT_RUN };
   let seed: number | undefined;
   let count = 1;
   let from = 1;
   let quiet = false;
+  let failover = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const v = (): number => {
@@ -43,12 +45,15 @@ function parse(args: string[]): { seeds: number[]; run: RunOptions; quiet: boole
       case '--quiet':
         quiet = true;
         break;
+      case '--failover':
+        failover = true;
+        break;
       default:
         throw new Error(`unknown argument ${JSON.stringify(a)}`);
     }
   }
   const seeds = seed !== undefined ? [seed] : Array.from({ length: count }, (_, i) => from + i);
-  return { seeds, run, quiet };
+  return { seeds, run, quiet, failover };
 }
 
 const simulation: Simulation = {
@@ -61,7 +66,8 @@ const simulation: Simulation = {
       console.error(e instanceof Error ? e.message : String(e));
       return 2;
     }
-    const { seeds, run, quiet } = parsed;
+    const { seeds, run, quiet, failover } = parsed;
+    if (failover) return failoverReport(seeds, run.replicas ?? 3);
     const started = process.hrtime.bigint();
     let failed = 0;
     let acked = 0;
@@ -82,5 +88,18 @@ const simulation: Simulation = {
     return failed === 0 ? 0 : 1;
   },
 };
+
+/** failoverReport: leader crash -> next acknowledged write, in virtual time, default timing, clean network. */
+function failoverReport(seeds: number[], replicas: number): number {
+  const samples = seeds.map((s) => measureFailover(s, replicas));
+  const ok = samples.filter((x) => x !== undefined);
+  const q = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN;
+  const fo = ok.map((x) => x.failoverMs).sort((a, b) => a - b);
+  const el = ok.map((x) => x.electionMs).sort((a, b) => a - b);
+  console.log(`failover over ${ok.length}/${seeds.length} seeds, ${replicas} replicas, tick 50 ms, electionTicks 10, heartbeatTicks 2, leaseTicks 8 (virtual time)`);
+  console.log(`  new leader:          median ${q(el, 0.5).toFixed(0)} ms, p90 ${q(el, 0.9).toFixed(0)} ms, max ${(el[el.length - 1] ?? NaN).toFixed(0)} ms`);
+  console.log(`  next acked write:    median ${q(fo, 0.5).toFixed(0)} ms, p90 ${q(fo, 0.9).toFixed(0)} ms, max ${(fo[fo.length - 1] ?? NaN).toFixed(0)} ms`);
+  return ok.length === seeds.length ? 0 : 1;
+}
 
 export default simulation;
