@@ -26,7 +26,8 @@ export interface MasterView {
 export interface LinkShardOptions {
   replicaId: number;
   replicaIds: readonly number[];
-  state: CellState;
+  /** state returns the replica's current cell state (a snapshot restore replaces the object). */
+  state(): CellState;
   config: LinkConfig;
   clock: Clock;
   master(): MasterView;
@@ -89,7 +90,7 @@ export class LinkShard {
   /** owned lists the machines this replica polls under the given ballot. */
   owned(ballot: Ballot): MachineRec[] {
     const out: MachineRec[] = [];
-    for (const m of this.o.state.machines.values()) {
+    for (const m of this.o.state().machines.values()) {
       if (m.address !== '' && shardOwner(m.name, this.o.replicaIds, ballot.round) === this.o.replicaId) out.push(m);
     }
     return out;
@@ -131,7 +132,7 @@ export class LinkShard {
   private async pollOne(m: MachineRec, ballot: Ballot): Promise<void> {
     const ballotKey = `${ballot.round}/${ballot.replica}`;
     if (this.refusedAt.get(m.name) === ballotKey) return; // a newer master owns this Borglet: we are deposed
-    const desired = desiredTasks(m, this.o.state.cell);
+    const desired = desiredTasks(m, this.o.state().cell);
     const sent = new Set(desired.map((d) => d.taskId));
     const now = this.o.clock.nowMs();
     const previous = this.lastPollMs.get(m.name);
@@ -139,7 +140,7 @@ export class LinkShard {
     let response: PollResponse;
     try {
       const c = this.client(m);
-      response = await invoke(c.poll.bind(c), { cell: this.o.state.cell, machine: m.name, ballot, replica: this.o.replicaId, pollSeq: 0, authoritative: true, tasks: desired }, new Metadata(), Math.max(500, this.o.config.pollIntervalMs));
+      response = await invoke(c.poll.bind(c), { cell: this.o.state().cell, machine: m.name, ballot, replica: this.o.replicaId, pollSeq: 0, authoritative: true, tasks: desired }, new Metadata(), Math.max(500, this.o.config.pollIntervalMs));
     } catch (e: unknown) {
       this.o.onPoll?.(m.name, previous === undefined ? 0 : now - previous, false);
       if (this.health.missed(m.name) && m.state !== MachineState.DOWN && this.dedup.fresh(`down/${m.name}`)) {

@@ -1,0 +1,367 @@
+// One Borgmaster replica (B15 §3.1): the Paxos node holding the cell's log, the state machine it feeds (Master),
+// the BorgMaster API and the Paxos service on one mutual-TLS gRPC server, a link shard polling this replica's
+// share of the Borglets, and — while this replica is the elected master — bootstrap of the configured machines
+// and quotas and BNS publishing. Every replica serves reads; only the elected master mutates.
+import { Server, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
+import type { CellConfig } from '../cells/config';
+import { loadIdentity, replicaName } from '../cells/identity';
+import type { Clock } from '../model/clock';
+import { systemClock } from '../model/clock';
+import { InvalidArgument, NotLeader, PermissionDenied, Unavailable } from '../model/errors';
+import { parseTaskId } from '../model/ids';
+import {
+  BorgMasterService,
+  BorgletClient,
+  CHANNEL_OPTIONS,
+  Command,
+  ReplicaInternalClient,
+  ReplicaInternalService,
+  TaskLogsRequest_Stream,
+  TaskState,
+  invoke,
+  unary,
+  type Ballot,
+  type ProgressResponse,
+  type ReplicaInternalServer,
+  type ReplicaStatus,
+} from '../proto/index';
+import { Master, borgMasterHandlers, type ReplicatedLog, type TaskLogSource } from './api/index';
+import { PaxosNode } from './paxos/index';
+import { bootstrapCommands, encodeCommand, type ApplyOutcome, type TaskRec } from './state/index';
+import { serverCredentials, clientCredentials, peerIdentity } from './security/index';
+import { LinkShard } from './link/index';
+import { BnsPublisher, type BnsRecord } from './bns/index';
+
+export interface ReplicaOptions {
+  config: CellConfig;
+  replicaId: number;
+  clock?: Clock;
+  log?: (msg: string) => void;
+}
+
+const LEADER_DUTY_INTERVAL_MS = 250;
+/** Progress older than this means the replica is unreachable. */
+const PROGRESS_FRESH_MS = 3000;
+const MAX_FORWARDED_COMMANDS = 1024;
+/** A follower polls Borglets only while its state is at most this many slots behind the commit index. */
+const MAX_POLL_LAG_SLOTS = 64;
+
+export class Replica {
+  private leaderTerm: string | undefined;
+  private dutyTimer: NodeJS.Timeout | undefined;
+  private bns: BnsPublisher | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly options: ReplicaOptions,
+    readonly master: Master,
+    readonly node: PaxosNode<ApplyOutcome[]>,
+    readonly server: Server,
+    readonly link: LinkShard,
+    private readonly peerCredentials: ChannelCredentials,
+  ) {}
+
+  static async start(options: ReplicaOptions): Promise<Replica> {
+    const { config, replicaId } = options;
+    const me = config.replicas.find((r) => r.id === replicaId);
+    if (!me) throw new Unavailable(`replica ${replicaId} is not in cell ${config.name}'s config`);
+    const clock = options.clock ?? systemClock;
+    const tls = await loadIdentity(config, replicaName(replicaId));
+    const peerCredentials = clientCredentials(tls);
+    const log = (m: string) => options.log?.(`replica ${replicaId}: ${m}`);
+
+    // The log adapter refers to the node, which needs the master as its state machine: tie the knot lazily.
+    const replicaRef: { replica?: Replica } = {};
+    let node: PaxosNode<ApplyOutcome[]> | undefined;
+    const addressOf = (id: number | undefined) => config.replicas.find((r) => r.id === id)?.address;
+    const replicatedLog: ReplicatedLog = {
+      propose: (commands) => must(node).propose(commands),
+      isLeader: () => node?.isLeader() ?? false,
+      leaderAddress: () => addressOf(node?.leaderId()),
+      status: () => must(replicaRef.replica).logStatus(),
+    };
+    const taskLogs: TaskLogSource = {
+      tail: async (req) => {
+        const client = new BorgletClient(req.machineAddress, peerCredentials, CHANNEL_OPTIONS);
+        try {
+          const r = await invoke(client.taskLogs.bind(client), { taskId: req.taskId, stderr: req.stream === TaskLogsRequest_Stream.STDERR, tailBytes: req.tailBytes }, new Metadata(), 5000);
+          return { data: r.data, truncated: r.truncated };
+        } finally {
+          client.close();
+        }
+      },
+    };
+    const master = new Master({ cell: config.name, replicaId, log: replicatedLog, clock, admins: config.admins, taskLogs });
+    let replica: Replica | undefined;
+    node = await PaxosNode.open<ApplyOutcome[]>({
+      id: replicaId,
+      replicas: config.replicas.map((r) => ({ id: r.id, address: r.address })),
+      dataDir: me.dataDir,
+      timing: config.paxos,
+      credentials: peerCredentials,
+      stateMachine: {
+        apply: (command, slot) => {
+          const outcomes = master.applyEntry([command], slot);
+          replica?.afterApply(outcomes);
+          return outcomes;
+        },
+        takeSnapshot: () => master.snapshot(),
+        restoreSnapshot: (bytes) => master.restoreSnapshot(bytes),
+      },
+      onFatal: (e: unknown) => {
+        console.error(`replica ${replicaId}: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        process.exit(70);
+      },
+    });
+
+    const server = new Server(CHANNEL_OPTIONS);
+    server.addService(BorgMasterService, borgMasterHandlers(master));
+    node.registerService(server);
+    const internal: { replica?: Replica } = {};
+    server.addService(ReplicaInternalService, internalHandlers(() => must(internal.replica)));
+    await new Promise<number>((resolve, reject) => server.bindAsync(me.address, serverCredentials(tls), (e, p) => (e ? reject(e) : resolve(p))));
+
+    const readyNode = node;
+    const link = new LinkShard({
+      replicaId,
+      replicaIds: config.replicas.map((r) => r.id),
+      state: () => master.state,
+      config: config.link,
+      clock,
+      credentials: peerCredentials,
+      log,
+      master: () => {
+        const s = readyNode.status();
+        const ballot: Ballot = readyNode.isLeader() ? s.ballot : s.promised;
+        return { ballot, canPoll: s.leaderId !== undefined && s.appliedIndex + MAX_POLL_LAG_SLOTS >= s.commitIndex };
+      },
+      submit: (commands) => replica?.submit(commands) ?? Promise.resolve(),
+    });
+    replica = new Replica(options, master, node, server, link, peerCredentials);
+    internal.replica = replica;
+    replicaRef.replica = replica;
+    replica.startDuties(log);
+    link.start();
+    log(`serving ${me.address} (cell ${config.name}, ${config.replicas.length} replicas)`);
+    return replica;
+  }
+
+  get id(): number {
+    return this.options.replicaId;
+  }
+
+  /**
+   * submit commits internal commands (link-shard differences): the leader stamps time and proposes them; a
+   * follower forwards them to the leader, which does the same (ReplicaInternal.ForwardCommands).
+   */
+  async submit(commands: Command[]): Promise<void> {
+    const encoded = commands.map((c) => Buffer.from(Command.encode(c).finish()));
+    try {
+      if (this.node.isLeader()) await this.proposeStamped(encoded);
+      else {
+        const leader = this.node.leaderId();
+        if (leader === undefined) throw new NotLeader(undefined);
+        const client = this.peer(leader);
+        await invoke(client.forwardCommands.bind(client), { commands: encoded }, new Metadata(), 5000);
+      }
+    } catch (e: unknown) {
+      // The next poll reports the same differences again; nothing is lost by dropping these.
+      this.options.log?.(`replica ${this.id}: link commands not committed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** proposeStamped decodes forwarded or local commands, stamps the leader's time, and proposes them. */
+  async proposeStamped(encoded: readonly Uint8Array[]): Promise<number> {
+    if (!this.node.isLeader()) throw new NotLeader(this.options.config.replicas.find((r) => r.id === this.node.leaderId())?.address);
+    const now = (this.options.clock ?? systemClock).nowMs();
+    return this.node.propose(encoded.map((b) => encodeCommand({ ...Command.decode(b), timeMs: now })));
+  }
+
+  private readonly peers = new Map<number, InstanceType<typeof ReplicaInternalClient>>();
+  private readonly progress = new Map<number, { atMs: number; p: ProgressResponse }>();
+
+  private peer(id: number): InstanceType<typeof ReplicaInternalClient> {
+    let c = this.peers.get(id);
+    if (!c) {
+      const address = this.options.config.replicas.find((r) => r.id === id)?.address;
+      if (!address) throw new Unavailable(`replica ${id} is not in the cell config`);
+      c = new ReplicaInternalClient(address, this.peerCredentials, CHANNEL_OPTIONS);
+      this.peers.set(id, c);
+    }
+    return c;
+  }
+
+  myProgress(): ProgressResponse {
+    const s = this.node.status();
+    return { replica: this.id, leader: this.node.isLeader(), lastSlot: s.lastSlot, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, snapshotIndex: s.snapshotIndex };
+  }
+
+  /** refreshProgress asks every other replica how far it has got (soft state for CellStatus and the status page). */
+  private async refreshProgress(): Promise<void> {
+    await Promise.all(
+      this.options.config.replicas
+        .filter((r) => r.id !== this.id)
+        .map(async (r) => {
+          const c = this.peer(r.id);
+          try {
+            this.progress.set(r.id, { atMs: Date.now(), p: await invoke(c.progress.bind(c), {}, new Metadata(), 1000) });
+          } catch {
+            // unreachable: its entry ages out
+          }
+        }),
+    );
+  }
+
+  /** logStatus describes every replica: leader, log indexes and lag behind the commit index this replica knows. */
+  logStatus(): { leaderReplica: number; ballot: Ballot | undefined; replicas: ReplicaStatus[] } {
+    const s = this.node.status();
+    const leader = this.node.leaderId() ?? 0;
+    const now = Date.now();
+    const fresh = (id: number): ProgressResponse | undefined => {
+      if (id === this.id) return this.myProgress();
+      const e = this.progress.get(id);
+      return e && now - e.atMs < PROGRESS_FRESH_MS ? e.p : undefined;
+    };
+    const commit = Math.max(s.commitIndex, ...this.options.config.replicas.map((r) => fresh(r.id)?.commitIndex ?? 0));
+    return {
+      leaderReplica: leader,
+      ballot: this.node.isLeader() ? s.ballot : s.promised,
+      replicas: this.options.config.replicas.map((r) => {
+        const p = fresh(r.id);
+        return {
+          id: r.id,
+          address: r.address,
+          leader: r.id === leader,
+          reachable: p !== undefined,
+          logIndex: p?.lastSlot ?? 0,
+          appliedIndex: p?.appliedIndex ?? 0,
+          lag: p ? Math.max(0, commit - p.appliedIndex) : 0,
+          statusUrl: `http://${r.statusAddress}/`,
+        };
+      }),
+    };
+  }
+
+  /** afterApply keeps BNS in step with the tasks this apply touched (leader only). */
+  private afterApply(outcomes: ApplyOutcome[]): void {
+    const bns = this.bns;
+    if (!bns || !this.node.isLeader()) return;
+    for (const o of outcomes) {
+      for (const t of o.changes.tasks) {
+        const record = bnsRecord(t, this.master.cell);
+        if (record) bns.publish(record);
+        else bns.unpublish({ id: parseTaskId(t.id) });
+      }
+      for (const id of o.changes.deletedTaskIds) bns.unpublish({ id: parseTaskId(id) });
+    }
+  }
+
+  private startDuties(log: (m: string) => void): void {
+    const duty = async () => {
+      if (this.closed) return;
+      try {
+        await this.refreshProgress();
+        await this.leaderDuties(log);
+      } catch (e: unknown) {
+        log(`leader duties: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (!this.closed) this.dutyTimer = setTimeout(() => void duty(), LEADER_DUTY_INTERVAL_MS);
+    };
+    this.dutyTimer = setTimeout(() => void duty(), LEADER_DUTY_INTERVAL_MS);
+  }
+
+  /** leaderDuties runs once per new leadership: bootstrap the configured machines and quotas, take over BNS. */
+  private async leaderDuties(log: (m: string) => void): Promise<void> {
+    const s = this.node.status();
+    const term = this.node.isLeader() ? `${s.ballot.round}/${s.ballot.replica}` : undefined;
+    if (term === this.leaderTerm) return;
+    if (term === undefined) {
+      this.leaderTerm = undefined;
+      await this.bns?.close();
+      this.bns = undefined;
+      return;
+    }
+    const { config } = this.options;
+    const now = (this.options.clock ?? systemClock).nowMs();
+    // Request ids make bootstrap idempotent: a machine or quota registered by an earlier master is not redone.
+    const commands = bootstrapCommands(config, now).filter((c) => !this.master.state.cachedResult(c.caller, c.requestId, c));
+    if (commands.length > 0) {
+      await this.node.propose(commands.map(encodeCommand));
+      log(`elected master (ballot ${term}); bootstrapped ${commands.length} machines and quotas`);
+    } else log(`elected master (ballot ${term})`);
+    if (config.bns.redis && !this.bns) {
+      this.bns = new BnsPublisher({ cell: config.name, address: config.bns.redis, log });
+      const records: BnsRecord[] = [];
+      for (const job of this.master.state.jobs.values()) for (const t of job.tasks) {
+        const r = bnsRecord(t, config.name);
+        if (r) records.push(r);
+      }
+      void this.bns.replaceAll(records);
+    }
+    this.leaderTerm = term;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.dutyTimer) clearTimeout(this.dutyTimer);
+    this.link.stop();
+    await this.bns?.close();
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 1000);
+      this.server.tryShutdown(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    await this.node.close();
+    for (const c of this.peers.values()) c.close();
+  }
+}
+
+function must<T>(v: T | undefined): T {
+  if (v === undefined) throw new Unavailable('the replica is still starting');
+  return v;
+}
+
+/** bnsRecord is a running task's BNS entry; undefined when the task is not running anywhere. */
+function bnsRecord(t: TaskRec, cell: string): BnsRecord | undefined {
+  if (t.state !== TaskState.RUNNING || !t.machine) return undefined;
+  const host = t.machine.address.slice(0, t.machine.address.lastIndexOf(':')) || t.machine.name;
+  return {
+    id: { cell, user: t.job.user, job: t.job.name, index: t.index },
+    endpoint: { taskId: t.id, machine: t.machine.name, host, ports: [...t.ports] },
+  };
+}
+
+/** internalHandlers serve ReplicaInternal; only peers holding the replica role are answered. */
+function internalHandlers(replica: () => Replica): ReplicaInternalServer {
+  const requireReplica = (call: Parameters<typeof peerIdentity>[0]) => {
+    const who = peerIdentity(call);
+    if (!who.roles.includes('replica')) throw new PermissionDenied(`${who.commonName} is not a replica of this cell`);
+  };
+  return {
+    forwardCommands: unary(async (req, call) => {
+      requireReplica(call);
+      if (req.commands.length > MAX_FORWARDED_COMMANDS) throw new Unavailable(`at most ${MAX_FORWARDED_COMMANDS} commands per forward`);
+      req.commands.forEach((bytes, i) => {
+        let kind: string | undefined;
+        try {
+          kind = Command.decode(bytes).body?.$case;
+        } catch {
+          kind = undefined;
+        }
+        if (kind !== 'transitions' && kind !== 'reservations' && kind !== 'setMachineState') {
+          throw new InvalidArgument(`commands[${i}]`, 'only link-shard commands (task transitions, reservations, machine state) may be forwarded');
+        }
+      });
+      return { logIndex: await replica().proposeStamped(req.commands) };
+    }),
+    progress: unary(async (_req, call) => {
+      requireReplica(call);
+      return replica().myProgress();
+    }),
+  };
+}
