@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Level } from 'level';
 import { ReplicaCluster } from '../borgmaster/paxos/replica_cluster';
 
 interface Ack {
@@ -22,7 +25,9 @@ const WRITERS = 8;
 
 test('kill -9 of the leader, twice, loses no acknowledged write and leaves every replica with one order', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'paxos-processes-'));
-  const cluster = await ReplicaCluster.start({ size: 3, dir });
+  // Snapshots every 400 slots: the restarted replica comes back through snapshot + truncated log, and a replica
+  // that fell behind a truncation is caught up by a SNAPSHOT message, all across real processes.
+  const cluster = await ReplicaCluster.start({ size: 3, dir, extraArgs: ['--snapshot-every', '400'] });
   t.after(async () => {
     await cluster.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -94,4 +99,39 @@ test('kill -9 of the leader, twice, loses no acknowledged write and leaves every
     assert.deepEqual(mine, [...mine].sort((x, y) => x - y), `writer ${w}'s writes are in order`);
   }
   t.diagnostic(`${acks.length} acknowledged writes, ${failures} unacknowledged, log through slot ${common}`);
+});
+
+test('a replica whose disk fails verification refuses to start (exit 3) instead of voting', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'paxos-corrupt-'));
+  const cluster = await ReplicaCluster.start({ size: 1, dir });
+  t.after(async () => {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await cluster.waitForLeader();
+  for (let i = 0; i < 20; i++) await cluster.put(`k${i}`, Buffer.from(`value-${i}`));
+  await cluster.kill(1);
+  // Flip one bit of one accepted value, through LevelDB itself (the record checksum is what must catch it).
+  const db = new Level<string, Uint8Array>(join(dir, 'replica-1'), { keyEncoding: 'utf8', valueEncoding: 'view' });
+  await db.open();
+  let damaged = '';
+  for await (const [key, value] of db.iterator({ gte: 'e:', lt: 'e;', limit: 1 })) {
+    const bad = Uint8Array.from(value);
+    bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 0x04;
+    await db.put(key, bad);
+    damaged = key;
+  }
+  await db.close();
+  assert.notEqual(damaged, '', 'found an entry to damage');
+  await assert.rejects(cluster.restart(1), /exited \(3\)[\s\S]*checksum mismatch[\s\S]*refusing to serve/);
+});
+
+test('a replica started with bad flags names the flag and exits 2', () => {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'borgmaster/paxos/replica_main.ts', '--id', '9', '--replicas', '1=127.0.0.1:1', '--data', join(tmpdir(), 'never-created')],
+    { encoding: 'utf8', cwd: fileURLToPath(new URL('..', import.meta.url)) },
+  );
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--id: 9 is not among --replicas/);
 });

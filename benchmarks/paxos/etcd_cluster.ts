@@ -114,6 +114,10 @@ export class EtcdCluster {
     });
   }
 
+  pid(i: number): number | undefined {
+    return this.members[i]?.child?.pid;
+  }
+
   running(i: number): boolean {
     return this.members[i]?.child !== undefined;
   }

@@ -8,6 +8,9 @@
 //
 // It prints `ready <address>` on stdout once it serves, exits 0 on SIGTERM/SIGINT, 1 on a fatal error, 2 on bad
 // flags, and 3 when its disk fails verification (it refuses to serve rather than vote wrongly).
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { PaxosConfig } from '../../cells/config';
@@ -129,6 +132,30 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  const profileDir = process.env.BORG_REPLICA_PROFILE_DIR;
+  if (profileDir) profileOnSignal(profileDir, flags.id);
+}
+
+/**
+ * profileOnSignal: with BORG_REPLICA_PROFILE_DIR set, the first SIGUSR2 starts the V8 CPU profiler and the next
+ * writes DIR/replica-ID-N.cpuprofile (steady-state profiles for the benchmark, without start-up in them).
+ */
+function profileOnSignal(dir: string, id: number): void {
+  const session = new Session();
+  session.connect();
+  let on = false;
+  let n = 0;
+  process.on('SIGUSR2', () => {
+    if (!on) {
+      on = true;
+      session.post('Profiler.enable', () => session.post('Profiler.start'));
+      return;
+    }
+    on = false;
+    session.post('Profiler.stop', (err, res) => {
+      if (!err) writeFileSync(join(dir, `replica-${id}-${n++}.cpuprofile`), JSON.stringify(res.profile));
+    });
+  });
 }
 
 main().catch((e: unknown) => {
