@@ -100,8 +100,9 @@ export interface CommittedEntry {
  *   1. send `messagesBeforePersist` at any time (even while step 2 runs);
  *   2. persist `persist` as one atomic, synced write (skip when `mustSync` is false and it is empty);
  *   3. only after 2 is durable: send `messages`;
- *   4. only after 2 is durable: if `installSnapshot` is set, restore the state machine from it; then apply
- *      `committed` in order (slots are consecutive, starting at appliedIndex + 1);
+ *   4. if `installSnapshot` is set, restore the state machine from it (after 2); apply `committed` in order
+ *      (slots are consecutive, starting at appliedIndex + 1). Committed entries are chosen, so a quorum already
+ *      holds them durably: they may be applied before 2 completes (node.ts does); the simulation runs both ways;
  *   5. call advance(ready).
  *
  * Between ready() and advance() the driver may keep calling step(), tick(), propose() and readIndex(); it must
@@ -124,7 +125,7 @@ export interface Ready {
    * persist.snapshot), replace the state machine with it before applying `committed`.
    */
   installSnapshot: PaxosSnapshot | undefined;
-  /** committed entries to apply, in slot order, after persist is durable. Always already durable locally. */
+  /** committed entries to apply, in slot order. Chosen (a quorum holds them durably), so see step 4 above. */
   committed: CommittedEntry[];
 }
 

@@ -59,6 +59,11 @@ export interface SimOptions {
   snapshotEvery: number;
   minSyncMs: number;
   maxSyncMs: number;
+  /**
+   * applyEarly: apply committed entries before this Ready's fsync (they are chosen, so a quorum already holds
+   * them durably), as node.ts does; otherwise after it, as core_types.ts orders by default.
+   */
+  applyEarly: boolean;
 }
 
 type WriteWaiter = { cmd: string; done: (outcome: 'acked' | 'lost') => void };
@@ -203,9 +208,11 @@ export class SimCluster {
     const inc = r.incarnation;
     const rd = core.ready();
     for (const m of rd.messagesBeforePersist) this.send(r.id, m);
+    const early = this.o.applyEarly && rd.installSnapshot === undefined;
+    if (early) for (const e of rd.committed) this.apply(r, e.slot, e.noop ? NOOP : e.value.toString());
     const finish = (): void => {
       if (r.incarnation !== inc || !r.up) return;
-      this.finishReady(r, core, rd);
+      this.finishReady(r, core, rd, early);
       r.busy = false;
       this.drive(r);
     };
@@ -218,10 +225,10 @@ export class SimCluster {
     }
   }
 
-  private finishReady(r: SimReplica, core: PaxosReplica, rd: Ready): void {
+  private finishReady(r: SimReplica, core: PaxosReplica, rd: Ready, appliedEarly: boolean): void {
     for (const m of rd.messages) this.send(r.id, m);
     if (rd.installSnapshot) r.sm = this.restoreSnapshot(r.id, rd.installSnapshot);
-    for (const e of rd.committed) this.apply(r, e.slot, e.noop ? NOOP : e.value.toString());
+    if (!appliedEarly) for (const e of rd.committed) this.apply(r, e.slot, e.noop ? NOOP : e.value.toString());
     core.advance(rd);
     const snapIndex = core.status().snapshotIndex;
     if (r.sm.applied - snapIndex >= this.o.snapshotEvery) {

@@ -56,6 +56,7 @@ export function simOptionsFor(seed: number, run: RunOptions): SimOptions {
     snapshotEvery: 5 + rng.int(40),
     minSyncMs: 0.2,
     maxSyncMs: 1 + rng.int(8),
+    applyEarly: rng.next() < 0.5,
   };
 }
 
