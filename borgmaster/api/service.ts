@@ -3,13 +3,65 @@
 // (proto/rpc unary -> model/errors toGrpcError, which also puts the leader's address in the `borg-leader`
 // trailer). The Watch stream honours the transport's back-pressure and ends with a clear status when the
 // watcher is cut off.
-import { Server, type ServerWritableStream } from '@grpc/grpc-js';
-import { BorgError, toGrpcError } from '../../model/errors';
+import { Server, type MethodDefinition, type ServiceDefinition, type ServerWritableStream } from '@grpc/grpc-js';
+import { BorgError, InvalidArgument, toGrpcError } from '../../model/errors';
 import { BorgMasterService, CHANNEL_OPTIONS, unary, type BorgMasterServer, type WatchEvent, type WatchRequest } from '../../proto/index';
 import { peerIdentity, serverCredentials, type TlsMaterial } from '../security/index';
 import type { Master } from './master';
 
+const DECODE_ERROR = Symbol('decodeError');
+
+/**
+ * lenientService wraps each method's request decoder: bytes that do not decode (an int64 beyond 2^53, a
+ * truncated message) become a marker that the handler answers with INVALID_ARGUMENT, instead of grpc-js's
+ * INTERNAL "Error deserializing request".
+ */
+function lenientService<T extends Record<string, MethodDefinition<object, object>>>(def: T): ServiceDefinition {
+  const out: Record<string, MethodDefinition<object, object>> = {};
+  for (const [name, m] of Object.entries(def)) {
+    out[name] = {
+      ...m,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return m.requestDeserialize(bytes);
+        } catch (e: unknown) {
+          return { [DECODE_ERROR]: e instanceof Error ? e.message : String(e) };
+        }
+      },
+    };
+  }
+  return out as ServiceDefinition;
+}
+
+/** decoded throws INVALID_ARGUMENT for a request whose bytes did not decode. */
+function decoded<T extends object>(req: T): T {
+  if (DECODE_ERROR in req) {
+    const why = String((req as Record<symbol, unknown>)[DECODE_ERROR]);
+    throw new InvalidArgument('request', `does not decode (${why}); integers must be below 2^53`);
+  }
+  return req;
+}
+
 export function borgMasterHandlers(master: Master): BorgMasterServer {
+  const h = borgMasterHandlersUnchecked(master);
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(h)) {
+    out[name] = (call: { request: object }, callback?: unknown) => {
+      try {
+        decoded(call.request);
+      } catch (e: unknown) {
+        const err = toGrpcError(e);
+        if (typeof callback === 'function') (callback as (e: unknown, r: null, m: unknown) => void)(err, null, err.metadata);
+        else (call as unknown as ServerWritableStream<WatchRequest, WatchEvent>).emit('error', err);
+        return;
+      }
+      (fn as (c: unknown, cb: unknown) => void)(call, callback);
+    };
+  }
+  return out as unknown as BorgMasterServer;
+}
+
+function borgMasterHandlersUnchecked(master: Master): BorgMasterServer {
   return {
     createJob: unary((req, call) => master.createJob(req, peerIdentity(call))),
     updateJob: unary((req, call) => master.updateJob(req, peerIdentity(call))),
@@ -92,7 +144,7 @@ export interface MasterServer {
 /** startMasterServer serves the BorgMaster API on `address` (host:port; port 0 picks one) with mutual TLS. */
 export async function startMasterServer(master: Master, tls: TlsMaterial, address = '127.0.0.1:0'): Promise<MasterServer> {
   const server = new Server(CHANNEL_OPTIONS);
-  server.addService(BorgMasterService, borgMasterHandlers(master));
+  server.addService(lenientService(BorgMasterService as unknown as Record<string, MethodDefinition<object, object>>), borgMasterHandlers(master));
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(address, serverCredentials(tls), (e, p) => (e ? reject(e) : resolve(p))));
   const host = address.slice(0, address.lastIndexOf(':'));
   return {
