@@ -431,3 +431,42 @@ test('a leader that meets a higher promise re-runs phase 1 above it at once and 
   h.deliver();
   assert.deepEqual(h.values(3), ['after']);
 });
+
+test('phase 1 starts at the first unchosen slot: chosen slots are never prepared again', () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  h.propose(1, 'a', 'b', 'c');
+  h.deliver();
+  h.tick(1, 2);
+  h.deliver();
+  h.crash(1);
+  h.tick(3, 8); // replica 3's lease to the dead leader runs out
+  h.recording = true;
+  h.elect(2);
+  assert.ok(h.transcript.includes('2->3 PREPARE b=1.2 from=4'), h.transcript.join('\n'));
+  assert.deepEqual(h.values(2), ['a', 'b', 'c']);
+});
+
+test('a lagging candidate learns the slots a promiser knows chosen before it leads (no re-proposal of them)', () => {
+  const h = new PaxosHarness();
+  const chosen = ['a', 'b', 'c'].map((v, i) => entry(i + 1, b(1, 2), v));
+  for (const id of [2, 3]) {
+    const d = h.disks.get(id)!;
+    for (const e of chosen) d.entries.set(e.slot, e);
+    d.commitIndex = 3;
+    d.promised = b(1, 2);
+    h.start(id);
+  }
+  h.tickAll(8);
+  h.recording = true;
+  h.elect(1);
+  const lines = h.transcript.filter((l) => /CATCHUP|CHOSEN|ACCEPT /.test(l));
+  assert.ok(lines.some((l) => l.startsWith('1->') && l.includes('CATCHUP') && l.endsWith('from=1')), lines.join('\n'));
+  assert.ok(!lines.some((l) => l.includes('ACCEPT ') && l.includes('1:a')), 'chosen slots are learned, not re-proposed');
+  assert.deepEqual(h.values(1), ['a', 'b', 'c']);
+  h.propose(1, 'd');
+  h.deliver();
+  h.tick(1, 2);
+  h.deliver();
+  for (const id of h.ids) assert.deepEqual(h.values(id), ['a', 'b', 'c', 'd']);
+});
