@@ -404,8 +404,9 @@ export class Borglet {
     this.driver.kill(group, 'SIGKILL');
     this.pendingRemoval.add(group);
     r.child = null;
-    r.exitCode = decoded.code;
-    r.signal = decoded.signal;
+    // The OOM killer always sends SIGKILL; say so even where a wrapper layer turned it into an exit code.
+    r.exitCode = oom && decoded.signal === null ? null : decoded.code;
+    r.signal = oom && decoded.signal === null ? 'SIGKILL' : decoded.signal;
     r.oomKilled = oom;
     r.endTimeMs = now;
     r.pid = 0;
@@ -473,8 +474,13 @@ export class Borglet {
     this.driver.kill(group, 'SIGTERM');
     for (const pid of this.driver.pids(group)) {
       if (ignoresAsNamespaceInit(pid, 'SIGTERM')) {
+        // Kill the namespace's unshare parent rather than the init itself: --kill-child takes the namespace down
+        // with it, and the wrapper then sees a clean SIGKILL (util-linux 2.38's unshare exits 1 when its child
+        // dies of SIGKILL, which would read as an ordinary failure).
+        const parent = procStat(pid)?.ppid ?? 0;
+        const target = parent > 0 && this.driver.pids(group).includes(parent) ? parent : pid;
         try {
-          process.kill(pid, 'SIGKILL');
+          process.kill(target, 'SIGKILL');
         } catch {
           // already gone
         }

@@ -153,7 +153,7 @@ export function launch(s: LaunchSpec): Launched {
 }
 
 /** procStat reads /proc/<pid>/stat: state letter and start time (clock ticks since boot), or null if gone. */
-export function procStat(pid: number): { state: string; startTicks: number } | null {
+export function procStat(pid: number): { state: string; ppid: number; startTicks: number } | null {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -164,7 +164,7 @@ export function procStat(pid: number): { state: string; startTicks: number } | n
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const state = rest[0] ?? '?';
   const startTicks = Number(rest[19]);
-  return { state, startTicks };
+  return { state, ppid: Number(rest[1]), startTicks };
 }
 
 /** processAlive is true for a live (not zombie) process whose start time matches, guarding against pid reuse. */
