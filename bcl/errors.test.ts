@@ -89,7 +89,12 @@ const cases: [string, string, string, Record<string, string>?][] = [
   ['override out of range', `${JOB}  replicas = 2\n  tasks[5] = { args = ["x"] }\n}`, 't.bcl:7:3: job "a": tasks[5] overrides task 5, but the job has 2 tasks (0 to 1)'],
   ['override of a job field', `${JOB}  tasks[0] = { priority = 3 }\n}`, 't.bcl:6:16: job "a": tasks[0].priority is not a field of tasks[0]; expected one of command, args, env, working_dir, requirements, constraints, health_check, restart_policy, latency_sensitive, kill_grace'],
   ['health port without ports', `${JOB}  health_check = { path = "/" }\n}`, 't.bcl:6:3: job "a": health_check.port_index is 0, but the task asks for 0 ports (set requirements.ports)'],
-  ['bad env name', `${JOB}  env = { "A-B" = "x" }\n}`, 't.bcl:6:3: job "a": env.A-B "A-B" is not an environment variable name (A-Z a-z 0-9 _, not starting with a digit)'],
+  ['bad env name', `${JOB}  env = { "A-B" = "x" }\n}`, 't.bcl:6:3: job "a": env.A-B "A-B" is not an environment variable name (up to 256 of A-Z a-z 0-9 _, not starting with a digit)'],
+  ['NUL in an argument', `${JOB}  args = ["a\\u{0}b"]\n}`, 't.bcl:6:3: job "a": args[0] must not contain NUL characters'],
+  ['bad annotation name', `${JOB}  annotations = { Owner = "x" }\n}`, 't.bcl:6:3: job "a": annotations.Owner "Owner" is not an annotation name (a-z 0-9 then up to 126 of a-z 0-9 _ . / -)'],
+  ['health timeout above interval', `${JOB.replace('ram = 8MiB', 'ram = 8MiB, ports = 1')}  health_check = { path = "/", interval = 1s, timeout = 2s }\n}`, 't.bcl:6:47: job "a": health_check.timeout (2s) is longer than interval (1s)'],
+  ['bad attribute name', 'let c = attr("OS") == "linux"', 't.bcl:1:14: attr: "OS" is not an attribute name (a-z, then up to 62 of a-z 0-9 _ . -)'],
+  ['empty constraint value', `${JOB}  constraints = [attr("os") == ""]\n}`, 't.bcl:6:3: job "a": constraints[0] compares with ""; a value is 1 to 256 bytes without NUL'],
   ['args not a list', `${JOB}  args = "x"\n}`, 't.bcl:6:3: job "a": args must be a list of strings, got string "x"'],
   ['restart kind', `${JOB}  restart_policy = { kind = "allways" }\n}`, 't.bcl:6:22: job "a": restart_policy.kind "allways" is not a restart kind; did you mean "always"?'],
 ];

@@ -748,7 +748,8 @@ export class Evaluator {
       case 'attr': {
         const k = arg(0);
         if (k.kind !== 'string') return want(0, 'string');
-        if (!/^[A-Za-z0-9_.\-/]{1,63}$/.test(k.s)) this.fail(src, at(0), `attr: ${show(k)} is not an attribute name (1 to 63 of A-Z a-z 0-9 _ . - /)`);
+        // The machine attribute names of cells/config.ts and the master: a-z, then up to 62 of a-z 0-9 _ . -
+        if (!/^[a-z][a-z0-9_.-]{0,62}$/.test(k.s)) this.fail(src, at(0), `attr: ${show(k)} is not an attribute name (a-z, then up to 62 of a-z 0-9 _ . -)`);
         return { kind: 'attr', key: k.s };
       }
       case 'exists': {

@@ -22,11 +22,13 @@ export interface FuzzOptions {
   /** maxHeapBytes: heap in use above this after an input counts as runaway memory. */
   maxHeapBytes?: number;
   log?: (line: string) => void;
+  /** check sees the JobSpecs of every input that evaluates; whatever it throws is recorded as a failure. */
+  check?: (jobs: JobSpec[]) => void;
 }
 
 export interface FuzzFailure {
   input: string;
-  kind: 'crash' | 'hang' | 'memory' | 'fmt';
+  kind: 'crash' | 'hang' | 'memory' | 'fmt' | 'check';
   detail: string;
 }
 
@@ -123,12 +125,12 @@ function deepNest(rng: Rng): string {
   }
 }
 
-type Outcome = { ok: true; json: string } | { ok: false; problem: string };
+type Outcome = { ok: true; json: string; jobs: JobSpec[] } | { ok: false; problem: string };
 
 function evaluate(text: string, readFile: (p: string) => string, limits: Partial<Limits> | undefined): Outcome {
   try {
     const r = evaluateSource(text, 'fuzz.bcl', { readFile, limits, user: 'fuzz' });
-    return { ok: true, json: JSON.stringify(r.jobs.map((j) => JobSpec.toJSON(j))) };
+    return { ok: true, json: JSON.stringify(r.jobs.map((j) => JobSpec.toJSON(j))), jobs: r.jobs };
   } catch (e: unknown) {
     if (e instanceof BclError) return { ok: false, problem: e.problem };
     throw e;
@@ -157,8 +159,16 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
     const t0 = performance.now();
     try {
       const before = evaluate(input, readFile, limits);
-      if (before.ok) report.evaluated++;
-      else report.bclErrors++;
+      if (before.ok) {
+        report.evaluated++;
+        if (o.check) {
+          try {
+            o.check(before.jobs);
+          } catch (e: unknown) {
+            report.failures.push({ input, kind: 'check', detail: e instanceof Error ? e.message : String(e) });
+          }
+        }
+      } else report.bclErrors++;
       let formatted: string | undefined;
       try {
         formatted = format(input, 'fuzz.bcl');
@@ -173,7 +183,8 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
         // Steps differ a little after formatting (parentheses are kept, so they should not): compare outcomes,
         // except that a budget error may land on a different expression.
         const budget = (x: Outcome): boolean => !x.ok && /more than \d+ (steps|levels)/.test(x.problem);
-        if (!(budget(before) && budget(after)) && JSON.stringify(after) !== JSON.stringify(before)) {
+        const same = before.ok && after.ok ? before.json === after.json : JSON.stringify(before) === JSON.stringify(after);
+        if (!(budget(before) && budget(after)) && !same) {
           report.failures.push({ input, kind: 'fmt', detail: `meaning changed: ${JSON.stringify(before).slice(0, 200)} vs ${JSON.stringify(after).slice(0, 200)}` });
         }
       }

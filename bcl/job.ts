@@ -68,8 +68,14 @@ const RESTART_KINDS: Readonly<Record<string, RestartPolicy_Kind>> = {
   on_failure: RestartPolicy_Kind.ON_FAILURE,
   never: RestartPolicy_Kind.NEVER,
 };
-const UINT32_MAX = 4_294_967_295;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// These rules match the master's admission checks (borgmaster/state/validate.ts), so a job BCL accepts is not
+// refused at submit; test/bcl_master_validate.test.ts keeps the two in step.
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+const ANNOTATION_KEY = /^[a-z0-9][a-z0-9_./-]{0,126}$/;
+const MAX_CONSTRAINT_VALUE_BYTES = 256;
+const MAX_HEALTH_PATH_BYTES = 1024;
+const MAX_HEALTH_INTERVAL_MS = 3_600_000;
+const MAX_RESTARTS = 1_000_000;
 
 export interface JobOptions {
   /** cell is used by jobs that do not set `cell` (the CLI's --cell; "local" if absent). */
@@ -132,7 +138,13 @@ class JobReader {
     const overrides = this.overrides(fields, taskCount);
     const updatePolicy = this.updatePolicy(fields.get('update_policy'));
     const spread = this.spread(fields.get('spread'));
-    const annotations = this.stringMap(fields.get('annotations'), 'annotations', MAX_ANNOTATIONS, 'annotation');
+    const annotationsField = fields.get('annotations');
+    const annotations = this.stringMap(annotationsField, 'annotations', MAX_ANNOTATIONS, 'annotation');
+    for (const k of Object.keys(annotations)) {
+      if (!ANNOTATION_KEY.test(k)) {
+        this.fail(annotationsField ?? this.here, `annotations.${k}`, `${JSON.stringify(k)} is not an annotation name (a-z 0-9 then up to 126 of a-z 0-9 _ . / -)`);
+      }
+    }
     const spec: JobSpec = { name: d.name, user, cell, priority, taskCount, task, overrides, updatePolicy, spread, annotations };
     const bytes = JobSpec.encode(spec).finish().length;
     if (bytes > MAX_JOB_SPEC_BYTES) this.fail(this.here, '', `encodes to ${bytes} bytes; the limit is ${MAX_JOB_SPEC_BYTES}`);
@@ -170,7 +182,7 @@ class JobReader {
     const args = argsF ? this.stringList(argsF, p('args'), MAX_ARGS, MAX_ARG_BYTES) : [];
     const env = this.env(fields.get('env'), p('env'));
     const wd = fields.get('working_dir');
-    const workingDir = wd ? this.str(wd, p('working_dir'), MAX_ARG_BYTES) : '';
+    const workingDir = wd ? this.str(wd, p('working_dir'), MAX_COMMAND_BYTES) : '';
     const requirements = this.requirements(fields.get('requirements'), p('requirements'));
     const constraints = this.constraints(fields.get('constraints'), p('constraints'));
     const healthCheck = this.healthCheck(fields.get('health_check'), p('health_check'), requirements.ports);
@@ -239,6 +251,11 @@ class JobReader {
     return f.value.items.map((v, i) => {
       if (v.kind !== 'constraint') this.fail(f, `${path}[${i}]`, `must be a constraint such as attr("os") == "linux", got ${typeName(v)} ${show(v)}`);
       if (v.values.length > MAX_CONSTRAINT_VALUES) this.fail(f, `${path}[${i}]`, `has ${v.values.length} values; the limit is ${MAX_CONSTRAINT_VALUES}`);
+      for (const x of v.values) {
+        if (x === '' || x.includes('\0') || Buffer.byteLength(x) > MAX_CONSTRAINT_VALUE_BYTES) {
+          this.fail(f, `${path}[${i}]`, `compares with ${JSON.stringify(x.slice(0, 40))}; a value is 1 to ${MAX_CONSTRAINT_VALUE_BYTES} bytes without NUL`);
+        }
+      }
       return { key: v.key, op: Constraint_Op[v.op], values: [...v.values] };
     });
   }
@@ -248,7 +265,7 @@ class JobReader {
     const h = this.record(f.value, f, path, HEALTH_FIELDS);
     const pf = h.get('path');
     if (!pf) this.fail(f, `${path}.path`, 'is required (e.g. path = "/healthz")');
-    const httpPath = this.str(pf, `${path}.path`, MAX_ARG_BYTES);
+    const httpPath = this.str(pf, `${path}.path`, MAX_HEALTH_PATH_BYTES);
     if (!httpPath.startsWith('/')) this.fail(pf, `${path}.path`, `must start with "/", got ${JSON.stringify(httpPath)}`);
     const pi = h.get('port_index');
     const portIndex = pi ? this.int(pi, `${path}.port_index`, 0, MAX_PORTS_PER_TASK - 1) : 0;
@@ -256,13 +273,12 @@ class JobReader {
     const iv = h.get('interval');
     const to = h.get('timeout');
     const fl = h.get('failures');
-    return {
-      httpPath,
-      portIndex,
-      intervalMs: iv ? this.durationMs(iv, `${path}.interval`, HEALTH_INTERVAL_MS_MIN, UINT32_MAX) : 0,
-      timeoutMs: to ? this.durationMs(to, `${path}.timeout`, 1, UINT32_MAX) : 0,
-      failuresBeforeRestart: fl ? this.int(fl, `${path}.failures`, 1, 1000) : 0,
-    };
+    const intervalMs = iv ? this.durationMs(iv, `${path}.interval`, HEALTH_INTERVAL_MS_MIN, MAX_HEALTH_INTERVAL_MS) : 0;
+    const timeoutMs = to ? this.durationMs(to, `${path}.timeout`, 1, MAX_HEALTH_INTERVAL_MS) : 0;
+    if (to && intervalMs > 0 && timeoutMs > intervalMs) {
+      this.fail(to, `${path}.timeout`, `(${formatQuantity('duration', timeoutMs)}) is longer than interval (${formatQuantity('duration', intervalMs)})`);
+    }
+    return { httpPath, portIndex, intervalMs, timeoutMs, failuresBeforeRestart: fl ? this.int(fl, `${path}.failures`, 1, 1000) : 0 };
   }
 
   private restartPolicy(f: Field | undefined, path: string): RestartPolicy | undefined {
@@ -281,7 +297,7 @@ class JobReader {
     const bm = r.get('backoff_max');
     const policy = {
       kind,
-      maxRestarts: mr ? this.int(mr, `${path}.max_restarts`, 0, UINT32_MAX) : 0,
+      maxRestarts: mr ? this.int(mr, `${path}.max_restarts`, 0, MAX_RESTARTS) : 0,
       backoffInitialMs: bi ? this.durationMs(bi, `${path}.backoff_initial`, 0, RESTART_BACKOFF_MAX_MS) : 0,
       backoffMaxMs: bm ? this.durationMs(bm, `${path}.backoff_max`, 0, RESTART_BACKOFF_MAX_MS) : 0,
     };
@@ -311,7 +327,7 @@ class JobReader {
   private env(f: Field | undefined, path: string): { [k: string]: string } {
     const env = this.stringMap(f, path, MAX_ENV_ENTRIES, 'variable');
     for (const k of Object.keys(env)) {
-      if (!ENV_NAME.test(k)) this.fail(f ?? this.here, `${path}.${k}`, `${JSON.stringify(k)} is not an environment variable name (A-Z a-z 0-9 _, not starting with a digit)`);
+      if (!ENV_NAME.test(k)) this.fail(f ?? this.here, `${path}.${k}`, `${JSON.stringify(k)} is not an environment variable name (up to 256 of A-Z a-z 0-9 _, not starting with a digit)`);
     }
     return env;
   }
@@ -345,12 +361,14 @@ class JobReader {
     else if (v.kind === 'bool') s = String(v.b);
     else if (v.kind === 'cpu' || v.kind === 'bytes' || v.kind === 'duration') s = formatQuantity(v.kind, v.n);
     else this.fail(f, path, `must be a string, got ${typeName(v)} ${show(v)}`);
+    if (s.includes('\0')) this.fail(f, path, 'must not contain NUL characters');
     if (Buffer.byteLength(s) > maxBytes) this.fail(f, path, `is ${Buffer.byteLength(s)} bytes; the limit is ${maxBytes}`);
     return s;
   }
 
   private str(f: Field, path: string, maxBytes: number): string {
     if (f.value.kind !== 'string') this.fail(f, path, `must be a string, got ${typeName(f.value)} ${show(f.value)}`);
+    if (f.value.s.includes('\0')) this.fail(f, path, 'must not contain NUL characters');
     if (Buffer.byteLength(f.value.s) > maxBytes) this.fail(f, path, `is ${Buffer.byteLength(f.value.s)} bytes; the limit is ${maxBytes}`);
     return f.value.s;
   }
