@@ -2,7 +2,7 @@
 // the tasks it cannot preempt (all prod tasks), so prod never runs in reclaimed resources; a non-prod candidate is
 // charged the *reservations* of the tasks it cannot preempt (everything at or above its priority, and all prod),
 // so non-prod work fills what reclamation freed. Everything it may preempt counts as available (B15 §3.2).
-import { isProd } from '../model/priority';
+import { FREE_MAX, isProd } from '../model/priority';
 import { DIMS, type CellSnapshot } from './snapshot';
 import type { TaskClass } from './task_class';
 
@@ -51,6 +51,25 @@ export function availableWithPreemption(snap: CellSnapshot, c: TaskClass, m: num
   // Nothing to evict when the lowest non-prod priority here is not below ours: skip the walk (the common case on
   // a full cell, where a free-tier class checks every machine).
   if ((snap.minNonProdPriority[m] as number) >= c.priority) return;
+  // Even evicting every non-prod task (capacity minus prod reservations) would not make room: report that bound,
+  // which is short in at least one dimension, and skip the walk. (The dimension named is then one the task is
+  // short in, not necessarily the first.)
+  const pr = snap.prodRes;
+  if (
+    c.needCpu > (cap[b] as number) - (pr[b] as number) ||
+    c.needRam > (cap[b + 1] as number) - (pr[b + 1] as number) ||
+    c.needDisk > (cap[b + 2] as number) - (pr[b + 2] as number) ||
+    c.needPorts > (cap[b + 3] as number) - (pr[b + 3] as number)
+  ) {
+    for (let d = 0; d < DIMS; d++) out[d] = (cap[b + d] as number) - (pr[b + d] as number);
+    return;
+  }
+  if (c.priority > FREE_MAX && (snap.minBatchPriority[m] as number) >= c.priority) {
+    // Only free-band tasks are below us, and all of them are: their sum is kept per machine.
+    const fb = snap.freeBandRes;
+    for (let d = 0; d < DIMS; d++) out[d] = (out[d] as number) + (fb[b + d] as number);
+    return;
+  }
   const tasks = snap.machineTasks[m] as number[];
   const tRes = snap.tRes;
   for (let i = 0; i < tasks.length; i++) {

@@ -13,7 +13,7 @@
 // schedulePass applies its own plan to the snapshot; undo a rejected assignment with snap.removeTask + queue.add.
 export { CellSnapshot, DIMS, DIM_CPU, DIM_RAM, DIM_DISK, DIM_PORTS, RESERVATION_QUANTUM_FRACTION } from './snapshot';
 export { Scheduler, type PassOptions } from './scheduler';
-export { PendingQueue } from './pending_queue';
+export { PendingQueue, QueueEntry } from './pending_queue';
 export { TaskClass, classKey, validateTask } from './task_class';
 export { Interner } from './interner';
 export { VictimFinder, REASON_TOO_MANY_VICTIMS, CODE_TOO_MANY_VICTIMS } from './preemption';

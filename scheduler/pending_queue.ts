@@ -4,13 +4,21 @@
 // evictions may both report the same task).
 import { QuotaExceeded } from '../model/errors';
 import { PENDING_QUEUE_MAX } from '../cells/limits';
-import { validateTask } from './task_class';
+import { validateTask, type TaskClass } from './task_class';
 import type { SchedTask } from './types';
 
+/** QueueEntry is a queued task plus what the scheduler remembers about it between passes (its class). */
+export class QueueEntry {
+  removed = false;
+  /** cls: the task's equivalence class, set by the scheduler so a long-pending task is keyed only once. */
+  cls: TaskClass | undefined = undefined;
+  constructor(readonly task: SchedTask) {}
+}
+
 export class PendingQueue {
-  private readonly byId = new Map<number, SchedTask>();
-  /** levels: priority -> user -> tasks in arrival order (may hold stale entries, dropped on ordering). */
-  private readonly levels = new Map<number, Map<number, SchedTask[]>>();
+  private readonly byId = new Map<number, QueueEntry>();
+  /** levels: priority -> user -> entries in arrival order (removed entries are dropped when ordering). */
+  private readonly levels = new Map<number, Map<number, QueueEntry[]>>();
   private rotation = 0;
 
   constructor(readonly capacity = PENDING_QUEUE_MAX) {}
@@ -24,16 +32,18 @@ export class PendingQueue {
   }
 
   get(taskId: number): SchedTask | undefined {
-    return this.byId.get(taskId);
+    return this.byId.get(taskId)?.task;
   }
 
   /** add queues a task (validated); a full queue refuses with QuotaExceeded rather than growing without bound. */
   add(task: SchedTask): void {
-    validateTask(task);
     const old = this.byId.get(task.id);
+    if (old !== undefined && old.task === task) return;
+    validateTask(task);
     if (old === undefined && this.byId.size >= this.capacity) throw new QuotaExceeded(`pending queue is full (${this.capacity} tasks)`);
-    this.byId.set(task.id, task);
-    if (old === task) return;
+    if (old !== undefined) old.removed = true;
+    const e = new QueueEntry(task);
+    this.byId.set(task.id, e);
     let users = this.levels.get(task.priority);
     if (users === undefined) {
       users = new Map();
@@ -44,29 +54,40 @@ export class PendingQueue {
       list = [];
       users.set(task.user, list);
     }
-    list.push(task);
+    list.push(e);
   }
 
   /** remove drops a task (placed, killed); unknown ids are ignored. */
   remove(taskId: number): boolean {
-    return this.byId.delete(taskId);
+    const e = this.byId.get(taskId);
+    if (e === undefined) return false;
+    e.removed = true;
+    this.byId.delete(taskId);
+    return true;
+  }
+
+  /** ordered returns the queued tasks in scheduling order (see orderedEntries). */
+  ordered(): SchedTask[] {
+    return this.orderedEntries().map((e) => e.task);
   }
 
   /**
-   * ordered returns the queue in scheduling order: priorities high to low; within a priority, users take turns
-   * one task at a time, starting from a user that rotates every call so no user is always first.
+   * orderedEntries returns the queue in scheduling order: priorities high to low; within a priority, users take
+   * turns one task at a time, starting from a user that rotates every call so no user is always first.
    */
-  ordered(): SchedTask[] {
-    const out: SchedTask[] = [];
+  orderedEntries(): QueueEntry[] {
+    const out: QueueEntry[] = [];
     const prios = [...this.levels.keys()].sort((a, b) => b - a);
     const rot = this.rotation++;
     for (const p of prios) {
-      const users = this.levels.get(p) as Map<number, SchedTask[]>;
-      const lists: SchedTask[][] = [];
+      const users = this.levels.get(p) as Map<number, QueueEntry[]>;
+      const lists: QueueEntry[][] = [];
       for (const [u, list] of users) {
-        // Compact: keep entries that are still the queued object for their id.
         let w = 0;
-        for (const t of list) if (this.byId.get(t.id) === t) list[w++] = t;
+        for (let i = 0; i < list.length; i++) {
+          const e = list[i] as QueueEntry;
+          if (!e.removed) list[w++] = e;
+        }
         list.length = w;
         if (w === 0) users.delete(u);
         else lists.push(list);
@@ -75,16 +96,19 @@ export class PendingQueue {
         this.levels.delete(p);
         continue;
       }
+      if (lists.length === 1) {
+        for (const e of lists[0] as QueueEntry[]) out.push(e);
+        continue;
+      }
       // Round-robin: each turn takes the next task of every user that still has one; users that run out leave
       // the rotation, so the work is linear in the number of tasks.
       const start = rot % lists.length;
       const active = [...lists.slice(start), ...lists.slice(0, start)];
       for (let round = 0; active.length > 0; round++) {
         let w = 0;
-        for (const l of active) {
-          const t = l[round];
-          if (t === undefined) continue;
-          out.push(t);
+        for (let i = 0; i < active.length; i++) {
+          const l = active[i] as QueueEntry[];
+          out.push(l[round] as QueueEntry);
           if (round + 1 < l.length) active[w++] = l;
         }
         active.length = w;

@@ -12,9 +12,9 @@ import { avoidFilter, CODE_AVOIDED_PAIRING } from './filters/avoid';
 import { constraintsFilter } from './filters/constraints';
 import { machineStateFilter } from './filters/machine_state';
 import { portsFilter } from './filters/ports';
-import { resourcesFilter } from './filters/resources';
+import { freeShortfall, resourcesFilter } from './filters/resources';
 import { spreadFilter } from './filters/spread';
-import type { PendingQueue } from './pending_queue';
+import type { PendingQueue, QueueEntry } from './pending_queue';
 import { CODE_TOO_MANY_VICTIMS, VictimFinder } from './preemption';
 import { CODE_SKIP, REASON_SLOTS, verdictLine } from './reasons';
 import { policyCode, scoreMachine } from './scorers/compose';
@@ -23,13 +23,22 @@ import { DIMS, DIM_CPU, DIM_RAM, type CellSnapshot } from './snapshot';
 import { classKey, TaskClass } from './task_class';
 import { MACHINE_UP, type Assignment, type PassStats, type Plan, type SchedTask, type Verdict } from './types';
 
+/**
+ * DONOR_POOL: how many recent complete-walk classes a class may inherit from. The scan is linear, a few
+ * microseconds, against a walk of the whole cell; it runs only when a class would otherwise walk far.
+ */
+export const DONOR_POOL = 4096;
+
+/** INHERIT_MIN_REMAINING: a class with fewer machines left to walk than this just walks them. */
+export const INHERIT_MIN_REMAINING = 256;
+
 export interface PassOptions {
   /** maxAssignments bounds the plan (default PLAN_MAX_ASSIGNMENTS); the rest of the queue waits for the next pass. */
   maxAssignments?: number;
 }
 
 function emptyStats(): PassStats {
-  return { decisions: 0, placed: 0, pending: 0, preemptions: 0, evaluations: 0, cacheHits: 0, classes: 0, passMs: 0 };
+  return { decisions: 0, placed: 0, pending: 0, preemptions: 0, evaluations: 0, cacheHits: 0, inherited: 0, classes: 0, passMs: 0 };
 }
 
 export class Scheduler {
@@ -37,8 +46,6 @@ export class Scheduler {
   /** limit: feasible machines to find before choosing (relaxed randomization); every machine when it is off. */
   private readonly limit: number;
   private readonly classes = new Map<string, TaskClass>();
-  /** classOfTask remembers each queued task's class, so a task pending for many passes is keyed only once. */
-  private classOfTask = new WeakMap<SchedTask, TaskClass>();
   private cacheEntries = 0;
   private pass = 0;
   private perm = new Int32Array(0);
@@ -46,6 +53,11 @@ export class Scheduler {
   private readonly avail = new Float64Array(DIMS);
   private readonly victims = new VictimFinder();
   private ramPerCpu = 1;
+  /** donors: recent classes with a complete walk, from which a new class may inherit its view (inheritWalk). */
+  private donors: TaskClass[] = [];
+  /** seen/stamp: a per-slot visit mark, reset in O(1) by bumping the stamp. */
+  private seen = new Uint32Array(0);
+  private stamp = 0;
   private stats = emptyStats();
   // Outputs of evaluate(), kept in fields so the inner loop allocates nothing.
   private evalScore = 0;
@@ -88,25 +100,37 @@ export class Scheduler {
 
     // Order first: priority high to low, round-robin across users (B15 §3.2). Victims evicted during the pass
     // join the queue after this snapshot of it, so they wait for the next pass instead of chasing their evictor.
-    const tasks = queue.ordered();
+    const entries = queue.orderedEntries();
     this.ensurePermutation(snap);
-    this.ramPerCpu = workloadShape(snap, tasks);
+    this.ramPerCpu = workloadShape(snap, entries);
 
     const assignments: Assignment[] = [];
     const verdicts: Verdict[] = [];
-    for (const task of tasks) {
+    for (let i = 0; i < entries.length; i++) {
       if (assignments.length >= maxAssignments) break;
-      if (snap.isPlaced(task.id)) {
-        // The watch stream already shows it running: it should not be queued. Drop it rather than place it twice.
-        queue.remove(task.id);
+      const entry = entries[i] as QueueEntry;
+      const task = entry.task;
+      const c = this.classFor(entry);
+      // Fast path for the long tail of a loaded cell: the class found no machine and nothing was freed since.
+      if (c.exhausted && c.exhaustedFreedSeq === snap.freedSeq && c.layoutEpoch === snap.layoutEpoch && c.verdict !== undefined) {
+        verdicts.push({ taskId: task.id, why: c.verdict });
         continue;
       }
-      const c = this.classFor(task);
       const before = c.entries;
       const slot = this.placeTask(snap, c, task, nowMs);
       this.cacheEntries += c.entries - before;
       if (slot >= 0) {
-        assignments.push(this.commit(snap, queue, task, c, slot));
+        if (snap.isPlaced(task.id)) {
+          // The watch stream already shows it running, so it should not be queued: drop it, never place it twice.
+          queue.remove(task.id);
+          continue;
+        }
+        const a = this.commit(snap, queue, task, c, slot);
+        if (a === undefined) {
+          verdicts.push({ taskId: task.id, why: `${snap.liveMachines} machines checked: the chosen machine no longer fits after reservations changed; retrying next pass` });
+          continue;
+        }
+        assignments.push(a);
         if (!this.config.equivalenceClasses) this.dropClass(c);
       } else {
         verdicts.push({ taskId: task.id, why: this.verdictFor(snap, c, task, nowMs) });
@@ -138,19 +162,16 @@ export class Scheduler {
     if (c.exhausted) {
       if (!this.recheckFreed(snap, c)) return -1;
     }
-    for (let attempt = 0; attempt < 2; attempt++) {
-      this.refreshCandidates(snap, c);
-      this.walk(snap, c);
-      if (c.nCand > 0) {
-        const best = this.pickBest(snap, c, task, nowMs);
-        if (best >= 0) return best;
-        return this.scanForAvoidingTask(snap, c, task, nowMs);
-      }
-      // No candidate left after a complete walk. With exact counts this is the verdict; otherwise (machines were
-      // added from the freed log since the walk) walk once more so the histogram adds up to the cell.
-      if (c.countsExact) break;
-      this.startCycle(snap, c);
+    this.refreshCandidates(snap, c);
+    // Out of candidates with much of the cell left to walk (a loaded cell): a dominating class's complete view is
+    // far cheaper than the walk. inheritWalk restarts the cycle from it when one applies.
+    if (c.nCand === 0 && snap.slotCount - c.visited > INHERIT_MIN_REMAINING) this.inheritWalk(snap, c);
+    this.walk(snap, c);
+    if (c.nCand > 0) {
+      const best = this.pickBest(snap, c, task, nowMs);
+      return best >= 0 ? best : this.scanForAvoidingTask(snap, c, task, nowMs);
     }
+    // No candidate after a complete walk: the class is exhausted until a machine is freed.
     c.exhausted = true;
     c.exhaustedFreedSeq = snap.freedSeq;
     return -1;
@@ -166,14 +187,23 @@ export class Scheduler {
       this.startCycle(snap, c);
       return true;
     }
+    const stamp = this.nextStamp(snap);
     for (let s = since; s < snap.freedSeq; s++) {
       const m = snap.freedLog[s % SCHED_FREED_LOG_ENTRIES] as number;
-      if (this.evaluate(snap, c, m) === 0 && !hasCandidate(c, m)) c.pushCandidate(m, this.evalScore, snap.generation[m] as number, this.evalPreempt);
+      // A machine freed several times since is checked once.
+      if (this.seen[m] === stamp) continue;
+      this.seen[m] = stamp;
+      if (this.evaluate(snap, c, m) !== 0 || hasCandidate(c, m)) continue;
+      c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
+      // The machine was counted under some reason when the walk rejected it; which one is not kept (that would
+      // cost a byte per class and machine), so take it from the largest count. The histogram keeps adding up to
+      // the cell, and its shares may lag by the few machines rechecked this way.
+      takeFromLargest(c.reasonCounts);
     }
     c.exhaustedFreedSeq = snap.freedSeq;
+    c.syncSeq = snap.freedSeq;
     if (c.nCand === 0) return false;
     c.exhausted = false;
-    c.countsExact = false;
     c.verdict = undefined;
     return true;
   }
@@ -182,10 +212,11 @@ export class Scheduler {
   private refreshCandidates(snap: CellSnapshot, c: TaskClass): void {
     const caching = this.config.scoreCaching;
     const gen = snap.generation;
+    const drift = snap.driftVersion;
     let i = 0;
     while (i < c.nCand) {
       const m = c.cand[i] as number;
-      if (caching && c.candGen[i] === gen[m] && c.candPreempt[i] === 0 && fitsFree(snap, c, m) && (!c.hasDomainSpread || spreadFilter(snap, c, m) === 0)) {
+      if (caching && c.candGen[i] === gen[m] && (c.candDrift[i] === drift[m] || this.stillFits(snap, c, m, c.candPreempt[i] === 1)) && (!c.hasDomainSpread || spreadFilter(snap, c, m) === 0)) {
         this.stats.cacheHits++;
         i++;
         continue;
@@ -198,24 +229,100 @@ export class Scheduler {
       }
       c.candScore[i] = this.evalScore;
       c.candGen[i] = gen[m] as number;
+      c.candDrift[i] = drift[m] as number;
       c.candPreempt[i] = this.evalPreempt ? 1 : 0;
       i++;
     }
+  }
+
+  /**
+   * stillFits is the exact resource recheck behind a cache hit when reservations drifted. An unchanged
+   * generation means the machine's tasks, state and attributes are as they were; only reservations may have moved
+   * (below the quantum, counted by driftVersion), so fit is rechecked exactly: plainly for a candidate that fitted
+   * plainly, with the preemption vector for one that needed evictions (victims are chosen again at commit).
+   */
+  private stillFits(snap: CellSnapshot, c: TaskClass, m: number, preempt: boolean): boolean {
+    if (!preempt) return fitsFree(snap, c, m);
+    availableWithPreemption(snap, c, m, this.avail);
+    return resourcesFilter(c, this.avail) === 0 && portsFilter(c, this.avail) === 0;
   }
 
   /** walk: step 4. */
   private walk(snap: CellSnapshot, c: TaskClass): void {
     const n = snap.slotCount;
     const perm = this.perm;
+    if (c.visited >= n) return;
     while (c.nCand < this.limit && c.visited < n) {
       let k = c.cycleStart + c.visited;
       if (k >= n) k -= n;
       c.visited++;
       const m = perm[k] as number;
       const r = this.evaluate(snap, c, m);
-      if (r === 0) c.pushCandidate(m, this.evalScore, snap.generation[m] as number, this.evalPreempt);
+      if (r === 0) c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
       else if (r > 0) c.reasonCounts[r] = (c.reasonCounts[r] as number) + 1;
     }
+    if (c.visited >= n) this.walkCompleted(snap, c);
+  }
+
+  /** walkCompleted records a complete view of the cell and offers the class as a donor. */
+  private walkCompleted(snap: CellSnapshot, c: TaskClass): void {
+    c.syncSeq = snap.freedSeq;
+    if (!this.config.equivalenceClasses || c.donor || c.conKeys.length > 0 || c.hasSpread) return;
+    c.donor = true;
+    this.donors.push(c);
+    if (this.donors.length > DONOR_POOL) {
+      const old = this.donors.shift() as TaskClass;
+      old.donor = false;
+    }
+  }
+
+  /**
+   * inheritWalk starts a new class from a donor's complete view instead of walking all machines: a donor with the
+   * same prod-ness, at least our priority (it may preempt at least what we may) and a request no larger in any
+   * dimension is feasible wherever we are, so every machine feasible for us is among its candidates or was freed
+   * since its view (freed log). We check those, and take the donor's histogram for the machines it rejected
+   * (those reject us too; the reason named is the donor's). Returns false when no donor applies.
+   */
+  private inheritWalk(snap: CellSnapshot, c: TaskClass): boolean {
+    if (!this.config.equivalenceClasses) return false;
+    let best: TaskClass | undefined;
+    let bestCost = Infinity;
+    for (const d of this.donors) {
+      if (d === c || d.dropped || d.layoutEpoch !== snap.layoutEpoch || d.visited < snap.slotCount || d.prod !== c.prod) continue;
+      if (!c.prod && d.priority < c.priority) continue;
+      if (d.needCpu > c.needCpu || d.needRam > c.needRam || d.needDisk > c.needDisk || d.needPorts > c.needPorts) continue;
+      const lag = snap.freedSeq - d.syncSeq;
+      if (lag > SCHED_FREED_LOG_ENTRIES) continue;
+      const cost = d.nCand + lag;
+      if (cost < bestCost) {
+        best = d;
+        bestCost = cost;
+      }
+    }
+    if (best === undefined) return false;
+    const d = best;
+    c.startCycle(c.cycleStart, snap.layoutEpoch);
+    c.visited = snap.slotCount;
+    c.reasonCounts.set(d.reasonCounts.subarray(0, REASON_SLOTS));
+    const stamp = this.nextStamp(snap);
+    for (let i = 0; i < d.nCand; i++) {
+      const m = d.cand[i] as number;
+      this.seen[m] = stamp;
+      const r = this.evaluate(snap, c, m);
+      if (r === 0) c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
+      else if (r > 0) c.reasonCounts[r] = (c.reasonCounts[r] as number) + 1;
+    }
+    for (let s = d.syncSeq; s < snap.freedSeq; s++) {
+      const m = snap.freedLog[s % SCHED_FREED_LOG_ENTRIES] as number;
+      if (this.seen[m] === stamp) continue;
+      this.seen[m] = stamp;
+      if (this.evaluate(snap, c, m) !== 0) continue;
+      c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
+      takeFromLargest(c.reasonCounts);
+    }
+    this.stats.inherited++;
+    this.walkCompleted(snap, c);
+    return true;
   }
 
   /** pickBest: step 5. Returns -1 when every candidate is a machine this task avoids. */
@@ -249,6 +356,9 @@ export class Scheduler {
     let preempt = false;
     let r: number;
     if (!fitsFree(snap, c, m)) {
+      // Nothing here that this class may evict: the plain shortfall is the reason (the common case on a full
+      // cell), without building the preemption vector.
+      if (!c.prod && (snap.minNonProdPriority[m] as number) >= c.priority) return freeShortfall(snap, c, m);
       availableWithPreemption(snap, c, m, this.avail);
       r = resourcesFilter(c, this.avail);
       if (r !== 0) return r;
@@ -292,11 +402,15 @@ export class Scheduler {
     return best;
   }
 
-  /** commit applies the choice to the snapshot: evict victims (they rejoin the queue), then place the task. */
-  private commit(snap: CellSnapshot, queue: PendingQueue, task: SchedTask, c: TaskClass, slot: number): Assignment {
+  /**
+   * commit applies the choice to the snapshot: evict victims (they rejoin the queue), then place the task.
+   * Returns undefined when the victims no longer make room (a reservation drifted up since the cached check);
+   * the task then waits for the next pass.
+   */
+  private commit(snap: CellSnapshot, queue: PendingQueue, task: SchedTask, c: TaskClass, slot: number): Assignment | undefined {
     const victimIds: number[] = [];
     const n = this.victims.find(snap, c, slot);
-    assert(n >= 0, 'a chosen machine must fit after its victims leave');
+    if (n < 0) return undefined;
     for (let i = 0; i < n; i++) {
       const t = this.victims.victims[i] as number;
       const victim = snap.tTask[t];
@@ -331,6 +445,20 @@ export class Scheduler {
     // walk starts at slot 0 of the identity order and visits every machine.
     const start = this.config.relaxedRandomization && n > 0 ? this.rng.int(n) : 0;
     c.startCycle(start, snap.layoutEpoch);
+    this.inheritWalk(snap, c);
+  }
+
+  private nextStamp(snap: CellSnapshot): number {
+    if (this.seen.length < snap.slotCount) {
+      this.seen = new Uint32Array(Math.max(64, snap.slotCount * 2));
+      this.stamp = 0;
+    }
+    this.stamp = (this.stamp + 1) >>> 0;
+    if (this.stamp === 0) {
+      this.seen.fill(0);
+      this.stamp = 1;
+    }
+    return this.stamp;
   }
 
   /** ensurePermutation rebuilds the machine visiting order when the set of slots changed. */
@@ -351,8 +479,9 @@ export class Scheduler {
     this.permEpoch = snap.layoutEpoch;
   }
 
-  private classFor(task: SchedTask): TaskClass {
-    let c = this.classOfTask.get(task);
+  private classFor(entry: QueueEntry): TaskClass {
+    const task = entry.task;
+    let c = entry.cls;
     if (c === undefined || c.dropped) {
       const key = this.config.equivalenceClasses ? classKey(task) : `#${task.id}`;
       c = this.classes.get(key);
@@ -361,7 +490,7 @@ export class Scheduler {
         this.classes.set(key, c);
         this.cacheEntries += c.entries;
       }
-      this.classOfTask.set(task, c);
+      entry.cls = c;
     }
     if (c.lastPass !== this.pass) {
       // Move to the back once per pass: the Map's order is then least recently used first.
@@ -386,6 +515,12 @@ export class Scheduler {
   }
 }
 
+function takeFromLargest(counts: Int32Array): void {
+  let best = -1;
+  for (let i = 0; i < counts.length; i++) if ((counts[i] as number) > 0 && (best < 0 || (counts[i] as number) > (counts[best] as number))) best = i;
+  if (best >= 0) counts[best] = (counts[best] as number) - 1;
+}
+
 function hasCandidate(c: TaskClass, m: number): boolean {
   for (let i = 0; i < c.nCand; i++) if (c.cand[i] === m) return true;
   return false;
@@ -405,7 +540,7 @@ function assertFits(snap: CellSnapshot, slot: number): void {
  * workloadShape is how fast ram fills relative to cpu across the cell's demand (placed reservations plus the
  * pending requests, each as a fraction of capacity); the hybrid scorer keeps free resources in this shape.
  */
-function workloadShape(snap: CellSnapshot, pending: readonly SchedTask[]): number {
+function workloadShape(snap: CellSnapshot, pending: readonly QueueEntry[]): number {
   let capCpu = 0;
   let capRam = 0;
   let useCpu = 0;
@@ -418,9 +553,9 @@ function workloadShape(snap: CellSnapshot, pending: readonly SchedTask[]): numbe
     useCpu += snap.resAll[b + DIM_CPU] as number;
     useRam += snap.resAll[b + DIM_RAM] as number;
   }
-  for (const t of pending) {
-    useCpu += t.limit.cpuMillis;
-    useRam += t.limit.ramBytes;
+  for (const e of pending) {
+    useCpu += e.task.limit.cpuMillis;
+    useRam += e.task.limit.ramBytes;
   }
   if (capCpu <= 0 || capRam <= 0 || useCpu <= 0 || useRam <= 0) return 1;
   const shape = useRam / capRam / (useCpu / capCpu);

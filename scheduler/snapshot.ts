@@ -10,7 +10,7 @@
 // Invariants the scheduler keeps for its own placements: prodLimit <= capacity and resAll <= capacity.
 import { assert } from '../model/assert';
 import { InvalidArgument, NotFound, AlreadyExists } from '../model/errors';
-import { isProd, PRIORITY_MAX } from '../model/priority';
+import { FREE_MAX, isProd, PRIORITY_MAX } from '../model/priority';
 import type { Resources } from '../model/resources';
 import { MAX_MACHINES_PER_CELL, MAX_TASKS_PER_CELL, MAX_TASKS_PER_MACHINE, SCHED_FREED_LOG_ENTRIES, SCHED_MAX_JOB_DOMAIN_COUNTERS } from '../cells/limits';
 import { Interner } from './interner';
@@ -69,6 +69,11 @@ export class CellSnapshot {
   private machineCapacity = 0;
   state = new Uint8Array(0);
   generation = new Uint32Array(0);
+  /**
+   * driftVersion counts reservation changes too small to bump the generation. A cached fit is trusted while
+   * both are unchanged; when only this moved, the scheduler rechecks the fit exactly but keeps the cached score.
+   */
+  driftVersion = new Uint32Array(0);
   machineId = new Float64Array(0);
   rack = new Int32Array(0);
   power = new Int32Array(0);
@@ -78,6 +83,13 @@ export class CellSnapshot {
   prodRes = new Float64Array(0);
   /** minNonProdPriority: lowest priority of a non-prod task on the machine, so a non-prod candidate skips machines with nothing it may evict. */
   minNonProdPriority = new Int32Array(0);
+  /**
+   * freeBandRes: reservations of free-band tasks (priority <= FREE_MAX); minBatchPriority: lowest priority of a
+   * non-prod task above the free band. Together they give a batch candidate its preemptible room in O(1) when no
+   * batch task on the machine is below it (the common case), instead of a walk over the machine's tasks.
+   */
+  freeBandRes = new Float64Array(0);
+  minBatchPriority = new Int32Array(0);
   /** machineTasks: task slots on each machine (unordered). */
   machineTasks: number[][] = [];
   /** attrColumns: one column per attribute key; value id per machine slot, 0 when absent. */
@@ -140,6 +152,8 @@ export class CellSnapshot {
       this.prodRes[b + d] = 0;
     }
     this.minNonProdPriority[slot] = NO_NONPROD_PRIORITY;
+    this.minBatchPriority[slot] = NO_NONPROD_PRIORITY;
+    for (let d = 0; d < DIMS; d++) this.freeBandRes[slot * DIMS + d] = 0;
     this.generation[slot] = (this.generation[slot] as number) + 1;
     this.writeMachine(slot, m);
   }
@@ -246,6 +260,9 @@ export class CellSnapshot {
     const g = new Uint32Array(cap);
     g.set(this.generation);
     this.generation = g;
+    const dv = new Uint32Array(cap);
+    dv.set(this.driftVersion);
+    this.driftVersion = dv;
     this.machineId = growF64(this.machineId, cap);
     this.rack = growI32(this.rack, cap);
     this.power = growI32(this.power, cap);
@@ -254,6 +271,8 @@ export class CellSnapshot {
     this.prodLimit = growF64(this.prodLimit, cap * DIMS);
     this.prodRes = growF64(this.prodRes, cap * DIMS);
     this.minNonProdPriority = growI32(this.minNonProdPriority, cap, NO_NONPROD_PRIORITY);
+    this.minBatchPriority = growI32(this.minBatchPriority, cap, NO_NONPROD_PRIORITY);
+    this.freeBandRes = growF64(this.freeBandRes, cap * DIMS);
     for (const [k, col] of this.attrColumns) this.attrColumns.set(k, growI32(col, cap));
     this.columnsEpoch++;
     this.machineCapacity = cap;
@@ -303,7 +322,10 @@ export class CellSnapshot {
     this.tRes[tb + DIM_PORTS] = task.limit.ports;
     this.charge(t, slot, +1);
     this.countDomains(t, slot, +1);
-    if (!isProd(task.priority) && task.priority < (this.minNonProdPriority[slot] as number)) this.minNonProdPriority[slot] = task.priority;
+    if (!isProd(task.priority)) {
+      if (task.priority < (this.minNonProdPriority[slot] as number)) this.minNonProdPriority[slot] = task.priority;
+      if (task.priority > FREE_MAX && task.priority < (this.minBatchPriority[slot] as number)) this.minBatchPriority[slot] = task.priority;
+    }
     this.bump(slot);
   }
 
@@ -327,7 +349,7 @@ export class CellSnapshot {
     }
     this.charge(t, slot, -1);
     this.countDomains(t, slot, -1);
-    if (!isProd(task.priority) && task.priority === this.minNonProdPriority[slot]) this.recomputeMinNonProd(slot);
+    if (!isProd(task.priority) && (task.priority === this.minNonProdPriority[slot] || task.priority === this.minBatchPriority[slot])) this.recomputeMinNonProd(slot);
     this.taskSlotOf.delete(task.id);
     this.tTask[t] = undefined;
     this.freeTaskSlots.push(t);
@@ -388,7 +410,16 @@ export class CellSnapshot {
     }
     this.charge(t, slot, +1);
     if (material) this.bump(slot);
+    else this.driftVersion[slot] = ((this.driftVersion[slot] as number) + 1) >>> 0;
     if (freed) this.logFreed(slot);
+  }
+
+  /** placedReservation returns a placed task's current reservation, or undefined when it is not placed. */
+  placedReservation(taskId: number): Resources | undefined {
+    const t = this.taskSlotOf.get(taskId);
+    if (t === undefined) return undefined;
+    const b = t * DIMS;
+    return { cpuMillis: this.tRes[b] as number, ramBytes: this.tRes[b + 1] as number, diskBytes: this.tRes[b + 2] as number, ports: this.tRes[b + 3] as number };
   }
 
   isPlaced(taskId: number): boolean {
@@ -414,10 +445,13 @@ export class CellSnapshot {
   private charge(t: number, slot: number, sign: 1 | -1): void {
     const tb = t * DIMS;
     const mb = slot * DIMS;
-    const prod = isProd(this.tPriority[t] as number);
+    const p = this.tPriority[t] as number;
+    const prod = isProd(p);
+    const freeBand = p <= FREE_MAX;
     for (let d = 0; d < DIMS; d++) {
       const r = sign * (this.tRes[tb + d] as number);
       this.resAll[mb + d] = (this.resAll[mb + d] as number) + r;
+      if (freeBand) this.freeBandRes[mb + d] = (this.freeBandRes[mb + d] as number) + r;
       if (prod) {
         this.prodRes[mb + d] = (this.prodRes[mb + d] as number) + r;
         this.prodLimit[mb + d] = (this.prodLimit[mb + d] as number) + sign * (this.tLimit[tb + d] as number);
@@ -429,6 +463,7 @@ export class CellSnapshot {
         this.resAll[mb + d] = 0;
         this.prodRes[mb + d] = 0;
         this.prodLimit[mb + d] = 0;
+        this.freeBandRes[mb + d] = 0;
       }
     }
   }
@@ -442,11 +477,15 @@ export class CellSnapshot {
 
   private recomputeMinNonProd(slot: number): void {
     let min = NO_NONPROD_PRIORITY;
+    let minBatch = NO_NONPROD_PRIORITY;
     for (const t of this.machineTasks[slot] as number[]) {
       const p = this.tPriority[t] as number;
-      if (!isProd(p) && p < min) min = p;
+      if (isProd(p)) continue;
+      if (p < min) min = p;
+      if (p > FREE_MAX && p < minBatch) minBatch = p;
     }
     this.minNonProdPriority[slot] = min;
+    this.minBatchPriority[slot] = minBatch;
   }
 
   private ensureTaskCapacity(n: number): void {

@@ -78,6 +78,7 @@ export class TaskClass {
   cand: Int32Array;
   candScore: Float64Array;
   candGen: Uint32Array;
+  candDrift: Uint32Array;
   candPreempt: Uint8Array;
   nCand = 0;
   /** cycle: a walk over the machine permutation from a random start; each slot is visited once per cycle. */
@@ -86,10 +87,16 @@ export class TaskClass {
   visited = 0;
   /** reasonCounts: per reason code, machines rejected during this cycle (the why-pending histogram). */
   reasonCounts: Int32Array;
-  countsExact = true;
   /** exhausted: the cycle ended with no candidate; valid while no machine was freed since exhaustedFreedSeq. */
   exhausted = false;
   exhaustedFreedSeq = 0;
+  /**
+   * syncSeq: freedSeq as of this class's last complete view of the cell (walk finished, or freed log rechecked):
+   * every machine feasible for it now is a candidate or was logged as freed after syncSeq. Donor classes rely on it.
+   */
+  syncSeq = 0;
+  /** donor: the class is in the scheduler's donor pool (complete walk, no constraints, no spread limits). */
+  donor = false;
   /** dropped: evicted from the scheduler's cache; tasks that still point here look their class up again. */
   dropped = false;
   verdict: string | undefined;
@@ -128,6 +135,7 @@ export class TaskClass {
     this.cand = new Int32Array(initialCandidates);
     this.candScore = new Float64Array(initialCandidates);
     this.candGen = new Uint32Array(initialCandidates);
+    this.candDrift = new Uint32Array(initialCandidates);
     this.candPreempt = new Uint8Array(initialCandidates);
   }
 
@@ -139,7 +147,7 @@ export class TaskClass {
   }
 
   /** pushCandidate appends a feasible machine with its score; arrays grow by doubling (entries are budgeted by the scheduler). */
-  pushCandidate(slot: number, score: number, gen: number, preempt: boolean): void {
+  pushCandidate(slot: number, score: number, gen: number, drift: number, preempt: boolean): void {
     if (this.nCand === this.cand.length) {
       const n = Math.max(8, this.cand.length * 2);
       const c = new Int32Array(n);
@@ -151,6 +159,9 @@ export class TaskClass {
       const g = new Uint32Array(n);
       g.set(this.candGen);
       this.candGen = g;
+      const dr = new Uint32Array(n);
+      dr.set(this.candDrift);
+      this.candDrift = dr;
       const p = new Uint8Array(n);
       p.set(this.candPreempt);
       this.candPreempt = p;
@@ -159,6 +170,7 @@ export class TaskClass {
     this.cand[i] = slot;
     this.candScore[i] = score;
     this.candGen[i] = gen;
+    this.candDrift[i] = drift;
     this.candPreempt[i] = preempt ? 1 : 0;
   }
 
@@ -170,6 +182,7 @@ export class TaskClass {
       this.cand[i] = this.cand[last] as number;
       this.candScore[i] = this.candScore[last] as number;
       this.candGen[i] = this.candGen[last] as number;
+      this.candDrift[i] = this.candDrift[last] as number;
       this.candPreempt[i] = this.candPreempt[last] as number;
     }
   }
@@ -186,7 +199,6 @@ export class TaskClass {
     this.visited = 0;
     this.layoutEpoch = layoutEpoch;
     this.reasonCounts.fill(0);
-    this.countsExact = true;
     this.exhausted = false;
     this.verdict = undefined;
   }

@@ -84,6 +84,8 @@ export interface PassStats {
   evaluations: number;
   /** cacheHits: candidate rechecks answered from the score cache. */
   cacheHits: number;
+  /** inherited: classes that started from a dominating class's complete walk instead of walking the cell. */
+  inherited: number;
   classes: number;
   passMs: number;
 }

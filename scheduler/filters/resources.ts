@@ -1,6 +1,8 @@
 // Feasibility filter: cpu, ram and disk, against what the candidate may use after preempting everything it is
 // allowed to (charged.ts computes that vector; this filter only compares). The first short dimension, in the
 // order cpu, ram, disk, is the reason reported.
+import { DIMS, type CellSnapshot } from '../snapshot';
+import { CODE_INSUFFICIENT_PORTS } from './ports';
 import type { TaskClass } from '../task_class';
 
 export const REASON_INSUFFICIENT_CPU = 'insufficient cpu';
@@ -16,4 +18,18 @@ export function resourcesFilter(c: TaskClass, available: Float64Array): number {
   if (c.needRam > (available[1] as number)) return CODE_INSUFFICIENT_RAM;
   if (c.needDisk > (available[2] as number)) return CODE_INSUFFICIENT_DISK;
   return 0;
+}
+
+/**
+ * freeShortfall is the reason code when the class may evict nothing on slot m: the first dimension in which the
+ * request exceeds capacity minus reservations (ports included). The caller knows the plain fit failed.
+ */
+export function freeShortfall(snap: CellSnapshot, c: TaskClass, m: number): number {
+  const b = m * DIMS;
+  const cap = snap.cap;
+  const res = snap.resAll;
+  if (c.needCpu > (cap[b] as number) - (res[b] as number)) return CODE_INSUFFICIENT_CPU;
+  if (c.needRam > (cap[b + 1] as number) - (res[b + 1] as number)) return CODE_INSUFFICIENT_RAM;
+  if (c.needDisk > (cap[b + 2] as number) - (res[b + 2] as number)) return CODE_INSUFFICIENT_DISK;
+  return CODE_INSUFFICIENT_PORTS;
 }
