@@ -267,18 +267,23 @@ export class PaxosNode<R = void> {
 
   private startTicking(): void {
     // Ticks follow the monotonic clock, not the count of timer firings: a timer delayed by a busy event loop is
-    // made up for with several ticks, so this replica's tick rate stays within the drift the lease assumes.
+    // made up for with several ticks, so this replica's tick rate stays within the drift the lease assumes (a
+    // leader whose ticks ran slow would believe its lease longer than it is). The ticks run in setImmediate, after
+    // the poll phase, so messages that arrived while this process was starved of CPU (heartbeats sitting in the
+    // socket) are stepped before the catch-up ticks, instead of a follower campaigning against a live leader.
     const tickMs = this.options.timing.tickMs;
     this.tickTimer = setInterval(() => {
-      if (this.closed) return;
-      const due = Math.floor((performance.now() - this.startedMs) / tickMs);
-      let n = 0;
-      while (this.ticksDone < due) {
-        this.ticksDone += 1;
-        n += 1;
-        this.guard(() => this.core.tick());
-      }
-      if (n > 0) this.kick();
+      setImmediate(() => {
+        if (this.closed) return;
+        const due = Math.floor((performance.now() - this.startedMs) / tickMs);
+        let n = 0;
+        while (this.ticksDone < due) {
+          this.ticksDone += 1;
+          n += 1;
+          this.guard(() => this.core.tick());
+        }
+        if (n > 0) this.kick();
+      });
     }, tickMs);
   }
 
