@@ -19,7 +19,8 @@ export type Expr =
   | { k: 'bool'; value: boolean; pos: Pos }
   | { k: 'ident'; name: string; pos: Pos }
   | { k: 'list'; items: ListItem[]; multiline: boolean; pos: Pos; close: Pos }
-  | { k: 'comp'; expr: Expr; name: string; iter: Expr; cond: Expr | undefined; pos: Pos }
+  /** comp is `[expr for a in xs if c for b in ys ...]`: clauses nest left to right, like Python's. */
+  | { k: 'comp'; expr: Expr; clauses: CompClause[]; pos: Pos }
   | { k: 'record'; body: Body; pos: Pos }
   | { k: 'extend'; base: Expr; body: Body; pos: Pos }
   | { k: 'lambda'; params: string[]; body: Expr; pos: Pos }
@@ -31,6 +32,13 @@ export type Expr =
   | { k: 'index'; expr: Expr; index: Expr; pos: Pos }
   | { k: 'call'; fn: Expr; args: Expr[]; pos: Pos }
   | { k: 'paren'; expr: Expr; pos: Pos };
+
+export interface CompClause {
+  name: string;
+  iter: Expr;
+  cond: Expr | undefined;
+  pos: Pos;
+}
 
 export interface ListItem extends Item {
   expr: Expr;

@@ -300,23 +300,8 @@ export class Evaluator {
           e.pos,
         );
       case 'comp': {
-        const iter = this.eval(e.iter, scope, src);
-        if (iter.kind !== 'list') this.fail(src, e.iter.pos, `"for ... in" needs a list, got ${typeName(iter)}`);
         const out: Value[] = [];
-        let size = 2;
-        for (const item of iter.items) {
-          const inner = new Scope(scope);
-          inner.vars.set(e.name, { value: item, at: e.pos });
-          if (e.cond) {
-            const c = this.eval(e.cond, inner, src);
-            if (c.kind !== 'bool') this.fail(src, e.cond.pos, `the "if" of a comprehension needs a bool, got ${typeName(c)}`);
-            if (!c.b) continue;
-          }
-          const v = this.eval(e.expr, inner, src);
-          size += sizeOf(v) + 1;
-          this.checkSize(size, src, e.pos);
-          out.push(v);
-        }
+        this.comprehend(e, 0, scope, src, out, { size: 2 });
         return this.list(out, src, e.pos);
       }
       case 'record':
@@ -379,6 +364,31 @@ export class Evaluator {
       }
     }
     return unreachable(e as never, 'expression');
+  }
+
+  /** comprehend runs clause i of a comprehension in `scope`, appending results to out (size-bounded as it goes). */
+  private comprehend(e: Expr & { k: 'comp' }, i: number, scope: Scope, src: Source, out: Value[], acc: { size: number }): void {
+    const clause = e.clauses[i];
+    if (clause === undefined) {
+      const v = this.eval(e.expr, scope, src);
+      acc.size += sizeOf(v) + 1;
+      this.checkSize(acc.size, src, e.pos);
+      out.push(v);
+      return;
+    }
+    const iter = this.eval(clause.iter, scope, src);
+    if (iter.kind !== 'list') this.fail(src, clause.iter.pos, `"for ... in" needs a list, got ${typeName(iter)}`);
+    for (const item of iter.items) {
+      const inner = new Scope(scope);
+      inner.vars.set(clause.name, { value: item, at: clause.pos });
+      if (clause.cond) {
+        const c = this.eval(clause.cond, inner, src);
+        if (c.kind !== 'bool') this.fail(src, clause.cond.pos, `the "if" of a comprehension needs a bool, got ${typeName(c)}`);
+        if (!c.b) continue;
+      }
+      this.charge(1, src, clause.pos);
+      this.comprehend(e, i + 1, inner, src, out, acc);
+    }
   }
 
   private key(i: Value, src: Source, pos: Pos): string {

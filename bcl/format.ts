@@ -98,8 +98,10 @@ class Printer {
         return `(${this.expr(e.expr, indent)})`;
       case 'list':
         return this.list(e.items, e.multiline, e.close.offset, indent);
-      case 'comp':
-        return `[${this.expr(e.expr, indent)} for ${e.name} in ${this.expr(e.iter, indent)}${e.cond ? ` if ${this.expr(e.cond, indent)}` : ''}]`;
+      case 'comp': {
+        const clauses = e.clauses.map((c) => ` for ${c.name} in ${this.expr(c.iter, indent)}${c.cond ? ` if ${this.expr(c.cond, indent)}` : ''}`);
+        return `[${this.expr(e.expr, indent)}${clauses.join('')}]`;
+      }
       case 'record':
         return this.body(e.body, indent);
       case 'extend':

@@ -1,7 +1,7 @@
 // The BCL parser: hand-written recursive descent over the lexer's tokens, so every error can say exactly what
 // was expected where. The grammar is in bcl/README.md; precedence, loosest first: `if`/lambda, `||`, `&&`,
 // comparisons and `in` (non-associative), `+ -`, `* / %`, unary `- !`, postfix `.f [i] (args) {extend}`.
-import type { BinaryOp, Body, Entry, Expr, ListItem, PathStep, Program, Stmt } from './ast';
+import type { BinaryOp, Body, CompClause, Entry, Expr, ListItem, PathStep, Program, Stmt } from './ast';
 import { BclError, type Pos, type Source } from './errors';
 import { numberLiteral } from './literal';
 import { describe, lex, type Comment, type Keyword, type Punct, type Token } from './lexer';
@@ -366,17 +366,22 @@ class Parser {
     }
     const first = this.item(() => this.expr());
     if (this.isKw('for')) {
-      this.next();
-      const name = this.ident('a loop variable after "for"');
-      this.eatKw('in');
-      const iter = this.expr();
-      let cond: Expr | undefined;
-      if (this.isKw('if')) {
-        this.next();
-        cond = this.expr();
+      const clauses: CompClause[] = [];
+      while (this.isKw('for')) {
+        const at = this.next().pos;
+        if (clauses.length >= 8) this.fail(at, 'a comprehension has at most 8 "for" clauses');
+        const name = this.ident('a loop variable after "for"');
+        this.eatKw('in');
+        const iter = this.expr();
+        let cond: Expr | undefined;
+        if (this.isKw('if')) {
+          this.next();
+          cond = this.expr();
+        }
+        clauses.push({ name: name.name, iter, cond, pos: at });
       }
-      this.eatP(']', cond ? '"]" to close the comprehension' : '"if" or "]" in the comprehension');
-      return { k: 'comp', expr: first.expr, name: name.name, iter, cond, pos };
+      this.eatP(']', '"for", "if" or "]" in the comprehension');
+      return { k: 'comp', expr: first.expr, clauses, pos };
     }
     const items: ListItem[] = [first];
     for (;;) {

@@ -78,6 +78,7 @@ function list(d: number, vars: readonly string[]): Arb {
     fc.tuple(items, fc.boolean()).map(([xs, trail]) => `[${xs.join(', ')}${trail && xs.length > 0 ? ',' : ''}]`),
     fc.tuple(fc.array(n, { minLength: 1, maxLength: 4 }), sep).map(([xs, s]) => `[\n  ${xs.join(s)}\n]`),
     fc.tuple(n, fc.array(n, { maxLength: 4 }), fc.boolean()).map(([k, xs, f]) => `[x * ${k} for x in [${xs.join(', ')}]${f ? ' if x > 1' : ''}]`),
+    fc.tuple(fc.array(n, { maxLength: 3 }), fc.array(n, { maxLength: 3 })).map(([xs, ys]) => `[x + y for x in [${xs.join(', ')}] if x != 2 for y in [${ys.join(', ')}]]`),
     fc.array(n, { maxLength: 3 }).map((xs) => `map((v) -> v + 1, [${xs.join(', ')}])`),
   );
 }
