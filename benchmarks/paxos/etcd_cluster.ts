@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Metadata, credentials, type ServiceError } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { CHANNEL_OPTIONS } from '../../proto/index';
+import { PAXOS_GRPC_OPTIONS } from '../../borgmaster/paxos/transport';
 import { freePort } from '../../borgmaster/paxos/replica_cluster';
 
 export const ETCD_BINARY = process.env.ETCD_BINARY ?? '/usr/bin/etcd';
@@ -58,7 +58,7 @@ export class EtcdCluster {
       const peerPort = await freePort();
       const dataDir = join(dir, `etcd-${i + 1}`);
       mkdirSync(dataDir, { recursive: true });
-      const client = new Client(`127.0.0.1:${clientPort}`, credentials.createInsecure(), CHANNEL_OPTIONS);
+      const client = new Client(`127.0.0.1:${clientPort}`, credentials.createInsecure(), PAXOS_GRPC_OPTIONS);
       members.push({ name: `m${i + 1}`, clientPort, peerPort, dataDir, child: undefined, client, stderrTail: [] });
     }
     const c = new EtcdCluster(members, `bench-${process.pid}-${Date.now()}`);

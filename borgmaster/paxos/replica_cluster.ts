@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { Metadata, credentials } from '@grpc/grpc-js';
 import { assert } from '../../model/assert';
 import { BorgError, NotLeader, Unavailable } from '../../model/errors';
-import { CHANNEL_OPTIONS, PaxosKvClient, invoke, type KvApplied, type KvStatusResponse } from '../../proto/index';
+import { PAXOS_GRPC_OPTIONS } from './transport';
+import { PaxosKvClient, invoke, type KvApplied, type KvStatusResponse } from '../../proto/index';
 
 const REPLICA_MAIN = fileURLToPath(new URL('./replica_main.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -70,7 +71,7 @@ export class ReplicaCluster {
       const address = `127.0.0.1:${await freePort()}`;
       const dataDir = join(options.dir, `replica-${id}`);
       mkdirSync(dataDir, { recursive: true });
-      const client = new PaxosKvClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+      const client = new PaxosKvClient(address, credentials.createInsecure(), PAXOS_GRPC_OPTIONS);
       c.members.set(id, { id, address, dataDir, child: undefined, client, stderrTail: [] });
     }
     try {

@@ -16,11 +16,10 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { PaxosConfig } from '../../cells/config';
 import { assert } from '../../model/assert';
 import { InvalidArgument } from '../../model/errors';
-import { CHANNEL_OPTIONS } from '../../proto/index';
 import { PaxosNode } from './node';
 import { KvStateMachine, serveKv } from './replica_kv';
 import { StorageCorrupt } from './storage';
-import type { PeerAddress } from './transport';
+import { PAXOS_GRPC_OPTIONS, type PeerAddress } from './transport';
 
 interface ReplicaFlags {
   id: number;
@@ -119,7 +118,7 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const server = new Server(CHANNEL_OPTIONS);
+  const server = new Server(PAXOS_GRPC_OPTIONS);
   node.registerService(server);
   serveKv(server, node, kv, flags.id);
   await new Promise<void>((resolve, reject) =>

@@ -49,9 +49,15 @@ export interface TransportStats {
   peers: Record<number, PeerStats>;
 }
 
+/**
+ * PAXOS_GRPC_OPTIONS: CHANNEL_OPTIONS without channelz. Channelz bookkeeping (per-call tracking for a debug
+ * service nobody here queries) costs CPU on every call, and the Paxos path and its clients run many small calls.
+ */
+export const PAXOS_GRPC_OPTIONS = { ...CHANNEL_OPTIONS, 'grpc.enable_channelz': 0 } as const;
+
 /** Channel options for replica-to-replica channels: a dead peer is retried quickly, since failover waits on it. */
 const PEER_CHANNEL_OPTIONS = {
-  ...CHANNEL_OPTIONS,
+  ...PAXOS_GRPC_OPTIONS,
   'grpc.initial_reconnect_backoff_ms': PAXOS_RECONNECT_MIN_MS * 5,
   'grpc.min_reconnect_backoff_ms': PAXOS_RECONNECT_MIN_MS,
   'grpc.max_reconnect_backoff_ms': PAXOS_RECONNECT_MAX_MS,
