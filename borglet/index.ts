@@ -1,11 +1,12 @@
 // The Borglet's public surface: the agent itself, its gRPC server, startBorglet for tests and local cells, and
 // the pure decision functions (also used by simulated Borglets in sim/).
 import type { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { Authorize } from './server';
 import { Borglet, type BorgletOptions } from './borglet';
 import { serveBorglet } from './server';
 
 export { Borglet, type BorgletOptions } from './borglet';
-export { serveBorglet, borgletService } from './server';
+export { serveBorglet, borgletService, type Authorize } from './server';
 export { validateDesiredTask, groupName, type ValidTask, type RestartRule, type HealthRule } from './spec';
 export { compareBallots, judgeBallot, formatBallot, type BallotVerdict } from './ballot';
 export { reclaim, UsageWindow, peakWindowMs, type ReclaimInput, type ReclaimOutput, type UsageSample } from './reclaim';
@@ -24,9 +25,9 @@ export interface RunningBorglet {
 }
 
 /** startBorglet creates a Borglet, serves it on `listen` and starts its loop. */
-export async function startBorglet(options: BorgletOptions & { listen: string; credentials?: ServerCredentials }): Promise<RunningBorglet> {
+export async function startBorglet(options: BorgletOptions & { listen: string; credentials?: ServerCredentials; authorize?: Authorize }): Promise<RunningBorglet> {
   const borglet = await Borglet.create(options);
-  const { server, port } = await serveBorglet(borglet, options.listen, options.credentials);
+  const { server, port } = await serveBorglet(borglet, options.listen, options.credentials, options.authorize);
   borglet.run();
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   return {

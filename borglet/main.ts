@@ -7,11 +7,15 @@
 // and removes its cgroups and state (for operators and test teardown).
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BorgError, InvalidArgument } from '../model/errors';
+import type { ServerCredentials } from '@grpc/grpc-js';
+import { BorgError, InvalidArgument, PermissionDenied } from '../model/errors';
 import { validateMachineName } from '../model/ids';
 import { parseBytes, parseCpuMillis, parseDurationMs } from '../model/units';
 import type { Resources } from '../model/resources';
-import { loadCellConfig, type ReclamationConfig } from '../cells/config';
+import { loadCellConfig, type CellConfig, type ReclamationConfig } from '../cells/config';
+import { borgletName, loadIdentity } from '../cells/identity';
+import { peerIdentity, serverCredentials } from '../borgmaster/security/index';
+import type { Authorize } from './server';
 import { detectCgroupDriver, type DriverPreference } from './cgroups/index';
 import { startBorglet } from './index';
 
@@ -69,10 +73,12 @@ async function main(): Promise<void> {
   const attributes: Record<string, string> = {};
   let listen = f.values.get('listen');
   let cell: string | undefined;
+  let security: { credentials: ServerCredentials; authorize: Authorize } | undefined;
   const cellFile = f.values.get('cell');
   if (cellFile !== undefined) {
     const cfg = loadCellConfig(cellFile);
     cell = cfg.name;
+    if (cfg.security.tls) security = await cellSecurity(cfg, machine);
     reclamation = cfg.reclamation;
     const m = cfg.machines.find((x) => x.name === machine);
     if (m) {
@@ -120,6 +126,7 @@ async function main(): Promise<void> {
     cgroupDriver: cgroup,
     taskUser: f.values.get('task-user'),
     listen,
+    ...security,
   });
   console.log(`borglet ${machine} listening on ${running.address} (${running.borglet.driver.description}; ${running.borglet.isolation.summary})`);
   const shutdown = (sig: string): void => {
@@ -128,6 +135,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** cellSecurity: mutual TLS with this machine's certificate; only the cell's master replicas may give orders. */
+async function cellSecurity(cfg: CellConfig, machine: string): Promise<{ credentials: ServerCredentials; authorize: Authorize }> {
+  const tls = await loadIdentity(cfg, borgletName(machine));
+  return {
+    credentials: serverCredentials(tls),
+    authorize: (call) => {
+      const who = peerIdentity(call);
+      if (!who.roles.includes('replica')) throw new PermissionDenied(`${who.commonName} is not a master replica of cell ${cfg.name}`);
+    },
+  };
 }
 
 main().catch((e: unknown) => {

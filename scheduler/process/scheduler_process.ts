@@ -1,0 +1,178 @@
+// The scheduler process (B15 §3.4): watches the elected master (a snapshot, then deltas), keeps its cached cell,
+// runs passes over the pending queue, and sends each plan to the master, which re-checks every assignment and
+// commits the ones that still fit (Omega's optimistic concurrency). Rejected tasks wait a moment and are planned
+// again. When the master fails over, the watch breaks; the process finds the new leader and watches it from a
+// fresh snapshot, so it never plans against a deposed master's view.
+import { Metadata, type ChannelCredentials, type ClientReadableStream } from '@grpc/grpc-js';
+import { BorgMasterClient, CHANNEL_OPTIONS, invoke, type Assignment, type PendingVerdict, type WatchEvent } from '../../proto/index';
+import type { CellConfig } from '../../cells/config';
+import type { Clock } from '../../model/clock';
+import { SeededRng } from '../../model/rng';
+import { fromGrpcError, NotLeader, Unavailable } from '../../model/errors';
+import { Scheduler } from '../scheduler';
+import { assignmentToProto, verdictToProto } from '../convert';
+import { CachedCell } from './cached_cell';
+
+export interface SchedulerProcessOptions {
+  config: CellConfig;
+  credentials: ChannelCredentials;
+  clock: Clock;
+  log?: (msg: string) => void;
+}
+
+export interface PassReport {
+  atMs: number;
+  seconds: number;
+  placed: number;
+  pending: number;
+  accepted: number;
+  rejected: number;
+}
+
+const RECONNECT_MS = 200;
+const COMMIT_TIMEOUT_MS = 10_000;
+
+export class SchedulerProcess {
+  private cell = new CachedCell();
+  private readonly scheduler: Scheduler;
+  private client: InstanceType<typeof BorgMasterClient> | undefined;
+  private stream: ClientReadableStream<WatchEvent> | undefined;
+  private leaderAddress: string | undefined;
+  private passTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private planSeq = 0;
+  private readonly lastVerdicts = new Map<string, string>();
+  /** lastPass: what the latest pass did (for logs and tests). */
+  lastPass: PassReport | undefined;
+
+  constructor(private readonly o: SchedulerProcessOptions) {
+    this.scheduler = new Scheduler(o.config.scheduler, new SeededRng(o.config.scheduler.seed), o.clock);
+  }
+
+  start(): void {
+    void this.connect();
+    const loop = async () => {
+      if (this.stopped) return;
+      await this.passOnce().catch((e: unknown) => this.log(`pass failed: ${e instanceof Error ? e.message : String(e)}`));
+      if (!this.stopped) this.passTimer = setTimeout(() => void loop(), this.o.config.scheduler.passIntervalMs);
+    };
+    this.passTimer = setTimeout(() => void loop(), this.o.config.scheduler.passIntervalMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.passTimer) clearTimeout(this.passTimer);
+    this.stream?.cancel();
+    this.client?.close();
+  }
+
+  /** watching: the address of the leader this process follows, once its snapshot is complete. */
+  get watching(): string | undefined {
+    return this.cell.ready ? this.leaderAddress : undefined;
+  }
+
+  private log(m: string): void {
+    this.o.log?.(`scheduler: ${m}`);
+  }
+
+  /** findLeader asks each replica who leads; answers with the leader's address. */
+  private async findLeader(): Promise<string> {
+    for (const r of this.o.config.replicas) {
+      const c = new BorgMasterClient(r.address, this.o.credentials, CHANNEL_OPTIONS);
+      try {
+        const s = await invoke(c.cellStatus.bind(c), {}, new Metadata(), 1000);
+        const leader = this.o.config.replicas.find((x) => x.id === s.leaderReplica);
+        if (leader) return leader.address;
+      } catch {
+        // try the next replica
+      } finally {
+        c.close();
+      }
+    }
+    throw new Unavailable('no replica knows a leader');
+  }
+
+  private async connect(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const address = await this.findLeader();
+        this.client?.close();
+        this.client = new BorgMasterClient(address, this.o.credentials, CHANNEL_OPTIONS);
+        this.leaderAddress = address;
+        this.cell = new CachedCell();
+        this.lastVerdicts.clear();
+        await this.watch(this.client);
+      } catch (e: unknown) {
+        if (!this.stopped) this.log(`watch: ${e instanceof Error ? e.message : String(e)}; reconnecting`);
+      }
+      this.leaderAddress = undefined;
+      if (!this.stopped) await new Promise((r) => setTimeout(r, RECONNECT_MS));
+    }
+  }
+
+  /** watch follows one leader until the stream ends or fails. */
+  private watch(client: InstanceType<typeof BorgMasterClient>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const stream = client.watch({ fromLogIndex: 0 });
+      this.stream = stream;
+      let announced = false;
+      stream.on('data', (ev: WatchEvent) => {
+        try {
+          this.cell.apply(ev);
+        } catch (e: unknown) {
+          stream.cancel();
+          reject(e);
+          return;
+        }
+        if (this.cell.ready && !announced) {
+          announced = true;
+          this.log(`watching ${this.leaderAddress} from log index ${this.cell.logIndex}: ${this.cell.snap.placedTasks()} tasks placed, ${this.cell.queue.size} pending`);
+        }
+      });
+      stream.on('error', (e: unknown) => reject(fromGrpcError(e)));
+      stream.on('end', () => resolve());
+    });
+  }
+
+  /** passOnce schedules the pending queue once and commits the plan. */
+  async passOnce(): Promise<void> {
+    const client = this.client;
+    if (!client || !this.cell.ready) return;
+    this.cell.release(this.o.clock.nowMs());
+    if (this.cell.queue.size === 0) return;
+    const cell = this.cell;
+    const started = performance.now();
+    const plan = this.scheduler.schedulePass(cell.snap, cell.queue);
+    const seconds = (performance.now() - started) / 1000;
+    const assignments: Assignment[] = plan.assignments.map((a) => assignmentToProto(a, cell.tasks, cell.machines, cell.specVersionOf(a.taskId)));
+    const pending: PendingVerdict[] = [];
+    for (const v of plan.verdicts) {
+      const p = verdictToProto(v, cell.tasks);
+      if (this.lastVerdicts.get(p.taskId) !== p.why) pending.push(p);
+      this.lastVerdicts.set(p.taskId, p.why);
+    }
+    for (const a of assignments) this.lastVerdicts.delete(a.taskId);
+    if (assignments.length === 0 && pending.length === 0) return;
+    const holdUntil = this.o.clock.nowMs() + 2 * this.o.config.scheduler.passIntervalMs;
+    try {
+      const r = await invoke(
+        client.commitPlan.bind(client),
+        { requestId: `plan-${process.pid}-${Date.now()}-${++this.planSeq}`, baseLogIndex: cell.logIndex, assignments, pending, passSeconds: seconds },
+        new Metadata(),
+        COMMIT_TIMEOUT_MS,
+      );
+      // Only the cache the plan was made against may be touched: a reconnect replaced it with a fresh one.
+      if (cell === this.cell) for (const rej of r.rejected) cell.hold(rej.taskId, holdUntil);
+      this.lastPass = { atMs: this.o.clock.nowMs(), seconds, placed: plan.stats.placed, pending: plan.stats.pending, accepted: r.acceptedTaskIds.length, rejected: r.rejected.length };
+      if (r.acceptedTaskIds.length > 0 || r.rejected.length > 0) {
+        this.log(`pass: ${r.acceptedTaskIds.length} placed, ${r.rejected.length} rejected, ${plan.stats.pending} pending (${(seconds * 1000).toFixed(1)} ms)`);
+      }
+    } catch (e: unknown) {
+      if (cell === this.cell) for (const a of assignments) cell.hold(a.taskId, holdUntil);
+      if (e instanceof NotLeader) {
+        this.log(`commit refused: ${e.message}; following the new leader`);
+        this.stream?.cancel();
+      } else throw e;
+    }
+  }
+}
