@@ -1,0 +1,93 @@
+// Preemption: prod never evicts prod; victims lowest priority first and as few as possible; victims go back to
+// the pending queue; a machine that fits without evictions always beats one that needs them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestCell } from './testing';
+
+test('prod evicts non-prod, never prod', () => {
+  const cell = new TestCell().machine(1, { cpu: 4000 });
+  cell.place(1, { cpu: 2000, priority: 120 });
+  const batch = cell.place(1, { cpu: 2000, priority: 100 });
+  const t = cell.submit({ cpu: 2000, priority: 300 });
+  const plan = cell.scheduler().schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(plan.assignments.map((a) => [a.taskId, a.machineId, a.victims]), [[t.id, 1, [batch.id]]]);
+  assert.equal(plan.stats.preemptions, 1);
+  assert.ok(cell.queue.has(batch.id), 'the victim is pending again');
+  assert.ok(!cell.snap.isPlaced(batch.id));
+
+  const cell2 = new TestCell().machine(1, { cpu: 4000 });
+  cell2.place(1, { cpu: 4000, priority: 120 });
+  const t2 = cell2.submit({ cpu: 1000, priority: 359 });
+  const plan2 = cell2.scheduler().schedulePass(cell2.snap, cell2.queue);
+  assert.deepEqual(plan2.verdicts, [{ taskId: t2.id, why: '0/1 machines feasible: 1 insufficient cpu' }]);
+});
+
+test('victims: lowest priority first, then fewest', () => {
+  const cell = new TestCell().machine(1, { cpu: 8000 });
+  const low1 = cell.place(1, { cpu: 1000, priority: 0 });
+  const low2 = cell.place(1, { cpu: 1000, priority: 0 });
+  cell.place(1, { cpu: 2000, priority: 105 });
+  cell.place(1, { cpu: 4000, priority: 110 });
+  // Needs 2 cores: both priority-0 tasks (lowest), not the single priority-105 task.
+  cell.submit({ cpu: 2000, priority: 200 });
+  let plan = cell.scheduler().schedulePass(cell.snap, cell.queue);
+  assert.deepEqual([...(plan.assignments[0]?.victims ?? [])].sort(), [low1.id, low2.id].sort());
+
+  // Within one priority, one big victim beats several small ones.
+  const cell2 = new TestCell().machine(1, { cpu: 8000 });
+  cell2.place(1, { cpu: 1000, priority: 100 });
+  cell2.place(1, { cpu: 1000, priority: 100 });
+  const big = cell2.place(1, { cpu: 3000, priority: 100 });
+  cell2.place(1, { cpu: 3000, priority: 200 });
+  cell2.submit({ cpu: 3000, priority: 200 });
+  plan = cell2.scheduler().schedulePass(cell2.snap, cell2.queue);
+  assert.deepEqual(plan.assignments[0]?.victims, [big.id]);
+});
+
+test('a higher victim is dropped when lower ones already cover the need', () => {
+  const cell = new TestCell().machine(1, { cpu: 4000, ramGiB: 16 });
+  const a = cell.place(1, { cpu: 1000, ramGiB: 1, priority: 0 });
+  cell.place(1, { cpu: 1000, ramGiB: 1, priority: 50 });
+  const c = cell.place(1, { cpu: 2000, ramGiB: 1, priority: 10 });
+  // Need 2 cores: greedy by priority takes a (1 core, prio 0) then c (2 cores, prio 10); a alone is not enough,
+  // and the pruning pass keeps both. The priority-50 task is never touched.
+  cell.submit({ cpu: 2500, ramGiB: 1, priority: 200 });
+  const plan = cell.scheduler().schedulePass(cell.snap, cell.queue);
+  assert.deepEqual([...(plan.assignments[0]?.victims ?? [])].sort(), [a.id, c.id].sort());
+  const cell2 = new TestCell().machine(1, { cpu: 4000, ramGiB: 16 });
+  cell2.place(1, { cpu: 500, ramGiB: 1, priority: 0 });
+  const big = cell2.place(1, { cpu: 3500, ramGiB: 1, priority: 10 });
+  // Greedy takes the 0.5-core task then the 3.5-core one; the first is then redundant and is spared.
+  cell2.submit({ cpu: 3000, ramGiB: 1, priority: 200 });
+  const plan2 = cell2.scheduler().schedulePass(cell2.snap, cell2.queue);
+  assert.deepEqual(plan2.assignments[0]?.victims, [big.id]);
+});
+
+test('a free machine beats a cheaper fit that needs evictions; non-prod preempts lower non-prod', () => {
+  const cell = new TestCell().machine(1, { cpu: 4000 }).machine(2, { cpu: 4000 });
+  cell.place(1, { cpu: 4000, priority: 0 });
+  cell.place(2, { cpu: 3000, priority: 200 });
+  cell.submit({ cpu: 1000, priority: 200 });
+  let plan = cell.scheduler({ policy: 'best' }).schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(plan.assignments.map((a) => [a.machineId, a.victims.length]), [[2, 0]]);
+
+  const cell2 = new TestCell().machine(1, { cpu: 4000 });
+  const free = cell2.place(1, { cpu: 4000, priority: 0 });
+  cell2.submit({ cpu: 1000, priority: 104 });
+  plan = cell2.scheduler().schedulePass(cell2.snap, cell2.queue);
+  assert.deepEqual(plan.assignments[0]?.victims, [free.id]);
+});
+
+test('victims wait for the next pass, then are placed elsewhere or get a verdict', () => {
+  const cell = new TestCell().machine(1, { cpu: 4000 }).machine(2, { cpu: 1000 });
+  const victim = cell.place(1, { cpu: 2000, priority: 100 });
+  cell.place(2, { cpu: 1000, priority: 200 });
+  cell.place(1, { cpu: 2000, priority: 200 });
+  cell.submit({ cpu: 2000, priority: 200 });
+  const sched = cell.scheduler();
+  const p1 = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(p1.assignments[0]?.victims, [victim.id]);
+  assert.equal(p1.verdicts.length, 0, 'the victim is not looked at in the pass that evicted it');
+  const p2 = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(p2.verdicts, [{ taskId: victim.id, why: '0/2 machines feasible: 2 insufficient cpu' }]);
+});

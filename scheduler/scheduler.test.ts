@@ -1,0 +1,202 @@
+// The composed pass: properties over random cells (no charged dimension is ever oversubscribed, constraints and
+// spread limits hold, the same seed gives the same plan, every optimization setting is safe), plus avoidance,
+// plan bounds, machine state changes and the why-pending verdicts across passes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { isProd } from '../model/priority';
+import { TestCell, type TaskDesc } from './testing';
+import { DIMS } from './snapshot';
+import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_UP, OP_EQ, OP_IN, OP_NE, type Plan } from './types';
+import type { SchedulerConfig } from '../cells/config';
+
+interface World {
+  machines: { cpu: number; ramGiB: number; arch: string; rack: string }[];
+  tasks: (TaskDesc & { removeAfter: boolean })[];
+}
+
+const worldArb: fc.Arbitrary<World> = fc.record({
+  machines: fc.array(
+    fc.record({ cpu: fc.integer({ min: 1000, max: 16_000 }), ramGiB: fc.integer({ min: 1, max: 64 }), arch: fc.constantFrom('x86', 'arm64'), rack: fc.constantFrom('r1', 'r2', 'r3') }),
+    { minLength: 1, maxLength: 12 },
+  ),
+  tasks: fc.array(
+    fc.record({
+      job: fc.constantFrom('a', 'b', 'c', 'd'),
+      user: fc.constantFrom('u1', 'u2', 'u3'),
+      priority: fc.constantFrom(0, 1, 100, 104, 110, 200, 250, 360),
+      cpu: fc.integer({ min: 100, max: 8000 }),
+      ramGiB: fc.integer({ min: 1, max: 24 }),
+      constraints: fc.constantFrom<TaskDesc['constraints']>([], [['arch', OP_EQ, 'x86']], [['arch', OP_NE, 'x86']], [['arch', OP_IN, 'arm64', 'x86']]),
+      spread: fc.constantFrom<TaskDesc['spread']>({}, { maxPerMachine: 1 }, { maxPerRack: 2 }),
+      removeAfter: fc.boolean(),
+    }),
+    { minLength: 1, maxLength: 60 },
+  ),
+});
+
+const configArb: fc.Arbitrary<Partial<SchedulerConfig>> = fc.record({
+  policy: fc.constantFrom('worst' as const, 'best' as const, 'hybrid' as const),
+  scoreCaching: fc.boolean(),
+  equivalenceClasses: fc.boolean(),
+  relaxedRandomization: fc.boolean(),
+  feasibleLimit: fc.integer({ min: 1, max: 8 }),
+});
+
+function build(w: World): TestCell {
+  const cell = new TestCell();
+  w.machines.forEach((m, i) => cell.machine(i + 1, { cpu: m.cpu, ramGiB: m.ramGiB, attrs: { arch: m.arch }, rack: m.rack }));
+  for (const t of w.tasks) cell.submit(t);
+  return cell;
+}
+
+function checkCell(cell: TestCell): void {
+  const s = cell.snap;
+  for (let m = 0; m < s.slotCount; m++) {
+    for (let d = 0; d < DIMS; d++) {
+      const cap = s.cap[m * DIMS + d] as number;
+      assert.ok((s.resAll[m * DIMS + d] as number) <= cap, `machine slot ${m} dim ${d}: reservations exceed capacity`);
+      assert.ok((s.prodLimit[m * DIMS + d] as number) <= cap, `machine slot ${m} dim ${d}: prod limits exceed capacity`);
+    }
+  }
+  const perMachine = new Map<string, number>();
+  const perRack = new Map<string, number>();
+  s.forEachPlaced((t, machineId) => {
+    const m = s.slot(machineId);
+    for (const c of t.constraints) {
+      const v = s.attrColumns.get(c.key)?.[m] ?? 0;
+      const ok = c.op === OP_EQ ? v === c.values[0] : c.op === OP_NE ? v !== c.values[0] : c.values.includes(v);
+      assert.ok(ok, `task ${t.id} on machine ${machineId} breaks a constraint`);
+    }
+    const km = `${t.job}/${m}`;
+    const kr = `${t.job}/${s.rack[m]}`;
+    perMachine.set(km, (perMachine.get(km) ?? 0) + 1);
+    perRack.set(kr, (perRack.get(kr) ?? 0) + 1);
+    if (t.spread.maxPerMachine > 0) assert.ok((perMachine.get(km) as number) <= t.spread.maxPerMachine, 'spread per machine');
+    if (t.spread.maxPerRack > 0) assert.ok((perRack.get(kr) as number) <= t.spread.maxPerRack, 'spread per rack');
+  });
+}
+
+function checkPlan(cell: TestCell, plan: Plan): void {
+  for (const a of plan.assignments) {
+    const t = cell.snap.isPlaced(a.taskId);
+    assert.ok(t, `assigned task ${a.taskId} is placed`);
+    assert.ok(a.victims.length <= 64);
+  }
+  for (const v of plan.verdicts) assert.match(v.why, /^\d+\/\d+ machines feasible/);
+}
+
+test('property: no placement oversubscribes a charged dimension, constraints and spread hold, under every setting', () => {
+  fc.assert(
+    fc.property(worldArb, configArb, fc.integer({ min: 0, max: 1000 }), (w, over, seed) => {
+      const cell = build(w);
+      const sched = cell.scheduler(over, seed);
+      const plan = sched.schedulePass(cell.snap, cell.queue);
+      checkPlan(cell, plan);
+      checkCell(cell);
+      // Some tasks finish; victims and leftovers get another pass; then a machine drains and one goes down.
+      for (const [i, t] of w.tasks.entries()) if (t.removeAfter && cell.snap.isPlaced(i + 1)) cell.snap.removeTask(i + 1);
+      checkPlan(cell, sched.schedulePass(cell.snap, cell.queue));
+      checkCell(cell);
+      cell.snap.setMachineState(1, MACHINE_DRAINING);
+      checkPlan(cell, sched.schedulePass(cell.snap, cell.queue));
+      checkCell(cell);
+      // Every decided task is either placed or pending with a verdict, never both.
+      for (const v of plan.verdicts) assert.ok(!cell.snap.isPlaced(v.taskId) || plan.assignments.every((a) => a.taskId !== v.taskId));
+    }),
+    { numRuns: 150, seed: 42 },
+  );
+});
+
+test('property: the same seed gives the same plan', () => {
+  fc.assert(
+    fc.property(worldArb, configArb, fc.integer({ min: 0, max: 1000 }), (w, over, seed) => {
+      const plans = [0, 1].map(() => {
+        const cell = build(w);
+        const sched = cell.scheduler(over, seed);
+        return [sched.schedulePass(cell.snap, cell.queue), sched.schedulePass(cell.snap, cell.queue)].map((p) => ({ a: p.assignments, v: p.verdicts }));
+      });
+      assert.deepEqual(plans[0], plans[1]);
+    }),
+    { numRuns: 100, seed: 7 },
+  );
+});
+
+test('property: prod never preempts prod, and victims are always of lower priority', () => {
+  fc.assert(
+    fc.property(worldArb, fc.integer({ min: 0, max: 100 }), (w, seed) => {
+      const cell = build(w);
+      const sched = cell.scheduler({}, seed);
+      const prio = new Map(w.tasks.map((t, i) => [i + 1, t.priority ?? 200]));
+      for (let pass = 0; pass < 3; pass++) {
+        for (const a of sched.schedulePass(cell.snap, cell.queue).assignments) {
+          const p = prio.get(a.taskId) as number;
+          for (const v of a.victims) {
+            const q = prio.get(v) as number;
+            assert.ok(q < p, 'victim of lower priority');
+            assert.ok(!(isProd(p) && isProd(q)), 'prod never preempts prod');
+          }
+        }
+      }
+    }),
+    { numRuns: 100, seed: 3 },
+  );
+});
+
+test('all optimizations on and off place the same on an uncontended cell', () => {
+  const place = (over: Partial<SchedulerConfig>): number => {
+    const cell = new TestCell();
+    for (let i = 1; i <= 50; i++) cell.machine(i, { cpu: 8000, ramGiB: 32, rack: `r${i % 5}` });
+    for (let i = 0; i < 200; i++) cell.submit({ job: `j${i % 7}`, user: `u${i % 3}`, cpu: 500 + (i % 4) * 500, ramGiB: 1 + (i % 3), priority: i % 2 ? 200 : 100 });
+    const plan = cell.scheduler(over).schedulePass(cell.snap, cell.queue);
+    checkCell(cell);
+    return plan.assignments.length;
+  };
+  assert.equal(place({}), 200);
+  assert.equal(place({ scoreCaching: false, equivalenceClasses: false, relaxedRandomization: false }), 200);
+});
+
+test('avoided pairings are honoured; a task avoiding every fit waits with the reason', () => {
+  const cell = new TestCell().machine(1).machine(2);
+  const t = cell.submit();
+  cell.snap.avoidPairing(t.id, 1, cell.clock.nowMs() + 60_000);
+  const sched = cell.scheduler({ relaxedRandomization: false });
+  const plan = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(plan.assignments.map((a) => a.machineId), [2]);
+
+  const cell2 = new TestCell().machine(1);
+  const t2 = cell2.submit();
+  cell2.snap.avoidPairing(t2.id, 1, cell2.clock.nowMs() + 60_000);
+  const s2 = cell2.scheduler();
+  assert.deepEqual(s2.schedulePass(cell2.snap, cell2.queue).verdicts, [{ taskId: t2.id, why: '0/1 machines feasible: 1 avoided task::machine pairing' }]);
+  cell2.clock.advance(60_000);
+  assert.deepEqual(s2.schedulePass(cell2.snap, cell2.queue).assignments.map((a) => a.machineId), [1]);
+});
+
+test('a plan is bounded; the rest of the queue waits for the next pass', () => {
+  const cell = new TestCell().machine(1, { cpu: 64_000, ramGiB: 256 });
+  for (let i = 0; i < 10; i++) cell.submit({ cpu: 100 });
+  const sched = cell.scheduler();
+  const p1 = sched.schedulePass(cell.snap, cell.queue, { maxAssignments: 4 });
+  assert.equal(p1.assignments.length, 4);
+  assert.equal(p1.verdicts.length, 0);
+  assert.equal(cell.queue.size, 6);
+  assert.equal(sched.schedulePass(cell.snap, cell.queue).assignments.length, 6);
+});
+
+test('an exhausted class is answered from its verdict until a machine frees up, then placed', () => {
+  const cell = new TestCell().machine(1, { cpu: 2000 }).machine(2, { cpu: 2000, state: MACHINE_DOWN });
+  const blocker = cell.place(1, { cpu: 2000, priority: 360 });
+  const waiting = [cell.submit({ cpu: 1500, job: 'w' }), cell.submit({ cpu: 1500, job: 'w' })];
+  const sched = cell.scheduler();
+  const p1 = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(p1.verdicts.map((v) => v.why), ['0/2 machines feasible: 1 machine down, 1 insufficient cpu', '0/2 machines feasible: 1 machine down, 1 insufficient cpu']);
+  const evaluations = p1.stats.evaluations;
+  assert.equal(evaluations, 2, 'the second task of the class reuses the first one\'s walk');
+  const p2 = sched.schedulePass(cell.snap, cell.queue);
+  assert.equal(p2.stats.evaluations, 0, 'nothing was freed: no machine is looked at');
+  cell.snap.removeTask(blocker.id);
+  cell.snap.setMachineState(2, MACHINE_UP);
+  const p3 = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(p3.assignments.map((a) => a.taskId).sort(), waiting.map((t) => t.id).sort());
+});
