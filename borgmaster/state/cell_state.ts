@@ -5,7 +5,7 @@
 // refused command changes nothing; a broken invariant is an assertion (a bug), never a silent repair.
 import { assert } from '../../model/assert';
 import { AlreadyExists, BorgError, InvalidArgument, NotFound, QuotaExceeded } from '../../model/errors';
-import { formatJobId, formatTaskId, validateMachineName, validateName, type TaskId } from '../../model/ids';
+import { formatJobId, validateMachineName, validateName, type TaskId } from '../../model/ids';
 import { bandOf, bandName } from '../../model/priority';
 import { equal, formatResources, validateResources, type Resources } from '../../model/resources';
 import { transition } from '../../model/task_state';
@@ -850,7 +850,7 @@ export class CellState {
       const refs = new Map<number, number>();
       job.tasks.forEach((task, i) => {
         assert(task.index === i && task.job === job, `task ${task.id} indexed`);
-        assert(task.id === formatTaskId({ cell: this.cell, user: job.user, job: job.name, index: i }), `task id ${task.id}`);
+        assert(task.id === `${job.id}/${i}`, `task id ${task.id}`);
         refs.set(task.specVersion, (refs.get(task.specVersion) ?? 0) + 1);
         if (task.state === TaskState.PENDING) pending++;
         else if (task.state === TaskState.RUNNING) running++;
@@ -868,6 +868,7 @@ export class CellState {
       assert(job.downCount === down, `job ${job.id} downCount ${job.downCount} vs ${down}`);
       for (const [version, v] of job.specs) assert(v.refs === (refs.get(version) ?? 0), `job ${job.id} v${version} refs`);
       for (const version of refs.keys()) assert(job.specs.has(version), `job ${job.id} v${version} kept`);
+      assert(job.id === formatJobId({ cell: this.cell, user: job.user, job: job.name }), `job id ${job.id}`);
       tasks += job.tasks.length;
       const key = bandKey(job.user, bandOf(job.current.spec.priority));
       usage.set(key, addUsage(usage.get(key) ?? zeroUsage(), jobDemand(job.current.spec)));
@@ -876,13 +877,22 @@ export class CellState {
     for (const m of this.machines.values()) {
       const placed = perMachine.get(m) ?? [];
       assert(placed.length === m.tasks.size, `machine ${m.name} task set`);
-      let limit = zeroUsage();
-      let reservation = zeroUsage();
+      // Accumulate in place: this runs over every task of a restored checkpoint.
+      const limit = zeroUsage();
+      const reservation = zeroUsage();
       let ports = 0;
       for (const t of placed) {
         assert(m.tasks.has(t), `machine ${m.name} has ${t.id}`);
-        limit = addUsage(limit, limitOf(t));
-        reservation = addUsage(reservation, reservationOf(t));
+        const l = limitOf(t);
+        const r = reservationOf(t);
+        limit.cpuMillis += l.cpuMillis;
+        limit.ramBytes += l.ramBytes;
+        limit.diskBytes += l.diskBytes;
+        limit.ports += l.ports;
+        reservation.cpuMillis += r.cpuMillis;
+        reservation.ramBytes += r.ramBytes;
+        reservation.diskBytes += r.diskBytes;
+        reservation.ports += r.ports;
         ports += t.ports.length;
         for (const p of t.ports) assert(m.usedPorts.has(p), `port ${p} of ${t.id} marked used`);
       }

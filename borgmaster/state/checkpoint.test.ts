@@ -2,36 +2,12 @@
 // measured properly by `npm run bench -- state`), and corrupt checkpoints are refused, never half-restored.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CellState, snapshot, restore, CheckpointCorrupt } from './index';
-import { bodies, command, jobSpec, machine } from './builders';
-import { EventType, PriorityBand, Checkpoint } from '../../proto/index';
-import { GiB, MiB } from '../../model/resources';
-
-/** bigCell builds `jobs` jobs of `tasksPerJob` tasks on `machines` machines, most running, some failed. */
-export function bigCell(jobs: number, tasksPerJob: number, machines: number): CellState {
-  const s = new CellState('big');
-  let i = 0;
-  let t = 1_700_000_000_000;
-  const apply = (body: Parameters<typeof command>[0]) => {
-    const out = s.apply(command(body, { timeMs: (t += 7) }), ++i);
-    assert.ok(out.result.ok, out.result.errorMessage);
-    return out.result;
-  };
-  for (let m = 0; m < machines; m++) apply(bodies.registerMachine(machine(`m${m}`, { cpuMillis: 64_000, ramBytes: 256 * GiB, ports: 1000 }, { rack: `r${m % 50}` })));
-  apply(bodies.setQuota('u', PriorityBand.PRODUCTION, { cpuMillis: 64_000 * machines, ramBytes: 256 * GiB * machines, diskBytes: 0, ports: 1000 * machines }));
-  for (let j = 0; j < jobs; j++) {
-    apply(bodies.createJob(jobSpec({ cell: 'big', user: 'u', name: `job${j}`, priority: 200, taskCount: tasksPerJob, task: { requirements: { cpuMillis: 100, ramBytes: 128 * MiB, diskBytes: 0, ports: 1 } } })));
-    const list = [];
-    for (let k = 0; k < tasksPerJob; k++) list.push({ taskId: `big/u/job${j}/${k}`, machine: `m${(j * tasksPerJob + k) % machines}` });
-    const r = apply(bodies.transitions(list));
-    assert.equal(r.rejected.length, 0, r.rejected[0]?.reason);
-    apply(bodies.transitions([{ taskId: `big/u/job${j}/0`, event: EventType.FAIL, exitCode: 3 }]));
-  }
-  return s;
-}
+import { snapshot, restore, CheckpointCorrupt } from './index';
+import { bodies, command, largeCell } from './builders';
+import { Checkpoint } from '../../proto/index';
 
 test('checkpoint round trip of a 100,000-task cell: identical bytes, invariants hold; timings printed', () => {
-  const s = bigCell(100, 1000, 1000);
+  const s = largeCell(100, 1000, 1000);
   assert.equal(s.taskCount, 100_000);
   const t0 = performance.now();
   const bytes = snapshot(s);
@@ -52,7 +28,7 @@ test('checkpoint round trip of a 100,000-task cell: identical bytes, invariants 
 });
 
 test('corrupt checkpoints are refused with CheckpointCorrupt', () => {
-  const s = bigCell(2, 5, 2);
+  const s = largeCell(2, 5, 2);
   const good = snapshot(s);
   const cp = Checkpoint.decode(good);
   const rows: [string, Uint8Array][] = [

@@ -12,4 +12,4 @@ export { jobView, taskView, machineView, quotaView } from './views';
 export { limitOf, reservationOf, priorityOf, effectiveTaskSpec, type JobRec, type TaskRec, type MachineRec, type QuotaRec, type SpecVersion } from './records';
 export * from './validate';
 export { bootstrapCommands, encodeCommand, BOOTSTRAP_CALLER } from './bootstrap';
-export { taskSpec, jobSpec, machine, command, bodies, type JobSpecInput } from './builders';
+export { taskSpec, jobSpec, machine, command, bodies, largeCell, type JobSpecInput } from './builders';
