@@ -10,6 +10,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS } from '../../proto/index';
 import { NotLeader, Unavailable } from '../../model/errors';
 import type { PaxosConfig } from '../../cells/config';
+import { PAXOS_MAX_BATCH_BYTES } from '../../cells/limits';
 import { PaxosNode, type StateMachine } from './node';
 import { freePort } from './replica_cluster';
 import type { PeerAddress } from './transport';
@@ -124,7 +125,7 @@ test('three nodes elect one leader and apply proposals in one order everywhere',
   for (const id of [1, 2, 3]) assert.deepEqual(cell.get(id).sm.items, reference, `replica ${id} order`);
 });
 
-test('a follower refuses to propose and names the leader; the leader serves lease reads', async (t) => {
+test('a follower refuses to propose and names the leader; the leader rejects bad proposals and serves lease reads', async (t) => {
   const cell = await Cell.create(t);
   const leaderId = await cell.leader();
   const followerId = [1, 2, 3].find((id) => id !== leaderId) ?? 0;
@@ -135,6 +136,8 @@ test('a follower refuses to propose and names the leader; the leader serves leas
     return true;
   });
   await assert.rejects(cell.get(followerId).node.linearizableRead(), NotLeader);
+  await assert.rejects(cell.get(leaderId).node.propose([]), /commands: at least one command/);
+  await assert.rejects(cell.get(leaderId).node.propose([Buffer.alloc(PAXOS_MAX_BATCH_BYTES + 1)]), /commands\[0\]: .* exceeds the batch limit/);
   const index = await cell.get(leaderId).node.propose([Buffer.from('w')]);
   const readAt = await cell.get(leaderId).node.linearizableRead();
   assert.ok(readAt >= index, `read at ${readAt} must cover the acknowledged write at ${index}`);

@@ -188,7 +188,12 @@ export class PaxosNode<R = void> {
   proposeForResults(commands: readonly Uint8Array[]): Promise<{ lastIndex: number; results: R[] }> {
     if (this.closed) return Promise.reject(new Unavailable('paxos node is closed', { cause: this.fatal }));
     if (commands.length === 0) return Promise.reject(new InvalidArgument('commands', 'at least one command'));
-    const result = this.core.propose(commands);
+    let result: ReturnType<PaxosReplica['propose']>;
+    try {
+      result = this.core.propose(commands); // InvalidArgument for a command over the batch limit
+    } catch (e: unknown) {
+      return Promise.reject(e);
+    }
     switch (result.kind) {
       case 'not_leader':
         return Promise.reject(new NotLeader(result.leaderId === undefined ? undefined : this.addresses.get(result.leaderId)));
