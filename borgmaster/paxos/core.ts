@@ -450,12 +450,13 @@ export class PaxosReplica implements PaxosReplicaApi {
     this.resetElectionTimeout();
     const c: Campaign = { ballot, fromSlot: this.commit + 1, promises: new Map(), best: new Map(), selfDurable: false, lastResendTick: this.tickNow };
     this.campaign = c;
-    // PREPARE goes out only after our promise of `ballot` is durable: a restart must never reuse a ballot.
+    // PREPARE may go out before our own promise of `ballot` is durable: we count ourselves, and so can win and
+    // send ACCEPT(ballot), only once it is, so a restart that forgot `ballot` never sent a value in it.
     for (const p of this.peers) this.sendPrepare(p, ballot, c.fromSlot);
   }
 
   private sendPrepare(to: number, ballot: Ballot, fromSlot: number): void {
-    this.msgsAfter.push(this.msg(T.PREPARE, to, { ballot, fromSlot }));
+    this.msgsNow.push(this.msg(T.PREPARE, to, { ballot, fromSlot }));
   }
 
   private onPrepare(m: PaxosMessage, ballot: Ballot): void {

@@ -55,7 +55,7 @@ export function simOptionsFor(seed: number, run: RunOptions): SimOptions {
     maxCatchupEntries: 1 + rng.int(16),
     snapshotEvery: 5 + rng.int(40),
     minSyncMs: 0.2,
-    maxSyncMs: 1 + rng.int(8),
+    maxSyncMs: 1 + rng.int(rng.next() < 0.3 ? 40 : 8),
     applyEarly: rng.next() < 0.5,
   };
 }
@@ -181,7 +181,9 @@ export function runSeed(seed: number, run: RunOptions = DEFAULT_RUN): RunResult 
     const fault = (): void => {
       if (c.events.nowMs() >= healAt) return;
       const kind = frng.int(8);
-      const any = 1 + frng.int(o.replicas);
+      // Half the crashes hit the leader, often within a disk sync of its last write: the riskiest moment.
+      const leader = c.leader();
+      const any = kind <= 1 && leader !== undefined && frng.next() < 0.5 ? leader : 1 + frng.int(o.replicas);
       switch (kind) {
         case 0:
         case 1: {
