@@ -5,7 +5,7 @@
 //
 //   npm run bench -- paxos [--duration 5s] [--writers 1,16,64,256] [--trials 10] [--failover-writers 16]
 //                          [--value-bytes 256] [--only ours|etcd] [--json]
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +29,8 @@ interface System {
   restart(id: number): Promise<void>;
   /** syncs is the leader's fsync count so far, when the system reports it (ours does). */
   syncs(leader: number): Promise<number | undefined>;
+  /** pids of the server processes, for their CPU time. */
+  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,20 @@ const ATTEMPT_TIMEOUT_MS = 250;
 const KEYS_PER_WRITER = 64;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** cpuMs is the user + system CPU time a process has used, from /proc (clock ticks of 10 ms on Linux). */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0; // the process is gone
+  }
+}
+
+function totalCpuMs(pids: number[]): number {
+  return pids.reduce((a, p) => a + cpuMs(p), 0);
+}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -125,6 +141,7 @@ async function startOurs(dir: string): Promise<System> {
     kill: (id) => c.kill(id),
     restart: (id) => c.restart(id),
     syncs: async (leader) => Number((await c.status(leader)).syncs),
+    pids: () => c.ids.map((id) => c.pid(id)).filter((p): p is number => p !== undefined),
     stop: () => c.stop(),
   };
 }
@@ -138,6 +155,7 @@ async function startEtcd(dir: string): Promise<System> {
     kill: (i) => c.kill(i),
     restart: (i) => c.restart(i),
     syncs: async () => undefined,
+    pids: () => [0, 1, 2].map((i) => c.pid(i)).filter((p): p is number => p !== undefined),
     stop: () => c.stop(),
   };
 }
@@ -153,6 +171,9 @@ interface LevelRow {
   oursErrors?: number;
   etcdErrors?: number;
   oursCommitsPerSync?: number;
+  /** CPU time of all three server processes per commit (user + system), a measure that contention distorts less. */
+  oursServerCpuMsPerCommit?: number;
+  etcdServerCpuMsPerCommit?: number;
   /** throughputRatio: ours / etcd commits per second (>= 1 means ours is at least as fast). */
   throughputRatio?: number;
   /** p99Ratio: ours / etcd p99 latency (<= 1 means ours is no worse). */
@@ -160,6 +181,7 @@ interface LevelRow {
 }
 
 const round1 = (x: number | undefined): number | undefined => (x === undefined || !Number.isFinite(x) ? x : Math.round(x * 10) / 10);
+const round3 = (x: number | undefined): number | undefined => (x === undefined || !Number.isFinite(x) ? x : Math.round(x * 1000) / 1000);
 const round2 = (x: number | undefined): number | undefined => (x === undefined || !Number.isFinite(x) ? x : Math.round(x * 100) / 100);
 
 const bench: Benchmark = {
@@ -201,12 +223,15 @@ const bench: Benchmark = {
       const rows: LevelRow[] = [];
       for (const writers of levels) {
         const row: LevelRow = { writers };
-        // Alternate the systems at each level, so drift in the machine's load hits both alike.
-        for (const sys of systems) {
+        // Alternate which system goes first at each level, so drift in the machine's load hits both alike.
+        const order = rows.length % 2 === 0 ? systems : [...systems].reverse();
+        for (const sys of order) {
           const leader = await sys.waitForLeader();
           await load(sys, writers, Math.min(1_000, durationMs / 4), valueBytes, `warm${writers}`);
           const syncsBefore = await sys.syncs(leader);
+          const cpuBefore = totalCpuMs(sys.pids());
           const r = await load(sys, writers, durationMs, valueBytes, `w${writers}`);
+          const cpuPerCommit = r.commits > 0 ? (totalCpuMs(sys.pids()) - cpuBefore) / r.commits : undefined;
           const syncsAfter = await sys.syncs(leader);
           const sorted = r.latenciesMs.sort((a, b) => a - b);
           const cps = (r.commits * 1000) / r.elapsedMs;
@@ -215,12 +240,14 @@ const bench: Benchmark = {
             row.oursP50Ms = round2(percentile(sorted, 50));
             row.oursP99Ms = round2(percentile(sorted, 99));
             row.oursErrors = r.errors;
+            row.oursServerCpuMsPerCommit = round3(cpuPerCommit);
             if (syncsBefore !== undefined && syncsAfter !== undefined && syncsAfter > syncsBefore) row.oursCommitsPerSync = round1(r.commits / (syncsAfter - syncsBefore));
           } else {
             row.etcdCommitsPerSecond = round1(cps);
             row.etcdP50Ms = round2(percentile(sorted, 50));
             row.etcdP99Ms = round2(percentile(sorted, 99));
             row.etcdErrors = r.errors;
+            row.etcdServerCpuMsPerCommit = round3(cpuPerCommit);
           }
           log(`${sys.name} ${writers} writers: ${cps.toFixed(0)} commits/s, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, ${r.errors} errors`);
         }
@@ -259,10 +286,10 @@ const bench: Benchmark = {
       }
       const fmt = (x: number | undefined, w: number): string => (x === undefined ? '-' : String(x)).padStart(w);
       console.log(`\nPaxos log vs etcd, 3 replicas each on loopback, ${valueBytes}-byte values, ${durationMs} ms per level\n`);
-      console.log('writers  ours c/s  etcd c/s  ratio  ours p50  etcd p50  ours p99  etcd p99  p99 ratio  ours commits/fsync');
+      console.log('writers  ours c/s  etcd c/s  ratio  ours p50  etcd p50  ours p99  etcd p99  p99 ratio  commits/fsync  cpu ms/commit ours  etcd');
       for (const r of rows) {
         console.log(
-          `${fmt(r.writers, 7)}  ${fmt(r.oursCommitsPerSecond, 8)}  ${fmt(r.etcdCommitsPerSecond, 8)}  ${fmt(r.throughputRatio, 5)}  ${fmt(r.oursP50Ms, 8)}  ${fmt(r.etcdP50Ms, 8)}  ${fmt(r.oursP99Ms, 8)}  ${fmt(r.etcdP99Ms, 8)}  ${fmt(r.p99Ratio, 9)}  ${fmt(r.oursCommitsPerSync, 18)}`,
+          `${fmt(r.writers, 7)}  ${fmt(r.oursCommitsPerSecond, 8)}  ${fmt(r.etcdCommitsPerSecond, 8)}  ${fmt(r.throughputRatio, 5)}  ${fmt(r.oursP50Ms, 8)}  ${fmt(r.etcdP50Ms, 8)}  ${fmt(r.oursP99Ms, 8)}  ${fmt(r.etcdP99Ms, 8)}  ${fmt(r.p99Ratio, 9)}  ${fmt(r.oursCommitsPerSync, 13)}  ${fmt(r.oursServerCpuMsPerCommit, 18)}  ${fmt(r.etcdServerCpuMsPerCommit, 4)}`,
         );
       }
       if (trials > 0) {
