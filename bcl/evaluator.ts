@@ -327,8 +327,7 @@ export class Evaluator {
         }
         if (v.kind === 'bool') return { kind: 'bool', b: !v.b };
         if (v.kind === 'constraint') return this.negate(v, src, e.pos);
-        this.fail(src, e.pos, `"!" needs a bool or a constraint, got ${typeName(v)}`);
-        break;
+        return this.fail(src, e.pos, `"!" needs a bool or a constraint, got ${typeName(v)}`);
       }
       case 'binary':
         return this.binary(e, scope, src);
@@ -354,8 +353,7 @@ export class Evaluator {
           if (!f) this.fail(src, e.index.pos, `no field ${JSON.stringify(key)} in ${show(v)}${nearest(key, [...v.fields.keys()])}`);
           return f.value;
         }
-        this.fail(src, e.pos, `cannot index a ${typeName(v)}; only lists and records have "[...]"`);
-        break;
+        return this.fail(src, e.pos, `cannot index a ${typeName(v)}; only lists and records have "[...]"`);
       }
       case 'call': {
         const fn = this.eval(e.fn, scope, src);

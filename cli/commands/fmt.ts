@@ -1,6 +1,6 @@
 // `borg fmt FILE...`: prints BCL files in canonical form, or checks (--check) or rewrites (--write) them.
 // The output parses to the same program and formatting it again changes nothing.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { register, EXIT } from '../registry';
 import { BclError, describeIoError, format, readSourceFile } from '../../bcl/index';
 import { InvalidArgument } from '../../model/errors';
@@ -48,9 +48,9 @@ register('fmt', {
       } else if (out !== text) {
         unformatted++;
         if (mode === 'write') {
-          // Write beside and rename, so an interrupted write never leaves half a file.
+          // Write beside and rename, so an interrupted write never leaves half a file; keep the file's mode.
           const tmp = `${f}.fmt-${process.pid}.tmp`;
-          writeFileSync(tmp, out);
+          writeFileSync(tmp, out, { mode: statSync(f).mode & 0o7777 });
           renameSync(tmp, f);
         }
         console.log(f);
