@@ -2,10 +2,9 @@
 // state on every poll, reclaims unused reservations, sheds non-prod load under pressure, and keeps tasks running
 // whatever happens to the master or to itself. This class is the thin IO shell: the decisions (validation,
 // ballots, reclamation, pressure, restart policy, health) are pure functions in their own files.
-import { chownSync, closeSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import { assert } from '../model/assert';
+import { assert, unreachable } from '../model/assert';
 import { BorgError, InvalidArgument, NotFound } from '../model/errors';
 import { systemClock, type Clock } from '../model/clock';
 import { isProd } from '../model/priority';
@@ -21,8 +20,8 @@ import { reclaim, peakWindowMs, UsageWindow } from './reclaim';
 import { cpuPlan, memoryEvictions, type PressureTask } from './pressure';
 import { afterExit, type ExitInfo } from './restart_policy';
 import { healthStep, probeHttp } from './health';
-import { decodeStatus, detectIsolation, ignoresAsNamespaceInit, launch, procStat, processAlive, resolveCommand, runDelayNs, DEFAULT_PATH, type Isolation } from './runtime';
-import { openLog, rotateIfLarge, tailLog } from './logs';
+import { decodeStatus, detectIsolation, ignoresAsNamespaceInit, Launcher, procStat, processAlive, resolveCommand, runDelayNs, DEFAULT_PATH, type Isolation, type LaunchEvent } from './runtime';
+import { logPath, rotateIfLarge, tailLog } from './logs';
 import { loadState, saveState, type PersistedTask, type Phase } from './state_file';
 import { capacityOf, readHostFacts, type HostFacts } from './facts';
 
@@ -48,7 +47,6 @@ interface Rec extends PersistedTask {
   /** next is a newer spec to start once the current run has stopped (an update). */
   next: ValidTask | null;
   restartAfterStop: boolean;
-  child: ChildProcess | null;
   window: UsageWindow;
   lastCpu: { atMs: number; ns: number } | null;
   usage: { cpuMillis: number; ramBytes: number };
@@ -59,10 +57,12 @@ interface Rec extends PersistedTask {
   stopDeadlineMs: number;
   cpuQuotaMillis: number | null;
   health: { failures: number; healthy: boolean; nextMs: number; probing: boolean };
-  starting: Promise<void> | null;
 }
 
+/** START_WAIT_MS: how long a poll waits for the tasks it started to be running before it replies anyway. */
 const START_WAIT_MS = 2_000;
+/** START_TIMEOUT_MS: a run the launcher has not even forked after this long has failed to start. */
+const START_TIMEOUT_MS = 30_000;
 
 function errMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -80,6 +80,10 @@ export class Borglet {
   private ticks = 0;
   private pendingRemoval = new Set<string>();
   private pollChain: Promise<unknown> = Promise.resolve();
+  private readonly launcher: Launcher;
+  /** tokens: launch token (group:runId) -> record, for the launcher's reports. */
+  private readonly tokens = new Map<string, Rec>();
+  private readonly startWaiters = new Map<string, () => void>();
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
   private readonly sampleIntervalMs: number;
@@ -96,6 +100,7 @@ export class Borglet {
     this.log = opts.log ?? ((l) => process.stderr.write(`borglet ${opts.machine}: ${l}\n`));
     this.sampleIntervalMs = opts.sampleIntervalMs ?? BORGLET_SAMPLE_INTERVAL_MS_DEFAULT;
     this.capacity = capacityOf(host, opts.capacity ?? {}, Math.min(MAX_MACHINE_PORTS, 1_000));
+    this.launcher = new Launcher((e) => this.onLaunchEvent(e), this.log);
   }
 
   /** create reads the host, picks the cgroup driver, and recovers tasks from the state file and cgroups. */
@@ -226,7 +231,6 @@ export class Borglet {
       valid,
       next: null,
       restartAfterStop: false,
-      child: null,
       window: new UsageWindow(),
       lastCpu: null,
       usage: { cpuMillis: 0, ramBytes: 0 },
@@ -236,7 +240,6 @@ export class Borglet {
       stopDeadlineMs: 0,
       cpuQuotaMillis: null,
       health: { failures: 0, healthy: true, nextMs: 0, probing: false },
-      starting: null,
     };
   }
 
@@ -329,8 +332,6 @@ export class Borglet {
       this.reject(r, `invalid task spec: ${errMessage(e)}`);
       return Promise.resolve();
     }
-    let out = -1;
-    let err = -1;
     try {
       this.driver.create(group);
       this.driver.setLimits(group, {
@@ -341,10 +342,18 @@ export class Borglet {
         pidsMax: TASK_PIDS_MAX,
       });
       r.oomBaseline = this.driver.usage(group).oomKills;
-      out = openLog(dir, 'stdout');
-      err = openLog(dir, 'stderr');
       rmSync(this.statusFile(r), { force: true });
-      const l = launch({
+      const runId = r.runId;
+      const token = `${group}:${runId}`;
+      r.phase = 'starting';
+      r.lastEvent = EventType.SCHEDULE;
+      r.wrapperPid = 0;
+      r.wrapperStartTicks = 0;
+      this.dirty = true;
+      const started = new Promise<void>((resolve) => this.startWaiters.set(token, resolve));
+      this.tokens.set(token, r);
+      this.launcher.launch({
+        token,
         command,
         args: v.spec.args,
         env: this.env(v, cwd),
@@ -353,47 +362,57 @@ export class Borglet {
         // Under a machine-wide OOM the kernel should pick non-prod first, lowest priority first.
         oomScoreAdj: isProd(v.priority) ? 0 : 1000 - Math.min(119, v.priority),
         statusFile: this.statusFile(r),
-        stdoutFd: out,
-        stderrFd: err,
+        stdoutPath: logPath(dir, 'stdout'),
+        stderrPath: logPath(dir, 'stderr'),
+        launchFile: join(dir, 'launch.sh'),
         isolation: this.isolation,
       });
-      r.child = l.child;
-      r.wrapperPid = l.wrapperPid;
-      r.wrapperStartTicks = procStat(l.wrapperPid)?.startTicks ?? 0;
-      r.phase = 'starting';
-      r.lastEvent = EventType.SCHEDULE;
-      const runId = r.runId;
-      l.child.on('exit', (code, signal) => {
-        this.onExit(r, runId, code, signal, '');
-        this.flushSoon();
-      });
-      this.dirty = true;
-      const started = l.pid.then(
-        (pid) => {
-          if (r.runId !== runId || r.phase !== 'starting') return;
-          r.pid = pid;
-          r.phase = 'running';
-          this.dirty = true;
-          this.log(`started ${r.taskId} pid ${pid} (run ${runId})`);
-        },
-        (e: unknown) => {
-          if (r.runId === runId && r.message === '') r.message = `start failed: ${errMessage(e)}`;
-        },
-      );
-      r.starting = started;
       return started;
     } catch (e: unknown) {
       this.reject(r, `cannot start: ${errMessage(e)}`);
       this.driver.kill(group, 'SIGKILL');
       this.pendingRemoval.add(group);
       return Promise.resolve();
-    } finally {
-      if (out >= 0) closeSync(out);
-      if (err >= 0) closeSync(err);
     }
   }
 
-  /** onExit settles a run's end, whoever noticed it (the child's exit event, or the liveness check). */
+  /** onLaunchEvent applies the launcher's reports: the wrapper's pid, the task's pid (running), the exit. */
+  private onLaunchEvent(e: LaunchEvent): void {
+    const r = this.tokens.get(e.token);
+    const runId = Number(e.token.slice(e.token.lastIndexOf(':') + 1));
+    if (r === undefined || r.runId !== runId) {
+      this.tokens.delete(e.token);
+      return;
+    }
+    switch (e.kind) {
+      case 'wrapper':
+        r.wrapperPid = e.value;
+        r.wrapperStartTicks = procStat(e.value)?.startTicks ?? 0;
+        this.dirty = true;
+        return;
+      case 'pid':
+        if (r.phase === 'starting') {
+          r.pid = e.value;
+          r.phase = 'running';
+          this.dirty = true;
+          this.log(`started ${r.taskId} pid ${e.value} (run ${runId})`);
+        }
+        this.startWaiters.get(e.token)?.();
+        this.startWaiters.delete(e.token);
+        return;
+      case 'exit':
+        this.tokens.delete(e.token);
+        this.startWaiters.get(e.token)?.();
+        this.startWaiters.delete(e.token);
+        this.onExit(r, runId, e.value, null, '');
+        this.flushSoon();
+        return;
+      default:
+        unreachable(e.kind, 'launch event');
+    }
+  }
+
+  /** onExit settles a run's end, whoever noticed it first (the launcher's report, or the liveness check). */
   private onExit(r: Rec, runId: number, status: number | null, wrapperSignal: NodeJS.Signals | null, note: string): void {
     if (r.runId !== runId || r.phase === 'dead' || r.phase === 'backoff') return;
     const group = groupName(r.taskId);
@@ -403,7 +422,6 @@ export class Borglet {
     // The task is its cgroup: processes it left behind die with it.
     this.driver.kill(group, 'SIGKILL');
     this.pendingRemoval.add(group);
-    r.child = null;
     // The OOM killer always sends SIGKILL; say so even where a wrapper layer turned it into an exit code.
     r.exitCode = oom && decoded.signal === null ? null : decoded.code;
     r.signal = oom && decoded.signal === null ? 'SIGKILL' : decoded.signal;
@@ -698,6 +716,7 @@ export class Borglet {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.launcher.close();
     this.flush();
   }
 
@@ -707,11 +726,17 @@ export class Borglet {
     this.ticks++;
     for (const r of [...this.records.values()]) {
       if (r.phase === 'running' || r.phase === 'stopping' || r.phase === 'starting') {
-        if (r.child === null && !processAlive(r.wrapperPid, r.wrapperStartTicks)) {
+        if (r.wrapperPid > 0 && !processAlive(r.wrapperPid, r.wrapperStartTicks)) {
           this.settleAdoptedExit(r);
           continue;
         }
         this.sample(r, now);
+      }
+      if (r.phase === 'starting' && r.wrapperPid === 0 && now - r.startTimeMs > START_TIMEOUT_MS) {
+        // The launcher never reported this run (it died before forking it): the start failed, and nothing runs.
+        this.tokens.delete(`${groupName(r.taskId)}:${r.runId}`);
+        this.onExit(r, r.runId, null, 'SIGKILL', `the launcher never started it within ${START_TIMEOUT_MS}ms`);
+        continue;
       }
       if (r.phase === 'stopping' && now >= r.stopDeadlineMs) this.driver.kill(groupName(r.taskId), 'SIGKILL');
       if (r.phase === 'backoff' && now >= r.nextRestartMs) {

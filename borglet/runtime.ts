@@ -1,12 +1,12 @@
-// Starting and signalling task processes: the IO edge of the Borglet. A task starts through two tiny shells:
-// the outer one (the Borglet's child, outside the task's cgroup) waits for the task and records its exit status
-// in a file, so a restarted Borglet still learns how a task it adopted ended; the inner one writes its own pid
-// into every cgroup.procs file *before* it execs anything, so not one instruction of the task runs outside its
-// cgroup (Node cannot run code between fork and exec, and writing the pid from the parent after spawn would
-// leave a window), sets its OOM score, reports its pid on fd 3 and execs the task, inside new PID and mount
+// Starting and signalling task processes: the IO edge of the Borglet. A long-lived launcher shell forks a
+// wrapper per run (see launchScript); the wrapper, outside the task's cgroup, waits for the task and records its
+// exit status in a file, so a restarted Borglet still learns how a task it adopted ended; the inner shell writes
+// its own pid into every cgroup.procs file *before* it execs anything, so not one instruction of the task runs
+// outside its cgroup (Node cannot run code between fork and exec, and writing the pid from the parent after
+// spawn would leave a window), sets its OOM score, reports its pid and execs the task, inside new PID and mount
 // namespaces (unshare) and as an unprivileged user (setpriv) where the host allows.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { InvalidArgument } from '../model/errors';
 
@@ -79,13 +79,29 @@ export function resolveCommand(command: string, env: Record<string, string>, cwd
 
 export const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin';
 
-const OUTER = `s=$1; shift
-/bin/sh -c '${'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; echo "$1" > /proc/self/oom_score_adj 2>/dev/null; shift; echo $$ >&3; exec 3>&-; exec "$@"'}' borg-task "$@"
-st=$?
-echo $st > "$s.tmp" && /bin/mv -f "$s.tmp" "$s"
-exit $st`;
+/** shellQuote single-quotes a string for sh (NUL was refused by validation; newlines are fine inside quotes). */
+export function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+// The inner shell joins the cgroups, sets its OOM score, reports its pid and execs the task. Only builtins run
+// before the exec, so nothing outside the cgroup can be charged to the task or escape it.
+const INNER = 't=$1; shift; n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; echo "$1" > /proc/self/oom_score_adj 2>/dev/null; shift; echo "p $t $$" >&3; exec 3>&-; exec "$@"';
+
+// The launcher is one long-lived dash process that starts every task: a fork of a 1 MB shell costs a fraction
+// of a millisecond, while a fork of the Borglet (a Node process of ~100 MB) costs tens of milliseconds, all of
+// it on the Borglet's event loop. It reads one launch-file path per line; an empty line just lets it reap.
+const LAUNCHER = `exec 3>&1 1>/dev/null
+while IFS= read -r f; do
+  case "$f" in
+    '') ;;
+    *) /bin/sh "$f" 3>&3 & ;;
+  esac
+done`;
 
 export interface LaunchSpec {
+  /** token names this run in the launcher's reports (no spaces). */
+  token: string;
   /** command is already resolved to an absolute path. */
   command: string;
   args: string[];
@@ -94,62 +110,103 @@ export interface LaunchSpec {
   procsFiles: string[];
   oomScoreAdj: number;
   statusFile: string;
-  stdoutFd: number;
-  stderrFd: number;
+  stdoutPath: string;
+  stderrPath: string;
+  /** launchFile is where the run's script is written (in the task's directory). */
+  launchFile: string;
   isolation: Isolation;
 }
 
-export interface Launched {
-  child: ChildProcess;
-  wrapperPid: number;
-  /** pid resolves with the task's pid once it is inside its cgroup, or rejects if the start failed. */
-  pid: Promise<number>;
-}
-
-/** launch starts a task; see the file comment for the process layout. */
-export function launch(s: LaunchSpec): Launched {
+/**
+ * launchScript is the per-run wrapper: it reports its own pid, enters the working directory, points stdio at
+ * the log files (O_APPEND), runs the inner shell with exactly the task's environment and default signal
+ * dispositions (a background job of the launcher would otherwise ignore SIGINT and SIGQUIT), then records the
+ * exit status in a file before reporting it, so a restarted Borglet can still learn how a task it adopted ended.
+ */
+export function launchScript(s: LaunchSpec): string {
+  const q = shellQuote;
   const prefix: string[] = [];
   if (s.isolation.namespaces) prefix.push(s.isolation.unsharePath, '--pid', '--fork', '--mount', '--mount-proc', '--kill-child', '--');
   if (s.isolation.user) {
     prefix.push(s.isolation.setprivPath, `--reuid=${s.isolation.user.uid}`, `--regid=${s.isolation.user.gid}`, '--clear-groups', '--no-new-privs', '--');
   }
-  const argv = [s.statusFile, String(s.procsFiles.length), ...s.procsFiles, String(s.oomScoreAdj), ...prefix, s.command, ...s.args];
-  // detached: the task gets its own session, so signals aimed at the Borglet's process group (a Ctrl-C, a
-  // supervisor stopping the Borglet) never reach tasks: losing the Borglet must not kill them.
-  const child = spawn('/bin/sh', ['-c', OUTER, 'borg-wrapper', ...argv], {
-    cwd: s.cwd,
-    env: s.env,
-    stdio: ['ignore', s.stdoutFd, s.stderrFd, 'pipe'],
-    detached: true,
-  });
-  const pid = new Promise<number>((resolve, reject) => {
-    const pipe = child.stdio[3];
-    let buf = '';
-    let done = false;
-    const finish = (err: Error | null, value = 0): void => {
-      if (done) return;
-      done = true;
-      pipe?.destroy();
-      if (err) reject(err);
-      else resolve(value);
-    };
-    if (!pipe) return finish(new Error('no pid pipe'));
-    pipe.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) {
-        const n = Number(buf.slice(0, nl).trim());
-        if (Number.isInteger(n) && n > 0) finish(null, n);
-        else finish(new Error(`bad pid line ${JSON.stringify(buf.slice(0, nl))}`));
-      }
+  const envArgs = Object.entries(s.env).map(([k, v]) => q(`${k}=${v}`));
+  const argv = [s.token, String(s.procsFiles.length), ...s.procsFiles, String(s.oomScoreAdj), ...prefix, s.command, ...s.args].map(q);
+  const t = q(s.token);
+  return [
+    `echo "w "${t}" $$" >&3`,
+    `cd ${q(s.cwd)} || { echo 126 > ${q(s.statusFile)}; echo "x "${t}" 126" >&3; exit 126; }`,
+    `exec </dev/null >>${q(s.stdoutPath)} 2>>${q(s.stderrPath)}`,
+    `/usr/bin/env -i --default-signal ${envArgs.join(' ')} /bin/sh -c ${q(INNER)} borg-task ${argv.join(' ')}`,
+    'st=$?',
+    `echo $st > ${q(`${s.statusFile}.tmp`)} && /bin/mv -f ${q(`${s.statusFile}.tmp`)} ${q(s.statusFile)}`,
+    // Only now, with the task gone: a Borglet that died meanwhile has closed the report pipe.
+    "trap '' PIPE",
+    `echo "x "${t}" $st" >&3 2>/dev/null`,
+    'exit $st',
+    '',
+  ].join('\n');
+}
+
+export type LaunchEvent = { kind: 'wrapper' | 'pid' | 'exit'; token: string; value: number };
+
+/**
+ * Launcher owns the launcher process. Its reports arrive as events; if it dies (it never should), the next
+ * launch starts a new one. Tasks never depend on it: they keep running, and their ends are also detected by
+ * polling /proc (see Borglet.tick), which is how tasks of an earlier Borglet are watched anyway.
+ */
+export class Launcher {
+  private child: ChildProcess | null = null;
+  private buf = '';
+
+  constructor(private readonly onEvent: (e: LaunchEvent) => void, private readonly log: (line: string) => void) {}
+
+  private ensure(): ChildProcess {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null && this.child.stdin?.writable) return this.child;
+    // detached: its own session, so a signal to the Borglet's process group never reaches the tasks.
+    const c = spawn('/bin/sh', ['-c', LAUNCHER], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+    c.stdout?.on('data', (d: Buffer) => this.onData(d));
+    c.stdin?.on('error', (e: Error) => this.log(`launcher stdin: ${e.message}`));
+    c.on('exit', (code, sig) => {
+      if (this.child === c) this.child = null;
+      this.log(`the task launcher exited (${sig ?? code}); the next start makes a new one`);
     });
-    pipe.on('error', (e: Error) => finish(e));
-    pipe.on('close', () => finish(new Error('the task wrapper ended before the task entered its cgroup')));
-    child.on('error', (e: Error) => finish(e));
-  });
-  pid.catch(() => undefined);
-  child.unref();
-  return { child, wrapperPid: child.pid ?? 0, pid };
+    c.unref();
+    this.child = c;
+    return c;
+  }
+
+  private onData(d: Buffer): void {
+    this.buf += d.toString('latin1');
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      const m = /^([wpx]) (\S+) (\d+)$/.exec(line);
+      if (!m) {
+        this.log(`launcher: unexpected report ${JSON.stringify(line)}`);
+        continue;
+      }
+      const kind = m[1] === 'w' ? 'wrapper' : m[1] === 'p' ? 'pid' : 'exit';
+      this.onEvent({ kind, token: m[2] as string, value: Number(m[3]) });
+    }
+  }
+
+  /** launch writes the run's script and hands it to the launcher. Reports follow as events. */
+  launch(s: LaunchSpec): void {
+    writeFileSync(s.launchFile, launchScript(s), { mode: 0o600 });
+    this.ensure().stdin?.write(`${s.launchFile}\n`);
+  }
+
+  /** pid of the launcher process, for diagnostics. */
+  get pid(): number {
+    return this.child?.pid ?? 0;
+  }
+
+  close(): void {
+    this.child?.stdin?.end();
+    this.child = null;
+  }
 }
 
 /** procStat reads /proc/<pid>/stat: state letter and start time (clock ticks since boot), or null if gone. */

@@ -21,6 +21,7 @@ test('an idle reservation decays toward usage + margin and snaps back when usage
 replicas:
   - { id: 1, address: "127.0.0.1:1", statusAddress: "127.0.0.1:2", dataDir: /nonexistent }
 reclamation: { startDelay: 300s, interval: 10s, safetyMargin: 0.1, decay: 0.5 }
+security: { tls: false }
 `);
   const d = await m.start(['--cell', cell, '--reclaim-start', '1500ms', '--reclaim-interval', '200ms', '--sample-interval', '100ms', '--cpu', '1', '--ram', '1GiB']);
   c = new PollClient(d.address);
