@@ -206,14 +206,14 @@ export class StatusServer {
     if (parts[0] === 'machine' && parts.length === 2) {
       const name = decodeSegment(parts[1] as string, 'machine');
       const d = source.machine(name);
-      if (d === undefined) throw new NotFound(`machine ${JSON.stringify(name)} is not in cell ${source.cell}`);
+      if (d === undefined) throw new NotFound(`machine ${JSON.stringify(name)} in cell ${source.cell}`);
       return this.page(res, machinePage(d, nowMs(), this.ctx(path)));
     }
     if (parts[0] === 'job' && parts.length === 3) {
       const user = decodeSegment(parts[1] as string, 'user');
       const name = decodeSegment(parts[2] as string, 'job');
       const d = source.job(user, name);
-      if (d === undefined) throw new NotFound(`job ${JSON.stringify(`${user}/${name}`)} is not in cell ${source.cell}`);
+      if (d === undefined) throw new NotFound(`job ${JSON.stringify(`${user}/${name}`)} in cell ${source.cell}`);
       const tq = { ...parseTaskQuery(q), user, job: name };
       return this.page(res, jobPage(d, source.tasks(tq), tq, nowMs(), this.ctx(path)));
     }
@@ -223,7 +223,7 @@ export class StatusServer {
       const indexText = parts[3] as string;
       if (!/^(0|[1-9][0-9]{0,8})$/.test(indexText)) throw new InvalidArgument('index', `${JSON.stringify(indexText)} is not a task index`);
       const d = source.task(user, job, Number(indexText));
-      if (d === undefined) throw new NotFound(`task ${JSON.stringify(`${user}/${job}/${indexText}`)} is not in cell ${source.cell}`);
+      if (d === undefined) throw new NotFound(`task ${JSON.stringify(`${user}/${job}/${indexText}`)} in cell ${source.cell}`);
       return this.page(res, taskPage(d, await this.logTail(d.task.id, d.task.machine), nowMs(), this.ctx(path)));
     }
     throw new HttpError(404, 'Not found', `no page at ${path}`);

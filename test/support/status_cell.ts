@@ -11,6 +11,7 @@ import { EventType, TaskState, type CommandResult, type Machine } from '../../pr
 import { CellState, bodies, command, jobSpec, machine, machineView, reservationOf, taskView, type JobSpecInput, type TaskRec } from '../../borgmaster/state/index';
 import { WatchHub } from '../../borgmaster/api/watch_hub';
 import { WhyPendingStore, commitPlan } from '../../borgmaster/plan/index';
+import { BorgMetrics, CellStateSource, StatusServer, UsageBook, followWatchHub, type LogReader, type ReplicaInfo } from '../../borgmaster/status/index';
 import { CellSnapshot, IdTable, PendingQueue, Scheduler, assignmentToProto, machineFromProto, taskFromProto, verdictToProto } from '../../scheduler/index';
 
 type Body = Parameters<typeof command>[0];
@@ -30,6 +31,10 @@ export class DrivenCell {
   private index = 0;
   private requestSeq = 0;
   private readonly rng = new SeededRng(7);
+  /** usage: soft-state samples, as link shards would record them from Borglet replies. */
+  readonly usage = new UsageBook();
+  /** logs: what a task's log tail read returns; tests set it (the replica wires the Borglet's TaskLogs RPC). */
+  logs: LogReader | undefined;
   /** publishHub: false skips the WatchHub (the benchmark's bulk load, where nobody watches yet). */
   publishHub = true;
 
@@ -114,4 +119,47 @@ export class DrivenCell {
     );
     return { placed: res.acceptedTaskIds.length, pending: plan.verdicts.length, passSeconds };
   }
+}
+
+export interface ServedCell {
+  url: string;
+  source: CellStateSource;
+  metrics: BorgMetrics;
+  server: StatusServer;
+  close(): Promise<void>;
+}
+
+/**
+ * serveStatus starts a status server over a DrivenCell as its single, leading replica (selfId 1), following the
+ * cell's WatchHub; `follower` shows it as replica 2 trailing by that many entries instead.
+ */
+export async function serveStatus(c: DrivenCell, options: { follower?: number; coalesceMs?: number } = {}): Promise<ServedCell> {
+  const metrics = new BorgMetrics({ labels: { cell: c.cell, replica: options.follower === undefined ? '1' : '2' } });
+  const replica = (): ReplicaInfo => {
+    const applied = c.state.appliedIndex;
+    const lag = options.follower ?? 0;
+    const rows = [
+      { id: 1, address: '127.0.0.1:7001', leader: true, reachable: true, logIndex: applied + lag, appliedIndex: applied + lag, lag: 0, statusUrl: '' },
+      { id: 2, address: '127.0.0.1:7002', leader: false, reachable: true, logIndex: applied + lag, appliedIndex: applied, lag, statusUrl: '' },
+      { id: 3, address: '127.0.0.1:7003', leader: false, reachable: false, logIndex: 0, appliedIndex: 0, lag: applied + lag, statusUrl: '' },
+    ];
+    return options.follower === undefined
+      ? { cell: c.cell, selfId: 1, leaderId: 1, authoritative: true, appliedIndex: applied, lagEntries: 0, replicas: rows }
+      : { cell: c.cell, selfId: 2, leaderId: 1, authoritative: false, appliedIndex: applied, lagEntries: lag, replicas: rows };
+  };
+  const source = new CellStateSource({ state: () => c.state, replica, whyPending: (id) => c.whyPending.get(id), usage: c.usage, logs: c.logs, metrics });
+  metrics.bindSummary(() => source.summary());
+  const stop = followWatchHub(c.hub, source, () => c.state.appliedIndex);
+  const server = new StatusServer({ source, metrics, live: { coalesceMs: options.coalesceMs ?? 50 } });
+  const url = await server.start();
+  return {
+    url,
+    source,
+    metrics,
+    server,
+    async close() {
+      stop();
+      await server.close();
+    },
+  };
 }
