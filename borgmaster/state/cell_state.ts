@@ -6,7 +6,7 @@
 import { assert } from '../../model/assert';
 import { AlreadyExists, BorgError, InvalidArgument, NotFound, QuotaExceeded } from '../../model/errors';
 import { formatJobId, validateMachineName, validateName, type TaskId } from '../../model/ids';
-import { bandOf, bandName } from '../../model/priority';
+import { bandOf, bandName, isProd } from '../../model/priority';
 import { equal, formatResources, validateResources, type Resources } from '../../model/resources';
 import { transition } from '../../model/task_state';
 import {
@@ -47,6 +47,7 @@ import {
   effectiveTaskSpec,
   limitOf,
   newSpecVersion,
+  priorityOf,
   reservationOf,
   type JobRec,
   type MachineRec,
@@ -428,6 +429,17 @@ export class CellState {
     job.specs.set(v.version, v);
     job.current = v;
     ch.jobs.add(job);
+    // A priority change across the prod boundary moves the job's placed tasks between the machines' sums.
+    if (isProd(old.priority) !== isProd(p.spec.priority)) {
+      const sign = isProd(p.spec.priority) ? 1 : -1;
+      for (const task of job.tasks) {
+        if (task.machine === undefined) continue;
+        const l = limitOf(task);
+        for (const d of ['cpuMillis', 'ramBytes', 'diskBytes', 'ports'] as const) task.machine.prodLimit[d] += sign * l[d];
+        task.machine.generation++;
+        ch.machines.add(task.machine);
+      }
+    }
     // Scale down: tasks past the new count go away for good.
     while (job.tasks.length > p.spec.taskCount) {
       const task = job.tasks.pop() as TaskRec;
@@ -568,7 +580,7 @@ export class CellState {
     task.reservation = undefined;
     task.startTimeMs = t;
     machine.tasks.add(task);
-    charge(machine, limit, limit, 1);
+    charge(machine, limit, limit, 1, isProd(priorityOf(task)));
     machine.generation++;
     ch.machines.add(machine);
   }
@@ -579,7 +591,7 @@ export class CellState {
     assert(machine.tasks.has(task), `task ${task.id} is on its machine`);
     machine.tasks.delete(task);
     for (const p of task.ports) machine.usedPorts.delete(p);
-    charge(machine, limitOf(task), reservationOf(task), -1);
+    charge(machine, limitOf(task), reservationOf(task), -1, isProd(priorityOf(task)));
     machine.generation++;
     ch.machines.add(machine);
     task.machine = undefined;
@@ -727,8 +739,8 @@ export class CellState {
       const current = reservationOf(task);
       if (equal(next, current)) return; // quantisation absorbed the change: no churn
       const machine = task.machine;
-      charge(machine, { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 }, current, -1);
-      charge(machine, { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 }, next, 1);
+      charge(machine, { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 }, current, -1, false);
+      charge(machine, { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 }, next, 1, false);
       task.reservation = equal(next, limit) ? undefined : next;
       machine.generation++;
       ch.machines.add(machine);
@@ -758,6 +770,7 @@ export class CellState {
         tasks: new Set(),
         allocatedLimit: { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 },
         allocatedReservation: { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 },
+        prodLimit: { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 },
         usedPorts: new Set(),
       };
       this.machines.set(m.name, rec);
@@ -880,6 +893,7 @@ export class CellState {
       // Accumulate in place: this runs over every task of a restored checkpoint.
       const limit = zeroUsage();
       const reservation = zeroUsage();
+      const prodLimit = zeroUsage();
       let ports = 0;
       for (const t of placed) {
         assert(m.tasks.has(t), `machine ${m.name} has ${t.id}`);
@@ -893,6 +907,12 @@ export class CellState {
         reservation.ramBytes += r.ramBytes;
         reservation.diskBytes += r.diskBytes;
         reservation.ports += r.ports;
+        if (isProd(priorityOf(t))) {
+          prodLimit.cpuMillis += l.cpuMillis;
+          prodLimit.ramBytes += l.ramBytes;
+          prodLimit.diskBytes += l.diskBytes;
+          prodLimit.ports += l.ports;
+        }
         ports += t.ports.length;
         for (const p of t.ports) assert(m.usedPorts.has(p), `port ${p} of ${t.id} marked used`);
       }
@@ -900,6 +920,7 @@ export class CellState {
       for (const d of ['cpuMillis', 'ramBytes', 'diskBytes', 'ports'] as const) {
         assert(limit[d] === m.allocatedLimit[d], `machine ${m.name} allocated limit ${d}`);
         assert(reservation[d] === m.allocatedReservation[d], `machine ${m.name} allocated reservation ${d}`);
+        assert(prodLimit[d] === m.prodLimit[d], `machine ${m.name} prod limit ${d}`);
       }
     }
     assert(usage.size === this.usage.size, 'usage keys');

@@ -11,7 +11,7 @@ import { CellState } from './cell_state';
 import { NO_PORTS, effectiveTaskSpec, limitOf, newSpecVersion, type JobRec, type MachineRec, type SpecVersion, type TaskRec } from './records';
 import { addUsage, bandKey, jobDemand as jobDemandOf, zeroUsage } from './quota';
 import { charge } from './placement';
-import { bandOf } from '../../model/priority';
+import { bandOf, isProd } from '../../model/priority';
 import { TaskState } from '../../proto/index';
 import { machineView } from './views';
 
@@ -110,6 +110,7 @@ export function restore(bytes: Uint8Array, options: { eventCapacity?: number; re
         tasks: new Set(),
         allocatedLimit: { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 },
         allocatedReservation: { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 },
+        prodLimit: { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 },
         usedPorts: new Set(),
       };
       state.machines.set(m.name, rec);
@@ -182,7 +183,7 @@ export function restore(bytes: Uint8Array, options: { eventCapacity?: number; re
       if (machine !== undefined) {
         machine.tasks.add(task);
         for (const p of task.ports) machine.usedPorts.add(p);
-        charge(machine, limitOf(task), task.reservation ?? limitOf(task), 1);
+        charge(machine, limitOf(task), task.reservation ?? limitOf(task), 1, isProd(job.current.spec.priority));
       }
     }
     for (const q of cp.quotas) state.quotas.set(bandKey(q.user, q.band), { user: q.user, band: q.band, limit: validateResources(q.limit, 'quota.limit') });

@@ -57,17 +57,19 @@ export function checkPlacement(
   if (machine.tasks.size - evicted.size + 1 > MAX_TASKS_PER_MACHINE) return { kind: 'rejected', reason: REASON_TOO_MANY_TASKS };
   const need = limitOf(task);
   const prod = isProd(priority);
-  const charged = { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 };
-  let portsUsed = 0;
-  for (const t of machine.tasks) {
-    if (evicted.has(t)) continue;
-    portsUsed += t.ports.length;
-    // Prod is charged the limits of what it cannot preempt; what it could preempt gives way on the Borglet.
-    if (prod && canPreempt(priority, priorityOf(t))) continue;
-    const c = prod ? limitOf(t) : reservationOf(t);
-    charged.cpuMillis += c.cpuMillis;
-    charged.ramBytes += c.ramBytes;
-    charged.diskBytes += c.diskBytes;
+  // Running sums kept by charge() make this O(victims), not O(tasks on the machine). A prod candidate can
+  // preempt every non-prod task (prod priorities are above all others) and no prod one, so it is charged exactly
+  // the machine's prodLimit; its victims are non-prod and not in that sum.
+  const charged = prod ? { ...machine.prodLimit } : { ...machine.allocatedReservation };
+  let portsUsed = machine.usedPorts.size;
+  for (const v of evicted) {
+    portsUsed -= v.ports.length;
+    if (!prod) {
+      const r = reservationOf(v);
+      charged.cpuMillis -= r.cpuMillis;
+      charged.ramBytes -= r.ramBytes;
+      charged.diskBytes -= r.diskBytes;
+    }
   }
   if (portsUsed + need.ports > machine.capacity.ports) {
     return { kind: 'rejected', reason: `${REASON_PORTS} (needs ${need.ports}, ${machine.capacity.ports - portsUsed} free)` };
@@ -86,10 +88,14 @@ export function allocatePorts(machine: MachineRec, count: number): number[] {
   return out;
 }
 
-/** chargeDelta adds (sign 1) or removes (sign -1) a task's limit and reservation from its machine's totals. */
-export function charge(machine: MachineRec, limit: Resources, reservation: Resources, sign: 1 | -1): void {
+/**
+ * charge adds (sign 1) or removes (sign -1) a task's limit and reservation from its machine's running sums;
+ * `prod` says whether the task counts toward prodLimit.
+ */
+export function charge(machine: MachineRec, limit: Resources, reservation: Resources, sign: 1 | -1, prod: boolean): void {
   for (const d of RESOURCE_DIMENSIONS) {
     machine.allocatedLimit[d] += sign * limit[d];
     machine.allocatedReservation[d] += sign * reservation[d];
+    if (prod) machine.prodLimit[d] += sign * limit[d];
   }
 }

@@ -75,6 +75,8 @@ export interface MachineRec {
   tasks: Set<TaskRec>;
   allocatedLimit: Resources;
   allocatedReservation: Resources;
+  /** prodLimit sums the limits of the prod tasks here: all a prod candidate is charged (prod never preempts prod). */
+  prodLimit: Resources;
   usedPorts: Set<number>;
 }
 
