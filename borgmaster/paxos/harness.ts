@@ -80,7 +80,7 @@ export class PaxosHarness {
     assert(d !== undefined, `no disk for ${id}`);
     const entries = [...d.entries.values()].sort((a, b) => a.slot - b.slot);
     this.cores.set(id, new PaxosReplica(this.config(id), { promised: d.promised, entries, commitIndex: d.commitIndex, snapshot: d.snapshot }));
-    this.applied.set(id, d.snapshot ? [] : []);
+    this.applied.set(id, []); // a restart re-applies from its snapshot on
     this.down.delete(id);
   }
 
