@@ -36,6 +36,14 @@ test('borg eval takes several files, --cell, and standard input', () => {
   assert.deepEqual(jobs.map((j) => `${j.name}@${j.cell}`), ['extract@west', 'transform@west', 'load@west', 'solo@west']);
 });
 
+test('borg eval --cell takes a cell config file, as the other commands do', () => {
+  const f = join(dir, 'elsewhere.yaml');
+  writeFileSync(f, readFileSync(join(root, 'cells', 'local.yaml'), 'utf8').replace(/^cell: local$/m, 'cell: elsewhere'));
+  const r = borg(['eval', '--compact', '--cell', f, 'examples/lambdas.bcl']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as { cell: string }[]).map((j) => j.cell), ['elsewhere']);
+});
+
 test('borg eval of a missing file exits 2 and names the file', () => {
   const r = borg(['eval', 'no/such/file.bcl']);
   assert.equal(r.code, 2);

@@ -4,16 +4,18 @@ import { readFileSync } from 'node:fs';
 import { register, EXIT } from '../registry';
 import { evaluateFile, evaluateSource } from '../../bcl/index';
 import { InvalidArgument } from '../../model/errors';
-import { validateName } from '../../model/ids';
+import { NAME_PATTERN, validateName } from '../../model/ids';
+import { loadCellConfig } from '../../cells/config';
 import { JobSpec } from '../../proto/index';
 import { BCL_MAX_SOURCE_BYTES } from '../../cells/limits';
 
-const HELP = `usage: borg eval FILE... [--cell NAME] [--user NAME] [--compact] [--json]
+const HELP = `usage: borg eval FILE... [--cell CELL] [--user NAME] [--compact] [--json]
 
 Evaluates BCL files (and their imports) and prints every job as JobSpec JSON (an array).
 FILE "-" reads standard input.
 
-  --cell NAME   cell for jobs that do not set one (default "local")
+  --cell CELL   cell for jobs that do not set one: a cell name, or a cell config file as for the other
+                commands (cells/local.yaml gives its cell's name); default "local"
   --user NAME   user for jobs that do not set one (default: user is required)
   --compact     one line of JSON instead of indented
   --json        accepted for symmetry with other commands (the output is always JSON)
@@ -36,7 +38,7 @@ register('eval', {
       if (a === '--cell' || a === '--user') {
         const v = args[++i];
         if (v === undefined || v.startsWith('--')) throw new InvalidArgument(a, 'needs a value');
-        if (a === '--cell') cell = validateName(v, '--cell');
+        if (a === '--cell') cell = cellName(v);
         else user = validateName(v, '--user');
       } else if (a === '--compact') {
         compact = true;
@@ -59,6 +61,12 @@ register('eval', {
     return EXIT.ok;
   },
 });
+
+/** cellName takes a cell name as is, and anything else (cells/local.yaml) as the cell config file to name it. */
+function cellName(v: string): string {
+  if (NAME_PATTERN.test(v)) return v;
+  return loadCellConfig(v).name;
+}
 
 function readStdin(): string {
   const text = readFileSync(0, 'utf8');
