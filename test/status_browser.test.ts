@@ -171,12 +171,12 @@ test('a task changes state live, without a reload', { timeout: 60_000 }, async (
     assert.equal(await page.locator('#task-state').textContent(), 'RUNNING');
     await page.locator('#live.on').waitFor();
     await page.evaluate(() => {
-      (window as unknown as { marker: number }).marker = 42;
+      (globalThis as unknown as { marker: number }).marker = 42;
     });
     cell.timeMs += 1_000;
     cell.report(id, EventType.FAIL, 'exit status 3', 3);
     await page.locator('#task-state', { hasText: 'PENDING' }).waitFor();
-    assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'same document: no reload');
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker), 42, 'same document: no reload');
     assert.match((await page.locator('#why-pending').textContent()) ?? '', /restart back-off/);
     assert.match((await page.locator('table.events').textContent()) ?? '', /FAIL/);
     await screenshot(page, SHOTS, '10-task-live');
