@@ -2,7 +2,7 @@
 // drop-oldest queue while a peer is down, and reconnection when the peer comes back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
+import { Client, Server, ServerCredentials, credentials } from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, PaxosClient, PaxosMessage_Type, type PaxosMessage } from '../../proto/index';
 import { PAXOS_SEND_QUEUE_MESSAGES } from '../../cells/limits';
 import { PaxosTransport, type PeerAddress } from './transport';
@@ -129,4 +129,23 @@ test('a peer that restarts is reconnected to', async (t) => {
     return b2.got.length > 0;
   }, 'a message after the restart');
   assert.ok((b2.got[0]?.index ?? 0) >= 2);
+});
+
+test('bytes that are not a PaxosBatch end that stream only; the replica keeps serving', async (t) => {
+  const [p1, p2] = [await freePort(), await freePort()];
+  const b = await replica(2, p2, [{ id: 1, address: `127.0.0.1:${p1}` }]);
+  t.after(() => stop(b));
+  const raw = new Client(`127.0.0.1:${p2}`, credentials.createInsecure());
+  t.after(() => raw.close());
+  const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]); // field 1, length far beyond the data
+  const failed = new Promise<Error | null>((resolve) => {
+    const call = raw.makeClientStreamRequest('/borg.v1.Paxos/Deliver', (x: Buffer) => x, (x: Buffer) => x, (err) => resolve(err));
+    call.write(garbage);
+    call.end();
+  });
+  assert.ok((await failed) !== null, 'the malformed stream is failed');
+  const a = await replica(1, p1, [{ id: 2, address: `127.0.0.1:${p2}` }]);
+  t.after(() => stop(a));
+  a.transport.send(msg(1, 2, 1));
+  await waitFor(() => b.got.length === 1, 'a valid message after the bad stream');
 });
