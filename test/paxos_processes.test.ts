@@ -59,7 +59,7 @@ test('kill -9 of the leader, twice, loses no acknowledged write and leaves every
       assert.ok(acksSince(before) > 0, `round ${round}: writes are acknowledged before the kill`);
       await cluster.kill(leader);
       const killedAt = Date.now();
-      const next = await cluster.waitForLeader(10_000);
+      const next = await cluster.waitForLeader(20_000);
       assert.notEqual(next, leader, 'a new leader is elected');
       await sleep(700);
       assert.ok(acksSince(killedAt) > 0, `round ${round}: writes are acknowledged after the failover`);
