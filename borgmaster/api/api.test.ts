@@ -276,8 +276,14 @@ test('Watch: snapshot first from 0, then changes; resume from a log index replay
   await call(aliceL, aliceL.createJob, { requestId: rid(), spec: spec({ name: 'w1' }) });
   const snapIndex = follower.state.appliedIndex;
   const stream = alice.watch({ fromLogIndex: 0 });
-  const seen = collect(stream, (evs) => evs.some((e) => e.jobs.some((j) => j.spec?.name === 'w2')));
-  await new Promise((r) => setTimeout(r, 50));
+  let gotSnapshot: () => void = () => {};
+  const snapshotSeen = new Promise<void>((resolve) => (gotSnapshot = resolve));
+  const seen = collect(stream, (evs) => {
+    if (evs.length === 1) gotSnapshot();
+    return evs.some((e) => !e.snapshot && e.jobs.some((j) => j.spec?.name === 'w2'));
+  });
+  // Change the cell only once the snapshot is in, so the change must come as a live event.
+  await snapshotSeen;
   await call(aliceL, aliceL.createJob, { requestId: rid(), spec: spec({ name: 'w2' }) });
   const evs = await seen;
   const first = evs[0];

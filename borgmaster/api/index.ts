@@ -2,4 +2,4 @@
 // validation, quotas, idempotency, authorization by client certificate, and Watch streams.
 export { Master, isAdmin, parsePage, resultError, type MasterOptions, type ReplicatedLog, type LogStatus, type TaskLogSource } from './master';
 export { WatchHub, Watcher, WATCH_SNAPSHOT_PART_ITEMS } from './watch_hub';
-export { borgMasterHandlers, startMasterServer, type MasterServer } from './service';
+export { borgMasterHandlers, startMasterServer, addBorgMasterService, BORG_MASTER_SERVICE, type MasterServer } from './service';

@@ -33,6 +33,17 @@ function lenientService<T extends Record<string, MethodDefinition<object, object
   return out as ServiceDefinition;
 }
 
+/**
+ * BORG_MASTER_SERVICE is the BorgMaster service definition to register with borgMasterHandlers: the generated
+ * one with lenient request decoding (undecodable requests answer INVALID_ARGUMENT rather than INTERNAL).
+ */
+export const BORG_MASTER_SERVICE: ServiceDefinition = lenientService(BorgMasterService as unknown as Record<string, MethodDefinition<object, object>>);
+
+/** addBorgMasterService registers the BorgMaster API of `master` on a server (a replica's shared server). */
+export function addBorgMasterService(server: Server, master: Master): void {
+  server.addService(BORG_MASTER_SERVICE, borgMasterHandlers(master));
+}
+
 /** decoded throws INVALID_ARGUMENT for a request whose bytes did not decode. */
 function decoded<T extends object>(req: T): T {
   if (DECODE_ERROR in req) {
@@ -144,7 +155,7 @@ export interface MasterServer {
 /** startMasterServer serves the BorgMaster API on `address` (host:port; port 0 picks one) with mutual TLS. */
 export async function startMasterServer(master: Master, tls: TlsMaterial, address = '127.0.0.1:0'): Promise<MasterServer> {
   const server = new Server(CHANNEL_OPTIONS);
-  server.addService(lenientService(BorgMasterService as unknown as Record<string, MethodDefinition<object, object>>), borgMasterHandlers(master));
+  addBorgMasterService(server, master);
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(address, serverCredentials(tls), (e, p) => (e ? reject(e) : resolve(p))));
   const host = address.slice(0, address.lastIndexOf(':'));
   return {
