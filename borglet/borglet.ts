@@ -130,8 +130,12 @@ export class Borglet {
         const rec = this.fromPersisted(p);
         this.records.set(rec.taskId, rec);
         if (rec.phase === 'starting' || rec.phase === 'running' || rec.phase === 'stopping') {
-          if (processAlive(rec.wrapperPid, rec.wrapperStartTicks)) {
-            if (rec.phase === 'starting') rec.phase = 'running';
+          if (this.runAlive(rec)) {
+            if (rec.phase === 'starting') {
+              // Recorded before its pids: the first process to join the group is the task's root.
+              rec.phase = 'running';
+              if (rec.pid === 0) rec.pid = this.driver.members(groupName(rec.taskId))[0] ?? 0;
+            }
             if (rec.phase === 'stopping') this.signalStop(rec, rec.stopDeadlineMs - this.clock.nowMs());
             this.log(`adopted ${rec.taskId} pid ${rec.pid}`);
           } else {
@@ -151,6 +155,15 @@ export class Borglet {
     this.removePending();
     this.dirty = true;
     this.flush();
+  }
+
+  /**
+   * runAlive: the run's wrapper lives (checked with its start time against pid reuse); for a run recorded before
+   * its wrapper reported, any process left in the task's group.
+   */
+  private runAlive(r: Rec): boolean {
+    if (r.wrapperPid > 0) return processAlive(r.wrapperPid, r.wrapperStartTicks);
+    return this.driver.members(groupName(r.taskId)).length > 0;
   }
 
   private taskIdOfGroup(g: string): string {
@@ -558,13 +571,17 @@ export class Borglet {
     }
     if (req.authoritative) {
       const starts = this.reconcile(req.tasks);
+      // Persist the orders (new records in phase `starting`) while the launcher forks: the fsync and the process
+      // start overlap. A Borglet killed before the pids reach the disk adopts those runs by cgroup membership.
+      this.flush();
       if (starts.length > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([Promise.all(starts), new Promise((r) => (timer = setTimeout(r, START_WAIT_MS)))]);
         clearTimeout(timer);
+        this.flushSoon();
       }
     }
-    this.flush();
+    if (this.dirty && this.flushTimer === null) this.flush();
     return this.response(false);
   }
 
@@ -726,7 +743,7 @@ export class Borglet {
     this.ticks++;
     for (const r of [...this.records.values()]) {
       if (r.phase === 'running' || r.phase === 'stopping' || r.phase === 'starting') {
-        if (r.wrapperPid > 0 && !processAlive(r.wrapperPid, r.wrapperStartTicks)) {
+        if ((r.wrapperPid > 0 || r.phase !== 'starting') && !this.runAlive(r)) {
           this.settleAdoptedExit(r);
           continue;
         }

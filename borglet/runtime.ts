@@ -84,18 +84,15 @@ export function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-// The inner shell joins the cgroups, sets its OOM score, reports its pid and execs the task. Only builtins run
-// before the exec, so nothing outside the cgroup can be charged to the task or escape it.
-const INNER = 't=$1; shift; n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; echo "$1" > /proc/self/oom_score_adj 2>/dev/null; shift; echo "p $t $$" >&3; exec 3>&-; exec "$@"';
-
 // The launcher is one long-lived dash process that starts every task: a fork of a 1 MB shell costs a fraction
 // of a millisecond, while a fork of the Borglet (a Node process of ~100 MB) costs tens of milliseconds, all of
-// it on the Borglet's event loop. It reads one launch-file path per line; an empty line just lets it reap.
+// it on the Borglet's event loop. It reads one launch-file path per line and sources it in a forked subshell
+// (no exec); an empty line just lets it reap.
 const LAUNCHER = `exec 3>&1 1>/dev/null
 while IFS= read -r f; do
   case "$f" in
     '') ;;
-    *) /bin/sh "$f" 3>&3 & ;;
+    *) . "$f" & ;;
   esac
 done`;
 
@@ -118,10 +115,14 @@ export interface LaunchSpec {
 }
 
 /**
- * launchScript is the per-run wrapper: it reports its own pid, enters the working directory, points stdio at
- * the log files (O_APPEND), runs the inner shell with exactly the task's environment and default signal
- * dispositions (a background job of the launcher would otherwise ignore SIGINT and SIGQUIT), then records the
- * exit status in a file before reporting it, so a restarted Borglet can still learn how a task it adopted ended.
+ * launchScript is the per-run wrapper, sourced by a forked subshell of the launcher: it reports its own pid,
+ * enters the working directory, points stdio at the log files (O_APPEND), and forks the task's subshell, which
+ * joins the cgroups, sets its OOM score and reports its pid using shell builtins only (so nothing runs outside
+ * the cgroup), then execs env, which sets exactly the task's environment and default signal dispositions (a
+ * background job of the launcher would otherwise ignore SIGINT and SIGQUIT) and execs the task (through
+ * unshare and setpriv where available). The wrapper records the exit status in a file before reporting it, so
+ * a restarted Borglet can still learn how a task it adopted ended. `$$` is the launcher's pid in a subshell,
+ * hence the reads of /proc/self/stat.
  */
 export function launchScript(s: LaunchSpec): string {
   const q = shellQuote;
@@ -131,13 +132,21 @@ export function launchScript(s: LaunchSpec): string {
     prefix.push(s.isolation.setprivPath, `--reuid=${s.isolation.user.uid}`, `--regid=${s.isolation.user.gid}`, '--clear-groups', '--no-new-privs', '--');
   }
   const envArgs = Object.entries(s.env).map(([k, v]) => q(`${k}=${v}`));
-  const argv = [s.token, String(s.procsFiles.length), ...s.procsFiles, String(s.oomScoreAdj), ...prefix, s.command, ...s.args].map(q);
+  const exec = ['/usr/bin/env', '-i', '--default-signal', ...envArgs.map((a) => a), ...[...prefix, s.command, ...s.args].map(q)];
   const t = q(s.token);
   return [
-    `echo "w "${t}" $$" >&3`,
+    'read -r w _ < /proc/self/stat',
+    `echo "w "${t}" $w" >&3`,
     `cd ${q(s.cwd)} || { echo 126 > ${q(s.statusFile)}; echo "x "${t}" 126" >&3; exit 126; }`,
     `exec </dev/null >>${q(s.stdoutPath)} 2>>${q(s.stderrPath)}`,
-    `/usr/bin/env -i --default-signal ${envArgs.join(' ')} /bin/sh -c ${q(INNER)} borg-task ${argv.join(' ')}`,
+    '(',
+    '  read -r p _ < /proc/self/stat',
+    ...s.procsFiles.map((f) => `  echo "$p" > ${q(f)} || exit 125`),
+    `  echo ${s.oomScoreAdj} > /proc/self/oom_score_adj 2>/dev/null`,
+    `  echo "p "${t}" $p" >&3`,
+    '  exec 3>&-',
+    `  exec ${exec.join(' ')}`,
+    ')',
     'st=$?',
     `echo $st > ${q(`${s.statusFile}.tmp`)} && /bin/mv -f ${q(`${s.statusFile}.tmp`)} ${q(s.statusFile)}`,
     // Only now, with the task gone: a Borglet that died meanwhile has closed the report pipe.
