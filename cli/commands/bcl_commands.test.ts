@@ -69,6 +69,9 @@ test('borg eval of a type error and of an unknown option exit 2', () => {
   assert.equal(o.code, 2);
   assert.match(o.stderr, /--frobnicate: unknown option/);
   assert.equal(borg(['eval']).code, 2);
+  const d = borg(['eval', 'examples/batch.bcl', 'examples/batch.bcl']);
+  assert.equal(d.code, 2);
+  assert.equal(d.stderr.trim(), 'borg eval: examples/batch.bcl: job local/ubar/extract is also declared in examples/batch.bcl');
 });
 
 test('borg fmt prints, checks and rewrites', () => {

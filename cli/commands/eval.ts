@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { register, EXIT } from '../registry';
 import { evaluateFile, evaluateSource } from '../../bcl/index';
 import { InvalidArgument } from '../../model/errors';
-import { NAME_PATTERN, validateName } from '../../model/ids';
+import { NAME_PATTERN, formatJobId, validateName } from '../../model/ids';
 import { loadCellConfig } from '../../cells/config';
 import { JobSpec } from '../../proto/index';
 import { BCL_MAX_SOURCE_BYTES } from '../../cells/limits';
@@ -53,9 +53,17 @@ register('eval', {
     if (files.length === 0) throw new InvalidArgument('FILE', 'give at least one .bcl file (see borg eval --help)');
     const options = { cell, user };
     const jobs: unknown[] = [];
+    const seen = new Map<string, string>();
     for (const f of files) {
       const r = f === '-' ? evaluateSource(readStdin(), '<stdin>', options) : evaluateFile(f, options);
-      for (const j of r.jobs) jobs.push(JobSpec.toJSON(j));
+      for (const j of r.jobs) {
+        // Within a file BCL refuses a second job of the same name; across files, so does this.
+        const id = formatJobId({ cell: j.cell, user: j.user, job: j.name });
+        const first = seen.get(id);
+        if (first !== undefined) throw new InvalidArgument(f, `job ${id} is also declared in ${first}`);
+        seen.set(id, f);
+        jobs.push(JobSpec.toJSON(j));
+      }
     }
     process.stdout.write(JSON.stringify(jobs, null, compact ? undefined : 2) + '\n');
     return EXIT.ok;
