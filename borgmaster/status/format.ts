@@ -1,8 +1,12 @@
 // Number and time formatting for the status page: compact, fixed units, readable at a glance in dense tables.
-import { formatBytes, formatCpu, type Resources } from '../../model/resources';
+import { formatBytes, type Resources } from '../../model/resources';
 
+/** cpu renders millicores: 250m, 1 core, 1.5 cores, 12 cores (whole cores above ten). */
 export function cpu(millis: number): string {
-  return millis >= 10_000 ? `${(millis / 1000).toFixed(0)} cores` : millis >= 1000 ? `${formatCpu(millis)} cores` : `${millis}m`;
+  if (millis < 1000) return `${millis}m`;
+  const cores = millis / 1000;
+  const text = millis >= 10_000 ? cores.toFixed(0) : Number(cores.toFixed(2)).toString();
+  return text === '1' ? '1 core' : `${text} cores`;
 }
 
 export function bytes(n: number): string {
