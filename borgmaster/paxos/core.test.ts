@@ -470,3 +470,30 @@ test('a lagging candidate learns the slots a promiser knows chosen before it lea
   h.deliver();
   for (const id of h.ids) assert.deepEqual(h.values(id), ['a', 'b', 'c', 'd']);
 });
+
+test('takeMessages: a leader streams new ACCEPTs while its previous Ready is still being persisted', () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  const leader = h.core(1);
+  leader.propose([Buffer.from('a')]);
+  const inFlight = leader.ready(); // the leader's disk is busy with slot 1
+  leader.propose([Buffer.from('b')]);
+  const early = leader.takeMessages();
+  assert.deepEqual(early.map((m) => [m.to, T[m.type], m.entries.map((e) => e.slot)]), [
+    [2, 'ACCEPT', [2]],
+    [3, 'ACCEPT', [2]],
+  ]);
+  // Both followers accept slots 1 and 2 and answer; the leader counts them while its own fsync is pending.
+  for (const m of [...inFlight.messagesBeforePersist, ...early]) {
+    h.core(m.to).step(m);
+    h.process(m.to);
+  }
+  while (h.deliverOne((m) => m.to === 1)) {
+    /* the harness steps the leader; its Ready loop waits, since a Ready is in flight */
+  }
+  assert.equal(leader.status().commitIndex, 2, 'two followers are a quorum: chosen before the leader synced');
+  leader.advance(inFlight);
+  const next = leader.ready();
+  assert.deepEqual(next.committed.map((e) => e.value.toString()), ['a', 'b']);
+  leader.advance(next);
+});

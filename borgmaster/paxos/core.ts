@@ -273,6 +273,19 @@ export class PaxosReplica implements PaxosReplicaApi {
     this.persistSnapshot = snap;
   }
 
+  /**
+   * takeMessages hands over, at any time (also while a Ready is being persisted), the messages that need nothing
+   * durable: the leader's ACCEPTs for new proposals, heartbeats, prepares, catch-up requests and answers. Sending
+   * them at once lets followers persist a batch while the leader still syncs the previous one. What is not taken
+   * here comes in the next Ready's messagesBeforePersist.
+   */
+  takeMessages(): PaxosMessage[] {
+    if (this.role === 'leader') this.sendAccepts();
+    const out = this.msgsNow;
+    this.msgsNow = [];
+    return out;
+  }
+
   // ------------------------------------------------------------------------------------------------------------
   // Ready / advance
 

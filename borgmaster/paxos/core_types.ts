@@ -177,6 +177,7 @@ export interface PaxosStatus {
  *   propose(cs)    leader only: each command gets its own slot, batched into the next ACCEPTs
  *   readIndex()    lease read
  *   hasReady()/ready()/advance(rd)
+ *   takeMessages() the leader's ACCEPTs etc. right away, without waiting for the Ready in flight
  *   compact(index, data)  the driver took a state-machine snapshot at index (<= appliedIndex): the core keeps it
  *                  to send to lagging replicas and emits persist.snapshot + truncateThrough in the next Ready
  *   status()
@@ -187,6 +188,8 @@ export interface PaxosReplicaApi {
   propose(commands: readonly Uint8Array[]): ProposeResult;
   readIndex(): ReadIndexResult;
   hasReady(): boolean;
+  /** takeMessages: messages that may go out now, even mid-persist (see Ready.messagesBeforePersist). */
+  takeMessages(): PaxosMessage[];
   ready(): Ready;
   advance(rd: Ready): void;
   compact(index: number, data: Uint8Array): void;

@@ -64,6 +64,8 @@ export interface SimOptions {
    * them durably), as node.ts does; otherwise after it, as core_types.ts orders by default.
    */
   applyEarly: boolean;
+  /** takeMessagesEarly: the driver sends takeMessages() after every input, even while a Ready is in flight. */
+  takeMessagesEarly: boolean;
 }
 
 type WriteWaiter = { cmd: string; done: (outcome: 'acked' | 'lost') => void };
@@ -203,6 +205,7 @@ export class SimCluster {
   /** drive runs the Ready loop exactly as the real node does, with the disk's sync latency in between. */
   private drive(r: SimReplica): void {
     const core = r.core;
+    if (r.up && core !== undefined && this.o.takeMessagesEarly) for (const m of core.takeMessages()) this.send(r.id, m);
     if (!r.up || r.busy || core === undefined || !core.hasReady()) return;
     r.busy = true;
     const inc = r.incarnation;

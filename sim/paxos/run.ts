@@ -57,6 +57,7 @@ export function simOptionsFor(seed: number, run: RunOptions): SimOptions {
     minSyncMs: 0.2,
     maxSyncMs: 1 + rng.int(rng.next() < 0.3 ? 40 : 8),
     applyEarly: rng.next() < 0.5,
+    takeMessagesEarly: rng.next() < 0.5,
   };
 }
 
