@@ -174,6 +174,11 @@ export const BCL_MAX_IMPORTS = 256;
 export const BCL_MAX_PARSE_DEPTH = 200;
 /** BCL_MAX_ALLOC_BYTES bounds what one evaluation may allocate in total (strings, lists, records), garbage included. */
 export const BCL_MAX_ALLOC_BYTES = 256 * MiB;
+/** BCL_MAX_INTERPOLATION_DEPTH bounds "${...}" nested inside strings inside "${...}" (a lexer recursion). */
+export const BCL_MAX_INTERPOLATION_DEPTH = 32;
+/** BCL_MAX_PATH_STEPS bounds a field path such as `a.b["c"].d = 1`; BCL_MAX_FOR_CLAUSES a comprehension's "for"s. */
+export const BCL_MAX_PATH_STEPS = 32;
+export const BCL_MAX_FOR_CLAUSES = 8;
 
 // --- Relations ---
 assert(MAX_TASKS_PER_JOB <= MAX_TASKS_PER_CELL, 'a job must fit in a cell');
@@ -197,6 +202,7 @@ assert(LIST_PAGE_SIZE_DEFAULT <= LIST_PAGE_SIZE_MAX, 'default page within the ma
 assert(LOG_TAIL_MAX_BYTES <= TASK_LOG_MAX_BYTES && LOG_TAIL_MAX_BYTES * 2 <= MAX_MESSAGE_BYTES, 'log tails fit a message');
 assert(BCL_MAX_OUTPUT_BYTES <= MAX_MESSAGE_BYTES, 'BCL output must be sendable');
 assert(BCL_MAX_PARSE_DEPTH < BCL_MAX_DEPTH, 'any expression the parser accepts can be evaluated at least once');
+assert(BCL_MAX_INTERPOLATION_DEPTH <= BCL_MAX_PARSE_DEPTH && BCL_MAX_PATH_STEPS <= BCL_MAX_PARSE_DEPTH, 'lexer and path bounds within the tree height');
 assert(BCL_MAX_OUTPUT_BYTES <= BCL_MAX_ALLOC_BYTES && MAX_JOB_SPEC_BYTES <= BCL_MAX_OUTPUT_BYTES, 'BCL can build the largest job spec');
 assert(CPU_RELIEVED_FRACTION < CPU_SHORT_FRACTION && CPU_SHORT_FRACTION <= 1, 'CPU throttling has hysteresis');
 assert(MEMORY_SHORT_FRACTION > 0 && MEMORY_SHORT_FRACTION <= 1, 'memory threshold is a fraction');
