@@ -139,6 +139,11 @@ test('placement re-checks: pending, spec version, machine UP, victims present an
     const res = r.ok(bodies.transitions([{ taskId, ...a }]));
     assert.deepEqual(res.rejected, [{ taskId, reason }], `${taskId} ${JSON.stringify(a)}`);
   }
+  // A hard constraint the machine no longer meets (re-registered with other attributes).
+  r.ok(bodies.createJob(jobSpec({ name: 'arm', task: { constraints: [{ key: 'arch', op: 1, values: ['arm64'] }], requirements: { cpuMillis: 100, ramBytes: 1 * GiB, diskBytes: 0, ports: 0 } } })));
+  r.ok(bodies.registerMachine(machine('m1', {}, { attributes: { arch: 'arm64' } })));
+  r.ok(bodies.registerMachine(machine('m1', {}, { attributes: { arch: 'x86_64' } })));
+  assert.deepEqual(r.ok(bodies.transitions([{ taskId: 'test/alice/arm/0', machine: 'm1' }])).rejected, [{ taskId: 'test/alice/arm/0', reason: 'constraint arch=arm64' }]);
   r.ok(bodies.setMachineState('m1', MachineState.DRAINING));
   assert.deepEqual(r.ok(bodies.transitions([{ taskId: 'test/alice/b1/0', machine: 'm1', victimTaskIds: ['test/alice/b0/0'] }])).rejected, [
     { taskId: 'test/alice/b1/0', reason: 'machine is not UP (DRAINING)' },

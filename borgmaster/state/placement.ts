@@ -2,10 +2,11 @@
 // every SCHEDULE (authoritative: the state a command is applied to) and by borgmaster/plan before proposing
 // (early rejection). A prod task is charged the limits of the tasks it cannot preempt; a non-prod task is charged
 // the reservations of the tasks already there, so non-prod runs in reclaimed resources and prod never does
-// (B15 §5.5). Ports are never overcommitted. Reasons are constants so callers can count them.
+// (B15 §5.5). Ports are never overcommitted; hard constraints are checked against the machine's attributes. Reasons are constants so callers can count them.
 import { canPreempt, isProd } from '../../model/priority';
 import { RESOURCE_DIMENSIONS, type Resources } from '../../model/resources';
-import { MachineState, TaskState } from '../../proto/index';
+import { Constraint_Op, MachineState, TaskState, type Constraint } from '../../proto/index';
+import { unreachable } from '../../model/assert';
 import { MAX_TASKS_PER_MACHINE, TASK_PORT_BASE } from '../../cells/limits';
 import { limitOf, priorityOf, reservationOf, type MachineRec, type TaskRec } from './records';
 
@@ -20,6 +21,41 @@ export const REASON_VICTIM_SELF = 'a task cannot preempt itself';
 export const REASON_TOO_MANY_TASKS = 'machine has too many tasks';
 export const REASON_INSUFFICIENT = 'insufficient';
 export const REASON_PORTS = 'insufficient ports';
+export const REASON_CONSTRAINT = 'constraint';
+
+/**
+ * unmetConstraint returns the first hard constraint of the task that the machine's attributes break, rendered
+ * as the scheduler renders it (`constraint arch=arm64`), or undefined. A machine re-registered with other
+ * attributes since the scheduler looked is caught here.
+ */
+export function unmetConstraint(constraints: readonly Constraint[], attributes: Readonly<Record<string, string>>): string | undefined {
+  for (const c of constraints) {
+    const v = attributes[c.key];
+    const first = c.values[0] ?? '';
+    switch (c.op) {
+      case Constraint_Op.EQ:
+        if (v !== first) return `${REASON_CONSTRAINT} ${c.key}=${first}`;
+        break;
+      case Constraint_Op.NE:
+        if (v === first) return `${REASON_CONSTRAINT} ${c.key}!=${first}`;
+        break;
+      case Constraint_Op.IN:
+        if (v === undefined || !c.values.includes(v)) return `${REASON_CONSTRAINT} ${c.key} in (${c.values.join(',')})`;
+        break;
+      case Constraint_Op.EXISTS:
+        if (v === undefined) return `${REASON_CONSTRAINT} ${c.key} exists`;
+        break;
+      case Constraint_Op.NOT_EXISTS:
+        if (v !== undefined) return `${REASON_CONSTRAINT} ${c.key} !exists`;
+        break;
+      case Constraint_Op.OP_UNSPECIFIED:
+        return `${REASON_CONSTRAINT} ${c.key} has no operator`;
+      default:
+        return unreachable(c.op, 'constraint op');
+    }
+  }
+  return undefined;
+}
 
 export type FitVerdict = { kind: 'fits' } | { kind: 'rejected'; reason: string };
 
@@ -44,6 +80,8 @@ export function checkPlacement(
   if (task.notBeforeMs > nowMs) return { kind: 'rejected', reason: `${REASON_BACKOFF} for ${task.notBeforeMs - nowMs}ms more` };
   if (machine === undefined) return { kind: 'rejected', reason: REASON_MACHINE_UNKNOWN };
   if (machine.state !== MachineState.UP) return { kind: 'rejected', reason: `${REASON_MACHINE_NOT_UP} (${MachineState[machine.state]})` };
+  const unmet = unmetConstraint(task.spec.constraints, machine.attributes);
+  if (unmet !== undefined) return { kind: 'rejected', reason: unmet };
   const priority = priorityOf(task);
   const evicted = new Set<TaskRec>();
   for (const v of victims) {
