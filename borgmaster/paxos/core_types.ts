@@ -29,8 +29,8 @@ export interface PaxosCoreConfig {
    */
   leaseTicks: number;
   /**
-   * maxClockDrift bounds the relative tick-rate error between any two replicas (0.05 = 5%). The leader uses a
-   * lease shorter than leaseTicks by this factor and two ticks of rounding (see leaderLeaseTicks in lease.ts).
+   * maxClockDrift bounds the relative tick-rate error between any two replicas (0.05 = 5%). The leader uses its
+   * lease for floor((leaseTicks - 1) / (1 + maxClockDrift)) ticks after the send a quorum acked (lease.ts).
    */
   maxClockDrift: number;
   /** rng randomises election timeouts. Use a fork per replica; the core draws nothing else from it. */
