@@ -8,6 +8,7 @@ import { assert } from '../../model/assert';
 /** leaderLeaseTicks: the leader may serve reads while (now - sendTick) < this, for a quorum's acked sendTick. */
 export function leaderLeaseTicks(leaseTicks: number, maxClockDrift: number): number {
   assert(maxClockDrift >= 0 && maxClockDrift < 1, 'maxClockDrift must be in [0, 1)');
-  const ticks = Math.floor((leaseTicks - 1) / (1 + maxClockDrift));
+  // The epsilon keeps an exact quotient (33 / 1.1 = 30) from rounding down a whole tick in floating point.
+  const ticks = Math.floor((leaseTicks - 1) / (1 + maxClockDrift) + 1e-9);
   return ticks;
 }
