@@ -2,6 +2,7 @@
 // (kept for the formatter). Strings carry their `${...}` interpolations already split into sub-token lists.
 import { BclError, type Pos, type Source } from './errors';
 import { BYTE_UNITS } from '../model/units';
+import { BCL_MAX_INTERPOLATION_DEPTH } from '../cells/limits';
 
 export type Punct =
   | '{' | '}' | '[' | ']' | '(' | ')' | ',' | '.' | '=' | '==' | '!=' | '<' | '<=' | '>' | '>='
@@ -43,9 +44,6 @@ export interface Comment {
   pos: Pos;
   ownLine: boolean;
 }
-
-/** MAX_INTERPOLATION_DEPTH bounds "${...}" nesting inside strings (a lexer recursion). */
-const MAX_INTERPOLATION_DEPTH = 32;
 
 const PUNCT2: readonly Punct[] = ['==', '!=', '<=', '>=', '&&', '||', '->'];
 const PUNCT1: readonly Punct[] = ['{', '}', '[', ']', '(', ')', ',', '.', '=', '<', '>', '+', '-', '*', '/', '%', '!'];
@@ -215,7 +213,7 @@ class Lexer {
         buf = '';
         this.i += 2;
         // Interpolations nest ("${"${x}"}"); bound the recursion so no input can overflow the stack.
-        if (++this.interpDepth > MAX_INTERPOLATION_DEPTH) this.fail(pos, `strings nest more than ${MAX_INTERPOLATION_DEPTH} interpolations deep`);
+        if (++this.interpDepth > BCL_MAX_INTERPOLATION_DEPTH) this.fail(pos, `strings nest more than ${BCL_MAX_INTERPOLATION_DEPTH} interpolations deep`);
         const inner = this.run(true);
         this.interpDepth--;
         if (inner.length === 1) this.fail(pos, 'empty "${}" in string: expected an expression');

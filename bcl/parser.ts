@@ -5,7 +5,7 @@ import type { BinaryOp, Body, CompClause, Entry, Expr, ListItem, PathStep, Progr
 import { BclError, type Pos, type Source } from './errors';
 import { numberLiteral } from './literal';
 import { describe, lex, type Comment, type Keyword, type Punct, type Token } from './lexer';
-import { BCL_MAX_PARSE_DEPTH, BCL_MAX_SOURCE_BYTES } from '../cells/limits';
+import { BCL_MAX_FOR_CLAUSES, BCL_MAX_PARSE_DEPTH, BCL_MAX_PATH_STEPS, BCL_MAX_SOURCE_BYTES } from '../cells/limits';
 
 export interface Parsed {
   program: Program;
@@ -369,7 +369,7 @@ class Parser {
       const clauses: CompClause[] = [];
       while (this.isKw('for')) {
         const at = this.next().pos;
-        if (clauses.length >= 8) this.fail(at, 'a comprehension has at most 8 "for" clauses');
+        if (clauses.length >= BCL_MAX_FOR_CLAUSES) this.fail(at, `a comprehension has at most ${BCL_MAX_FOR_CLAUSES} "for" clauses`);
         const name = this.ident('a loop variable after "for"');
         this.eatKw('in');
         const iter = this.expr();
@@ -440,7 +440,7 @@ class Parser {
         this.eatP(']', '"]" after the index');
         path.push({ s: 'index', expr, pos: s.pos });
       } else break;
-      if (path.length > 32) this.fail(s.pos, 'a field path has at most 32 steps');
+      if (path.length > BCL_MAX_PATH_STEPS) this.fail(s.pos, `a field path has at most ${BCL_MAX_PATH_STEPS} steps`);
     }
     if (this.isP('=')) {
       this.next();
