@@ -5,13 +5,15 @@
 import { QuotaExceeded } from '../model/errors';
 import { PENDING_QUEUE_MAX } from '../cells/limits';
 import { validateTask, type TaskClass } from './task_class';
-import type { SchedTask } from './types';
+import type { SchedTask, Verdict } from './types';
 
 /** QueueEntry is a queued task plus what the scheduler remembers about it between passes (its class). */
 export class QueueEntry {
   removed = false;
   /** cls: the task's equivalence class, set by the scheduler so a long-pending task is keyed only once. */
   cls: TaskClass | undefined = undefined;
+  /** verdict: the last verdict given, reused while its text is unchanged (a long tail allocates nothing per pass). */
+  verdict: Verdict | undefined = undefined;
   constructor(readonly task: SchedTask) {}
 }
 
@@ -20,6 +22,9 @@ export class PendingQueue {
   /** levels: priority -> user -> entries in arrival order (removed entries are dropped when ordering). */
   private readonly levels = new Map<number, Map<number, QueueEntry[]>>();
   private rotation = 0;
+  /** demandCpuMillis, demandRamBytes: sums of the queued tasks' limits (the workload shape the hybrid scorer uses). */
+  demandCpuMillis = 0;
+  demandRamBytes = 0;
 
   constructor(readonly capacity = PENDING_QUEUE_MAX) {}
 
@@ -41,8 +46,10 @@ export class PendingQueue {
     if (old !== undefined && old.task === task) return;
     validateTask(task);
     if (old === undefined && this.byId.size >= this.capacity) throw new QuotaExceeded(`pending queue is full (${this.capacity} tasks)`);
-    if (old !== undefined) old.removed = true;
+    if (old !== undefined) this.forget(old);
     const e = new QueueEntry(task);
+    this.demandCpuMillis += task.limit.cpuMillis;
+    this.demandRamBytes += task.limit.ramBytes;
     this.byId.set(task.id, e);
     let users = this.levels.get(task.priority);
     if (users === undefined) {
@@ -61,9 +68,15 @@ export class PendingQueue {
   remove(taskId: number): boolean {
     const e = this.byId.get(taskId);
     if (e === undefined) return false;
-    e.removed = true;
+    this.forget(e);
     this.byId.delete(taskId);
     return true;
+  }
+
+  private forget(e: QueueEntry): void {
+    e.removed = true;
+    this.demandCpuMillis -= e.task.limit.cpuMillis;
+    this.demandRamBytes -= e.task.limit.ramBytes;
   }
 
   /** ordered returns the queued tasks in scheduling order (see orderedEntries). */

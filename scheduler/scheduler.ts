@@ -29,6 +29,9 @@ import { MACHINE_UP, type Assignment, type PassStats, type Plan, type SchedTask,
  */
 export const DONOR_POOL = 4096;
 
+/** RECENT_VIEWS: size of the ring of freshest complete views an exhausted class may narrow its recheck with. */
+export const RECENT_VIEWS = 64;
+
 /** INHERIT_MIN_REMAINING: a class with fewer machines left to walk than this just walks them. */
 export const INHERIT_MIN_REMAINING = 256;
 
@@ -55,6 +58,9 @@ export class Scheduler {
   private ramPerCpu = 1;
   /** donors: recent classes with a complete walk, from which a new class may inherit its view (inheritWalk). */
   private donors: TaskClass[] = [];
+  /** recentViews: a small ring of the classes whose complete view was refreshed most recently (rechecks use it). */
+  private readonly recentViews: TaskClass[] = [];
+  private recentNext = 0;
   /** seen/stamp: a per-slot visit mark, reset in O(1) by bumping the stamp. */
   private seen = new Uint32Array(0);
   private stamp = 0;
@@ -102,7 +108,7 @@ export class Scheduler {
     // join the queue after this snapshot of it, so they wait for the next pass instead of chasing their evictor.
     const entries = queue.orderedEntries();
     this.ensurePermutation(snap);
-    this.ramPerCpu = workloadShape(snap, entries);
+    this.ramPerCpu = workloadShape(snap, queue);
 
     const assignments: Assignment[] = [];
     const verdicts: Verdict[] = [];
@@ -113,7 +119,7 @@ export class Scheduler {
       const c = this.classFor(entry);
       // Fast path for the long tail of a loaded cell: the class found no machine and nothing was freed since.
       if (c.exhausted && c.exhaustedFreedSeq === snap.freedSeq && c.layoutEpoch === snap.layoutEpoch && c.verdict !== undefined) {
-        verdicts.push({ taskId: task.id, why: c.verdict });
+        verdicts.push(verdictOf(entry, c.verdict));
         continue;
       }
       const before = c.entries;
@@ -133,7 +139,7 @@ export class Scheduler {
         assignments.push(a);
         if (!this.config.equivalenceClasses) this.dropClass(c);
       } else {
-        verdicts.push({ taskId: task.id, why: this.verdictFor(snap, c, task, nowMs) });
+        verdicts.push(verdictOf(entry, this.verdictFor(snap, c, task, nowMs)));
       }
     }
     this.evictClasses();
@@ -187,25 +193,76 @@ export class Scheduler {
       this.startCycle(snap, c);
       return true;
     }
+    // A dominating class with a fresher view narrows the recheck to its candidates and what was freed after it.
+    const view = this.findDonor(snap, c, this.recentViews, since, snap.freedSeq - since);
+    const from = view === undefined ? since : view.syncSeq;
     const stamp = this.nextStamp(snap);
-    for (let s = since; s < snap.freedSeq; s++) {
+    if (view !== undefined) {
+      for (let i = 0; i < view.nCand; i++) {
+        const m = view.cand[i] as number;
+        this.seen[m] = stamp;
+        this.recheckOne(snap, c, m);
+      }
+    }
+    for (let s = from; s < snap.freedSeq; s++) {
       const m = snap.freedLog[s % SCHED_FREED_LOG_ENTRIES] as number;
       // A machine freed several times since is checked once.
       if (this.seen[m] === stamp) continue;
       this.seen[m] = stamp;
-      if (this.evaluate(snap, c, m) !== 0 || hasCandidate(c, m)) continue;
-      c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
-      // The machine was counted under some reason when the walk rejected it; which one is not kept (that would
-      // cost a byte per class and machine), so take it from the largest count. The histogram keeps adding up to
-      // the cell, and its shares may lag by the few machines rechecked this way.
-      takeFromLargest(c.reasonCounts);
+      this.recheckOne(snap, c, m);
     }
     c.exhaustedFreedSeq = snap.freedSeq;
     c.syncSeq = snap.freedSeq;
+    this.offerView(c);
     if (c.nCand === 0) return false;
     c.exhausted = false;
     c.verdict = undefined;
     return true;
+  }
+
+  /** recheckOne adds slot m as a candidate of exhausted class c if it fits now. */
+  private recheckOne(snap: CellSnapshot, c: TaskClass, m: number): void {
+    if (this.evaluate(snap, c, m) !== 0 || hasCandidate(c, m)) return;
+    c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
+    // The machine was counted under some reason when the walk rejected it; which one is not kept (that would cost
+    // a byte per class and machine), so take it from the largest count. The histogram keeps adding up to the
+    // cell, and its shares may lag by the few machines rechecked this way.
+    takeFromLargest(c.reasonCounts);
+  }
+
+  /**
+   * findDonor looks in `pool` for a class whose complete view covers c's: same prod-ness, at least c's priority
+   * (so it may preempt at least what c may), a request no larger in any dimension, no constraints or spread
+   * limits of its own, a view no older than `notBefore`. Every machine feasible for c is then one of the donor's
+   * candidates or was freed after its view. Returns the cheapest such donor if it costs less than `budget`.
+   */
+  private findDonor(snap: CellSnapshot, c: TaskClass, pool: readonly TaskClass[], notBefore: number, budget: number): TaskClass | undefined {
+    if (!this.config.equivalenceClasses) return undefined;
+    let best: TaskClass | undefined;
+    let bestCost = budget;
+    for (let i = pool.length - 1; i >= 0; i--) {
+      const d = pool[i] as TaskClass;
+      if (d === c || d.dropped || d.layoutEpoch !== snap.layoutEpoch || d.visited < snap.slotCount || d.prod !== c.prod) continue;
+      if (!c.prod && d.priority < c.priority) continue;
+      if (d.needCpu > c.needCpu || d.needRam > c.needRam || d.needDisk > c.needDisk || d.needPorts > c.needPorts) continue;
+      if (d.syncSeq < notBefore) continue;
+      const lag = snap.freedSeq - d.syncSeq;
+      if (lag > SCHED_FREED_LOG_ENTRIES) continue;
+      const cost = d.nCand + lag;
+      if (cost < bestCost) {
+        best = d;
+        bestCost = cost;
+        if (cost === 0) break;
+      }
+    }
+    return best;
+  }
+
+  /** offerView records a fresh complete view (a walk just ended, or a recheck) in the recent-views ring. */
+  private offerView(c: TaskClass): void {
+    if (!this.config.equivalenceClasses || c.conKeys.length > 0 || c.hasSpread) return;
+    this.recentViews[this.recentNext] = c;
+    this.recentNext = (this.recentNext + 1) % RECENT_VIEWS;
   }
 
   /** refreshCandidates: step 3. Drops candidates that no longer fit, counting their reason for why-pending. */
@@ -267,6 +324,7 @@ export class Scheduler {
   /** walkCompleted records a complete view of the cell and offers the class as a donor. */
   private walkCompleted(snap: CellSnapshot, c: TaskClass): void {
     c.syncSeq = snap.freedSeq;
+    this.offerView(c);
     if (!this.config.equivalenceClasses || c.donor || c.conKeys.length > 0 || c.hasSpread) return;
     c.donor = true;
     this.donors.push(c);
@@ -284,21 +342,7 @@ export class Scheduler {
    * (those reject us too; the reason named is the donor's). Returns false when no donor applies.
    */
   private inheritWalk(snap: CellSnapshot, c: TaskClass): boolean {
-    if (!this.config.equivalenceClasses) return false;
-    let best: TaskClass | undefined;
-    let bestCost = Infinity;
-    for (const d of this.donors) {
-      if (d === c || d.dropped || d.layoutEpoch !== snap.layoutEpoch || d.visited < snap.slotCount || d.prod !== c.prod) continue;
-      if (!c.prod && d.priority < c.priority) continue;
-      if (d.needCpu > c.needCpu || d.needRam > c.needRam || d.needDisk > c.needDisk || d.needPorts > c.needPorts) continue;
-      const lag = snap.freedSeq - d.syncSeq;
-      if (lag > SCHED_FREED_LOG_ENTRIES) continue;
-      const cost = d.nCand + lag;
-      if (cost < bestCost) {
-        best = d;
-        bestCost = cost;
-      }
-    }
+    const best = this.findDonor(snap, c, this.recentViews, 0, snap.slotCount - c.visited) ?? this.findDonor(snap, c, this.donors, 0, snap.slotCount - c.visited);
     if (best === undefined) return false;
     const d = best;
     c.startCycle(c.cycleStart, snap.layoutEpoch);
@@ -515,6 +559,15 @@ export class Scheduler {
   }
 }
 
+/** verdictOf reuses the entry's last verdict object while its text is unchanged, so a long tail allocates nothing. */
+function verdictOf(entry: QueueEntry, why: string): Verdict {
+  const v = entry.verdict;
+  if (v !== undefined && v.why === why) return v;
+  const fresh: Verdict = { taskId: entry.task.id, why };
+  entry.verdict = fresh;
+  return fresh;
+}
+
 function takeFromLargest(counts: Int32Array): void {
   let best = -1;
   for (let i = 0; i < counts.length; i++) if ((counts[i] as number) > 0 && (best < 0 || (counts[i] as number) > (counts[best] as number))) best = i;
@@ -540,23 +593,11 @@ function assertFits(snap: CellSnapshot, slot: number): void {
  * workloadShape is how fast ram fills relative to cpu across the cell's demand (placed reservations plus the
  * pending requests, each as a fraction of capacity); the hybrid scorer keeps free resources in this shape.
  */
-function workloadShape(snap: CellSnapshot, pending: readonly QueueEntry[]): number {
-  let capCpu = 0;
-  let capRam = 0;
-  let useCpu = 0;
-  let useRam = 0;
-  for (let m = 0; m < snap.slotCount; m++) {
-    if (snap.state[m] === 0) continue;
-    const b = m * DIMS;
-    capCpu += snap.cap[b + DIM_CPU] as number;
-    capRam += snap.cap[b + DIM_RAM] as number;
-    useCpu += snap.resAll[b + DIM_CPU] as number;
-    useRam += snap.resAll[b + DIM_RAM] as number;
-  }
-  for (const e of pending) {
-    useCpu += e.task.limit.cpuMillis;
-    useRam += e.task.limit.ramBytes;
-  }
+function workloadShape(snap: CellSnapshot, queue: PendingQueue): number {
+  const capCpu = snap.totalCap[DIM_CPU] as number;
+  const capRam = snap.totalCap[DIM_RAM] as number;
+  const useCpu = (snap.totalRes[DIM_CPU] as number) + queue.demandCpuMillis;
+  const useRam = (snap.totalRes[DIM_RAM] as number) + queue.demandRamBytes;
   if (capCpu <= 0 || capRam <= 0 || useCpu <= 0 || useRam <= 0) return 1;
   const shape = useRam / capRam / (useCpu / capCpu);
   return Math.min(4, Math.max(0.25, shape));

@@ -66,6 +66,9 @@ export class CellSnapshot {
   /** slotCount: slots in use or freed (high-water mark); permutations range over [0, slotCount). */
   slotCount = 0;
   liveMachines = 0;
+  /** totalCap, totalRes: cell-wide sums of capacity and reservations of live machines, per dimension. */
+  readonly totalCap = new Float64Array(DIMS);
+  readonly totalRes = new Float64Array(DIMS);
   private machineCapacity = 0;
   state = new Uint8Array(0);
   generation = new Uint32Array(0);
@@ -172,6 +175,7 @@ export class CellSnapshot {
   }
 
   private writeMachine(slot: number, m: SchedMachine): void {
+    this.addCapacity(slot, -1);
     this.state[slot] = m.state;
     this.rack[slot] = m.rack;
     this.power[slot] = m.powerDomain;
@@ -180,8 +184,15 @@ export class CellSnapshot {
     this.cap[b + 1] = m.capacity.ramBytes;
     this.cap[b + 2] = m.capacity.diskBytes;
     this.cap[b + 3] = m.capacity.ports;
+    this.addCapacity(slot, +1);
     for (const col of this.attrColumns.values()) col[slot] = 0;
     for (const [k, v] of m.attributes) this.column(k)[slot] = v;
+  }
+
+  /** addCapacity adds (or takes away) a slot's capacity in the cell totals; slots being written start at zero. */
+  private addCapacity(slot: number, sign: 1 | -1): void {
+    const b = slot * DIMS;
+    for (let d = 0; d < DIMS; d++) this.totalCap[d] = (this.totalCap[d] as number) + sign * (this.cap[b + d] as number);
   }
 
   /**
@@ -193,6 +204,8 @@ export class CellSnapshot {
     const orphans: SchedTask[] = [];
     for (const t of [...(this.machineTasks[slot] ?? [])]) orphans.push(this.removeTaskSlot(t));
     this.slotOf.delete(id);
+    this.addCapacity(slot, -1);
+    for (let d = 0; d < DIMS; d++) this.cap[slot * DIMS + d] = 0;
     this.state[slot] = MACHINE_EMPTY;
     this.machineTasks[slot] = [];
     for (const col of this.attrColumns.values()) col[slot] = 0;
@@ -366,7 +379,10 @@ export class CellSnapshot {
   preemptAndPlace(victimIds: readonly number[], task: SchedTask, machineId: number): SchedTask[] {
     const slot = this.slot(machineId);
     const b = slot * DIMS;
-    const before = [0, 1, 2, 3].map((d) => this.resAll[b + d] as number);
+    const before0 = this.resAll[b] as number;
+    const before1 = this.resAll[b + 1] as number;
+    const before2 = this.resAll[b + 2] as number;
+    const before3 = this.resAll[b + 3] as number;
     const seq = this.freedSeq;
     const victims: SchedTask[] = [];
     for (const id of victimIds) {
@@ -376,13 +392,10 @@ export class CellSnapshot {
       victims.push(this.removeTaskSlot(t));
     }
     this.placeTask(task, machineId);
+    if (victims.length === 0) return victims;
     this.freedSeq = seq;
-    for (let d = 0; d < DIMS; d++) {
-      if ((this.resAll[b + d] as number) < (before[d] as number)) {
-        this.logFreed(slot);
-        break;
-      }
-    }
+    const r = this.resAll;
+    if ((r[b] as number) < before0 || (r[b + 1] as number) < before1 || (r[b + 2] as number) < before2 || (r[b + 3] as number) < before3) this.logFreed(slot);
     return victims;
   }
 
@@ -451,6 +464,7 @@ export class CellSnapshot {
     for (let d = 0; d < DIMS; d++) {
       const r = sign * (this.tRes[tb + d] as number);
       this.resAll[mb + d] = (this.resAll[mb + d] as number) + r;
+      this.totalRes[d] = (this.totalRes[d] as number) + r;
       if (freeBand) this.freeBandRes[mb + d] = (this.freeBandRes[mb + d] as number) + r;
       if (prod) {
         this.prodRes[mb + d] = (this.prodRes[mb + d] as number) + r;
@@ -545,10 +559,16 @@ function writeVec(a: Float64Array, b: number, r: Resources): void {
   a[b + 3] = r.ports;
 }
 
+function checkDim(v: number, field: string): void {
+  if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgument(field, `must be a non-negative integer, got ${String(v)}`);
+}
+
+/** checkVec validates a vector from outside; field by field, without allocating (it runs on every placement). */
 function checkVec(r: Resources, field: string): void {
-  for (const [k, v] of Object.entries(r)) {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new InvalidArgument(`${field}.${k}`, `must be a non-negative integer, got ${String(v)}`);
-  }
+  checkDim(r.cpuMillis, `${field}.cpuMillis`);
+  checkDim(r.ramBytes, `${field}.ramBytes`);
+  checkDim(r.diskBytes, `${field}.diskBytes`);
+  checkDim(r.ports, `${field}.ports`);
 }
 
 function checkMachine(m: SchedMachine): void {

@@ -68,10 +68,13 @@ export interface Assignment {
   victims: number[];
 }
 
-/** Verdict says why a task stayed pending, e.g. `0/12477 machines feasible: 9120 insufficient ram, ...`. */
+/**
+ * Verdict says why a task stayed pending, e.g. `0/12477 machines feasible: 9120 insufficient ram, ...`. The
+ * scheduler hands out the same object in later plans while the text is unchanged: treat it as read-only.
+ */
 export interface Verdict {
-  taskId: number;
-  why: string;
+  readonly taskId: number;
+  readonly why: string;
 }
 
 export interface PassStats {

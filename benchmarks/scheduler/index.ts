@@ -7,6 +7,7 @@
 // Accounting: every task is charged a reservation equal to its limit (all tasks are new, B15 §5.5).
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { loadavg } from 'node:os';
 import type { Benchmark } from '../main';
 import type { FitPolicy, SchedulerConfig } from '../../cells/config';
 import { FIT_POLICIES } from '../../cells/config';
@@ -136,12 +137,15 @@ interface RunResult {
   preemptions: number;
   passes: number;
   wallSeconds: number;
+  cpuSeconds: number;
   decisionsPerSecond: number;
+  decisionsPerCpuSecond: number;
   evaluations: number;
   cacheHits: number;
   stats: CellStats;
   why: Map<string, number>;
   onlinePassMs: number[];
+  onlineCpuMs: number[];
   onlinePlaced: number;
   onlinePreemptions: number;
 }
@@ -169,11 +173,15 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
   let evaluations = 0;
   let cacheHits = 0;
   let wallMs = 0;
+  let cpuMicros = 0;
   let lastVerdicts: { taskId: number; why: string }[] = [];
   for (;;) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const plan = sched.schedulePass(snap, queue);
+    const cu = process.cpuUsage(c0);
     wallMs += performance.now() - t0;
+    cpuMicros += cu.user + cu.system;
     passes++;
     placed += plan.assignments.length;
     evaluations += plan.stats.evaluations;
@@ -189,6 +197,7 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
 
   // Online: batches of newly submitted tasks on the loaded cell (with the leftover pending still queued).
   const onlinePassMs: number[] = [];
+  const onlineCpuMs: number[] = [];
   let onlinePlaced = 0;
   let onlinePreemptions = 0;
   const later: SchedTask[] = loaded.later;
@@ -197,13 +206,17 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
     if (batch.length === 0) break;
     for (const t of batch) queue.add(t);
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const plan = sched.schedulePass(snap, queue);
+    const cu = process.cpuUsage(c0);
     onlinePassMs.push(performance.now() - t0);
+    onlineCpuMs.push((cu.user + cu.system) / 1000);
     onlinePlaced += plan.assignments.length;
     for (const a of plan.assignments) onlinePreemptions += a.victims.length;
   }
   const wallSeconds = wallMs / 1000;
-  return { placed, pending, preemptions, passes, wallSeconds, decisionsPerSecond: (placed + pending) / wallSeconds, evaluations, cacheHits, stats, why, onlinePassMs, onlinePlaced, onlinePreemptions };
+  const cpuSeconds = cpuMicros / 1e6;
+  return { placed, pending, preemptions, passes, wallSeconds, cpuSeconds, decisionsPerSecond: (placed + pending) / wallSeconds, decisionsPerCpuSecond: (placed + pending) / cpuSeconds, evaluations, cacheHits, stats, why, onlinePassMs, onlineCpuMs, onlinePlaced, onlinePreemptions };
 }
 
 function pct(x: number): string {
@@ -232,6 +245,7 @@ async function run(args: string[]): Promise<void> {
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   const mid = [...runs].sort((a, b) => a.wallSeconds - b.wallSeconds)[Math.floor((runs.length - 1) / 2)] as RunResult;
   const online = runs.flatMap((r) => r.onlinePassMs);
+  const onlineCpu = runs.flatMap((r) => r.onlineCpuMs);
   const optimizations = o.optimizations.length === OPTIMIZATIONS.length ? 'all' : o.optimizations.length === 0 ? 'none' : o.optimizations.join(',');
   const result = {
     workload: w.name,
@@ -247,6 +261,9 @@ async function run(args: string[]): Promise<void> {
     passes: mid.passes,
     decisionsPerSecond: median(runs.map((r) => r.decisionsPerSecond)),
     wallSeconds: median(runs.map((r) => r.wallSeconds)),
+    cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
+    decisionsPerCpuSecond: median(runs.map((r) => r.decisionsPerCpuSecond)),
+    loadAverage: loadavg()[0] ?? 0,
     peakRssBytes,
     strandedCpuFraction: mid.stats.strandedCpuFraction,
     strandedRamFraction: mid.stats.strandedRamFraction,
@@ -262,6 +279,8 @@ async function run(args: string[]): Promise<void> {
       passMsP50: percentile(online, 50),
       passMsP99: percentile(online, 99),
       passMsMax: percentile(online, 100),
+      cpuMsP50: percentile(onlineCpu, 50),
+      cpuMsP99: percentile(onlineCpu, 99),
       placed: mid.onlinePlaced,
       preemptions: mid.onlinePreemptions,
     },
@@ -278,13 +297,13 @@ async function run(args: string[]): Promise<void> {
     ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, ${o.runs} run(s)`],
     ['placed / pending', `${result.placed} / ${result.pending} (${result.passes} passes of at most 20000 assignments)`],
     ['preemptions', `${result.preemptions}`],
-    ['decisions per second', `${Math.round(result.decisionsPerSecond)} (median)`],
-    ['wall time', `${result.wallSeconds.toFixed(3)} s (median)`],
+    ['decisions per second', `${Math.round(result.decisionsPerSecond)} (median; per CPU second ${Math.round(result.decisionsPerCpuSecond)})`],
+    ['wall time', `${result.wallSeconds.toFixed(3)} s (median; CPU ${result.cpuSeconds.toFixed(3)} s; load average ${result.loadAverage.toFixed(1)})`],
     ['peak RSS', formatBytes(peakRssBytes)],
     ['evaluations', `${result.evaluations} (cache hits ${result.cacheHits})`],
     ['reserved', `cpu ${pct(result.reservedCpuFraction)}, ram ${pct(result.reservedRamFraction)} of capacity`],
     ['stranded', `cpu ${pct(result.strandedCpuFraction)}, ram ${pct(result.strandedRamFraction)} of capacity`],
-    ['online passes', `${online.length} x ${o.onlineTasks} new tasks: p50 ${result.online.passMsP50.toFixed(1)} ms, p99 ${result.online.passMsP99.toFixed(1)} ms, max ${result.online.passMsMax.toFixed(1)} ms; placed ${mid.onlinePlaced}, preemptions ${mid.onlinePreemptions}`],
+    ['online passes', `${online.length} x ${o.onlineTasks} new tasks: p50 ${result.online.passMsP50.toFixed(1)} ms, p99 ${result.online.passMsP99.toFixed(1)} ms, max ${result.online.passMsMax.toFixed(1)} ms (CPU p50 ${result.online.cpuMsP50.toFixed(1)}, p99 ${result.online.cpuMsP99.toFixed(1)} ms); placed ${mid.onlinePlaced}, preemptions ${mid.onlinePreemptions}`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
