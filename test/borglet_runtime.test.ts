@@ -48,6 +48,21 @@ test('a task runs in its cgroup, as nobody, in its own pid namespace, with its n
   assert.match(r.facts?.attributes['borglet.isolation'] ?? '', /user=nobody; namespaces=pid,mount/);
 });
 
+test('arguments and environment reach the task byte for byte, with default signal dispositions', async () => {
+  const weird = ["it's", 'say "hi"', '$HOME', '`id`', 'two\nlines', ' spaced ', '\\', '*', ''];
+  const t = task(20, spec('/bin/sh', ['-c', 'printf "%s|" "$@"; printf "\\n%s\\n" "$WEIRD"; grep -E "^SigIgn" /proc/self/status; exec sleep 100', 'sh', ...weird], { env: { WEIRD: "a'b\"c $x" } }));
+  const r = await c.poll(ballot, [t]);
+  assert.equal(find(r, t.taskId).state, TaskState.RUNNING);
+  const out = await waitFor('the output', async () => {
+    const l = (await c.logs(t.taskId)).data.toString();
+    return l.includes('SigIgn') ? l : undefined;
+  });
+  assert.ok(out.startsWith(`${weird.join('|')}|\n`), JSON.stringify(out));
+  assert.match(out, /\na'b"c \$x\n/);
+  assert.match(out, /^SigIgn:\s+0+$/m, 'no signal is ignored by the task');
+  await c.poll(ballot, []);
+});
+
 test('stop: SIGTERM first, SIGKILL after the grace for a task that does not leave', async () => {
   const polite = task(1, spec('/bin/sh', ['-c', 'trap "echo term; exit 0" TERM; while :; do sleep 0.05; done'], { killGraceMs: 5_000 }));
   const stubborn = task(2, spec('/bin/sh', ['-c', 'trap "echo ignoring" TERM; while :; do sleep 0.05; done'], { killGraceMs: 800 }));
