@@ -5,7 +5,7 @@ import { loadCellConfig } from '../cells/config';
 import { InvalidArgument } from '../model/errors';
 import { Replica } from './replica';
 
-const USAGE = 'usage: borgmaster --cell FILE --replica ID';
+const USAGE = 'usage: borgmaster --cell FILE --replica ID [--no-bns]';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -22,7 +22,9 @@ async function main(): Promise<void> {
   const id = Number(flag(args, '--replica'));
   if (!cellFile) throw new InvalidArgument('--cell', `is required\n${USAGE}`);
   if (!Number.isInteger(id) || id <= 0) throw new InvalidArgument('--replica', `must be a replica id\n${USAGE}`);
-  const config = loadCellConfig(cellFile);
+  const loaded = loadCellConfig(cellFile);
+  // --no-bns: borg up found no Redis to publish to; the cell runs without BNS rather than retrying forever.
+  const config = args.includes('--no-bns') ? { ...loaded, bns: { redis: undefined } } : loaded;
   const replica = await Replica.start({ config, replicaId: id, log: (m) => console.log(m) });
   let stopping = false;
   const stop = async () => {

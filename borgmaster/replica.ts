@@ -31,6 +31,8 @@ import { bootstrapCommands, encodeCommand, type ApplyOutcome, type TaskRec } fro
 import { serverCredentials, clientCredentials, peerIdentity } from './security/index';
 import { LinkShard } from './link/index';
 import { BnsPublisher, type BnsRecord } from './bns/index';
+import { BorgMetrics, CellStateSource, StatusServer, UsageBook, followWatchHub, type ReplicaInfo } from './status/index';
+import { resources } from '../model/resources';
 
 export interface ReplicaOptions {
   config: CellConfig;
@@ -59,6 +61,9 @@ export class Replica {
     readonly server: Server,
     readonly link: LinkShard,
     private readonly peerCredentials: ChannelCredentials,
+    readonly status: StatusServer,
+    readonly metrics: BorgMetrics,
+    private readonly stopFollowing: () => void,
   ) {}
 
   static async start(options: ReplicaOptions): Promise<Replica> {
@@ -75,7 +80,13 @@ export class Replica {
     let node: PaxosNode<ApplyOutcome[]> | undefined;
     const addressOf = (id: number | undefined) => config.replicas.find((r) => r.id === id)?.address;
     const replicatedLog: ReplicatedLog = {
-      propose: (commands) => must(node).propose(commands),
+      propose: async (commands) => {
+        const started = performance.now();
+        const index = await must(node).propose(commands);
+        replicaRef.replica?.metrics.observeCommit((performance.now() - started) / 1000);
+        replicaRef.replica?.metrics.setLogIndex(index);
+        return index;
+      },
       isLeader: () => node?.isLeader() ?? false,
       leaderAddress: () => addressOf(node?.leaderId()),
       status: () => must(replicaRef.replica).logStatus(),
@@ -115,13 +126,41 @@ export class Replica {
     });
 
     const server = new Server(CHANNEL_OPTIONS);
-    server.addService(BorgMasterService, borgMasterHandlers(master));
+    const handlers = borgMasterHandlers(master);
+    // The scheduler reports each pass's wall time with its plan: that is the pass latency the status page shows.
+    const commitPlan = handlers.commitPlan;
+    handlers.commitPlan = (call, callback) => {
+      if (Number.isFinite(call.request.passSeconds) && call.request.passSeconds >= 0) replicaRef.replica?.metrics.observePass(call.request.passSeconds);
+      commitPlan(call, callback);
+    };
+    server.addService(BorgMasterService, handlers);
     node.registerService(server);
     const internal: { replica?: Replica } = {};
     server.addService(ReplicaInternalService, internalHandlers(() => must(internal.replica)));
     await new Promise<number>((resolve, reject) => server.bindAsync(me.address, serverCredentials(tls), (e, p) => (e ? reject(e) : resolve(p))));
 
     const readyNode = node;
+    const metrics = new BorgMetrics({ labels: { cell: config.name, replica: String(replicaId) } });
+    const usage = new UsageBook();
+    const source = new CellStateSource({
+      state: () => master.state,
+      replica: () => must(replicaRef.replica).replicaInfo(),
+      whyPending: (id) => master.whyPending.get(id),
+      usage,
+      metrics,
+      logs: async (taskId, machine, stream, tailBytes) => {
+        const m = master.state.machines.get(machine);
+        if (!m) throw new Unavailable(`machine ${machine} is not in the cell`);
+        const r = await taskLogs.tail({ taskId, machine, machineAddress: m.address, stream: stream === 'stderr' ? TaskLogsRequest_Stream.STDERR : TaskLogsRequest_Stream.STDOUT, tailBytes });
+        return { text: Buffer.from(r.data).toString('utf8'), truncated: r.truncated };
+      },
+    });
+    metrics.bindSummary(() => source.summary());
+    const stopFollowing = followWatchHub(master.watch, source, () => master.state.appliedIndex);
+    const [statusHost, statusPort] = [me.statusAddress.slice(0, me.statusAddress.lastIndexOf(':')), Number(me.statusAddress.slice(me.statusAddress.lastIndexOf(':') + 1))];
+    const status = new StatusServer({ source, metrics, host: statusHost, port: statusPort });
+    await status.start();
+
     const link = new LinkShard({
       replicaId,
       replicaIds: config.replicas.map((r) => r.id),
@@ -136,13 +175,18 @@ export class Replica {
         return { ballot, canPoll: s.leaderId !== undefined && s.appliedIndex + MAX_POLL_LAG_SLOTS >= s.commitIndex };
       },
       submit: (commands) => replica?.submit(commands) ?? Promise.resolve(),
+      onPoll: (_machine, intervalMs, ok) => metrics.observePoll(intervalMs / 1000, ok ? 'ok' : 'error'),
+      onSample: (machine, atMs, response) => {
+        usage.recordMachine(machine, resources(response.facts?.usage ?? {}), atMs);
+        for (const t of response.tasks) if (t.usage) usage.recordTask(t.taskId, resources(t.usage), atMs);
+      },
     });
-    replica = new Replica(options, master, node, server, link, peerCredentials);
+    replica = new Replica(options, master, node, server, link, peerCredentials, status, metrics, stopFollowing);
     internal.replica = replica;
     replicaRef.replica = replica;
     replica.startDuties(log);
     link.start();
-    log(`serving ${me.address} (cell ${config.name}, ${config.replicas.length} replicas)`);
+    log(`serving ${me.address} (cell ${config.name}, ${config.replicas.length} replicas); status page ${status.url}/`);
     return replica;
   }
 
@@ -210,6 +254,21 @@ export class Replica {
           }
         }),
     );
+  }
+
+  /** replicaInfo is what the status page says about who serves and how current it is. */
+  replicaInfo(): ReplicaInfo {
+    const ls = this.logStatus();
+    const self = ls.replicas.find((r) => r.id === this.id);
+    return {
+      cell: this.options.config.name,
+      selfId: this.id,
+      leaderId: ls.leaderReplica === 0 ? undefined : ls.leaderReplica,
+      authoritative: this.node.isLeader() && this.node.status().leaseValid,
+      appliedIndex: this.master.state.appliedIndex,
+      lagEntries: self?.lag ?? 0,
+      replicas: ls.replicas.map((r) => ({ id: r.id, address: r.address, leader: r.leader, reachable: r.reachable, logIndex: r.logIndex, appliedIndex: r.appliedIndex, lag: r.lag, statusUrl: r.statusUrl })),
+    };
   }
 
   /** logStatus describes every replica: leader, log indexes and lag behind the commit index this replica knows. */
@@ -305,6 +364,8 @@ export class Replica {
     this.closed = true;
     if (this.dutyTimer) clearTimeout(this.dutyTimer);
     this.link.stop();
+    this.stopFollowing();
+    await this.status.close();
     await this.bns?.close();
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {

@@ -38,6 +38,8 @@ export interface LinkShardOptions {
   sslTargetName?: string;
   log?: (msg: string) => void;
   onPoll?: (machine: string, intervalMs: number, ok: boolean) => void;
+  /** onSample hears every successful reply (usage is soft state: never replicated). */
+  onSample?: (machine: string, atMs: number, response: PollResponse) => void;
 }
 
 export interface MachineSample {
@@ -157,6 +159,7 @@ export class LinkShard {
     }
     this.health.ok(m.name);
     this.samples.set(m.name, { atMs: now, response });
+    this.o.onSample?.(m.name, now, response);
     const commands: Command[] = [];
     if (m.state === MachineState.DOWN && this.dedup.fresh(`up/${m.name}/${m.generation}`)) {
       commands.push(command(bodies.setMachineState(m.name, MachineState.UP, 'answering polls again')));
