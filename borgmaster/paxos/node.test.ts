@@ -34,7 +34,9 @@ class ListMachine implements StateMachine<number> {
   }
 }
 
-const TIMING: PaxosConfig = { tickMs: 10, electionTicks: 10, heartbeatTicks: 2, leaseTicks: 8, maxClockDrift: 0.05 };
+// Short ticks keep the tests fast; 20 ticks of silence (400 ms) before an election keeps a CI machine's stalls
+// from deposing a healthy leader in the middle of a test.
+const TIMING: PaxosConfig = { tickMs: 20, electionTicks: 20, heartbeatTicks: 3, leaseTicks: 15, maxClockDrift: 0.05 };
 
 interface Running {
   node: PaxosNode<number>;
