@@ -3,11 +3,12 @@
 // until every task runs the new spec (or --no-wait). The request id names "this spec over that version", so
 // running the command again after a lost answer changes nothing twice.
 import { EXIT } from '../registry';
+import { validateJobSpec } from '../../borgmaster/state/index';
 import { evaluateFile } from '../../bcl/index';
 import { BorgError, NotFound } from '../../model/errors';
 import { formatJobId } from '../../model/ids';
 import { TaskState, type JobSpec, type UpdateJobResponse } from '../../proto/index';
-import { CELL_FLAGS, HELP_FLAG, RPCS, cellConfig, defaultUser, defineCommand, expectPositionals, json, note, out, updateRequestId, withCell, type CellClient } from '../lib/index';
+import { CELL_FLAGS, HELP_FLAG, RPCS, cellConfig, defaultUser, defineCommand, expectPositionals, json, note, out, specDiff, updateRequestId, withCell, type CellClient } from '../lib/index';
 
 const flags = {
   ...CELL_FLAGS,
@@ -44,7 +45,8 @@ the new spec. Priority-only changes restart nothing.`,
     async run({ flags: f, positionals }) {
       const [file] = expectPositionals(positionals, ['FILE'], 0, 'borg update FILE');
       const config = cellConfig(f);
-      const { jobs } = evaluateFile(file as string, { cell: config.name, user: defaultUser(f.user) });
+      // Checked here as the master will check them, so the diff compares like with like (defaults filled in).
+      const jobs = evaluateFile(file as string, { cell: config.name, user: defaultUser(f.user) }).jobs.map((j, i) => validateJobSpec(j, `${file}: job ${j.name || i}`, config.name));
       if (jobs.length === 0) throw new BorgError('invalid_argument', `${file}: defines no jobs`);
       return withCell(
         f,
@@ -71,7 +73,8 @@ the new spec. Priority-only changes restart nothing.`,
               fromVersion: p.fromVersion,
               toVersion: p.applied?.job?.specVersion ?? (p.preview.diff === 'no change' ? p.fromVersion : undefined),
               changed: p.preview.diff !== 'no change',
-              diff: p.preview.diff,
+              summary: p.preview.diff,
+              diff: p.preview.job?.spec === undefined ? [] : specDiff(p.preview.job.spec, p.spec),
               restartedTaskIds: p.preview.restartedTaskIds,
               applied: p.applied !== undefined,
               logIndex: p.applied?.logIndex,
@@ -92,8 +95,9 @@ function printDiff(p: Planned): void {
     out(`${p.id}: no change (version ${p.fromVersion})`);
     return;
   }
-  out(`${p.id}: version ${p.fromVersion} -> ${p.fromVersion + 1}`);
-  for (const line of p.preview.diff.split('\n')) out(`  ${line}`);
+  out(`${p.id}: version ${p.fromVersion} -> ${p.fromVersion + 1} (${p.preview.diff})`);
+  const before = p.preview.job?.spec;
+  if (before !== undefined) for (const line of specDiff(before, p.spec)) out(`  ${line}`);
   const n = p.preview.restartedTaskIds.length;
   out(n === 0 ? '  restarts no running task' : `  restarts ${n} running task${n === 1 ? '' : 's'}: ${p.preview.restartedTaskIds.map((t) => t.split('/').pop()).join(', ')}`);
 }

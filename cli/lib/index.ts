@@ -9,3 +9,4 @@ export { submitRequestId, updateRequestId, killRequestId, machineRequestId, quot
 export { defineCommand, withCell, cellConfig, allPages, out, note, helpText, CELL_FLAGS, HELP_FLAG, CELL_HELP, type CellFlags, type CommandDef } from './command';
 export { jobState, jobCounts, jobJson } from './jobs';
 export { listMachines, getMachine } from './reads';
+export { specDiff } from './spec_diff';
