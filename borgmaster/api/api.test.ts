@@ -5,90 +5,29 @@
 // changes, resumes from an index, and cuts off a slow watcher; CommitPlan and why-pending.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import {
-  BorgMasterClient,
-  CHANNEL_OPTIONS,
-  EventType,
-  MachineState,
-  PriorityBand,
-  TaskState,
-  invoke,
-  type WatchEvent,
-} from '../../proto/index';
+import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { EventType, MachineState, PriorityBand, TaskState, type BorgMasterClient, type WatchEvent } from '../../proto/index';
 import { BorgError, NotLeader } from '../../model/errors';
-import { systemClock } from '../../model/clock';
 import { GiB, MiB } from '../../model/resources';
-import { ensureCellCa, issueCert, clientCredentials, type IssuedCert } from '../security/index';
-import { bootstrapCommands, encodeCommand, jobSpec, type JobSpecInput } from '../state/index';
-import { Master, startMasterServer, type MasterServer } from './index';
-import { InProcessLogForHandlerTests } from './test_log_for_handler_tests';
+import { jobSpec, type JobSpecInput } from '../state/index';
+import type { Master, MasterServer } from './index';
+import type { InProcessLogForHandlerTests } from './test_log_for_handler_tests';
+import { call, startHandlerTestCell, TEST_CELL as CELL, type HandlerTestCell, type Identity } from './test_cell_for_handler_tests';
 
-const CELL = 'test';
-let dir = '';
+let cell: HandlerTestCell;
 let log: InProcessLogForHandlerTests;
 let leader: Master;
 let follower: Master;
 let servers: MasterServer[] = [];
-const clients: BorgMasterClient[] = [];
-const certs: Record<string, IssuedCert> = {};
-
-function client(who: string, server: MasterServer): BorgMasterClient {
-  const c = new BorgMasterClient(server.address, clientCredentials(certs[who] as IssuedCert), CHANNEL_OPTIONS);
-  clients.push(c);
-  return c;
-}
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'borg-api-test-'));
-  const ca = await ensureCellCa(join(dir, 'ca'), CELL);
-  for (const [cn, roles] of [
-    ['replica-1', ['replica']],
-    ['alice', ['user']],
-    ['bob', ['user']],
-    ['root', ['user']],
-    ['sched', ['scheduler']],
-  ] as const) {
-    certs[cn] = await issueCert(ca, cn, roles, join(dir, 'certs'));
-  }
-  log = new InProcessLogForHandlerTests();
-  const mk = (id: number) => new Master({ cell: CELL, replicaId: id, log: log.view(id), clock: systemClock, admins: ['root'], watch: { bufferEvents: 50 } });
-  leader = mk(1);
-  follower = mk(2);
-  log.attach(1, leader, '');
-  log.attach(2, follower, '');
-  const tls = certs['replica-1'] as IssuedCert;
-  servers = [await startMasterServer(leader, tls), await startMasterServer(follower, tls)];
-  log.setAddress(1, (servers[0] as MasterServer).address);
-  log.setAddress(2, (servers[1] as MasterServer).address);
-  const machines = ['m0', 'm1', 'm2'].map((name, i) => ({
-    name,
-    address: `127.0.0.1:${7300 + i}`,
-    capacity: { cpuMillis: 4000, ramBytes: 16 * GiB, diskBytes: 100 * GiB, ports: 100 },
-    attributes: { os: 'linux' },
-    rack: `rack-${i}`,
-    powerDomain: 'power-0',
-  }));
-  const quotas = [
-    { user: 'alice', band: PriorityBand.PRODUCTION, limit: { cpuMillis: 4000, ramBytes: 8 * GiB, diskBytes: 0, ports: 10 } },
-    { user: 'alice', band: PriorityBand.BEST_EFFORT, limit: { cpuMillis: 8000, ramBytes: 32 * GiB, diskBytes: 0, ports: 100 } },
-    { user: 'bob', band: PriorityBand.PRODUCTION, limit: { cpuMillis: 4000, ramBytes: 8 * GiB, diskBytes: 0, ports: 10 } },
-  ];
-  log.appendDirect(bootstrapCommands({ machines, quotas }, Date.now()).map(encodeCommand));
+  cell = await startHandlerTestCell({ bufferEvents: 50 });
+  ({ log, leader, follower, servers } = cell);
 });
+after(() => cell.close());
 
-after(async () => {
-  for (const c of clients) c.close();
-  await Promise.all(servers.map((s) => s.close()));
-  await rm(dir, { recursive: true, force: true });
-});
-
-type Method<Req, Res> = (req: Req, md: Metadata, opts: object, cb: (err: ServiceError | null, res: Res) => void) => unknown;
-function call<Req, Res>(c: BorgMasterClient, method: Method<Req, Res>, req: Req): Promise<Res> {
-  return invoke(method.bind(c) as Parameters<typeof invoke<Req, Res>>[0], req, new Metadata(), 10_000);
+function client(who: Identity, server: MasterServer): BorgMasterClient {
+  return cell.client(who, server === servers[0] ? 0 : 1);
 }
 
 const spec = (p: JobSpecInput = {}) => jobSpec({ cell: CELL, user: 'alice', task: { requirements: { cpuMillis: 500, ramBytes: 256 * MiB, diskBytes: 0, ports: 1 } }, ...p });
@@ -324,4 +263,24 @@ test('Watch: a watcher that does not read is cut off with RESOURCE_EXHAUSTED ins
   assert.equal(err.code, status.RESOURCE_EXHAUSTED);
   assert.match(err.details, /watcher fell 50 events behind \(limit 50\); watch again from log index \d+/);
   for (let i = 0; i < 120; i++) await call(alice, alice.killJob, { requestId: rid(), user: 'alice', job: `flood${i}` });
+});
+
+test('after the leader changes, a retried request is answered from the replicated request cache, not applied again', async () => {
+  const alice1 = client('alice', servers[0] as MasterServer);
+  const alice2 = client('alice', servers[1] as MasterServer);
+  const id = rid();
+  const first = await call(alice1, alice1.createJob, { requestId: id, spec: spec({ name: 'survivor' }) });
+  log.leaderId = 2;
+  try {
+    const before = log.lastIndex;
+    const retried = await call(alice2, alice2.createJob, { requestId: id, spec: spec({ name: 'survivor' }) });
+    assert.equal(retried.logIndex, first.logIndex);
+    assert.equal(log.lastIndex, before, 'the new leader proposed nothing');
+    // And the old leader now redirects to the new one.
+    const e = await rejects(call(alice1, alice1.killJob, { requestId: rid(), user: 'alice', job: 'survivor' }), 'not_leader');
+    assert.ok(e instanceof NotLeader && e.leaderAddress === servers[1]?.address);
+    await call(alice2, alice2.killJob, { requestId: rid(), user: 'alice', job: 'survivor' });
+  } finally {
+    log.leaderId = 1;
+  }
 });
