@@ -67,6 +67,8 @@ export const PAXOS_KV_HISTORY_PAGE = 10_000;
 
 // --- State ---
 export const IDEMPOTENCY_CACHE_ENTRIES = 100_000;
+/** IDEMPOTENCY_CACHE_TASK_IDS bounds the task ids held in remembered results (plans, updates) across the cache. */
+export const IDEMPOTENCY_CACHE_TASK_IDS = 2_000_000;
 export const EVENT_HISTORY_MAX = 1_000_000;
 
 // --- Borgmaster state and API (borgmaster/state, borgmaster/api, borgmaster/plan) ---
@@ -92,7 +94,7 @@ export const RESTART_BACKOFF_MAX_MS = 3_600_000;
 /** WATCH_HISTORY_ENTRIES is how many applied log entries' changes a replica keeps so a watcher can resume. */
 export const WATCH_HISTORY_ENTRIES = 4_096;
 /** WATCH_HISTORY_ITEMS bounds the jobs + tasks + machines held across that history (large jobs age out first). */
-export const WATCH_HISTORY_ITEMS = 500_000;
+export const WATCH_HISTORY_ITEMS = 200_000;
 /** PROPOSE_TIMEOUT_MS bounds how long an API call waits for its command to be chosen and applied. */
 export const PROPOSE_TIMEOUT_MS = 10_000;
 
@@ -210,6 +212,7 @@ assert(KILL_GRACE_MS_DEFAULT <= KILL_GRACE_MS_MAX, 'default grace within the max
 assert(HEALTH_INTERVAL_MS_MIN <= HEALTH_INTERVAL_MS_DEFAULT, 'default health interval within the minimum');
 assert(MAX_TASKS_PER_MACHINE * MAX_TASK_SPEC_BYTES <= BORGLET_STATE_FILE_MAX_BYTES, 'a full machine of specs fits the Borglet state file');
 assert(BORGLET_DEAD_TASKS_MAX >= MAX_TASKS_PER_MACHINE, 'every task of a full machine can die at once and still be reported');
+assert(IDEMPOTENCY_CACHE_TASK_IDS >= 2 * MAX_TRANSITIONS_PER_COMMAND, 'the result of the largest command is remembered');
 assert(MAX_TRANSITIONS_PER_COMMAND >= PLAN_MAX_ASSIGNMENTS, 'a whole plan commits as one command');
 assert(MAX_TRANSITIONS_PER_COMMAND <= PAXOS_MAX_PROPOSAL_QUEUE, 'a transitions batch fits the proposal queue');
 assert(TASK_PORT_BASE + MAX_MACHINE_PORTS <= 65_535, 'task ports are valid port numbers');
