@@ -497,3 +497,17 @@ test('takeMessages: a leader streams new ACCEPTs while its previous Ready is sti
   assert.deepEqual(next.committed.map((e) => e.value.toString()), ['a', 'b']);
   leader.advance(next);
 });
+
+test('hostile numbers allocate nothing and stretch nothing: far-future slots are refused, future ticks ignored', () => {
+  const c = new PaxosReplica(config(2));
+  c.step(msg(T.ACCEPT, 1, 2, { ballot: b(1, 1), entries: [entry(2 ** 50, b(1, 1), 'x')], commitIndex: 0 }));
+  const rd = drain(c);
+  assert.equal(rd.persist.entries, undefined);
+  assert.equal(c.status().lastSlot, 0);
+  const h = new PaxosHarness();
+  h.elect(1);
+  h.isolate(1);
+  h.core(1).step(msg(T.HEARTBEAT_ACK, 2, 1, { ballot: h.core(1).status().ballot, tick: 10 ** 9 }));
+  h.tick(1, 8);
+  assert.equal(h.core(1).readIndex().kind, 'no_lease', 'a forged echo does not keep the lease alive');
+});

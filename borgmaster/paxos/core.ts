@@ -101,6 +101,12 @@ export class PaxosReplica implements PaxosReplicaApi {
   private readonly maxBatchBytes: number;
   private readonly maxInflight: number;
   private readonly maxCatchup: number;
+  /**
+   * maxSlotAhead bounds how far above its commit index a replica stores what a peer sends (the in-memory log is
+   * dense): a legitimate leader never runs more than a few pipelines ahead; a replica further behind catches up
+   * first. It keeps a corrupt or hostile slot number from allocating without bound.
+   */
+  private readonly maxSlotAhead: number;
   private readonly rng: PaxosCoreConfig['rng'];
 
   // --- durable state (mirrored) ---
@@ -165,6 +171,7 @@ export class PaxosReplica implements PaxosReplicaApi {
     this.maxBatchBytes = config.maxBatchBytes ?? PAXOS_MAX_BATCH_BYTES;
     this.maxInflight = config.maxInflightSlots ?? PAXOS_MAX_INFLIGHT_SLOTS;
     this.maxCatchup = config.maxCatchupEntries ?? PAXOS_MAX_CATCHUP_ENTRIES;
+    this.maxSlotAhead = 4 * Math.max(this.maxInflight, this.maxBatchEntries, this.maxCatchup);
     this.rng = config.rng;
 
     const r = restart ?? { promised: ZERO_BALLOT, entries: [], commitIndex: 0, snapshot: undefined };
@@ -522,6 +529,8 @@ export class PaxosReplica implements PaxosReplicaApi {
     const start = prev === undefined ? c.fromSlot : prev.coveredThrough + 1;
     if (prev?.complete) return;
     if (m.fromSlot > start) return;
+    const horizon = Math.max(m.commitIndex, this.commit) + this.maxSlotAhead;
+    if (m.entries.some((e) => e.slot > horizon)) return; // no correct acceptor reports that far ahead
     for (const e of m.entries) this.offerBest(c, e);
     const complete = !m.more;
     c.promises.set(m.from, {
@@ -640,6 +649,12 @@ export class PaxosReplica implements PaxosReplicaApi {
 
   private onAccept(m: PaxosMessage, ballot: Ballot): void {
     if (!this.acceptFromLeader(m, ballot)) return;
+    const tail = m.entries[m.entries.length - 1];
+    if (tail !== undefined && tail.slot > this.commit + this.maxSlotAhead) {
+      // Too far ahead of what we know chosen: catch up first (the leader resends once our commit moves).
+      this.learnLeaderCommit(ballot, m.commitIndex);
+      return;
+    }
     let first = 0;
     let last = 0;
     for (const e of m.entries) {
@@ -711,7 +726,8 @@ export class PaxosReplica implements PaxosReplicaApi {
     const pr = this.progress.get(m.from);
     if (this.role !== 'leader' || pr === undefined || !ballotEq(ballot, this.ballot)) return;
     pr.lastHeardTick = this.tickNow;
-    if (m.tick > pr.leaseAckTick) pr.leaseAckTick = m.tick;
+    // An echo of a tick we have not reached yet is corrupt: it must never stretch the lease.
+    if (m.tick > pr.leaseAckTick && m.tick <= this.tickNow) pr.leaseAckTick = m.tick;
     const bit = this.bitOf.get(m.from) ?? 0;
     const hi = Math.min(m.index, this.log.lastSlot);
     for (let s = Math.max(m.fromSlot, this.commit + 1); s <= hi; s++) {
@@ -728,7 +744,8 @@ export class PaxosReplica implements PaxosReplicaApi {
     const pr = this.progress.get(m.from);
     if (this.role !== 'leader' || pr === undefined || !ballotEq(ballot, this.ballot)) return;
     pr.lastHeardTick = this.tickNow;
-    if (m.tick > pr.leaseAckTick) pr.leaseAckTick = m.tick;
+    // An echo of a tick we have not reached yet is corrupt: it must never stretch the lease.
+    if (m.tick > pr.leaseAckTick && m.tick <= this.tickNow) pr.leaseAckTick = m.tick;
     if (m.commitIndex > pr.match) pr.match = Math.min(m.commitIndex, this.log.lastSlot);
     if (pr.next <= pr.match) pr.next = pr.match + 1;
   }
