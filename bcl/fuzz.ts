@@ -1,4 +1,5 @@
-// The BCL fuzzer: feeds random inputs (mutated goldens and examples, spliced files, random token soup) to the
+// The BCL fuzzer: feeds random inputs (mutated goldens and examples, generated well-formed programs and their
+// mutations, spliced files, random token soup, deep nesting) to the
 // parser, evaluator, job schema and formatter, and fails on anything but a BclError: a crash, an input that
 // takes too long (a hang), runaway memory, or `fmt` output that is not idempotent or changes the meaning.
 //
@@ -10,6 +11,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BclError, evaluateSource, format, type Limits } from './index';
+import fc from 'fast-check';
+import { program } from './gen';
 import { SeededRng, type Rng } from '../model/rng';
 import { JobSpec } from '../proto/index';
 
@@ -142,6 +145,8 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
   const rng = new SeededRng(o.seed);
   const files = loadCorpus();
   const corpus = [...files.values()];
+  // Well-formed programs from the property tests' generator reach deeper into the evaluator than mutations do.
+  const generated = fc.sample(program, { numRuns: Math.max(1, Math.min(2_000, Math.ceil(o.runs / 10))), seed: o.seed });
   const readFile = (p: string): string => {
     const t = files.get(basename(p));
     if (t === undefined) throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
@@ -154,8 +159,17 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
   const started = performance.now();
   for (let run = 0; run < o.runs; run++) {
     const kind = rng.int(10);
+    const gen = generated[rng.int(generated.length)] as string;
     const input =
-      kind < 7 ? mutate(corpus[rng.int(corpus.length)] as string, rng, corpus) : kind < 9 ? tokenSoup(rng) : deepNest(rng);
+      kind < 5
+        ? mutate(corpus[rng.int(corpus.length)] as string, rng, corpus)
+        : kind === 5
+          ? gen
+          : kind === 6
+            ? mutate(gen, rng, corpus)
+            : kind < 9
+              ? tokenSoup(rng)
+              : deepNest(rng);
     const t0 = performance.now();
     try {
       const before = evaluate(input, readFile, limits);
