@@ -102,6 +102,7 @@ export class TaskClass {
   verdict: string | undefined;
   /** lastPass: the pass that last used this class (LRU and per-pass resets). */
   lastPass = 0;
+  placedInCycle = 0;
 
   constructor(
     readonly key: string,
@@ -195,6 +196,7 @@ export class TaskClass {
   /** startCycle forgets candidates and counts and starts a fresh walk at `start`. */
   startCycle(start: number, layoutEpoch: number): void {
     this.nCand = 0;
+    this.placedInCycle = 0;
     this.cycleStart = start;
     this.visited = 0;
     this.layoutEpoch = layoutEpoch;
