@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_RUN, runSeed } from './run';
+import { measureFailover } from './failover';
 
 const SEEDS = Number(process.env.BORG_PAXOS_SIM_SEEDS ?? 500);
 
@@ -26,4 +27,14 @@ test('a seed replays exactly', () => {
   const a = runSeed(42, DEFAULT_RUN);
   const b = runSeed(42, DEFAULT_RUN);
   assert.deepEqual(a, b);
+});
+
+test('failover with default timing: a new leader commits within 1 s of the old one crashing (median, simulated)', () => {
+  const samples = Array.from({ length: 40 }, (_, i) => measureFailover(1_000 + i));
+  const ok = samples.filter((s) => s !== undefined).map((s) => s.failoverMs).sort((a, b) => a - b);
+  assert.equal(ok.length, samples.length, 'every trial recovered');
+  const median = ok[Math.floor(ok.length / 2)] ?? Infinity;
+  assert.ok(median < 1_000, `median failover ${median.toFixed(0)} ms`);
+  // Faster than an election timeout would be a bug: rivals must wait out the dead leader's lease.
+  assert.ok((ok[0] ?? 0) >= 8 * 50 * 0.9, `fastest failover ${ok[0]} ms is shorter than the lease`);
 });
