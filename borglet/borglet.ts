@@ -13,7 +13,7 @@ import { resources, sum, type Resources } from '../model/resources';
 import type { ReclamationConfig } from '../cells/config';
 import { BORGLET_DEAD_TASKS_MAX, BORGLET_SAMPLE_INTERVAL_MS_DEFAULT, MAX_MACHINE_PORTS, MAX_TASKS_PER_MACHINE, TASK_PIDS_MAX } from '../cells/limits';
 import { TaskSpec, type Ballot, type BorgletLogsRequest, type BorgletLogsResponse, type DesiredTask, type PollRequest, type PollResponse, type TaskStatus } from '../proto/index';
-import { detectCgroupDriver, sharesFromCpuMillis, type CgroupDriver, type DriverPreference } from './cgroups/index';
+import { CGROUP_NAME_PATTERN, detectCgroupDriver, sharesFromCpuMillis, type CgroupDriver, type DriverPreference } from './cgroups/index';
 import { validateDesiredTask, groupName, type ValidTask } from './spec';
 import { judgeBallot } from './ballot';
 import { reclaim, peakWindowMs, UsageWindow } from './reclaim';
@@ -178,7 +178,13 @@ export class Borglet {
       const d: DesiredTask = { taskId: p.taskId, specVersion: p.specVersion, spec, priority: p.priority, bnsName: p.bnsName, ports: p.ports };
       // Checked against no capacity: the task was accepted once, and a smaller --ram on restart must not orphan it.
       const unbounded = { cpuMillis: Number.MAX_SAFE_INTEGER, ramBytes: Number.MAX_SAFE_INTEGER, diskBytes: Number.MAX_SAFE_INTEGER, ports: Number.MAX_SAFE_INTEGER };
-      valid = validateDesiredTask(d, unbounded, 'state');
+      try {
+        valid = validateDesiredTask(d, unbounded, 'state');
+      } catch (e: unknown) {
+        // A newer Borglet may be stricter than the one that accepted the task: keep the run (it can still be
+        // watched and stopped) but never start it again.
+        this.log(`${p.taskId}: its recorded spec no longer validates (${errMessage(e)}); it will not be restarted`);
+      }
     }
     const rec = this.blank(p.taskId, valid);
     Object.assign(rec, p);
@@ -256,8 +262,17 @@ export class Borglet {
     };
   }
 
+  /** taskDir is the task's directory (sandbox, logs, exit statuses). Only validated task ids have one. */
   private taskDir(r: Rec): string {
-    return join(this.tasksDir, groupName(r.taskId));
+    const g = groupName(r.taskId);
+    assert(CGROUP_NAME_PATTERN.test(g) && !g.includes('..'), `task directory for an unvalidated id ${JSON.stringify(r.taskId)}`);
+    return join(this.tasksDir, g);
+  }
+
+  /** forgetFiles removes a forgotten task's directory; an order refused at validation never had one. */
+  private forgetFiles(r: Rec): void {
+    if (r.valid === null) return;
+    rmSync(this.taskDir(r), { recursive: true, force: true });
   }
 
   private statusFile(r: Rec): string {
@@ -480,7 +495,7 @@ export class Borglet {
       this.records.delete(r.taskId);
       this.pendingRemoval.add(groupName(r.taskId));
       this.removePending();
-      rmSync(this.taskDir(r), { recursive: true, force: true });
+      this.forgetFiles(r);
     }
     this.dirty = true;
   }
@@ -632,7 +647,7 @@ export class Borglet {
       if (wanted.has(r.taskId)) continue;
       if (r.phase === 'dead') {
         this.records.delete(r.taskId);
-        rmSync(this.taskDir(r), { recursive: true, force: true });
+        this.forgetFiles(r);
         this.dirty = true;
       } else if (!(r.phase === 'stopping' && r.forget)) {
         this.stopRun(r, EventType.KILL, 'killed: the master no longer wants this task here', { forget: true, next: null });
@@ -710,7 +725,7 @@ export class Borglet {
 
   taskLogs(req: BorgletLogsRequest): BorgletLogsResponse {
     const r = this.records.get(req.taskId);
-    if (r === undefined) throw new NotFound(`task ${JSON.stringify(req.taskId)} on ${this.machine}`);
+    if (r === undefined || r.valid === null) throw new NotFound(`logs of task ${JSON.stringify(req.taskId)} on ${this.machine}`);
     const { data, truncated } = tailLog(this.taskDir(r), req.stderr ? 'stderr' : 'stdout', req.tailBytes);
     return { data, truncated };
   }
@@ -743,7 +758,11 @@ export class Borglet {
     this.ticks++;
     for (const r of [...this.records.values()]) {
       if (r.phase === 'running' || r.phase === 'stopping' || r.phase === 'starting') {
-        if ((r.wrapperPid > 0 || r.phase !== 'starting') && !this.runAlive(r)) {
+        // Runs this process launched report their exit through the launcher; /proc is the fallback for them (every
+        // fifth tick) and the only way for runs adopted from an earlier Borglet.
+        const launchedHere = this.tokens.has(`${groupName(r.taskId)}:${r.runId}`);
+        const checkNow = !launchedHere || this.ticks % 5 === 0;
+        if (checkNow && (r.wrapperPid > 0 || r.phase !== 'starting') && !this.runAlive(r)) {
           this.settleAdoptedExit(r);
           continue;
         }
@@ -781,7 +800,6 @@ export class Borglet {
 
   private sample(r: Rec, now: number): void {
     const group = groupName(r.taskId);
-    if (!this.driver.exists(group)) return;
     const u = this.driver.usage(group);
     const cpuMillis = r.lastCpu && now > r.lastCpu.atMs ? Math.max(0, (u.cpuUsageNs - r.lastCpu.ns) / (now - r.lastCpu.atMs) / 1000) : 0;
     r.lastCpu = { atMs: now, ns: u.cpuUsageNs };

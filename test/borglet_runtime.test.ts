@@ -4,7 +4,8 @@
 // nothing started. Real daemon, real gRPC, real cgroups (root).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { RestartPolicy_Kind, TaskState, EventType } from '../proto/index';
 import { detectCgroupDriver } from '../borglet/cgroups/index';
 import { TestMachine, PollClient, spec, task, find, waitFor, alive, MiB, type Daemon } from './borglet_support';
@@ -142,8 +143,12 @@ test('bad specs get a clear error and start nothing', async () => {
     { t: task(14, spec('/bin/sleep', ['1'], { requirements: { cpuMillis: -100, ramBytes: 32 * MiB, diskBytes: 0, ports: 0 } })), msg: /requirements\.cpuMillis: must not be negative/ },
     { t: task(15, spec('/bin/sleep', ['1'], { requirements: { cpuMillis: 100, ramBytes: 2 ** 52, diskBytes: 0, ports: 0 } })), msg: /ramBytes: 4096TiB exceeds the machine's capacity of 1GiB/ },
     { t: task(16, spec('/bin/sleep', ['1'], { workingDir: '/does/not/exist' })), msg: /workingDir: "\/does\/not\/exist" does not exist/ },
+    { t: { ...task(17, spec('/bin/sleep', ['1'])), taskId: '..' }, msg: /taskId: "\.\." is not cell\/user\/job\/index/ },
+    { t: { ...task(18, spec('/bin/sleep', ['1'])), taskId: 'a/../../b' }, msg: /taskId/ },
   ];
+  const groupsBefore = detectCgroupDriver(m.name).list();
   const r = await c.poll(ballot, [good, ...rows.map((x) => x.t)]);
+  assert.deepEqual(detectCgroupDriver(m.name).list(), [...groupsBefore, 'test.u.job.10'].sort(), 'only the good task got a cgroup');
   const driver = detectCgroupDriver(m.name);
   for (const row of rows) {
     const s = find(r, row.t.taskId);
@@ -152,12 +157,15 @@ test('bad specs get a clear error and start nothing', async () => {
     assert.equal(s.pid, 0);
     assert.match(s.message, /^invalid task spec: /);
     assert.match(s.message, row.msg);
-    assert.equal(driver.exists(row.t.taskId.replaceAll('/', '.')), false, `no cgroup for ${row.t.taskId}`);
+    if (!row.t.taskId.includes('..')) assert.equal(driver.exists(row.t.taskId.replaceAll('/', '.')), false, `no cgroup for ${row.t.taskId}`);
   }
   assert.equal(find(r, good.taskId).state, TaskState.RUNNING, 'a good neighbour in the same poll runs');
   // A malformed poll is refused as a whole with the field named, and changes nothing.
   await assert.rejects(c.poll(ballot, [good, good]), /tasks\[1\]\.taskId: test\/u\/job\/10 is listed twice/);
   await assert.rejects(c.poll(ballot, [good], { machine: 'someone-else' }), /machine: this Borglet serves/);
   assert.equal(find(await c.poll(ballot, [good]), good.taskId).pid, find(r, good.taskId).pid);
+  await assert.rejects(c.logs('..'), /not found/);
   await c.poll(ballot, []);
+  // Forgetting the refused orders touched nothing outside their (never made) directories.
+  assert.ok(existsSync(join(m.stateDir, 'borglet.json')) && existsSync(join(m.stateDir, 'tasks')));
 });

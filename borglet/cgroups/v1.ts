@@ -129,6 +129,7 @@ export class CgroupV1Driver implements CgroupDriver {
   }
 
   pids(name: string): number[] {
+    assertGroupName(name);
     const all = new Set<number>();
     for (const d of this.dirs) for (const p of parsePids(readOptional(join(d, name, 'cgroup.procs')) ?? '')) all.add(p);
     return [...all];
@@ -145,6 +146,7 @@ export class CgroupV1Driver implements CgroupDriver {
   }
 
   exists(name: string): boolean {
+    assertGroupName(name);
     return this.dirs.some((d) => readOptional(join(d, name, 'cgroup.procs')) !== undefined);
   }
 
