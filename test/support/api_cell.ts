@@ -86,11 +86,13 @@ export class ApiCell {
       }
       for (const m of masters) servers.push(await startMasterServer(m, tls));
       servers.forEach((s, i) => log.setAddress(i + 1, s.address));
+      // The machines' Borglet addresses are never dialed (no Borglets here); distinct hosts keep their task port
+      // ranges from overlapping in the config's check.
       const machinesYaml =
         o.machinesYaml ??
         `machines:
   - { name: m0, address: "127.0.0.1:1", capacity: { cpu: 2, ram: 4GiB, disk: 10GiB, ports: 100 }, attributes: { os: linux }, rack: r1, powerDomain: p1 }
-  - { name: m1, address: "127.0.0.1:2", capacity: { cpu: 2, ram: 4GiB, disk: 10GiB, ports: 100 }, attributes: { os: linux }, rack: r2, powerDomain: p1 }
+  - { name: m1, address: "127.0.0.2:2", capacity: { cpu: 2, ram: 4GiB, disk: 10GiB, ports: 100 }, attributes: { os: linux }, rack: r2, powerDomain: p1 }
 `;
       const quotasYaml =
         o.quotasYaml ??
