@@ -6,7 +6,7 @@ import { GiB, MiB } from '../../model/resources';
 import { EventType, MachineState } from '../../proto/index';
 import { bodies } from '../state/index';
 import { DrivenCell } from '../../test/support/status_cell';
-import { CellStateSource } from './cell_source';
+import { CellStateSource, sortByKeys } from './cell_source';
 import { BorgMetrics } from './metrics';
 import type { ChangeNotice, ReplicaInfo, TaskQuery } from './source';
 
@@ -155,4 +155,24 @@ test('logTail refuses clearly without a reader or a machine', async () => {
   const withReader = new CellStateSource({ state: () => c.state, replica: replica(c), logs: async () => ({ text: 'hi', truncated: false }) });
   await assert.rejects(withReader.logTail('test/bob/huge/0', 'stdout', 100), /not running on a machine/);
   assert.deepEqual(await withReader.logTail('test/alice/web/0', 'stdout', 100), { text: 'hi', truncated: false });
+});
+
+test('sortByKeys is stable in both directions', () => {
+  const items = ['a', 'b', 'c', 'd', 'e', 'f'];
+  const keys = Float64Array.from([3, 1, 3, 2, 1, 1e12]);
+  assert.deepEqual(sortByKeys(items, keys, 'asc'), ['b', 'e', 'd', 'a', 'c', 'f']);
+  assert.deepEqual(sortByKeys(items, keys, 'desc'), ['f', 'a', 'c', 'd', 'b', 'e']);
+  assert.deepEqual(sortByKeys([], new Float64Array(0), 'asc'), []);
+});
+
+test('the summary is cached per applied index and usage version, pass latency read fresh', async () => {
+  const { c, s, metrics } = await smallCell();
+  const a = s.summary();
+  assert.equal(s.summary().bands, a.bands, 'same index: the cached sums');
+  metrics.observePass(0.25);
+  assert.equal(s.summary().passes.lastSeconds, 0.25);
+  c.usage.recordTask('test/alice/web/0', { cpuMillis: 123, ramBytes: 0, diskBytes: 0, ports: 0 }, c.timeMs);
+  assert.equal(s.summary().bands.find((b) => b.band === 'prod')?.usage.cpuMillis, 123);
+  c.must(bodies.setMachineState('m0', MachineState.DOWN));
+  assert.equal(s.summary().machines.DOWN, 1);
 });

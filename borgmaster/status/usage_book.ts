@@ -13,9 +13,15 @@ export interface UsageSample {
 export class UsageBook {
   private readonly tasks = new Map<string, UsageSample>();
   private readonly machines = new Map<string, UsageSample>();
+  /** version changes whenever a sample is added or dropped, so readers can cache sums derived from the book. */
+  private _version = 0;
 
   constructor(readonly capacity = STATUS_USAGE_ENTRIES) {
     assert(Number.isInteger(capacity) && capacity > 0, 'UsageBook capacity must be positive');
+  }
+
+  get version(): number {
+    return this._version;
   }
 
   get size(): number {
@@ -33,11 +39,11 @@ export class UsageBook {
 
   /** forgetTask drops a task's sample (the task died or moved: its old usage no longer describes it). */
   forgetTask(taskId: string): void {
-    this.tasks.delete(taskId);
+    if (this.tasks.delete(taskId)) this._version++;
   }
 
   forgetMachine(machine: string): void {
-    this.machines.delete(machine);
+    if (this.machines.delete(machine)) this._version++;
   }
 
   task(taskId: string): Resources | undefined {
@@ -54,6 +60,7 @@ export class UsageBook {
     if (old !== undefined && old.sampledMs > sampledMs) return;
     map.delete(key);
     map.set(key, { usage: u, sampledMs });
+    this._version++;
     // Oldest first out: Map keeps insertion order and put() re-inserts, so the first key is the stalest sample.
     while (this.size > this.capacity) {
       const victim = this.tasks.size > 0 ? this.tasks : this.machines;
