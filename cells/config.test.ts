@@ -16,6 +16,7 @@ test('the default local cell loads', () => {
   assert.equal(c.reclamation.startDelayMs, 300_000);
   assert.equal(c.machines.length, 4);
   assert.deepEqual(c.machines[0]!.capacity, { cpuMillis: 500, ramBytes: 2 * GiB, diskBytes: 10 * GiB, ports: 100 });
+  assert.deepEqual(c.machines.map((m) => m.portBase), [20000, 20100, 20200, 20300], 'machines carved out of one host get disjoint port ranges');
   assert.equal(c.quotas[0]!.band, PriorityBand.PRODUCTION);
   assert.equal(c.bns.redis, '127.0.0.1:6379');
 });
@@ -46,6 +47,9 @@ test('invalid files name the file, line, column and field', () => {
     [minimal('paxos: { electionTicks: 5, leaseTicks: 6 }'), 'paxos.leaseTicks: must be below electionTicks (5)'],
     [minimal('quotas:\n  - { user: ubar, priority: urgent, limit: {} }'), 'quotas[0].priority: unknown priority "urgent"'],
     [minimal('bns: { redis: "localhost" }'), 'bns.redis: "localhost" is not host:port'],
+    [minimal('machines:\n  - { name: m1, address: "127.0.0.1:1", capacity: { ports: 100 } }\n  - { name: m2, address: "127.0.0.1:2", capacity: { ports: 100 }, portBase: 20050 }'), 'machines[1].portBase: task ports [20050, 20150) overlap those of m1 on the same host 127.0.0.1'],
+    [minimal('machines:\n  - { name: m1, capacity: { ports: 100 }, portBase: 65500 }'), 'machines[0].portBase: ports [65500, 65600) run past 65535'],
+    [minimal('machines:\n  - { name: m1, capacity: {}, portBase: 80 }'), 'machines[0].portBase: must be in [1024, 65535], got 80'],
     ['cell: c1\nreplicas:\n  - { id: 1, address: "a:1", statusAddress: "a:2", dataDir: d }\n  - { id: 2, address: "a:3", statusAddress: "a:4", dataDir: e }', 'replicas: a cell has 1, 3 or 5 replicas, got 2'],
     ['cell: Big Cell\nreplicas: []', 'cell: "Big Cell" is not a valid name'],
     ['replicas: []', 'f.yaml:1:1: cell: is required'],

@@ -8,7 +8,7 @@ import { validateName, validateMachineName } from '../model/ids';
 import { parseBytes, parseCpuMillis, parseDurationMs } from '../model/units';
 import { parsePriority, bandOf, PriorityBand } from '../model/priority';
 import type { Resources } from '../model/resources';
-import { MAX_MACHINES_PER_CELL } from './limits';
+import { MAX_MACHINES_PER_CELL, MIN_PORT_BASE, TASK_PORT_BASE } from './limits';
 
 export type FitPolicy = 'worst' | 'best' | 'hybrid';
 export const FIT_POLICIES: readonly FitPolicy[] = ['worst', 'best', 'hybrid'];
@@ -66,6 +66,8 @@ export interface MachineConfig {
   attributes: Record<string, string>;
   rack: string;
   powerDomain: string;
+  /** portBase: first of the machine's task ports; machines carved out of one host need disjoint ranges. */
+  portBase: number;
 }
 
 export interface SimulatedMachinesConfig {
@@ -298,18 +300,28 @@ function parseConfig(root: unknown, r: Reader, baseDir: string): CellConfig {
 
   const machines = r.list(top.machines ?? [], ['machines']).map((v, i): MachineConfig => {
     const p: Path = ['machines', i];
-    const o = r.obj(v, p, ['name', 'address', 'capacity', 'attributes', 'rack', 'powerDomain']);
+    const o = r.obj(v, p, ['name', 'address', 'capacity', 'attributes', 'rack', 'powerDomain', 'portBase']);
+    const capacity = r.resources(o.capacity, [...p, 'capacity']);
+    const portBase = o.portBase === undefined ? TASK_PORT_BASE : r.int(o.portBase, [...p, 'portBase'], MIN_PORT_BASE, 65_535);
+    if (portBase + capacity.ports > 65_536) r.fail([...p, 'portBase'], `ports [${portBase}, ${portBase + capacity.ports}) run past 65535`);
     return {
       name: r.wrap([...p, 'name'], (f) => validateMachineName(o.name, f)),
       address: o.address === undefined ? '' : r.address(o.address, [...p, 'address']),
-      capacity: r.resources(o.capacity, [...p, 'capacity']),
+      capacity,
       attributes: r.attributes(o.attributes, [...p, 'attributes']),
       rack: o.rack === undefined ? 'rack-0' : r.str(o.rack, [...p, 'rack']),
       powerDomain: o.powerDomain === undefined ? 'power-0' : r.str(o.powerDomain, [...p, 'powerDomain']),
+      portBase,
     };
   });
   unique(r, machines.map((m) => m.name), (i) => ['machines', i, 'name']);
   unique(r, machines.filter((m) => m.address).map((m) => m.address), (i) => ['machines', i, 'address']);
+  // Machines on one host share its port space: their task port ranges must not overlap.
+  machines.forEach((m, i) => {
+    const host = m.address.slice(0, m.address.lastIndexOf(':'));
+    const clash = machines.findIndex((o, j) => j < i && o.address !== '' && o.address.slice(0, o.address.lastIndexOf(':')) === host && o.portBase < m.portBase + m.capacity.ports && m.portBase < o.portBase + o.capacity.ports);
+    if (m.address !== '' && clash >= 0) r.fail(['machines', i, 'portBase'], `task ports [${m.portBase}, ${m.portBase + m.capacity.ports}) overlap those of ${machines[clash]?.name} on the same host ${host}`);
+  });
 
   let simulatedMachines: SimulatedMachinesConfig | undefined;
   if (top.simulatedMachines !== undefined) {

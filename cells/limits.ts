@@ -81,6 +81,8 @@ export const MAX_MESSAGE_TEXT_BYTES = 1 * KiB;
 export const MAX_MACHINE_ATTRIBUTES = 256;
 /** TASK_PORT_BASE is the first port number handed to tasks; a machine's ports are [base, base + capacity.ports). */
 export const TASK_PORT_BASE = 20_000;
+/** MIN_PORT_BASE keeps task ports out of the privileged range. */
+export const MIN_PORT_BASE = 1_024;
 export const MAX_MACHINE_PORTS = 65_535 - TASK_PORT_BASE;
 /** Reservations are rounded up to these quanta, so small estimate changes cause no replicated churn (B15 §5.5). */
 export const RESERVATION_QUANTUM_CPU_MILLIS = 50;

@@ -53,6 +53,7 @@ export async function startHandlerTestCell(options: { bufferEvents?: number } = 
       attributes: { os: 'linux' },
       rack: `rack-${i}`,
       powerDomain: 'power-0',
+      portBase: 20_000,
     }));
     const quotas = [
       { user: 'alice', band: PriorityBand.PRODUCTION, limit: { cpuMillis: 4000, ramBytes: 8 * GiB, diskBytes: 0, ports: 10 } },

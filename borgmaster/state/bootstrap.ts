@@ -29,6 +29,7 @@ export function bootstrapCommands(config: Pick<CellConfig, 'machines' | 'quotas'
             allocatedReservation: undefined,
             usage: undefined,
             lastPollMs: 0,
+            portBase: m.portBase,
           },
         },
       },

@@ -54,8 +54,9 @@ export function machine(name: string, capacity: Partial<Resources> = {}, partial
     allocatedReservation: undefined,
     usage: undefined,
     lastPollMs: 0,
+    portBase: 0,
     ...partial,
-  };
+  } as Machine;
 }
 
 type Body = NonNullable<Command['body']>;

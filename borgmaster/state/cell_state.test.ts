@@ -391,3 +391,15 @@ test('determinism: two replicas applying the same seeded workload agree byte for
     assert.ok(a.events.size > 0);
   }
 });
+
+test('ports come from the machine\'s own range: machines carved out of one host never hand out the same port', () => {
+  const r = new Replica();
+  r.ok(bodies.registerMachine(machine('h0', {}, { portBase: 30000 })));
+  r.ok(bodies.registerMachine(machine('h1', {}, { portBase: 30100 })));
+  r.ok(bodies.setQuota('alice', PriorityBand.PRODUCTION, { cpuMillis: 8000, ramBytes: 32 * GiB, diskBytes: 200 * GiB, ports: 200 }));
+  r.ok(bodies.createJob(jobSpec({ taskCount: 2, task: { requirements: { cpuMillis: 100, ramBytes: MiB, diskBytes: 0, ports: 2 } } })));
+  r.ok(bodies.transitions([{ taskId: 'test/alice/web/0', machine: 'h0' }, { taskId: 'test/alice/web/1', machine: 'h1' }]));
+  assert.deepEqual([...r.task('test/alice/web/0').ports], [30000, 30001]);
+  assert.deepEqual([...r.task('test/alice/web/1').ports], [30100, 30101]);
+  assert.equal(r.run(bodies.registerMachine(machine('bad', { ports: 100 }, { portBase: 65500 }))).errorField, 'machine.portBase');
+});

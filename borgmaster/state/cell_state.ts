@@ -772,6 +772,7 @@ export class CellState {
         allocatedReservation: { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 },
         prodLimit: { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 },
         usedPorts: new Set(),
+        portBase: m.portBase,
       };
       this.machines.set(m.name, rec);
       ch.machines.add(rec);
@@ -785,7 +786,8 @@ export class CellState {
       JSON.stringify(existing.attributes) !== JSON.stringify(m.attributes) ||
       existing.rack !== m.rack ||
       existing.powerDomain !== m.powerDomain ||
-      existing.state !== state;
+      existing.state !== state ||
+      existing.portBase !== m.portBase;
     if (changed) {
       existing.address = m.address;
       existing.capacity = capacity;
@@ -793,6 +795,7 @@ export class CellState {
       existing.rack = m.rack;
       existing.powerDomain = m.powerDomain;
       existing.state = state;
+      existing.portBase = m.portBase;
       existing.generation++;
       ch.machines.add(existing);
     }

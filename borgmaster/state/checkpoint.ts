@@ -6,6 +6,7 @@
 import { assert, AssertionError } from '../../model/assert';
 import { BorgError } from '../../model/errors';
 import { validateResources } from '../../model/resources';
+import { TASK_PORT_BASE } from '../../cells/limits';
 import { Checkpoint, CheckpointTask, type CheckpointEvent, type JobSpec } from '../../proto/index';
 import { CellState } from './cell_state';
 import { NO_PORTS, effectiveTaskSpec, limitOf, newSpecVersion, type JobRec, type MachineRec, type SpecVersion, type TaskRec } from './records';
@@ -81,7 +82,7 @@ function check(cond: unknown, problem: string): asserts cond {
 }
 
 /** restore rebuilds a state from snapshot() bytes; CheckpointCorrupt when they are not a consistent cell. */
-export function restore(bytes: Uint8Array, options: { eventCapacity?: number; requestCapacity?: number } = {}): CellState {
+export function restore(bytes: Uint8Array, options: { eventCapacity?: number; requestCapacity?: number; requestTaskIds?: number } = {}): CellState {
   let cp: Checkpoint;
   try {
     cp = Checkpoint.decode(bytes);
@@ -112,6 +113,7 @@ export function restore(bytes: Uint8Array, options: { eventCapacity?: number; re
         allocatedReservation: { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 },
         prodLimit: { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 },
         usedPorts: new Set(),
+        portBase: m.portBase || TASK_PORT_BASE,
       };
       state.machines.set(m.name, rec);
       return rec;

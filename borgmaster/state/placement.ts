@@ -7,7 +7,7 @@ import { canPreempt, isProd } from '../../model/priority';
 import { RESOURCE_DIMENSIONS, type Resources } from '../../model/resources';
 import { Constraint_Op, MachineState, TaskState, type Constraint } from '../../proto/index';
 import { unreachable } from '../../model/assert';
-import { MAX_TASKS_PER_MACHINE, TASK_PORT_BASE } from '../../cells/limits';
+import { MAX_TASKS_PER_MACHINE } from '../../cells/limits';
 import { limitOf, priorityOf, reservationOf, type MachineRec, type TaskRec } from './records';
 
 export const REASON_TASK_NOT_PENDING = 'task is not pending';
@@ -120,7 +120,7 @@ export function checkPlacement(
 /** allocatePorts picks the lowest free port numbers of the machine, deterministically. */
 export function allocatePorts(machine: MachineRec, count: number): number[] {
   const out: number[] = [];
-  for (let p = TASK_PORT_BASE; out.length < count && p < TASK_PORT_BASE + machine.capacity.ports; p++) {
+  for (let p = machine.portBase; out.length < count && p < machine.portBase + machine.capacity.ports; p++) {
     if (!machine.usedPorts.has(p)) out.push(p);
   }
   return out;

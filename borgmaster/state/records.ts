@@ -78,6 +78,8 @@ export interface MachineRec {
   /** prodLimit sums the limits of the prod tasks here: all a prod candidate is charged (prod never preempts prod). */
   prodLimit: Resources;
   usedPorts: Set<number>;
+  /** portBase: the machine's task ports are [portBase, portBase + capacity.ports). */
+  portBase: number;
 }
 
 export interface QuotaRec {

@@ -21,6 +21,8 @@ import {
 } from '../../proto/index';
 import {
   MAX_ANNOTATIONS,
+  MIN_PORT_BASE,
+  TASK_PORT_BASE,
   MAX_ARGS,
   MAX_ARG_BYTES,
   MAX_COMMAND_BYTES,
@@ -275,6 +277,10 @@ export function validateMachine(m: Machine | undefined, field: string): Machine 
   }
   const capacity = validateResources(m.capacity, `${field}.capacity`);
   if (capacity.ports > MAX_MACHINE_PORTS) throw new InvalidArgument(`${field}.capacity.ports`, `must be at most ${MAX_MACHINE_PORTS}, got ${capacity.ports}`);
+  const portBase = m.portBase === undefined || m.portBase === 0 ? TASK_PORT_BASE : m.portBase;
+  if (!Number.isInteger(portBase) || portBase < MIN_PORT_BASE || portBase + capacity.ports > 65_536) {
+    throw new InvalidArgument(`${field}.portBase`, `ports [${portBase}, ${portBase + capacity.ports}) must lie within [${MIN_PORT_BASE}, 65536)`);
+  }
   const attributes = validateStringMap(m.attributes, `${field}.attributes`, MAX_MACHINE_ATTRIBUTES, ATTRIBUTE_KEY, 'a lower-case name', MAX_SMALL_STRING_BYTES);
   const rack = validateText(m.rack, `${field}.rack`, MAX_SMALL_STRING_BYTES, false) || 'rack-0';
   const powerDomain = validateText(m.powerDomain, `${field}.powerDomain`, MAX_SMALL_STRING_BYTES, false) || 'power-0';
@@ -295,6 +301,7 @@ export function validateMachine(m: Machine | undefined, field: string): Machine 
     allocatedReservation: undefined,
     usage: undefined,
     lastPollMs: 0,
+    portBase,
   };
 }
 

@@ -63,6 +63,7 @@ export function machineView(m: MachineRec): Machine {
     allocatedReservation: res(m.allocatedReservation),
     usage: undefined,
     lastPollMs: 0,
+    portBase: m.portBase,
   };
 }
 

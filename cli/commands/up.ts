@@ -28,7 +28,8 @@ Logs go to .borg/CELL/logs/. Ctrl-C stops everything and kills the cell's tasks.
 
   --cell FILE   the cell config (default cells/local.yaml)
   --examples    submit examples/web.bcl and examples/batch.bcl once the cell is up
-  --fresh       forget the cell's previous state (.borg/CELL) first
+  --fresh       forget the cell's previous state (the state directory) first
+  --state-dir D where Borglet state and logs go (default .borg/CELL; replica data lives where the config says)
 
 example: borg up --examples`;
 
@@ -115,11 +116,17 @@ register('up', {
       console.log(HELP);
       return EXIT.ok;
     }
-    for (const a of args) if (a.startsWith('--') && !['--cell', '--examples', '--fresh'].includes(a)) throw new InvalidArgument(a, `unknown flag\n\n${HELP}`);
-    const i = args.indexOf('--cell');
-    const cellFile = resolve(i >= 0 ? (args[i + 1] ?? '') : join(root, 'cells/local.yaml'));
+    for (const a of args) if (a.startsWith('--') && !['--cell', '--examples', '--fresh', '--state-dir'].includes(a)) throw new InvalidArgument(a, `unknown flag\n\n${HELP}`);
+    const value = (flag: string): string | undefined => {
+      const i = args.indexOf(flag);
+      if (i < 0) return undefined;
+      const v = args[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new InvalidArgument(flag, 'needs a value');
+      return v;
+    };
+    const cellFile = resolve(value('--cell') ?? join(root, 'cells/local.yaml'));
     const config = loadCellConfig(cellFile, root);
-    const stateDir = join(root, '.borg', config.name);
+    const stateDir = resolve(value('--state-dir') ?? join(root, '.borg', config.name));
     if (process.getuid?.() !== 0) throw new BorgError('failed_precondition', 'borg up runs Borglets, which need root for cgroups: run it as root');
     if (args.includes('--fresh')) rmSync(stateDir, { recursive: true, force: true });
 

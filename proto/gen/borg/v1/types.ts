@@ -465,6 +465,11 @@ export interface Machine {
   allocatedReservation: Resources | undefined;
   usage: Resources | undefined;
   lastPollMs: number;
+  /**
+   * port_base: the machine's task ports are [port_base, port_base + capacity.ports). Machines carved out of one
+   * host need disjoint ranges; 0 means the cell default (cells/limits.ts TASK_PORT_BASE).
+   */
+  portBase: number;
 }
 
 export interface Machine_AttributesEntry {
@@ -2709,6 +2714,7 @@ function createBaseMachine(): Machine {
     allocatedReservation: undefined,
     usage: undefined,
     lastPollMs: 0,
+    portBase: 0,
   };
 }
 
@@ -2749,6 +2755,9 @@ export const Machine: MessageFns<Machine> = {
     }
     if (message.lastPollMs !== 0) {
       writer.uint32(96).int64(message.lastPollMs);
+    }
+    if (message.portBase !== 0) {
+      writer.uint32(104).uint32(message.portBase);
     }
     return writer;
   },
@@ -2865,6 +2874,14 @@ export const Machine: MessageFns<Machine> = {
             message.lastPollMs = longToNumber(reader.int64());
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.portBase = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2920,6 +2937,11 @@ export const Machine: MessageFns<Machine> = {
         : isSet(object.last_poll_ms)
         ? globalThis.Number(object.last_poll_ms)
         : 0,
+      portBase: isSet(object.portBase)
+        ? globalThis.Number(object.portBase)
+        : isSet(object.port_base)
+        ? globalThis.Number(object.port_base)
+        : 0,
     };
   },
 
@@ -2967,6 +2989,9 @@ export const Machine: MessageFns<Machine> = {
     if (message.lastPollMs !== 0) {
       obj.lastPollMs = Math.round(message.lastPollMs);
     }
+    if (message.portBase !== 0) {
+      obj.portBase = Math.round(message.portBase);
+    }
     return obj;
   },
 
@@ -3003,6 +3028,7 @@ export const Machine: MessageFns<Machine> = {
       ? Resources.fromPartial(object.usage)
       : undefined;
     message.lastPollMs = object.lastPollMs ?? 0;
+    message.portBase = object.portBase ?? 0;
     return message;
   },
 };
