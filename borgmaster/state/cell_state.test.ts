@@ -273,12 +273,20 @@ test('idempotency: a duplicate request id is applied once; reuse for another req
   assert.deepEqual(r.run(bodies.killJob('alice', 'nope'), { requestId: 'req-2', caller: 'alice' }), refused);
 });
 
-test('idempotency cache is bounded: the oldest request is forgotten first', () => {
-  const s = new CellState('test', { requestCapacity: 3 });
+test('idempotency cache is bounded in entries and in remembered task ids: the oldest request is forgotten first', () => {
+  const s = new CellState('test', { requestCapacity: 3, requestTaskIds: 5 });
   for (let i = 0; i < 5; i++) s.apply(command(bodies.noop(), { requestId: `r${i}`, caller: 'x' }), i + 1);
   assert.equal(s.requests.size, 3);
   assert.equal(s.requests.get('x\u0000r1'), undefined);
   assert.ok(s.requests.get('x\u0000r4'));
+  // A result listing 4 rejected task ids, then another: together over 5 ids, so only the newest stays.
+  const four = bodies.transitions(Array.from({ length: 4 }, (_, i) => ({ taskId: `test/a/j/${i}`, machine: 'm0' })));
+  s.apply(command(four, { requestId: 'p1', caller: 'x' }), 10);
+  assert.ok(s.requests.get('x\u0000p1'));
+  s.apply(command(four, { requestId: 'p2', caller: 'x' }), 11);
+  assert.equal(s.requests.get('x\u0000p1'), undefined);
+  assert.ok(s.requests.get('x\u0000p2'));
+  assert.equal(s.requests.size, 1, 'oldest first until the ids fit; the newest always stays');
 });
 
 test('machines: registration, state changes and generation bumps', () => {

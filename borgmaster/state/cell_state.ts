@@ -148,11 +148,11 @@ export class CellState {
 
   constructor(
     readonly cell: string,
-    options: { eventCapacity?: number; requestCapacity?: number } = {},
+    options: { eventCapacity?: number; requestCapacity?: number; requestTaskIds?: number } = {},
   ) {
     validateName(cell, 'cell');
     this.events = new EventLog(options.eventCapacity);
-    this.requests = new RequestCache(options.requestCapacity);
+    this.requests = new RequestCache(options.requestCapacity, options.requestTaskIds);
   }
 
   /** appliedIndex is the log index of the last applied command (several commands may share one index). */
@@ -712,6 +712,12 @@ export class CellState {
     if (tr.specVersion !== 0 && tr.specVersion !== task.specVersion) return `stale report: task is at spec version ${task.specVersion}, not ${tr.specVersion}`;
     if (event === EventType.KILL && task.state === TaskState.PENDING) {
       this.moveState(task, EventType.KILL, t, idx, ch, tr.message);
+      // A task the rollout took down that is now dead for good no longer holds the rollout back.
+      if (task.updateDown) {
+        task.updateDown = false;
+        task.job.downCount--;
+        this.advanceRollout(task.job, t, idx, ch);
+      }
       return undefined;
     }
     this.endTask(task, event, tr.exitCode, tr.message, t, idx, ch);
