@@ -15,7 +15,7 @@ import { BORGLET_DEAD_TASKS_MAX, BORGLET_SAMPLE_INTERVAL_MS_DEFAULT, MAX_MACHINE
 import { TaskSpec, type Ballot, type BorgletLogsRequest, type BorgletLogsResponse, type DesiredTask, type PollRequest, type PollResponse, type TaskStatus } from '../proto/index';
 import { CGROUP_NAME_PATTERN, detectCgroupDriver, sharesFromCpuMillis, type CgroupDriver, type DriverPreference } from './cgroups/index';
 import { validateDesiredTask, groupName, type ValidTask } from './spec';
-import { judgeBallot } from './ballot';
+import { formatBallot, judgeBallot } from './ballot';
 import { reclaim, peakWindowMs, UsageWindow } from './reclaim';
 import { cpuPlan, memoryEvictions, type PressureTask } from './pressure';
 import { afterExit, type ExitInfo } from './restart_policy';
@@ -580,9 +580,15 @@ export class Borglet {
     if (verdict.kind === 'refuse') return this.response(true);
     if (verdict.newer) {
       // Persist before acting: after a crash this Borglet must still refuse every older master.
+      const previous = this.seenBallot;
       this.seenBallot = { round: req.ballot.round, replica: req.ballot.replica };
       this.dirty = true;
-      this.flush();
+      try {
+        this.flush();
+      } catch (e: unknown) {
+        this.seenBallot = previous;
+        throw new BorgError('unavailable', `cannot persist ballot ${formatBallot(req.ballot)}, so no orders are taken: ${errMessage(e)}`, { cause: e });
+      }
     }
     if (req.authoritative) {
       const starts = this.reconcile(req.tasks);
@@ -867,7 +873,7 @@ export class Borglet {
       if (step.restart) {
         this.stopRun(r, EventType.FAIL, `health check GET :${rule.port}${rule.path} failed ${step.state.failures} times`, { restart: true });
       }
-    });
+    }).catch((e: unknown) => this.log(`health check of ${r.taskId} failed to apply: ${errMessage(e)}`));
   }
 
   private removePending(): void {
@@ -909,20 +915,26 @@ export class Borglet {
     if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;
-      this.flush();
+      try {
+        this.flush();
+      } catch (e: unknown) {
+        // Stay dirty: the next tick or poll retries. Polls that must persist (a newer ballot) fail until it works.
+        this.dirty = true;
+        this.log(`cannot write the state file: ${errMessage(e)}`);
+      }
     }, 10);
   }
 
   /** flush writes the state file if anything changed. */
   flush(): void {
     if (!this.dirty) return;
-    this.dirty = false;
     saveState(this.opts.stateDir, {
       version: 1,
       machine: this.machine,
       seenBallot: this.seenBallot,
       tasks: [...this.records.values()].map((r) => this.toPersisted(r)),
     });
+    this.dirty = false;
   }
 
   /** reservedTotal is the sum of the live tasks' reservations (for status and tests). */

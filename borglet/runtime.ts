@@ -197,7 +197,12 @@ export class Launcher {
         continue;
       }
       const kind = m[1] === 'w' ? 'wrapper' : m[1] === 'p' ? 'pid' : 'exit';
-      this.onEvent({ kind, token: m[2] as string, value: Number(m[3]) });
+      try {
+        this.onEvent({ kind, token: m[2] as string, value: Number(m[3]) });
+      } catch (e: unknown) {
+        // A failure handling one report (e.g. a cgroup file write) must not take the daemon down.
+        this.log(`handling launcher report ${JSON.stringify(line)} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      }
     }
   }
 
