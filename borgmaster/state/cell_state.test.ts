@@ -155,10 +155,10 @@ test('placement re-checks: pending, spec version, machine UP, victims present an
   const b0 = r.task('test/alice/b0/0');
   assert.equal(b0.state, TaskState.PENDING);
   assert.equal(b0.restarts, 1);
-  assert.deepEqual(r.state.events.toArray().slice(-3).map((e) => `${e.taskId} ${EventType[e.type]}`), [
-    'test/alice/b0/0 EVICT',
-    'test/alice/b0/0 SUBMIT',
-    'test/alice/b1/0 SCHEDULE',
+  assert.deepEqual(r.state.events.toArray().slice(-3).map((e) => `${e.taskId} ${EventType[e.type]} ${e.machine}`), [
+    'test/alice/b0/0 EVICT m1',
+    'test/alice/b0/0 SUBMIT ',
+    'test/alice/b1/0 SCHEDULE m1',
   ]);
   // Prod p2 on m1 where only non-prod b1 runs: b1 is preemptible so prod is not charged for it.
   assert.deepEqual(r.ok(bodies.transitions([{ taskId: 'test/alice/p2/0', machine: 'm1' }])).acceptedTaskIds, ['test/alice/p2/0']);

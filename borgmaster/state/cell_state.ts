@@ -473,8 +473,9 @@ export class CellState {
     while (job.downCount < maxDown && job.rolloutCursor < job.tasks.length) {
       const task = job.tasks[job.rolloutCursor++] as TaskRec;
       if (task.state !== TaskState.RUNNING || task.specVersion === job.current.version) continue;
-      this.unplace(task, ch);
+      // The event first, while the task still names its machine; then free the machine.
       this.moveState(task, EventType.KILL, t, idx, ch, `replaced by the rolling update to version ${job.current.version}`);
+      this.unplace(task, ch);
       this.resubmit(task, 0, t, idx, ch, `resubmitted at version ${job.current.version} by the rolling update`, false);
       task.updateDown = true;
       job.downCount++;
@@ -498,8 +499,8 @@ export class CellState {
 
   private deleteTask(task: TaskRec, t: number, idx: number, ch: Changes, why: string): void {
     if (task.state !== TaskState.DEAD) {
-      this.unplace(task, ch);
       this.moveState(task, EventType.KILL, t, idx, ch, why);
+      this.unplace(task, ch);
     }
     if (task.updateDown) {
       task.updateDown = false;
@@ -613,9 +614,10 @@ export class CellState {
    * failure; a finished one only under ALWAYS; a killed one stays dead.
    */
   private endTask(task: TaskRec, event: EventType, exitCode: number, message: string, t: number, idx: number, ch: Changes): void {
-    this.unplace(task, ch);
     task.exitCode = exitCode;
+    // The end event names the machine the task ended on (the scheduler avoids repeating crashed pairings).
     this.moveState(task, event, t, idx, ch, message);
+    this.unplace(task, ch);
     const policy = task.spec.restartPolicy;
     const kind = policy?.kind ?? RestartPolicy_Kind.KIND_UNSPECIFIED;
     const initial = policy?.backoffInitialMs || RESTART_BACKOFF_INITIAL_MS_DEFAULT;
