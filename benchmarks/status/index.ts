@@ -65,7 +65,7 @@ const TASKS_PER_JOB = 100;
 const PRIORITIES = [200, 200, 200, 200, 360, 100, 100, 100, 100, 0];
 
 /** build loads the cell through commands; about 2% of tasks stay pending (too big), a few hundred fail once. */
-function build(o: Options): { cell: DrivenCell; buildSeconds: number; pendingTask: string; runningTask: string; busyMachine: string; job: string } {
+export function build(o: Options): { cell: DrivenCell; buildSeconds: number; pendingTask: string; runningTask: string; busyMachine: string; job: string } {
   const t0 = performance.now();
   const cell = new DrivenCell('bench');
   cell.publishHub = false;

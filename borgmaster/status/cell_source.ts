@@ -138,7 +138,13 @@ export class CellStateSource implements StatusSource {
   private summaryCache: { state: CellState; index: number; usageVersion: number; summary: CellSummary } | undefined;
   private whyCache: { state: CellState; index: number; verdicts: Map<string, string> } | undefined;
 
-  constructor(private readonly options: CellStateSourceOptions) {}
+  constructor(private readonly options: CellStateSourceOptions) {
+    // Usage is summed per band as samples arrive; a sample of a task that is not running counts in no band.
+    options.usage?.setClassifier((taskId) => {
+      const t = options.state().getTaskIfValid(taskId);
+      return t !== undefined && t.state === TaskState.RUNNING ? band(t.job.current.spec.priority) : undefined;
+    });
+  }
 
   get cell(): string {
     return this.options.state().cell;
@@ -233,7 +239,6 @@ export class CellStateSource implements StatusSource {
     const bands = new Map<BandName, BandResources>(BAND_NAMES.map((b) => [b, { band: b, tasks: 0, limit: zero(), reservation: zero(), usage: zero() }]));
     const pendingByBand = Object.fromEntries(BAND_NAMES.map((b) => [b, 0])) as Record<BandName, number>;
     const tasks: Record<TaskStateName, number> = { PENDING: 0, RUNNING: 0, DEAD: 0 };
-    const usage = this.options.usage;
     for (const j of state.jobs.values()) {
       const b = band(j.current.spec.priority);
       tasks.PENDING += j.pending;
@@ -248,10 +253,10 @@ export class CellStateSource implements StatusSource {
         acc.tasks++;
         addInto(acc.limit, limitOf(t));
         addInto(acc.reservation, reservationOf(t));
-        const u = usage?.task(t.id);
-        if (u !== undefined) addInto(acc.usage, u);
       }
     }
+    const usage = this.options.usage;
+    if (usage !== undefined) for (const b of bands.values()) b.usage = usage.groupUsage(b.band);
     return {
       cell: state.cell,
       timeMs: state.timeMs,

@@ -1,6 +1,8 @@
 // UsageBook holds the latest usage sample per task and per machine: soft state on each replica (DESIGN.md §5),
 // filled by the link shards from Borglet poll replies and read by the status page and /metrics. Not replicated:
 // after a failover the new leader's book fills again within one poll round. Bounded by STATUS_USAGE_ENTRIES.
+// Task samples are also summed per group (the status source groups by priority band) as they arrive, so the
+// cell-wide usage per band costs nothing at read time: looking up 100,000 task ids per page view would.
 import { assert } from '../../model/assert';
 import { validateResources, type Resources } from '../../model/resources';
 import { STATUS_USAGE_ENTRIES } from '../../cells/limits';
@@ -10,9 +12,25 @@ export interface UsageSample {
   sampledMs: number;
 }
 
+interface TaskSample extends UsageSample {
+  group: string | undefined;
+}
+
+/** Classifier names a task's group when its sample is recorded (undefined: counted in no group, e.g. not running). */
+export type UsageClassifier = (taskId: string) => string | undefined;
+
+function addTo(total: Resources, r: Resources, sign: 1 | -1): void {
+  total.cpuMillis += sign * r.cpuMillis;
+  total.ramBytes += sign * r.ramBytes;
+  total.diskBytes += sign * r.diskBytes;
+  total.ports += sign * r.ports;
+}
+
 export class UsageBook {
-  private readonly tasks = new Map<string, UsageSample>();
+  private readonly tasks = new Map<string, TaskSample>();
   private readonly machines = new Map<string, UsageSample>();
+  private readonly groups = new Map<string, Resources>();
+  private classify: UsageClassifier | undefined;
   /** version changes whenever a sample is added or dropped, so readers can cache sums derived from the book. */
   private _version = 0;
 
@@ -28,18 +46,49 @@ export class UsageBook {
     return this.tasks.size + this.machines.size;
   }
 
+  /**
+   * setClassifier sets how task samples are grouped and regroups what is held. A task keeps the group it had
+   * when its sample arrived until its next sample (a job whose priority changed moves at the next poll).
+   */
+  setClassifier(classify: UsageClassifier): void {
+    this.classify = classify;
+    this.groups.clear();
+    for (const [id, s] of this.tasks) {
+      s.group = classify(id);
+      this.addGroup(s, 1);
+    }
+    this._version++;
+  }
+
   /** recordTask keeps the newest sample of a task (an older one arriving late is ignored). */
   recordTask(taskId: string, usage: Resources, sampledMs: number): void {
-    this.put(this.tasks, taskId, usage, sampledMs, `usage of ${taskId}`);
+    const u = validateResources(usage, `usage of ${taskId}`);
+    const old = this.tasks.get(taskId);
+    if (old !== undefined && old.sampledMs > sampledMs) return;
+    if (old !== undefined) this.dropTask(taskId, old);
+    const s: TaskSample = { usage: u, sampledMs, group: this.classify?.(taskId) };
+    this.tasks.set(taskId, s);
+    this.addGroup(s, 1);
+    this._version++;
+    this.evict();
   }
 
   recordMachine(machine: string, usage: Resources, sampledMs: number): void {
-    this.put(this.machines, machine, usage, sampledMs, `usage of machine ${machine}`);
+    const u = validateResources(usage, `usage of machine ${machine}`);
+    const old = this.machines.get(machine);
+    if (old !== undefined && old.sampledMs > sampledMs) return;
+    this.machines.delete(machine);
+    this.machines.set(machine, { usage: u, sampledMs });
+    this._version++;
+    this.evict();
   }
 
   /** forgetTask drops a task's sample (the task died or moved: its old usage no longer describes it). */
   forgetTask(taskId: string): void {
-    if (this.tasks.delete(taskId)) this._version++;
+    const old = this.tasks.get(taskId);
+    if (old === undefined) return;
+    this.dropTask(taskId, old);
+    this._version++;
   }
 
   forgetMachine(machine: string): void {
@@ -54,19 +103,39 @@ export class UsageBook {
     return this.machines.get(name)?.usage;
   }
 
-  private put(map: Map<string, UsageSample>, key: string, usage: Resources, sampledMs: number, field: string): void {
-    const u = validateResources(usage, field);
-    const old = map.get(key);
-    if (old !== undefined && old.sampledMs > sampledMs) return;
-    map.delete(key);
-    map.set(key, { usage: u, sampledMs });
-    this._version++;
-    // Oldest first out: Map keeps insertion order and put() re-inserts, so the first key is the stalest sample.
+  /** groupUsage is the sum of the task samples in a group (a copy). */
+  groupUsage(group: string): Resources {
+    const g = this.groups.get(group);
+    return g === undefined ? { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 } : { ...g };
+  }
+
+  private addGroup(s: TaskSample, sign: 1 | -1): void {
+    if (s.group === undefined) return;
+    let g = this.groups.get(s.group);
+    if (g === undefined) {
+      g = { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 };
+      this.groups.set(s.group, g);
+    }
+    addTo(g, s.usage, sign);
+  }
+
+  private dropTask(taskId: string, s: TaskSample): void {
+    this.tasks.delete(taskId);
+    this.addGroup(s, -1);
+  }
+
+  private evict(): void {
+    // Oldest first out: Maps keep insertion order and every record re-inserts, so the first key is the stalest.
     while (this.size > this.capacity) {
-      const victim = this.tasks.size > 0 ? this.tasks : this.machines;
-      const first = victim.keys().next();
-      assert(first.done !== true, 'non-empty map has a first key');
-      victim.delete(first.value);
+      if (this.tasks.size > 0) {
+        const first = this.tasks.entries().next();
+        assert(first.done !== true, 'non-empty map has a first entry');
+        this.dropTask(first.value[0], first.value[1]);
+      } else {
+        const first = this.machines.keys().next();
+        assert(first.done !== true, 'non-empty map has a first key');
+        this.machines.delete(first.value);
+      }
     }
   }
 }
