@@ -345,6 +345,7 @@ export class PaxosNode<R = void> {
    */
   private async handle(rd: Ready): Promise<void> {
     for (const m of rd.messagesBeforePersist) this.transport.send(m);
+    this.transport.flush();
     const applyEarly = rd.installSnapshot === undefined;
     if (applyEarly) this.applyCommitted(rd);
     if (rd.mustSync) {
@@ -354,6 +355,7 @@ export class PaxosNode<R = void> {
     }
     if (this.closed) return;
     for (const m of rd.messages) this.transport.send(m);
+    this.transport.flush();
     if (rd.installSnapshot) {
       this.options.stateMachine.restoreSnapshot(rd.installSnapshot.data);
       this.appliedIndex = rd.installSnapshot.index;

@@ -144,7 +144,8 @@ class PeerSender {
     });
   }
 
-  private flush(): void {
+  /** flush writes what is queued now (if the stream is up and not blocked); otherwise it stays queued. */
+  flush(): void {
     if (this.closed || this.blocked) return;
     if (this.queue.length === this.head) return;
     const call = this.ensureCall();
@@ -299,6 +300,16 @@ export class PaxosTransport {
     const sender = this.senders.get(m.to);
     assert(sender !== undefined, `no peer ${m.to}`);
     sender.enqueue(m);
+  }
+
+  /**
+   * flush hands every peer's queue to its stream now instead of at the end of this turn of the event loop. The
+   * node calls it once it has queued a whole Ready's messages: they still go out as one batch per peer, and a
+   * follower can start its fsync before this process runs whatever else is waiting in its event loop.
+   */
+  flush(): void {
+    if (this.closed) return;
+    for (const s of this.senders.values()) s.flush();
   }
 
   stats(): TransportStats {
