@@ -424,6 +424,10 @@ export class Borglet {
           r.phase = 'running';
           this.dirty = true;
           this.log(`started ${r.taskId} pid ${e.value} (run ${runId})`);
+        } else if (r.phase === 'stopping') {
+          // Stopped while starting: the polite signal went out before the process had joined its group.
+          r.pid = e.value;
+          this.signalStop(r, r.stopDeadlineMs - this.clock.nowMs());
         }
         this.startWaiters.get(e.token)?.();
         this.startWaiters.delete(e.token);
