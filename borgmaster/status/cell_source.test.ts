@@ -163,6 +163,10 @@ test('sortByKeys is stable in both directions', () => {
   assert.deepEqual(sortByKeys(items, keys, 'asc'), ['b', 'e', 'd', 'a', 'c', 'f']);
   assert.deepEqual(sortByKeys(items, keys, 'desc'), ['f', 'a', 'c', 'd', 'b', 'e']);
   assert.deepEqual(sortByKeys([], new Float64Array(0), 'asc'), []);
+  // Small integer keys take the direct path; mixed large keys the ranked one: same order either way.
+  const small = Float64Array.from([2, 0, 2, 1]);
+  assert.deepEqual(sortByKeys(['a', 'b', 'c', 'd'], small, 'desc'), ['a', 'c', 'd', 'b']);
+  assert.deepEqual(sortByKeys(['a', 'b', 'c', 'd'], Float64Array.from([2.5, 0, 2.5, 1]), 'desc'), ['a', 'c', 'd', 'b']);
 });
 
 test('the summary is cached per applied index and usage version, pass latency read fresh', async () => {

@@ -124,7 +124,9 @@ function fraction255(used: number, capacity: number): number {
   return Math.min(255, Math.round((used / capacity) * 255));
 }
 
-assert(MAX_TASKS_PER_CELL < 2_097_152, 'sortByKeys packs a task position into 21 bits');
+/** RANK_LIMIT (2^21): sortByKeys packs a rank and a position, each below it, into one exact float. */
+const RANK_LIMIT = 2_097_152;
+assert(MAX_TASKS_PER_CELL < RANK_LIMIT, 'sortByKeys packs a task position into 21 bits');
 
 /** WHY_CACHE_ENTRIES bounds the replica's own why-pending checks remembered for the current log index. */
 const WHY_CACHE_ENTRIES = 1024;
@@ -136,6 +138,7 @@ export class CellStateSource implements StatusSource {
    * it is kept for (state, applied index, usage version). Pass latencies are read fresh each time.
    */
   private summaryCache: { state: CellState; index: number; usageVersion: number; summary: CellSummary } | undefined;
+  private heatCache: { state: CellState; index: number; usageVersion: number; data: HeatMapData } | undefined;
   private whyCache: { state: CellState; index: number; verdicts: Map<string, string> } | undefined;
 
   constructor(private readonly options: CellStateSourceOptions) {
@@ -279,6 +282,15 @@ export class CellStateSource implements StatusSource {
 
   heatMap(): HeatMapData {
     const state = this.options.state();
+    const usageVersion = this.options.usage?.version ?? 0;
+    const c = this.heatCache;
+    if (c !== undefined && c.state === state && c.index === state.appliedIndex && c.usageVersion === usageVersion) return c.data;
+    const data = this.computeHeatMap(state);
+    this.heatCache = { state, index: state.appliedIndex, usageVersion, data };
+    return data;
+  }
+
+  private computeHeatMap(state: CellState): HeatMapData {
     const n = state.machines.size;
     const out: HeatMapData = { appliedIndex: state.appliedIndex, names: new Array<string>(n), states: new Array<number>(n), limit: new Array<number>(n), reservation: new Array<number>(n), usage: new Array<number>(n), tasks: new Array<number>(n) };
     let i = 0;
@@ -413,7 +425,7 @@ export class CellStateSource implements StatusSource {
           keys[i] = t.job.current.spec.priority;
           break;
         case 'machine':
-          keys[i] = t.machine === undefined ? -1 : (machineRank?.get(t.machine) ?? -1);
+          keys[i] = t.machine === undefined ? 0 : (machineRank?.get(t.machine) ?? -1) + 1;
           break;
         case 'restarts':
           keys[i] = t.restarts;
@@ -565,15 +577,28 @@ export class CellStateSource implements StatusSource {
  */
 export function sortByKeys<T>(items: readonly T[], keys: Float64Array, dir: 'asc' | 'desc'): T[] {
   const n = items.length;
-  const distinct = Float64Array.from(new Set(keys)).sort();
-  const rank = new Map<number, number>();
-  for (let i = 0; i < distinct.length; i++) rank.set(distinct[i] as number, dir === 'asc' ? i : distinct.length - 1 - i);
-  // rank < 2^21 and position < 2^21 (MAX_TASKS_PER_CELL is 10^6), so rank * 2^21 + position is exact.
+  // Small non-negative integer keys (state, priority, cpu millis, machine rank, restarts) are their own rank;
+  // others (bytes, times) are ranked among the distinct keys first.
+  let maxKey = 0;
+  let small = true;
+  for (let i = 0; i < n && small; i++) {
+    const k = keys[i] as number;
+    if (!(Number.isInteger(k) && k >= 0 && k < RANK_LIMIT)) small = false;
+    else if (k > maxKey) maxKey = k;
+  }
   const packed = new Float64Array(n);
-  for (let i = 0; i < n; i++) packed[i] = (rank.get(keys[i] as number) as number) * 2_097_152 + i;
+  if (small) {
+    for (let i = 0; i < n; i++) packed[i] = (dir === 'asc' ? (keys[i] as number) : maxKey - (keys[i] as number)) * RANK_LIMIT + i;
+  } else {
+    const distinct = Float64Array.from(new Set(keys)).sort();
+    const rank = new Map<number, number>();
+    for (let i = 0; i < distinct.length; i++) rank.set(distinct[i] as number, dir === 'asc' ? i : distinct.length - 1 - i);
+    for (let i = 0; i < n; i++) packed[i] = (rank.get(keys[i] as number) as number) * RANK_LIMIT + i;
+  }
+  // rank < 2^21 and position < 2^21 (MAX_TASKS_PER_CELL is 10^6), so rank * 2^21 + position is exact.
   packed.sort();
   const out = new Array<T>(n);
-  for (let i = 0; i < n; i++) out[i] = items[(packed[i] as number) % 2_097_152] as T;
+  for (let i = 0; i < n; i++) out[i] = items[(packed[i] as number) % RANK_LIMIT] as T;
   return out;
 }
 
