@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MachineState, TaskState } from '../proto/index';
+import { MachineState, TaskLogsRequest_Stream, TaskState } from '../proto/index';
+import type { TaskLogSource } from '../borgmaster/api/index';
 import { ApiCell } from './support/api_cell';
 import { runBorg, type CliResult } from './support/cli';
 
@@ -27,7 +28,15 @@ const WEB = (args: string, replicas = 2) => `job web = {
 `;
 
 before(async () => {
-  cell = await ApiCell.start({ cell: 'live', users: ['admin'] });
+  // The Borglets' side of TaskLogs: what a Borglet keeps of each task's output, cut to the tail asked for (the
+  // master's wiring to real Borglets is replica.ts; here the CLI -> gRPC -> master path is what is under test).
+  const taskLogs: TaskLogSource = {
+    tail: async (req) => {
+      const data = Buffer.from(req.stream === TaskLogsRequest_Stream.STDERR ? `warning from ${req.taskId} on ${req.machine}\n` : 'line 1\nline 2\nline 3\n');
+      return { data: data.subarray(Math.max(0, data.length - req.tailBytes)), truncated: data.length > req.tailBytes };
+    },
+  };
+  cell = await ApiCell.start({ cell: 'live', users: ['admin'], taskLogs });
   cfg = ['--cell', cell.configFile];
   dir = await mkdtemp(join(tmpdir(), 'borg-cli-live-'));
   await writeFile(join(dir, 'web.bcl'), WEB('"3600"'));
@@ -100,7 +109,9 @@ test('why shows the scheduler verdicts for a job and a task', async () => {
     },
     { commonName: 'scheduler', roles: ['scheduler'] },
   );
-  const [job, task, notATask] = await Promise.all([borg('why', 'web'), borg('why', 'web/1', '--json'), borg('why', 'web/9')]);
+  const [job, task, notATask, logsPending] = await Promise.all([borg('why', 'web'), borg('why', 'web/1', '--json'), borg('why', 'web/9'), borg('logs', 'web/0')]);
+  assert.equal(logsPending.code, 3, logsPending.stderr);
+  assert.match(logsPending.stderr, /task live\/ubar\/web\/0 is not on a machine \(PENDING\)/);
   ok(job, 'why web');
   assert.equal(job.stdout, 'live/ubar/web: 2 of 2 tasks pending\n  2 tasks (0-1): 0/2 machines feasible: 2 insufficient ram\n');
   ok(task, 'why web/1');
@@ -112,14 +123,19 @@ test('why shows the scheduler verdicts for a job and a task', async () => {
 
 test('once tasks run: jobs, tasks, events, machines, cell and quota show them', async () => {
   assert.equal(cell.stepScheduler(), 2);
-  const [jobs, tasks, events, machines, status, quota] = await Promise.all([
+  const [jobs, tasks, events, machines, status, quota, stdout, stderr] = await Promise.all([
     borg('jobs', '--json'),
     borg('tasks', 'web'),
     borg('events', '--job', 'web', '--type', 'schedule'),
     borg('machines', '--json'),
     borg('cell'),
     borg('quota', 'ubar'),
+    borg('logs', 'web/0', '--tail', '2'),
+    borg('logs', '1.web.ubar.live.borg', '--stderr', '--bytes', '9'),
   ]);
+  assert.equal(ok(stdout, 'logs').stdout, 'line 2\nline 3\n');
+  assert.equal(ok(stderr, 'logs --stderr').stdout, '/1 on m0\n', 'the last 9 bytes of the stderr of task 1, placed first-fit on m0');
+  assert.match(stderr.stderr, /only the last 9 bytes/);
   const running = ok(jobs, 'jobs').stdout.split('\n').filter((l) => /running/i.test(l));
   assert.equal(running.length, 1);
   assert.match(running[0] as string, /"id":"live\/ubar\/web".*"state":"RUNNING","counts":\{"RUNNING":2\}/);

@@ -7,8 +7,9 @@ import { validateJobSpec } from '../../borgmaster/state/index';
 import { evaluateFile } from '../../bcl/index';
 import { BorgError, NotFound } from '../../model/errors';
 import { formatJobId } from '../../model/ids';
-import { TaskState, type JobSpec, type UpdateJobResponse } from '../../proto/index';
-import { CELL_FLAGS, HELP_FLAG, RPCS, cellConfig, defaultUser, defineCommand, expectPositionals, json, note, out, specDiff, updateRequestId, withCell, type CellClient } from '../lib/index';
+import { TaskState, type JobSpec, type Task, type UpdateJobResponse } from '../../proto/index';
+import { LIST_PAGE_SIZE_MAX, MAX_TASKS_PER_JOB } from '../../cells/limits';
+import { CELL_FLAGS, HELP_FLAG, RPCS, allPages, cellConfig, defaultUser, defineCommand, expectPositionals, json, note, out, specDiff, updateRequestId, withCell, type CellClient } from '../lib/index';
 
 const flags = {
   ...CELL_FLAGS,
@@ -121,13 +122,15 @@ async function follow(client: CellClient, updated: Planned[], waitMs: number, po
         throw e;
       }
       const taskCount = got.job?.spec?.taskCount ?? 0;
+      // GetJob carries a job's first tasks only; page through the rest of a very large job.
+      const tasks = got.tasks.length >= taskCount ? got.tasks : await allTasks(client, p.spec.user, p.spec.name);
       if ((got.job?.specVersion ?? 0) > target) {
         // Someone updated the job again; that rollout is theirs to follow.
         if (talk) note(`${p.id}: updated again to version ${got.job?.specVersion}; no longer following`);
         open.delete(p);
         continue;
       }
-      const atNew = got.tasks.filter((t) => t.specVersion >= target);
+      const atNew = tasks.filter((t) => t.specVersion >= target);
       const running = atNew.filter((t) => t.state === TaskState.RUNNING).length;
       const want = Math.min(p.runningBefore, taskCount);
       const line = `${p.id}: ${atNew.length}/${taskCount} tasks at version ${target}, ${running} running (${want} ran before)`;
@@ -143,4 +146,12 @@ async function follow(client: CellClient, updated: Planned[], waitMs: number, po
     await new Promise((r) => setTimeout(r, pollMs));
   }
   return true;
+}
+
+async function allTasks(client: CellClient, user: string, job: string): Promise<Task[]> {
+  const { items } = await allPages<Task>(async (pageToken) => {
+    const r = await client.read(RPCS.listTasks, { user, job, machine: '', state: TaskState.TASK_STATE_UNSPECIFIED, pageSize: LIST_PAGE_SIZE_MAX, pageToken });
+    return { items: r.tasks, next: r.nextPageToken };
+  }, Math.ceil(MAX_TASKS_PER_JOB / LIST_PAGE_SIZE_MAX) + 1);
+  return items;
 }
