@@ -308,14 +308,31 @@ export class PaxosNode<R = void> {
     this.kick();
   }
 
-  /** kick runs the Ready loop soon; everything stepped or proposed in this turn of the event loop joins one batch. */
+  /**
+   * kick runs the Ready loop soon; everything stepped or proposed in this turn of the event loop joins one batch.
+   * While a Ready is being persisted it streams instead what needs nothing durable (core.takeMessages(): the
+   * leader's ACCEPTs for proposals made meanwhile, heartbeats), so followers persist batch k+1 while the leader
+   * still syncs batch k, and two followers can choose a slot before the leader's own fsync ends.
+   */
   private kick(): void {
-    if (this.kickScheduled || this.looping || this.closed) return;
+    if (this.kickScheduled || this.closed) return;
     this.kickScheduled = true;
     setImmediate(() => {
       this.kickScheduled = false;
-      void this.loop();
+      if (this.closed) return;
+      if (this.looping) this.streamMessages();
+      else void this.loop();
     });
+  }
+
+  private streamMessages(): void {
+    let messages: PaxosMessage[] = [];
+    this.guard(() => {
+      messages = this.core.takeMessages();
+    });
+    if (messages.length === 0) return;
+    for (const m of messages) this.transport.send(m);
+    this.transport.flush();
   }
 
   private async loop(): Promise<void> {
