@@ -135,7 +135,7 @@ ${opts.extra ?? ''}
         await exited;
         clearTimeout(timer);
       }
-      if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+      if (existsSync(dir) && !process.env.BORG_TEST_KEEP) rmSync(dir, { recursive: true, force: true });
     },
   };
   return cell;
