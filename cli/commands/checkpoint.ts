@@ -1,7 +1,7 @@
 // `borg checkpoint save FILE` asks the master for a checkpoint of the cell state (admin) and writes it durably;
 // `borg checkpoint inspect FILE` decodes one offline (borgmaster/state restore, which refuses corrupt files)
 // and prints what it holds. Checkpoints feed the Fauxmaster and disaster recovery (B15 §3.1).
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { EXIT } from '../registry';
 import { BorgError, InvalidArgument } from '../../model/errors';
 import { restore } from '../../borgmaster/state/index';
@@ -85,11 +85,13 @@ inspect: decodes FILE offline, checking its integrity, and prints what it holds;
       if (verb === 'inspect') {
         let data: Buffer;
         try {
+          // Refuse an oversized file before reading it whole into memory.
+          if ((await stat(file)).size > MAX_CHECKPOINT_FILE_BYTES) throw new InvalidArgument(file, 'is larger than any checkpoint');
           data = await readFile(file);
         } catch (e: unknown) {
+          if (e instanceof BorgError) throw e;
           throw new InvalidArgument(file, `cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : e instanceof Error ? e.message : String(e)}`);
         }
-        if (data.length > MAX_CHECKPOINT_FILE_BYTES) throw new InvalidArgument(file, 'is larger than any checkpoint');
         let sum: CheckpointSummary;
         try {
           sum = summarize(data);

@@ -199,7 +199,8 @@ export class CellClient {
         const err = fromGrpcError(e);
         const next = afterFailure(err, target);
         if (next.kind === 'fail') throw err;
-        lastError.set(target, err.message);
+        // grpc-js appends an empty "Resolution note:" to connection failures; keep the reason readable.
+        lastError.set(target, err.message.replace(/\.?\s*Resolution note:\s*$/, ''));
         this.options.onRetry?.({ rpc: r.name, address: target, error: err, next });
         if (next.kind === 'redirect' && redirects < 2 * this.addresses.length + 2) {
           redirects++;
