@@ -111,7 +111,7 @@ export interface MasterOptions {
   /** admins: identities with the admin role besides certificates that carry it (cells config `admins`). */
   admins: readonly string[];
   taskLogs?: TaskLogSource;
-  watch?: { bufferEvents?: number; historyEntries?: number; historyItems?: number };
+  watch?: { bufferEvents?: number; historyEntries?: number; historyItems?: number; snapshotPartItems?: number; maxWatchers?: number };
   proposeTimeoutMs?: number;
 }
 

@@ -4,7 +4,8 @@
 // parts of bounded size). Each watcher has a bounded queue (WATCH_BUFFER_EVENTS): one that falls further behind
 // is cut off with a clear status instead of growing the master's memory.
 import { assert } from '../../model/assert';
-import { WATCH_BUFFER_EVENTS, WATCH_HISTORY_ENTRIES, WATCH_HISTORY_ITEMS } from '../../cells/limits';
+import { MAX_WATCHERS, WATCH_BUFFER_EVENTS, WATCH_HISTORY_ENTRIES, WATCH_HISTORY_ITEMS } from '../../cells/limits';
+import { BorgError } from '../../model/errors';
 import type { Job, Machine, Task, TaskEvent, WatchEvent } from '../../proto/index';
 import { jobView, machineView, type CellState, type Changes, type JobRec, type MachineRec, type TaskRec } from '../state/index';
 
@@ -88,7 +89,7 @@ export class WatchHub {
   constructor(
     private readonly state: () => CellState,
     private readonly renderTask: TaskRenderer,
-    readonly options: { bufferEvents?: number; historyEntries?: number; historyItems?: number } = {},
+    readonly options: { bufferEvents?: number; historyEntries?: number; historyItems?: number; snapshotPartItems?: number; maxWatchers?: number } = {},
   ) {
     this.complete = state().appliedIndex;
   }
@@ -164,6 +165,8 @@ export class WatchHub {
    * snapshot of the whole cell; otherwise the history after it is replayed, then live events follow.
    */
   subscribe(fromLogIndex: number): Watcher {
+    const max = this.options.maxWatchers ?? MAX_WATCHERS;
+    if (this.watchers.size >= max) throw new BorgError('resource_exhausted', `this replica already serves ${this.watchers.size} watchers (limit ${max}); watch another replica or retry later`);
     const w = new Watcher(this.options.bufferEvents ?? WATCH_BUFFER_EVENTS, fromLogIndex);
     if (fromLogIndex === 0 || fromLogIndex < this.complete) {
       for (const part of this.snapshotParts()) w.offer(part);
@@ -205,7 +208,8 @@ export class WatchHub {
       tasks = [];
       machines = [];
     };
-    const room = () => jobs.length + tasks.length + machines.length < WATCH_SNAPSHOT_PART_ITEMS;
+    const partItems = this.options.snapshotPartItems ?? WATCH_SNAPSHOT_PART_ITEMS;
+    const room = () => jobs.length + tasks.length + machines.length < partItems;
     for (const m of state.machines.values()) {
       if (!room()) flush(false);
       machines.push(machineView(m));
