@@ -13,6 +13,7 @@ export { reclaim, UsageWindow, peakWindowMs, type ReclaimInput, type ReclaimOutp
 export { memoryEvictions, cpuPlan, type PressureTask, type Eviction, type CpuPlan } from './pressure';
 export { afterExit, backoffMs, type ExitInfo, type AfterExit } from './restart_policy';
 export { healthStep, type HealthState } from './health';
+export { simulateMachine, DEFAULT_SIM, type SimOptions, type SimResult } from './sim_machine';
 export * from './cgroups/index';
 
 export interface RunningBorglet {
