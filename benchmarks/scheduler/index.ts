@@ -3,7 +3,7 @@
 // cell from scratch (B15 §3.4), then runs online passes of newly submitted tasks on the loaded cell.
 // Options: --policy worst|best|hybrid  --optimizations all|none|caching,classes,randomization
 //          --workload google-2011|FILE.jsonl  --runs N  --machines N --tasks N (sample)  --feasible-limit N
-//          --online-passes N  --online-tasks N  --seed N  --json
+//          --online-passes N  --online-tasks N  --seed N  --hot N  --refresh N  --json
 // Accounting: every task is charged a reservation equal to its limit (all tasks are new, B15 §5.5).
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -14,7 +14,7 @@ import { FIT_POLICIES } from '../../cells/config';
 import { SeededRng } from '../../model/rng';
 import { formatBytes } from '../../model/resources';
 import type { Clock } from '../../model/clock';
-import { PendingQueue, Scheduler, cellStats, type CellStats, type SchedTask } from '../../scheduler/index';
+import { HOT_MACHINES, PendingQueue, SAMPLE_REFRESH_PLACEMENTS, Scheduler, cellStats, type CellStats, type SchedTask } from '../../scheduler/index';
 import { readGoogle2011 } from '../workloads/google_2011';
 import { readJsonlWorkload } from '../workloads/jsonl';
 import { loadWorkload } from '../workloads/scheduler_input';
@@ -38,11 +38,13 @@ interface Options {
   onlinePasses: number;
   onlineTasks: number;
   seed: number;
+  hot: number;
+  refresh: number;
   json: boolean;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { policy: 'hybrid', optimizations: [...OPTIMIZATIONS], workload: 'google-2011', runs: 3, machines: 0, tasks: 0, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, onlinePasses: 20, onlineTasks: 1000, seed: 1, json: false };
+  const o: Options = { policy: 'hybrid', optimizations: [...OPTIMIZATIONS], workload: 'google-2011', runs: 3, machines: 0, tasks: 0, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, onlinePasses: 20, onlineTasks: 1000, seed: 1, hot: HOT_MACHINES, refresh: SAMPLE_REFRESH_PLACEMENTS, json: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const v = (): string => {
@@ -98,6 +100,12 @@ function parseArgs(args: string[]): Options {
         break;
       case '--seed':
         o.seed = n();
+        break;
+      case '--hot':
+        o.hot = n();
+        break;
+      case '--refresh':
+        o.refresh = Math.max(1, n());
         break;
       case '--json':
         o.json = true;
@@ -162,7 +170,7 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
     passIntervalMs: 0,
     seed,
   };
-  const sched = new Scheduler(config, new SeededRng(seed), wallClock);
+  const sched = new Scheduler(config, new SeededRng(seed), wallClock, { hotMachines: o.hot, sampleRefreshPlacements: o.refresh });
   const queue = new PendingQueue();
   for (const t of loaded.initial) queue.add(t);
 
@@ -254,6 +262,8 @@ async function run(args: string[]): Promise<void> {
     policy: o.policy,
     optimizations,
     feasibleLimit: o.feasibleLimit,
+    hotMachines: o.hot,
+    sampleRefreshPlacements: o.refresh,
     runs: o.runs,
     placed: mid.placed,
     pending: mid.pending,
@@ -294,7 +304,7 @@ async function run(args: string[]): Promise<void> {
   }
   const rows: [string, string][] = [
     ['workload', `${result.workload}: ${result.machines} machines, ${result.tasks} tasks (read in ${readSeconds.toFixed(1)} s)`],
-    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, ${o.runs} run(s)`],
+    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, hot ${o.hot}, refresh ${o.refresh}, ${o.runs} run(s)`],
     ['placed / pending', `${result.placed} / ${result.pending} (${result.passes} passes of at most 20000 assignments)`],
     ['preemptions', `${result.preemptions}`],
     ['decisions per second', `${Math.round(result.decisionsPerSecond)} (median; per CPU second ${Math.round(result.decisionsPerCpuSecond)})`],
