@@ -101,7 +101,7 @@ test('reads move past an unreachable replica; an unreachable cell fails within i
       assert.match(e.message, /^cell cl did not answer KillJob within 800ms; replicas tried:\n {2}127\.0\.0\.1:1: .+\n {2}127\.0\.0\.1:2: .+/);
       return true;
     });
-    assert.ok(Date.now() - t0 < 3_000, `gave up after ${Date.now() - t0}ms`);
+    assert.ok(Date.now() - t0 < 5_000, `gave up after ${Date.now() - t0}ms`);
   } finally {
     dead.close();
   }
