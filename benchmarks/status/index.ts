@@ -3,6 +3,7 @@
 // transitions that apply() re-checks, some failed), served by a StatusServer on 127.0.0.1. Prints every page's
 // server response time (p50/p99/max over --requests sequential GETs, measured by the client) and the cell
 // page's first render in Debian's Chromium (first contentful paint and load event), plus the heat map's draw.
+// Screenshots of the cell and machines pages at this scale: test-artifacts/status-bench/.
 // Options: --machines N  --tasks N  --requests N  --browser-runs N  --no-browser  --json
 import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
@@ -12,7 +13,7 @@ import { EventType, MachineState, TaskState } from '../../proto/index';
 import { MAX_TRANSITIONS_PER_COMMAND } from '../../cells/limits';
 import { bodies, limitOf } from '../../borgmaster/state/index';
 import { DrivenCell, serveStatus } from '../../test/support/status_cell';
-import { launchBrowser } from '../../test/support/browser';
+import { launchBrowser, screenshot } from '../../test/support/browser';
 
 interface Options {
   machines: number;
@@ -222,6 +223,7 @@ async function timeBrowser(url: string, runs: number): Promise<BrowserTiming> {
       const timing = t as { fcp: number; load: number };
       fcp.push(timing.fcp);
       load.push(timing.load);
+      if (i === 0) await screenshot(page, 'status-bench', 'cell');
       await context.close();
     }
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -231,6 +233,7 @@ async function timeBrowser(url: string, runs: number): Promise<BrowserTiming> {
     await page.locator('#heatmap[data-drawn]').waitFor({ timeout: 30_000 });
     const heatmapReadyMs = performance.now() - t0;
     const heatmapDrawMs = (await page.evaluate('window.__borgStatus.heatmapMs')) as number;
+    await screenshot(page, 'status-bench', 'machines');
     await context.close();
     fcp.sort((a, b) => a - b);
     load.sort((a, b) => a - b);

@@ -386,7 +386,10 @@ export class CellStateSource implements StatusSource {
     const matched: TaskRec[] = [];
     const wantState = q.state === undefined ? undefined : q.state === 'RUNNING' ? TaskState.RUNNING : q.state === 'DEAD' ? TaskState.DEAD : TaskState.PENDING;
     // Walking jobs in id order and tasks in index order gives id order for free; other keys sort that list stably.
-    for (const j of this.jobsById(q.user)) {
+    // One job named: look it up instead of sorting every job of the cell (the job page's case).
+    const one = q.user !== undefined && q.job !== undefined ? state.getJob(q.user, q.job) : undefined;
+    const jobs = q.user !== undefined && q.job !== undefined ? (one === undefined ? [] : [one]) : this.jobsById(q.user);
+    for (const j of jobs) {
       if (q.job !== undefined && j.name !== q.job) continue;
       if (q.band !== undefined && band(j.current.spec.priority) !== q.band) continue;
       if (wantState === TaskState.PENDING && j.pending === 0) continue;
