@@ -5,7 +5,7 @@ import { formatBytes, type Resources } from '../../model/resources';
 export function cpu(millis: number): string {
   if (millis < 1000) return `${millis}m`;
   const cores = millis / 1000;
-  const text = millis >= 10_000 ? cores.toFixed(0) : Number(cores.toFixed(2)).toString();
+  const text = millis >= 10_000 ? Math.round(cores).toLocaleString('en-US') : Number(cores.toFixed(2)).toString();
   return text === '1' ? '1 core' : `${text} cores`;
 }
 
