@@ -27,6 +27,7 @@ import {
 } from '../proto/index';
 import { Master, borgMasterHandlers, type ReplicatedLog, type TaskLogSource } from './api/index';
 import { PaxosNode } from './paxos/index';
+import { PAXOS_GRPC_OPTIONS } from './paxos/transport';
 import { bootstrapCommands, encodeCommand, type ApplyOutcome, type TaskRec } from './state/index';
 import { serverCredentials, clientCredentials, peerIdentity } from './security/index';
 import { LinkShard } from './link/index';
@@ -125,7 +126,7 @@ export class Replica {
       },
     });
 
-    const server = new Server(CHANNEL_OPTIONS);
+    const server = new Server(PAXOS_GRPC_OPTIONS);
     const handlers = borgMasterHandlers(master);
     // The scheduler reports each pass's wall time with its plan: that is the pass latency the status page shows.
     const commitPlan = handlers.commitPlan;

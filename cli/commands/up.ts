@@ -17,6 +17,7 @@ import { BorgMasterClient, CHANNEL_OPTIONS, invoke, type CellStatusResponse } fr
 import { BorgError, InvalidArgument, NotLeader } from '../../model/errors';
 import { evaluateFile } from '../../bcl/index';
 import { Supervisor, type Daemon } from '../up/supervisor';
+import { detectCgroupDriver } from '../../borglet/cgroups/index';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -169,9 +170,15 @@ register('up', {
       say(`\nborg up: ${why}; stopping the cell`);
       await sup.stop(['scheduler']);
       await sup.stop(sup.daemons.filter((d) => d.name.startsWith('borglet-')).map((d) => d.name));
+      // The Borglets keep their tasks when they stop (autonomy); taking the cell down kills them for good, through
+      // each machine's cgroups (every process of every task, wherever it forked to), and removes the cgroups.
       for (const m of config.machines.filter((m) => m.address !== '')) {
-        // The Borglets keep their tasks when they stop (autonomy); taking the cell down kills them for good.
-        execFileSync(process.execPath, ['--import', 'tsx', join(root, 'borglet/main.ts'), '--machine', m.name, '--state-dir', join(stateDir, 'borglets', m.name), '--cleanup'], { cwd: root, stdio: 'ignore' });
+        try {
+          detectCgroupDriver(m.name).destroyMachine();
+          rmSync(join(stateDir, 'borglets', m.name), { recursive: true, force: true });
+        } catch (e: unknown) {
+          say(`  ! could not clean up machine ${m.name}: ${e instanceof Error ? e.message : String(e)}`);
+        }
       }
       await sup.stop();
       say('borg up: stopped');
