@@ -863,7 +863,7 @@ export class CellState {
   /** checkInvariants recomputes every derived number from scratch and asserts it matches (tests, restore). */
   checkInvariants(): void {
     let tasks = 0;
-    const perMachine = new Map<MachineRec, TaskRec[]>();
+    let placedTotal = 0;
     const usage = new Map<string, Usage>();
     for (const job of this.jobs.values()) {
       assert(job.tasks.length === job.current.spec.taskCount, `job ${job.id} has ${job.tasks.length} tasks, spec says ${job.current.spec.taskCount}`);
@@ -883,9 +883,8 @@ export class CellState {
         if (task.updateDown) down++;
         assert((task.state === TaskState.RUNNING) === (task.machine !== undefined), `task ${task.id}: running iff placed`);
         if (task.machine !== undefined) {
-          const l = perMachine.get(task.machine) ?? [];
-          l.push(task);
-          perMachine.set(task.machine, l);
+          assert(task.machine.tasks.has(task), `task ${task.id} is in its machine's task set`);
+          placedTotal++;
         }
       });
       assert(job.pending === pending && job.running === running && job.dead === dead, `job ${job.id} counts`);
@@ -898,16 +897,19 @@ export class CellState {
       usage.set(key, addUsage(usage.get(key) ?? zeroUsage(), jobDemand(job.current.spec)));
     }
     assert(tasks === this._taskCount, `task count ${this._taskCount} vs ${tasks}`);
+    let inMachineSets = 0;
     for (const m of this.machines.values()) {
-      const placed = perMachine.get(m) ?? [];
-      assert(placed.length === m.tasks.size, `machine ${m.name} task set`);
+      // Every task placed is in its machine's set (above) and every member of a set is a live task placed there:
+      // with equal totals, placements and sets are the same relation.
+      const placed = m.tasks;
+      inMachineSets += placed.size;
       // Accumulate in place: this runs over every task of a restored checkpoint.
       const limit = zeroUsage();
       const reservation = zeroUsage();
       const prodLimit = zeroUsage();
       let ports = 0;
       for (const t of placed) {
-        assert(m.tasks.has(t), `machine ${m.name} has ${t.id}`);
+        assert(t.machine === m && t.job.tasks[t.index] === t && this.jobs.get(t.job.id) === t.job, `machine ${m.name} holds a live task ${t.id} placed there`);
         const l = limitOf(t);
         const r = reservationOf(t);
         limit.cpuMillis += l.cpuMillis;
@@ -934,6 +936,7 @@ export class CellState {
         assert(prodLimit[d] === m.prodLimit[d], `machine ${m.name} prod limit ${d}`);
       }
     }
+    assert(inMachineSets === placedTotal, `machines hold ${inMachineSets} tasks, ${placedTotal} are placed`);
     assert(usage.size === this.usage.size, 'usage keys');
     for (const [k, u] of usage) {
       const have = this.usage.get(k);
