@@ -72,6 +72,8 @@ export interface MachineConfig {
 
 export interface SimulatedMachinesConfig {
   count: number;
+  /** address (host:port) where the simulated Borglets process (sim/borglets) serves every simulated machine. */
+  address: string;
   capacity: Resources;
   machinesPerRack: number;
   racksPerPowerDomain: number;
@@ -326,9 +328,10 @@ function parseConfig(root: unknown, r: Reader, baseDir: string): CellConfig {
   let simulatedMachines: SimulatedMachinesConfig | undefined;
   if (top.simulatedMachines !== undefined) {
     const p: Path = ['simulatedMachines'];
-    const o = r.obj(top.simulatedMachines, p, ['count', 'capacity', 'machinesPerRack', 'racksPerPowerDomain', 'attributes']);
+    const o = r.obj(top.simulatedMachines, p, ['count', 'address', 'capacity', 'machinesPerRack', 'racksPerPowerDomain', 'attributes']);
     simulatedMachines = {
       count: r.int(o.count, [...p, 'count'], 1, MAX_MACHINES_PER_CELL),
+      address: r.address(o.address, [...p, 'address']),
       capacity: r.resources(o.capacity, [...p, 'capacity']),
       machinesPerRack: o.machinesPerRack === undefined ? 40 : r.int(o.machinesPerRack, [...p, 'machinesPerRack'], 1, 10_000),
       racksPerPowerDomain: o.racksPerPowerDomain === undefined ? 10 : r.int(o.racksPerPowerDomain, [...p, 'racksPerPowerDomain'], 1, 10_000),

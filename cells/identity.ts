@@ -18,6 +18,8 @@ export function certDir(config: CellConfig): string {
 export const replicaName = (id: number): string => `replica-${id}`;
 export const SCHEDULER_NAME = 'scheduler';
 export const borgletName = (machine: string): string => `borglet-${machine}`;
+/** SIM_BORGLETS_NAME: the one identity of the process serving every simulated machine (sim/borglets). */
+export const SIM_BORGLETS_NAME = 'borglet-simulated';
 
 /** cellIdentities lists every daemon identity of a cell plus its admins and the given users. */
 export function cellIdentities(config: CellConfig, users: readonly string[] = []): Identity[] {
@@ -25,6 +27,7 @@ export function cellIdentities(config: CellConfig, users: readonly string[] = []
     ...config.replicas.map((r) => ({ commonName: replicaName(r.id), roles: ['replica'] as Role[] })),
     { commonName: SCHEDULER_NAME, roles: ['scheduler'] },
     ...config.machines.map((m) => ({ commonName: borgletName(m.name), roles: ['borglet'] as Role[] })),
+    ...(config.simulatedMachines ? [{ commonName: SIM_BORGLETS_NAME, roles: ['borglet'] as Role[] }] : []),
     ...config.admins.map((a) => ({ commonName: a, roles: ['user', 'admin'] as Role[] })),
     ...users.filter((u) => !config.admins.includes(u)).map((u) => ({ commonName: u, roles: ['user'] as Role[] })),
   ];

@@ -1,14 +1,16 @@
 // bootstrapCommands turns a cell config (cells/config.ts) into the commands that give a fresh log its machines
 // and quotas: machines first, so prod quotas can be checked against the cell's capacity. Each carries a
 // deterministic request id, so proposing them again (a leader that crashed mid-bootstrap) has no further effect.
-import type { CellConfig } from '../../cells/config';
+import type { CellConfig, SimulatedMachinesConfig } from '../../cells/config';
+import { allMachines } from '../../cells/simulated_machines';
 import { Command } from '../../proto/index';
 
 export const BOOTSTRAP_CALLER = 'cell-bootstrap';
 
-export function bootstrapCommands(config: Pick<CellConfig, 'machines' | 'quotas'>, timeMs: number): Command[] {
+export function bootstrapCommands(config: Pick<CellConfig, 'machines' | 'quotas'> & { simulatedMachines?: SimulatedMachinesConfig | undefined }, timeMs: number): Command[] {
   const out: Command[] = [];
-  for (const m of config.machines) {
+  // Simulated machines (cells/simulated_machines.ts) are generated from the config, exactly as sim/borglets does.
+  for (const m of allMachines(config)) {
     out.push({
       requestId: `bootstrap/machine/${m.name}`,
       caller: BOOTSTRAP_CALLER,
