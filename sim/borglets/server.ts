@@ -1,0 +1,26 @@
+// The simulated Borglets' gRPC server: the real Borglet service (proto/borg/v1/borglet.proto) on one port for
+// every simulated machine; PollRequest.machine picks the machine. Authorization as the real Borglet's: with
+// mutual TLS only the cell's master replicas may give orders.
+import { Server, ServerCredentials, type ServerUnaryCall } from '@grpc/grpc-js';
+import { BorgletService, CHANNEL_OPTIONS, unary, type BorgletLogsRequest, type BorgletLogsResponse, type PollRequest, type PollResponse } from '../../proto/index';
+import { BorgError } from '../../model/errors';
+import type { Authorize } from '../../borglet/server';
+import type { SimBorglets } from './sim_borglets';
+
+export async function serveSimBorglets(sim: SimBorglets, listen: string, credentials: ServerCredentials = ServerCredentials.createInsecure(), authorize: Authorize = () => undefined): Promise<{ server: Server; port: number }> {
+  const server = new Server(CHANNEL_OPTIONS);
+  server.addService(BorgletService, {
+    poll: unary<PollRequest, PollResponse>((req, call) => {
+      authorize(call as ServerUnaryCall<unknown, unknown>);
+      return sim.poll(req);
+    }),
+    taskLogs: unary<BorgletLogsRequest, BorgletLogsResponse>((req, call) => {
+      authorize(call as ServerUnaryCall<unknown, unknown>);
+      return sim.taskLogs(req);
+    }),
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(listen, credentials, (err, p) => (err ? reject(new BorgError('unavailable', `cannot listen on ${listen}: ${err.message}`, { cause: err })) : resolve(p)));
+  });
+  return { server, port };
+}
