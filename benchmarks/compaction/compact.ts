@@ -1,0 +1,266 @@
+// Cell compaction (B15 §5.1): how few machines can a workload be packed into? Machines are removed in a seeded
+// random order, the workload is re-packed from scratch by the real scheduler each time, and a search over the
+// machine count finds the smallest prefix of that order into which it still fits. Pure: no IO, no wall time.
+import type { SchedulerConfig, FitPolicy } from '../../cells/config';
+import { assert, unreachable } from '../../model/assert';
+import type { Clock } from '../../model/clock';
+import { SeededRng, type Rng } from '../../model/rng';
+import { PendingQueue, Scheduler, cellStats, type CellStats } from '../../scheduler/index';
+import { loadWorkload } from '../workloads/scheduler_input';
+import type { WorkloadMachine, WorkloadTask } from '../workloads/types';
+
+/** PICKY_FRACTION: B15 §5.1 lets at most 0.2% of tasks stay pending ("picky" tasks) in a cell that fits. */
+export const PICKY_FRACTION = 0.002;
+/** DEFAULT_FEASIBLE_LIMIT: the scheduler's relaxed-randomization sample (as benchmarks/scheduler). */
+export const DEFAULT_FEASIBLE_LIMIT = 64;
+
+export interface CompactionOptions {
+  policy: FitPolicy;
+  seed: number;
+  /** poolMachines: the largest cell tried; beyond the cell's own machines, clones of them in the same random order. */
+  poolMachines: number;
+  /** allowedPending: a cell fits when at most this many tasks stay pending (picky tasks and the 0.2%). */
+  allowedPending: number;
+  /** resolutionMachines: the search stops when the fitting and non-fitting sizes are this close (1 = exact). */
+  resolutionMachines: number;
+  feasibleLimit: number;
+}
+
+export interface PackResult {
+  machines: number;
+  pending: number;
+  stats: CellStats;
+}
+
+export interface CompactionResult {
+  /** machines: the smallest cell size found that fits (Infinity-free: undefined fit means even the pool did not fit). */
+  machines: number;
+  fits: boolean;
+  /** packings: how many from-scratch packings the search ran. */
+  packings: number;
+  /** atSize: the packing at `machines` (pending tasks, reserved and stranded resources). */
+  atSize: PackResult;
+}
+
+/** machineOrder is the seeded random order machines are kept in (the first k form the cell of size k), with clones past the cell. */
+export function machineOrder(machines: readonly WorkloadMachine[], poolMachines: number, rng: Rng): WorkloadMachine[] {
+  assert(machines.length > 0, 'a cell needs machines');
+  const out: WorkloadMachine[] = [];
+  for (let round = 0; out.length < poolMachines; round++) {
+    const idx = Array.from(machines.keys());
+    for (let i = idx.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      const t = idx[i] as number;
+      idx[i] = idx[j] as number;
+      idx[j] = t;
+    }
+    for (const i of idx) {
+      if (out.length >= poolMachines) break;
+      const m = machines[i] as WorkloadMachine;
+      out.push(round === 0 ? m : { ...m, name: `${m.name}~clone${round}` });
+    }
+  }
+  return out;
+}
+
+/** typicalRequest: the median cpu and ram request, the task size below which free resources count as stranded. */
+export function typicalRequest(tasks: readonly WorkloadTask[]): { cpuMillis: number; ramBytes: number } {
+  const cpus = tasks.map((t) => t.limit.cpuMillis).sort((a, b) => a - b);
+  const rams = tasks.map((t) => t.limit.ramBytes).sort((a, b) => a - b);
+  return { cpuMillis: cpus[Math.floor(cpus.length / 2)] ?? 0, ramBytes: rams[Math.floor(rams.length / 2)] ?? 0 };
+}
+
+/** pack schedules every task from scratch onto the given machines with the real scheduler and counts what stays pending. */
+export function pack(machines: readonly WorkloadMachine[], tasks: readonly WorkloadTask[], config: SchedulerConfig, clock: Clock, typical: { cpuMillis: number; ramBytes: number }): PackResult {
+  const loaded = loadWorkload({ name: 'compaction', machines: [...machines], initial: [...tasks], later: [], skipped: {}, notes: [] });
+  const sched = new Scheduler(config, new SeededRng(config.seed), clock);
+  const queue = new PendingQueue();
+  for (const t of loaded.initial) queue.add(t);
+  // One unbounded pass places what fits; further passes only matter when preemption sent victims back to the queue.
+  for (let pass = 0; pass < 16 && queue.size > 0; pass++) {
+    const plan = sched.schedulePass(loaded.snap, queue, { maxAssignments: Number.MAX_SAFE_INTEGER });
+    if (plan.assignments.length === 0) break;
+  }
+  return { machines: machines.length, pending: queue.size, stats: cellStats(loaded.snap, typical.cpuMillis, typical.ramBytes) };
+}
+
+/**
+ * compact finds the smallest k such that the workload fits on the first k machines of a seeded random order.
+ * The search starts at the fluid bound of that order (the shortest prefix whose capacity covers the demand in
+ * every dimension), gallops in doubling steps of 1% of it, then bisects. It assumes fitting is monotone in k,
+ * which holds for the fluid bound and, up to packing noise, for the scheduler.
+ */
+export function compact(machines: readonly WorkloadMachine[], tasks: readonly WorkloadTask[], o: CompactionOptions, clock: Clock, onPacking?: (p: PackResult) => void): CompactionResult {
+  assert(o.poolMachines >= machines.length, 'the pool holds at least the cell');
+  assert(o.resolutionMachines >= 1, 'resolution is at least one machine');
+  const order = machineOrder(machines, o.poolMachines, new SeededRng(o.seed));
+  const config: SchedulerConfig = { policy: o.policy, scoreCaching: true, equivalenceClasses: true, relaxedRandomization: true, feasibleLimit: o.feasibleLimit, passIntervalMs: 0, seed: o.seed };
+  const typical = typicalRequest(tasks);
+  const results = new Map<number, PackResult>();
+  let packings = 0;
+  const fits = (k: number): boolean => {
+    let r = results.get(k);
+    if (r === undefined) {
+      r = pack(order.slice(0, k), tasks, config, clock, typical);
+      packings++;
+      results.set(k, r);
+      onPacking?.(r);
+    }
+    return r.pending <= o.allowedPending;
+  };
+  const start = Math.min(order.length, Math.max(1, prefixFluidBound(order, tasks)));
+  const step0 = Math.max(1, Math.ceil(start * 0.01));
+  let lo: number; // largest size known not to fit (0: none)
+  let hi: number; // smallest size known to fit
+  if (fits(start)) {
+    hi = start;
+    lo = 0;
+    for (let step = step0, k = start - step; k >= 1; step *= 2, k = hi - step) {
+      if (!fits(k)) {
+        lo = k;
+        break;
+      }
+      hi = k;
+    }
+  } else {
+    lo = start;
+    hi = -1;
+    for (let step = step0; ; step *= 2) {
+      const k = Math.min(order.length, lo + step);
+      if (fits(k)) {
+        hi = k;
+        break;
+      }
+      lo = k;
+      if (k === order.length) break;
+    }
+    if (hi < 0) return { machines: order.length, fits: false, packings, atSize: results.get(order.length) as PackResult };
+  }
+  while (hi - lo > o.resolutionMachines) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(mid)) hi = mid;
+    else lo = mid;
+  }
+  return { machines: hi, fits: true, packings, atSize: results.get(hi) as PackResult };
+}
+
+/** prefixFluidBound: the shortest prefix of `order` whose summed cpu, ram and disk cover the tasks' summed requests. */
+export function prefixFluidBound(order: readonly WorkloadMachine[], tasks: readonly WorkloadTask[]): number {
+  let cpu = 0;
+  let ram = 0;
+  let disk = 0;
+  for (const t of tasks) {
+    cpu += t.limit.cpuMillis;
+    ram += t.limit.ramBytes;
+    disk += t.limit.diskBytes;
+  }
+  let c = 0;
+  let r = 0;
+  let d = 0;
+  for (let i = 0; i < order.length; i++) {
+    if (c >= cpu && r >= ram && d >= disk) return i;
+    const m = order[i] as WorkloadMachine;
+    c += m.capacity.cpuMillis;
+    r += m.capacity.ramBytes;
+    d += m.capacity.diskBytes;
+  }
+  return order.length;
+}
+
+export interface FluidBound {
+  /** cpuMachines, ramMachines: total demand over the cell's mean machine capacity, per resource. */
+  cpuMachines: number;
+  ramMachines: number;
+  /** machines: the larger of the two, the physical limit no packing can beat. */
+  machines: number;
+}
+
+/** fluidBound: total demand / mean per-machine capacity of the cell's own machine shapes, per resource (B15 §5.1). */
+export function fluidBound(machines: readonly WorkloadMachine[], tasks: readonly WorkloadTask[]): FluidBound {
+  let capCpu = 0;
+  let capRam = 0;
+  for (const m of machines) {
+    capCpu += m.capacity.cpuMillis;
+    capRam += m.capacity.ramBytes;
+  }
+  let cpu = 0;
+  let ram = 0;
+  for (const t of tasks) {
+    cpu += t.limit.cpuMillis;
+    ram += t.limit.ramBytes;
+  }
+  const n = machines.length;
+  const cpuMachines = capCpu > 0 ? (cpu * n) / capCpu : 0;
+  const ramMachines = capRam > 0 ? (ram * n) / capRam : 0;
+  return { cpuMachines, ramMachines, machines: Math.max(cpuMachines, ramMachines) };
+}
+
+/**
+ * pickyTasks: tasks that cannot run on any machine of the full cell even when it is empty (a request larger than
+ * every machine that meets their constraints, or more tasks of a one-per-machine job than such machines). They
+ * are decided once, on the full cell, and always allowed to stay pending.
+ */
+export function pickyTasks(machines: readonly WorkloadMachine[], tasks: readonly WorkloadTask[]): number {
+  // Machines and tasks are grouped by shape first: the trace has a handful of machine shapes and few request sizes.
+  const shapes = new Map<string, { m: WorkloadMachine; count: number }>();
+  for (const m of machines) {
+    const c = m.capacity;
+    const key = `${c.cpuMillis}/${c.ramBytes}/${c.diskBytes}/${c.ports}/${JSON.stringify(Object.entries(m.attributes).sort())}`;
+    const s = shapes.get(key);
+    if (s === undefined) shapes.set(key, { m, count: 1 });
+    else s.count++;
+  }
+  const hostsOf = new Map<string, number>();
+  let picky = 0;
+  const perMachineJobs = new Map<string, { count: number; hosts: number; perMachine: number }>();
+  for (const t of tasks) {
+    const l = t.limit;
+    const key = `${l.cpuMillis}/${l.ramBytes}/${l.diskBytes}/${l.ports}/${JSON.stringify(t.constraints)}`;
+    let hosts = hostsOf.get(key);
+    if (hosts === undefined) {
+      hosts = 0;
+      for (const { m, count } of shapes.values()) {
+        const c = m.capacity;
+        if (c.cpuMillis < l.cpuMillis || c.ramBytes < l.ramBytes || c.diskBytes < l.diskBytes || c.ports < l.ports) continue;
+        if (!t.constraints.every((k) => constraintHolds(k.op, m.attributes[k.key], k.values))) continue;
+        hosts += count;
+      }
+      hostsOf.set(key, hosts);
+    }
+    if (hosts === 0) {
+      picky++;
+      continue;
+    }
+    if (t.spread.maxPerMachine > 0) {
+      const job = `${t.user}/${t.job}`;
+      const j = perMachineJobs.get(job) ?? { count: 0, hosts, perMachine: t.spread.maxPerMachine };
+      j.count++;
+      j.hosts = Math.min(j.hosts, hosts);
+      perMachineJobs.set(job, j);
+    }
+  }
+  for (const [, j] of perMachineJobs) picky += Math.max(0, j.count - j.hosts * j.perMachine);
+  return picky;
+}
+
+function constraintHolds(op: WorkloadTask['constraints'][number]['op'], value: string | undefined, values: string[]): boolean {
+  switch (op) {
+    case '=':
+      return value !== undefined && value === values[0];
+    case '!=':
+      return value === undefined || value !== values[0];
+    case 'in':
+      return value !== undefined && values.includes(value);
+    case 'exists':
+      return value !== undefined;
+    case '!exists':
+      return value === undefined;
+    default:
+      return unreachable(op, 'constraint op');
+  }
+}
+
+/** allowedPending: a cell fits with at most max(picky tasks, 0.2% of the tasks) pending. */
+export function allowedPending(taskCount: number, picky: number): number {
+  return Math.max(picky, Math.floor(taskCount * PICKY_FRACTION));
+}
