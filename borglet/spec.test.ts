@@ -57,3 +57,17 @@ test('bad specs: one row per problem, each naming its field', () => {
     });
   }
 });
+
+test('runtime placeholders: ${port}, ${portN} and ${task_index} take the task\'s values; other ${...} are left alone', () => {
+  const v = validateDesiredTask(
+    d({ taskId: 'c/u/j/3', ports: [20001, 20002] }, { args: ['-m', 'http.server', '${port}', '--alt=${port1}', 'shard-${task_index}', '$HOME ${HOME}'], env: { ADDR: '127.0.0.1:${port}', N: '${task_index}' } }),
+    capacity,
+    'tasks[0]',
+  );
+  assert.deepEqual(v.spec.args, ['-m', 'http.server', '20001', '--alt=20002', 'shard-3', '$HOME ${HOME}']);
+  assert.deepEqual(v.spec.env, { ADDR: '127.0.0.1:20001', N: '3' });
+  assert.throws(
+    () => validateDesiredTask(d({ ports: [20001] }, { args: ['${port2}'] }), capacity, 'tasks[0]'),
+    (e: unknown) => e instanceof InvalidArgument && e.message === 'tasks[0].spec.args[0]: ${port2} names port 2, but the task has 1 port',
+  );
+});

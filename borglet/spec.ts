@@ -97,6 +97,23 @@ function restartRule(p: TaskSpec['restartPolicy'], field: string): RestartRule {
  * validateDesiredTask checks one ordered task against the machine's capacity. `field` prefixes error paths
  * (e.g. `tasks[3]`). Throws InvalidArgument naming the first bad field.
  */
+const PLACEHOLDER = /\$\{(port(\d{0,2})|task_index)\}/g;
+
+/**
+ * substitutePlaceholders replaces `${port}` (the first port), `${portN}` (port N) and `${task_index}`; any other
+ * `${...}` (a shell variable, say) is left alone. A port the task was not given is an error naming the field.
+ */
+export function substitutePlaceholders(s: string, ports: readonly number[], index: number, field: string): string {
+  if (!s.includes('${')) return s;
+  return s.replace(PLACEHOLDER, (m: string, name: string, n: string) => {
+    if (name === 'task_index') return String(index);
+    const i = n === '' ? 0 : Number(n);
+    const port = ports[i];
+    if (port === undefined) throw new InvalidArgument(field, `${m} names port ${i}, but the task has ${ports.length} port${ports.length === 1 ? '' : 's'}`);
+    return String(port);
+  });
+}
+
 export function validateDesiredTask(d: DesiredTask, capacity: Resources, field: string): ValidTask {
   const id = parseTaskId(d.taskId, `${field}.taskId`);
   const priority = validatePriority(d.priority, `${field}.priority`);
@@ -155,11 +172,18 @@ export function validateDesiredTask(d: DesiredTask, capacity: Resources, field: 
     const timeoutMs = Math.min(h.timeoutMs || HEALTH_TIMEOUT_MS_DEFAULT, intervalMs);
     health = { path: h.httpPath, port, intervalMs, timeoutMs, failuresBeforeRestart: h.failuresBeforeRestart || HEALTH_FAILURES_DEFAULT };
   }
+  // The placeholders BCL's `port`, `port_n(i)` and `task_index` leave in args and env values take their values
+  // here, where the ports are known (B15 §2.6: a task learns its ports when it starts).
+  const runtimeSpec = {
+    ...spec,
+    args: spec.args.map((a, i) => substitutePlaceholders(a, d.ports, id.index, `${f}.args[${i}]`)),
+    env: Object.fromEntries(env.map(([k, v]) => [k, substitutePlaceholders(v, d.ports, id.index, `${f}.env.${k}`)])),
+  };
   return {
     taskId: d.taskId,
     group: groupName(d.taskId),
     specVersion: d.specVersion,
-    spec,
+    spec: runtimeSpec,
     priority,
     bnsName: d.bnsName || bnsNameOf(id),
     ports: [...d.ports],
