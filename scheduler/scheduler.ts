@@ -168,7 +168,7 @@ export class Scheduler {
         }
         const a = this.commit(snap, queue, task, c, slot);
         if (a === undefined) {
-          verdicts.push({ taskId: task.id, why: `${snap.liveMachines} machines checked: the chosen machine no longer fits after reservations changed; retrying next pass` });
+          verdicts.push(verdictOf(entry, `0/${snap.liveMachines} machines feasible: 1 chosen machine's reservations grew since it was checked (retried next pass)`));
           continue;
         }
         assignments.push(a);
