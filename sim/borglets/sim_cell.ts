@@ -1,0 +1,254 @@
+// A cell of real daemons around simulated Borglets, for process-level tests and the cell benchmark: three
+// replica processes (borgmaster/main.ts), the scheduler process, and one sim/borglets process serving every
+// simulated machine, from a generated config on free loopback ports, with a throwaway CA and mutual TLS.
+// Each daemon runs in its own process, so a test can kill -9 one and start it again.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, createWriteStream, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Metadata } from '@grpc/grpc-js';
+import { loadCellConfig, type CellConfig } from '../../cells/config';
+import { cellIdentities, loadIdentity, prepareIdentities } from '../../cells/identity';
+import { clientCredentials } from '../../borgmaster/security/index';
+import { BorgMasterClient, CHANNEL_OPTIONS, invoke, type CellStatusResponse } from '../../proto/index';
+import { BorgError, NotLeader } from '../../model/errors';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface SimCellOptions {
+  name: string;
+  machines: number;
+  /** capacity of each simulated machine, in cell-config syntax. */
+  capacity?: string;
+  pollInterval?: string;
+  missedPollsBeforeDown?: number;
+  rescheduleTasksPerSecond?: number;
+  passInterval?: string;
+  /** users besides `admin` that get a certificate and generous quotas. */
+  users?: string[];
+  /** logDir keeps the daemons' output there (default: inside the cell's temporary directory). */
+  logDir?: string;
+  /** extra node flags for the replica processes (e.g. --max-old-space-size). */
+  replicaNodeFlags?: string[];
+}
+
+export type MasterClient = InstanceType<typeof BorgMasterClient>;
+
+export interface Daemon {
+  name: string;
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export class SimCell {
+  readonly replicas = new Map<number, Daemon>();
+  scheduler: Daemon | undefined;
+  borglets: Daemon | undefined;
+  private readonly clients: MasterClient[] = [];
+  private readonly logs: WriteStream[] = [];
+  private simLines: string[] = [];
+
+  private constructor(
+    readonly dir: string,
+    readonly cellFile: string,
+    readonly config: CellConfig,
+    private readonly opts: SimCellOptions,
+  ) {}
+
+  /** start writes the config, issues certificates and starts every daemon; resolves once a master is elected. */
+  static async start(o: SimCellOptions): Promise<SimCell> {
+    const dir = mkdtempSync(join(tmpdir(), `borg-sim-${o.name}-`));
+    const ports = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+    const at = (i: number) => `"127.0.0.1:${ports[i]}"`;
+    const users = o.users ?? ['ubar'];
+    const quotas = users.flatMap((u) => [
+      `  - { user: ${u}, priority: prod, limit: { cpu: 1000, ram: 4TiB, disk: 10TiB, ports: 1000 } }`,
+      `  - { user: ${u}, priority: batch, limit: { cpu: 1000000, ram: 1000TiB, disk: 1000TiB, ports: 65535 } }`,
+    ]);
+    const cellFile = join(dir, 'cell.yaml');
+    writeFileSync(
+      cellFile,
+      `cell: ${o.name}
+replicas:
+  - { id: 1, address: ${at(0)}, statusAddress: ${at(1)}, dataDir: ${dir}/r1 }
+  - { id: 2, address: ${at(2)}, statusAddress: ${at(3)}, dataDir: ${dir}/r2 }
+  - { id: 3, address: ${at(4)}, statusAddress: ${at(5)}, dataDir: ${dir}/r3 }
+scheduler: { passInterval: ${o.passInterval ?? '200ms'} }
+link: { pollInterval: ${o.pollInterval ?? '300ms'}, missedPollsBeforeDown: ${o.missedPollsBeforeDown ?? 3}, rescheduleTasksPerSecond: ${o.rescheduleTasksPerSecond ?? 20} }
+simulatedMachines: { count: ${o.machines}, address: ${at(6)}, capacity: ${o.capacity ?? '{ cpu: 8, ram: 32GiB, disk: 100GiB, ports: 100 }'}, machinesPerRack: 40, racksPerPowerDomain: 10 }
+quotas:
+${quotas.join('\n')}
+admins: [admin]
+security: { caDir: ${dir}/ca }
+`,
+    );
+    const config = loadCellConfig(cellFile);
+    await prepareIdentities(config, cellIdentities(config, users));
+    const cell = new SimCell(dir, cellFile, config, o);
+    try {
+      cell.borglets = cell.spawn('sim-borglets', join(ROOT, 'sim/borglets/main.ts'), ['--cell', cellFile], []);
+      cell.borglets.child.stdout?.on('data', (d: Buffer) => cell.simLines.push(...d.toString().split('\n').filter((l) => l !== '')));
+      await cell.waitOutput(cell.borglets, 'listening on', 60_000);
+      for (const r of config.replicas) cell.startReplica(r.id);
+      cell.scheduler = cell.spawn('scheduler', join(ROOT, 'scheduler/process/main.ts'), ['--cell', cellFile], []);
+      await cell.waitStatus((s) => s.leaderReplica !== 0, 120_000);
+    } catch (e: unknown) {
+      await cell.stop();
+      throw e;
+    }
+    return cell;
+  }
+
+  private spawn(name: string, script: string, args: string[], nodeFlags: string[]): Daemon {
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', '--no-deprecation', script, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const log = createWriteStream(join(this.opts.logDir ?? this.dir, `${name}.log`), { flags: 'a' });
+    this.logs.push(log);
+    let out = '';
+    const keep = (d: Buffer) => {
+      log.write(d);
+      // Keep only the tail in memory: a long benchmark logs a lot.
+      out = (out + d.toString()).slice(-200_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    return { name, child, output: () => out, exited };
+  }
+
+  startReplica(id: number): Daemon {
+    const d = this.spawn(`replica-${id}`, join(ROOT, 'borgmaster/main.ts'), ['--cell', this.cellFile, '--replica', String(id), '--no-bns'], this.opts.replicaNodeFlags ?? []);
+    this.replicas.set(id, d);
+    return d;
+  }
+
+  /** kill sends a signal to a daemon and waits for it to exit. */
+  async kill(d: Daemon, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (d.child.exitCode !== null || d.child.signalCode !== null) return;
+    d.child.kill(signal);
+    await d.exited;
+  }
+
+  private async waitOutput(d: Daemon, text: string, ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (!d.output().includes(text)) {
+      if (d.child.exitCode !== null || Date.now() > end) throw new Error(`${d.name} did not print ${JSON.stringify(text)}:\n${d.output()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** client is a set of API clients (one per replica) authenticated as `user`. */
+  async client(user = 'admin'): Promise<Map<number, MasterClient>> {
+    const creds = clientCredentials(await loadIdentity(this.config, user));
+    const out = new Map<number, MasterClient>();
+    for (const r of this.config.replicas) {
+      const c = new BorgMasterClient(r.address, creds, CHANNEL_OPTIONS);
+      this.clients.push(c);
+      out.set(r.id, c);
+    }
+    return out;
+  }
+
+  /** leader runs f on the elected master, following redirects and skipping dead replicas until timeoutMs. */
+  async leader<T>(clients: Map<number, MasterClient>, f: (c: MasterClient) => Promise<T>, timeoutMs = 20_000): Promise<T> {
+    const stop = Date.now() + timeoutMs;
+    const ids = [...clients.keys()];
+    let target = ids[0] as number;
+    for (let i = 1; ; i++) {
+      try {
+        return await f(clients.get(target) as MasterClient);
+      } catch (e: unknown) {
+        const retry = e instanceof NotLeader || (e instanceof BorgError && (e.code === 'unavailable' || e.code === 'deadline_exceeded'));
+        if (!retry || Date.now() > stop) throw e;
+        const hinted = e instanceof NotLeader ? this.config.replicas.find((r) => r.address === e.leaderAddress)?.id : undefined;
+        target = hinted ?? (ids[i % ids.length] as number);
+        await new Promise((r) => setTimeout(r, hinted === undefined ? 50 : 5));
+      }
+    }
+  }
+
+  /** status asks any live replica for CellStatus. */
+  async status(): Promise<CellStatusResponse> {
+    const clients = this.statusClients ?? (this.statusClients = await this.client('admin'));
+    let last: unknown;
+    for (const [id, c] of clients) {
+      const d = this.replicas.get(id);
+      if (d === undefined || d.child.exitCode !== null || d.child.signalCode !== null) continue;
+      try {
+        return await invoke(c.cellStatus.bind(c), {}, new Metadata(), 3000);
+      } catch (e: unknown) {
+        last = e;
+      }
+    }
+    throw last instanceof Error ? last : new Error('no replica answered CellStatus');
+  }
+  private statusClients: Map<number, MasterClient> | undefined;
+
+  async waitStatus(ok: (s: CellStatusResponse) => boolean, ms: number): Promise<CellStatusResponse> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const s = await this.status().catch(() => undefined);
+      if (s !== undefined && ok(s)) return s;
+      for (const d of this.replicas.values()) if (d.child.exitCode !== null && d.child.exitCode !== 0) throw new Error(`${d.name} exited ${d.child.exitCode}:\n${d.output()}`);
+      if (Date.now() > end) throw new Error(`cell ${this.config.name} did not reach the wanted status; last: ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** sim sends one command line to the simulated Borglets and returns its answer line (starting with `expect`). */
+  async sim(line: string, expect: string): Promise<string> {
+    const b = this.borglets;
+    if (b === undefined) throw new Error('no simulated Borglets');
+    const from = this.simLines.length;
+    b.child.stdin?.write(`${line}\n`);
+    const end = Date.now() + 10_000;
+    for (;;) {
+      const hit = this.simLines.slice(from).find((l) => l.startsWith(expect) || l.startsWith('error '));
+      if (hit !== undefined) {
+        if (hit.startsWith('error ')) throw new Error(`sim-borglets: ${line}: ${hit}`);
+        return hit.slice(expect.length).trim();
+      }
+      if (Date.now() > end) throw new Error(`sim-borglets did not answer ${JSON.stringify(line)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async counters(): Promise<{ polls: number; refused: number; dropped: number; starts: number; kills: number; finishes: number; running: number }> {
+    return JSON.parse(await this.sim('counters', 'counters ')) as { polls: number; refused: number; dropped: number; starts: number; kills: number; finishes: number; running: number };
+  }
+
+  async tasksOn(machine: string): Promise<string[]> {
+    return JSON.parse(await this.sim(`tasks ${machine}`, `tasks ${machine} `)) as string[];
+  }
+
+  /** stop ends every daemon (SIGTERM, then SIGKILL after 5 s) and removes the cell's directory. */
+  async stop(): Promise<void> {
+    for (const c of this.clients) c.close();
+    const all = [...this.replicas.values(), ...(this.scheduler ? [this.scheduler] : []), ...(this.borglets ? [this.borglets] : [])];
+    await Promise.all(
+      all.map(async (d) => {
+        if (d.child.exitCode !== null || d.child.signalCode !== null) return;
+        const t = setTimeout(() => d.child.kill('SIGKILL'), 5000);
+        d.child.kill('SIGTERM');
+        await d.exited;
+        clearTimeout(t);
+      }),
+    );
+    for (const l of this.logs) l.end();
+    if (existsSync(this.dir) && !process.env.BORG_TEST_KEEP) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
