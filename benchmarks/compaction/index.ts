@@ -1,0 +1,257 @@
+// `npm run bench -- compaction`: B15 §5.1 cell compaction on Google's 2011 trace (the cell at time 0) and the five
+// §5 experiments (sharing, bucketing, reclamation, policies, smaller cells), trials in parallel worker threads.
+// Options: --workload google-2011|FILE.jsonl  --trials N (11)  --experiments all|sharing,bucketing,...
+//          --sample FRACTION (keep that share of machines and tasks, evenly spaced)  --workers N  --seed N
+//          --resolution FRACTION (search stop, of the cell; 0.0025)  --pool FACTOR (largest cell, 2)
+//          --reserve-cpu F --reserve-ram F (non-prod reservation model)  --feasible-limit N  --out DIR  --json
+import { availableParallelism, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Benchmark } from '../main';
+import { InvalidArgument } from '../../model/errors';
+import { readGoogle2011 } from '../workloads/google_2011';
+import { readJsonlWorkload } from '../workloads/jsonl';
+import type { Workload } from '../workloads/types';
+import { DEFAULT_FEASIBLE_LIMIT } from './compact';
+import { DEFAULT_RESERVATION_MODEL, EXPERIMENTS, experimentArms, parseExperiments, type Experiment, type ReservationModel, type Variant } from './experiments';
+import type { Job, JobContext, JobResult } from './job';
+import { markdown, summarize, writeReport, type RunInfo } from './report';
+import type { WorkerReply } from './worker';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const TRACE_DIR = `${here}../workloads/data/google-2011`;
+// A worker's entry module is loaded before the --import hooks apply there, so a small script registers tsx in the
+// thread and then imports worker.ts.
+const WORKER_BOOT = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}); });`;
+
+interface Options {
+  workload: string;
+  trials: number;
+  experiments: Experiment[];
+  sample: number;
+  workers: number;
+  seed: number;
+  resolution: number;
+  pool: number;
+  model: ReservationModel;
+  feasibleLimit: number;
+  out: string | undefined;
+  json: boolean;
+}
+
+export function parseArgs(args: readonly string[]): Options {
+  const o: Options = { workload: 'google-2011', trials: 11, experiments: [...EXPERIMENTS], sample: 1, workers: availableParallelism(), seed: 1, resolution: 0.0025, pool: 2, model: { ...DEFAULT_RESERVATION_MODEL }, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, out: undefined, json: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const v = (): string => {
+      const x = args[++i];
+      if (x === undefined) throw new InvalidArgument(a, 'needs a value');
+      return x;
+    };
+    const int = (min: number): number => {
+      const s = v();
+      const x = Number(s);
+      if (!Number.isSafeInteger(x) || x < min) throw new InvalidArgument(a, `${s} is not an integer >= ${min}`);
+      return x;
+    };
+    const frac = (lo: number, hi: number): number => {
+      const s = v();
+      const x = Number(s);
+      if (!Number.isFinite(x) || x <= lo || x > hi) throw new InvalidArgument(a, `${s} is not a number in (${lo}, ${hi}]`);
+      return x;
+    };
+    switch (a) {
+      case '--workload':
+        o.workload = v();
+        break;
+      case '--trials':
+        o.trials = int(1);
+        break;
+      case '--experiments':
+        o.experiments = parseExperiments(v());
+        break;
+      case '--sample':
+        o.sample = frac(0, 1);
+        break;
+      case '--workers':
+        o.workers = int(1);
+        break;
+      case '--seed':
+        o.seed = int(0);
+        break;
+      case '--resolution':
+        o.resolution = frac(0, 0.5);
+        break;
+      case '--pool':
+        o.pool = frac(0.999, 10);
+        break;
+      case '--reserve-cpu':
+        o.model.cpuFraction = frac(0, 1);
+        break;
+      case '--reserve-ram':
+        o.model.ramFraction = frac(0, 1);
+        break;
+      case '--feasible-limit':
+        o.feasibleLimit = int(1);
+        break;
+      case '--out':
+        o.out = v();
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      default:
+        throw new InvalidArgument(a, 'unknown option');
+    }
+  }
+  return o;
+}
+
+/** sampleWorkload keeps an evenly spaced share of machines and tasks, so a quick run keeps the cell's mix. */
+function sampleWorkload(w: Workload, fraction: number): Workload {
+  if (fraction >= 1) return w;
+  const pick = <T>(xs: T[]): T[] => {
+    const n = Math.max(1, Math.round(xs.length * fraction));
+    const step = xs.length / n;
+    return Array.from({ length: n }, (_, i) => xs[Math.floor(i * step)] as T);
+  };
+  return { ...w, machines: pick(w.machines), initial: pick(w.initial), later: [], notes: [...w.notes, `sampled: every ${(1 / fraction).toFixed(1)}th machine and task (fraction ${fraction})`] };
+}
+
+/** jobsFor lists every (variant, trial, part) the chosen experiments need, each once, the costliest first. */
+export function jobsFor(experiments: readonly Experiment[], trials: number, seed: number): Job[] {
+  const variants = new Map<string, Variant>();
+  for (const e of experiments) for (const arm of experimentArms(e)) for (const v of arm.variants) variants.set(v.id, v);
+  const jobs: Job[] = [];
+  for (const v of variants.values()) for (let t = 0; t < trials; t++) for (let p = 0; p < v.cells; p++) jobs.push({ variant: v, trial: t, part: p, seed: seed + t });
+  const cost = (j: Job): number => (j.variant.accounting === 'limits' || j.variant.bucketed ? 1.3 : 1) / j.variant.cells / (j.variant.subset === 'all' ? 1 : 2);
+  return jobs.sort((a, b) => cost(b) - cost(a));
+}
+
+/** Progress: a bar on a TTY stderr, otherwise one line per finished compaction. */
+class Progress {
+  private done = 0;
+  private packings = 0;
+  private readonly t0 = performance.now();
+  private readonly tty = process.stderr.isTTY === true;
+  constructor(private readonly total: number) {}
+  packing(): void {
+    this.packings++;
+    if (this.tty) this.draw('');
+  }
+  finished(r: JobResult): void {
+    this.done++;
+    const line = `${r.variantId} trial ${r.trial}${r.part > 0 || r.variantId.startsWith('cells-') ? ` cell ${r.part}` : ''}: ${r.machines} machines${r.fits ? '' : ' (did not fit)'}, ${r.packings} packings, ${r.cpuSeconds.toFixed(1)} s CPU`;
+    if (this.tty) this.draw(line);
+    else process.stderr.write(`[${this.done}/${this.total}] ${line}\n`);
+  }
+  end(): void {
+    if (this.tty) process.stderr.write('\n');
+  }
+  private draw(last: string): void {
+    const width = 30;
+    const filled = Math.round((width * this.done) / Math.max(1, this.total));
+    const s = ((performance.now() - this.t0) / 1000).toFixed(0);
+    const cols = process.stderr.columns ?? 120;
+    process.stderr.write(`\r\x1b[K${`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total} compactions, ${this.packings} packings, ${s} s  ${last}`.slice(0, cols - 1)}`);
+  }
+}
+
+/** runPool runs the jobs on `workers` worker threads, each holding the workload once. */
+async function runPool(ctx: JobContext, jobs: readonly Job[], workers: number, progress: Progress): Promise<JobResult[]> {
+  const results: JobResult[] = [];
+  let next = 0;
+  const n = Math.max(1, Math.min(workers, jobs.length));
+  const threads: Worker[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: n }, async () => {
+        const w = new Worker(WORKER_BOOT, { eval: true, workerData: ctx });
+        threads.push(w);
+        for (;;) {
+          const job = jobs[next++];
+          if (job === undefined) break;
+          const r = await new Promise<JobResult>((resolve, reject) => {
+            const onMessage = (m: WorkerReply): void => {
+              switch (m.kind) {
+                case 'packing':
+                  progress.packing();
+                  return;
+                case 'done':
+                  w.off('message', onMessage);
+                  w.off('error', reject);
+                  resolve(m.result);
+                  return;
+                case 'error':
+                  w.off('message', onMessage);
+                  w.off('error', reject);
+                  reject(new Error(`worker: ${m.message}`));
+                  return;
+              }
+            };
+            w.on('message', onMessage);
+            w.once('error', reject);
+            w.postMessage(job);
+          });
+          progress.finished(r);
+          results.push(r);
+        }
+      }),
+    );
+  } finally {
+    await Promise.all(threads.map((t) => t.terminate()));
+  }
+  return results;
+}
+
+async function run(args: string[]): Promise<void> {
+  const o = parseArgs(args);
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  let w: Workload;
+  if (o.workload === 'google-2011') w = await readGoogle2011(TRACE_DIR, undefined, { laterLimit: 0 });
+  else {
+    const errors: string[] = [];
+    w = await readJsonlWorkload(o.workload, errors);
+    for (const e of errors) console.error(`${o.workload}: ${e}`);
+  }
+  w = sampleWorkload(w, o.sample);
+  const ctx: JobContext = { machines: w.machines, tasks: w.initial, model: o.model, poolFactor: o.pool, resolutionFraction: o.resolution, feasibleLimit: o.feasibleLimit };
+  const jobs = jobsFor(o.experiments, o.trials, o.seed);
+  process.stderr.write(`compaction: ${w.name}, ${w.machines.length} machines, ${w.initial.length} tasks; ${jobs.length} compactions on ${Math.min(o.workers, jobs.length)} workers\n`);
+  const progress = new Progress(jobs.length);
+  const results = await runPool(ctx, jobs, o.workers, progress);
+  progress.end();
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const summary = summarize(w.name, w.machines, w.initial, o.experiments, o.trials, o.model, results);
+  const info: RunInfo = {
+    command: `npm run bench -- compaction ${args.join(' ')}`.trim(),
+    workloadNotes: [...w.notes, ...Object.entries(w.skipped).map(([k, v]) => `skipped: ${v} ${k}`)],
+    sample: o.sample,
+    poolFactor: o.pool,
+    resolutionFraction: o.resolution,
+    feasibleLimit: o.feasibleLimit,
+    workers: Math.min(o.workers, jobs.length),
+    wallSeconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    loadAverage: loadavg()[0] ?? 0,
+    jobs: results,
+  };
+  if (o.out !== undefined) {
+    const files = await writeReport(o.out, summary, info);
+    process.stderr.write(`wrote ${files.join(', ')}\n`);
+  }
+  if (o.json) {
+    console.log(JSON.stringify({ ...summary, run: { ...info, jobs: undefined }, jobs: results }, null, 2));
+    return;
+  }
+  console.log(markdown(summary, info));
+}
+
+const bench: Benchmark = {
+  summary: 'compaction: B15 §5.1 smallest cell for the Google 2011 time-0 workload; sharing, bucketing, reclamation, policies, smaller cells',
+  run,
+};
+export default bench;

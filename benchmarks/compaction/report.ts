@@ -1,0 +1,220 @@
+// Turns the compaction jobs' results into the report: per experiment and arm the 90th percentile of the cell size
+// over trials with min-max, the fluid bound beside it, the comparison with Borg's published figure; then
+// Markdown, SVG charts (charts.ts) and JSON with every figure.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WorkloadMachine, WorkloadTask } from '../workloads/types';
+import { compactionSpec, renderSvg, type ChartBar } from './charts';
+import { fluidBound, type FluidBound } from './compact';
+import { experimentArms, percentile, variantTasks, type Experiment, type ReservationModel } from './experiments';
+import type { JobResult } from './job';
+
+export const ATTRIBUTION = 'Google cluster-usage traces (clusterdata-2011-2), C. Reiss, J. Wilkes, J. L. Hellerstein, Google Inc., 2011, CC-BY 4.0 (https://creativecommons.org/licenses/by/4.0/)';
+
+/** BORG_FIGURES: what B15 §5 reports for each experiment, quoted next to ours. */
+export const BORG_FIGURES: Record<Experiment, string> = {
+  sharing: 'segregating prod and non-prod needs 20-30% more machines in the median cell (B15 §5.2, Fig. 5)',
+  bucketing: 'bucketing requests to powers of two needs 30-50% more resources in the median case (B15 §5.4, Fig. 7)',
+  reclamation: 'about 20% of the workload runs in reclaimed resources in a median cell (B15 §5.5); disabling reclamation would need correspondingly more machines',
+  policies: 'hybrid fit (stranding-aware) packs 3-5% better than best fit, and best fit beats worst fit (B15 §3.2)',
+  cells: 'subdividing cells into smaller ones needs significantly more machines (B15 §5.3, Fig. 6)',
+};
+
+export interface ArmSummary {
+  label: string;
+  variants: string[];
+  /** perTrial: total machines per trial (sum over the arm's variants and cells). */
+  perTrial: number[];
+  p90: number;
+  min: number;
+  max: number;
+  /** fitsEveryTrial: false when some trial did not fit even in the largest cell tried (its size is then a lower bound). */
+  fitsEveryTrial: boolean;
+  fluid: FluidBound;
+  /** p90OverFluid: how far the compacted cell is above the physical limit (0.03 = 3%). */
+  p90OverFluid: number;
+  /** vsFirst: p90 relative to the experiment's first arm (0.25 = 25% more machines). */
+  vsFirst: number;
+  strandedCpuFraction: number;
+  strandedRamFraction: number;
+  reservedCpuFraction: number;
+  reservedRamFraction: number;
+  pendingMax: number;
+  pickyTasks: number;
+  packings: number;
+}
+
+export interface ExperimentSummary {
+  name: Experiment;
+  borg: string;
+  arms: ArmSummary[];
+  finding: string;
+}
+
+export interface Summary {
+  workload: string;
+  cellMachines: number;
+  tasks: number;
+  trials: number;
+  reservationModel: ReservationModel;
+  experiments: ExperimentSummary[];
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+function pct(x: number, digits = 1): string {
+  return `${(x * 100).toFixed(digits)}%`;
+}
+
+export function summarize(workload: string, machines: readonly WorkloadMachine[], tasks: readonly WorkloadTask[], experiments: readonly Experiment[], trials: number, model: ReservationModel, jobs: readonly JobResult[]): Summary {
+  const byVariant = new Map<string, JobResult[]>();
+  for (const j of jobs) {
+    const xs = byVariant.get(j.variantId) ?? [];
+    xs.push(j);
+    byVariant.set(j.variantId, xs);
+  }
+  const out: ExperimentSummary[] = [];
+  for (const e of experiments) {
+    const arms: ArmSummary[] = [];
+    for (const arm of experimentArms(e)) {
+      const perTrial: number[] = [];
+      let fitsEveryTrial = true;
+      const rs = arm.variants.flatMap((v) => byVariant.get(v.id) ?? []);
+      for (let t = 0; t < trials; t++) {
+        const trialJobs = rs.filter((r) => r.trial === t);
+        if (trialJobs.length === 0) continue;
+        perTrial.push(trialJobs.reduce((s, r) => s + r.machines, 0));
+        if (!trialJobs.every((r) => r.fits)) fitsEveryTrial = false;
+      }
+      const fl = arm.variants.map((v) => fluidBound(machines, variantTasks(tasks, v, model)));
+      const fluid: FluidBound = { cpuMachines: fl.reduce((s, f) => s + f.cpuMachines, 0), ramMachines: fl.reduce((s, f) => s + f.ramMachines, 0), machines: fl.reduce((s, f) => s + f.machines, 0) };
+      const p90 = perTrial.length > 0 ? percentile(perTrial, 90) : 0;
+      arms.push({
+        label: arm.label,
+        variants: arm.variants.map((v) => v.id),
+        perTrial,
+        p90,
+        min: perTrial.length > 0 ? Math.min(...perTrial) : 0,
+        max: perTrial.length > 0 ? Math.max(...perTrial) : 0,
+        fitsEveryTrial,
+        fluid,
+        p90OverFluid: fluid.machines > 0 ? p90 / fluid.machines - 1 : 0,
+        vsFirst: 0,
+        strandedCpuFraction: mean(rs.map((r) => r.strandedCpuFraction)),
+        strandedRamFraction: mean(rs.map((r) => r.strandedRamFraction)),
+        reservedCpuFraction: mean(rs.map((r) => r.reservedCpuFraction)),
+        reservedRamFraction: mean(rs.map((r) => r.reservedRamFraction)),
+        pendingMax: rs.reduce((m, r) => Math.max(m, r.pending), 0),
+        pickyTasks: arm.variants.length === 1 && arm.variants[0]?.cells === 1 ? (rs[0]?.picky ?? 0) : rs.filter((r) => r.trial === 0).reduce((s, r) => s + r.picky, 0),
+        packings: rs.reduce((s, r) => s + r.packings, 0),
+      });
+    }
+    const first = arms[0];
+    for (const a of arms) a.vsFirst = first !== undefined && first.p90 > 0 ? a.p90 / first.p90 - 1 : 0;
+    out.push({ name: e, borg: BORG_FIGURES[e], arms, finding: finding(e, arms) });
+  }
+  return { workload, cellMachines: machines.length, tasks: tasks.length, trials, reservationModel: model, experiments: out };
+}
+
+/** finding states what this run measured against Borg's figure, in numbers (no verdict is hard-coded). */
+function finding(e: Experiment, arms: readonly ArmSummary[]): string {
+  const a = (i: number): ArmSummary | undefined => arms[i];
+  const rel = (i: number): string => {
+    const x = a(i);
+    return x === undefined ? 'n/a' : `${x.vsFirst >= 0 ? '+' : ''}${pct(x.vsFirst)}`;
+  };
+  switch (e) {
+    case 'sharing':
+      return `Segregated cells need ${rel(1)} machines at the 90th percentile compared with one shared cell (Borg: +20-30%).`;
+    case 'bucketing':
+      return `Bucketed requests need ${rel(1)} machines compared with exact requests (Borg: +30-50%).`;
+    case 'reclamation': {
+      const lim = a(1);
+      const saved = lim !== undefined && lim.p90 > 0 ? 1 - (a(0)?.p90 ?? 0) / lim.p90 : 0;
+      return `Charging non-prod its limits instead of reservations needs ${rel(1)} machines; reclamation saves ${pct(saved)} of the no-reclamation cell (Borg: about 20% of the workload runs in reclaimed resources).`;
+    }
+    case 'policies':
+      return `Worst fit needs ${rel(0)}, best fit ${rel(1)}, hybrid ${rel(2)} relative to worst fit; hybrid vs best: ${a(1) !== undefined && a(2) !== undefined && (a(1) as ArmSummary).p90 > 0 ? pct((a(2) as ArmSummary).p90 / (a(1) as ArmSummary).p90 - 1) : 'n/a'}. Stranded CPU worst/best/hybrid: ${arms.map((x) => pct(x.strandedCpuFraction, 2)).join(' / ')}; stranded RAM: ${arms.map((x) => pct(x.strandedRamFraction, 2)).join(' / ')}.`;
+    case 'cells':
+      return `Splitting the workload across ${arms.slice(1).map((x) => `${x.label} needs ${rel(arms.indexOf(x))}`).join(', ')} machines compared with one cell (Borg: significantly more).`;
+    default:
+      return '';
+  }
+}
+
+export interface RunInfo {
+  command: string;
+  workloadNotes: string[];
+  sample: number;
+  poolFactor: number;
+  resolutionFraction: number;
+  feasibleLimit: number;
+  workers: number;
+  wallSeconds: number;
+  cpuSeconds: number;
+  loadAverage: number;
+  jobs: readonly JobResult[];
+}
+
+function armRow(s: Summary, a: ArmSummary): string {
+  const n = s.cellMachines;
+  const cell = (x: number): string => `${x} (${pct(x / n)})`;
+  return `| ${a.label} | ${cell(a.p90)}${a.fitsEveryTrial ? '' : ' (did not fit)'} | ${a.min}-${a.max} | ${a.vsFirst >= 0 ? '+' : ''}${pct(a.vsFirst)} | ${a.fluid.machines.toFixed(0)} (${pct(a.fluid.machines / n)}; cpu ${a.fluid.cpuMachines.toFixed(0)}, ram ${a.fluid.ramMachines.toFixed(0)}) | ${a.p90OverFluid >= 0 ? '+' : ''}${pct(a.p90OverFluid)} | ${pct(a.strandedCpuFraction, 2)} / ${pct(a.strandedRamFraction, 2)} | ${a.pendingMax} |`;
+}
+
+export function markdown(s: Summary, info: RunInfo): string {
+  const lines: string[] = [];
+  const hybrid = s.experiments.flatMap((e) => e.arms).find((a) => a.variants.length === 1 && a.variants[0] === 'baseline');
+  lines.push('# Cell compaction on the Google 2011 trace (B15 §5.1)', '');
+  lines.push(`> Data: ${ATTRIBUTION}.`, '');
+  lines.push('Made by:', '', '```', info.command, '```', '');
+  lines.push(`Workload: **${s.workload}**, ${s.cellMachines} machines and ${s.tasks} tasks at time 0${info.sample < 1 ? ` (sample ${info.sample} of the cell)` : ''}; ${s.trials} trials; ${info.jobs.length} compactions, ${info.jobs.reduce((a, j) => a + j.packings, 0)} from-scratch packings by the real scheduler (scheduler/), ${info.workers} worker threads; ${(info.wallSeconds / 60).toFixed(1)} min wall, ${(info.cpuSeconds / 60).toFixed(1)} min CPU, load average ${info.loadAverage.toFixed(1)} on a 2-core machine shared with other work (timings are pessimistic).`, '');
+  lines.push('## Method', '');
+  lines.push(
+    '- Each trial shuffles the cell\'s machines with its own seed; a cell of size k is the first k machines of that order (past the real cell, clones of its machines in a second shuffled round, up to ' + `${info.poolFactor}x the cell). The whole workload is packed from scratch into each size tried by \`Scheduler.schedulePass\` (equivalence classes, score caching, relaxed randomization with ${info.feasibleLimit} feasible machines).`,
+    `- The smallest size that fits is searched from that order's fluid bound (the shortest prefix covering the demand): doubling steps of 1% upward (or downward) until it brackets, then bisection to ${pct(info.resolutionFraction, 2)} of the cell (${Math.max(1, Math.round(s.cellMachines * info.resolutionFraction))} machines); the reported size is one that fits.`,
+    '- A cell fits when at most max(picky tasks, 0.2% of the tasks) stay pending. Picky tasks are decided once, on the full cell: tasks no machine of the cell could hold even empty (request larger than every machine meeting their constraints, or more tasks of a one-per-machine job than such machines).',
+    `- Reported: the 90th percentile over trials of the machines needed (sum over cells where the workload is split), with min-max; next to it the fluid lower bound: total demand / mean machine capacity of the trace\'s own machines, per resource (the larger one is the physical limit).`,
+    `- Reservation model (the trace has no reservations at time 0 and its usage table is not in the repository): a non-prod task is charged ${s.reservationModel.cpuFraction} of its CPU limit and ${s.reservationModel.ramFraction} of its RAM limit: the trace-wide usage/request ratios reported by Reiss et al., SoCC 2012 (about 0.30 CPU, 0.55 memory) plus the cell\'s reclamation safety margin of 0.15 of the limit. Prod is always charged its limit (B15 §5.5). All experiments except "reclamation" run with this model, as Borg\'s did.`,
+    '- Stranded resources: free CPU on machines whose free RAM is below the median task\'s RAM, and the converse (scheduler/cell_stats.ts), at the compacted size, mean over trials.',
+    '',
+  );
+  if (hybrid !== undefined) {
+    lines.push('## Headline', '');
+    lines.push(`Under hybrid fit the compacted cell is **${hybrid.p90} machines (${pct(hybrid.p90 / s.cellMachines)} of the real cell)** at the 90th percentile, ${pct(hybrid.p90OverFluid)} above the fluid bound of ${hybrid.fluid.machines.toFixed(0)} machines (${hybrid.fluid.cpuMachines >= hybrid.fluid.ramMachines ? 'CPU' : 'RAM'} is the binding resource: cpu ${hybrid.fluid.cpuMachines.toFixed(0)}, ram ${hybrid.fluid.ramMachines.toFixed(0)}).`, '');
+  }
+  for (const e of s.experiments) {
+    lines.push(`## ${e.name}`, '');
+    lines.push(`Borg: ${e.borg}.`, '');
+    lines.push(`This run: ${e.finding}`, '');
+    lines.push('| arm | machines p90 (% of cell) | min-max | vs first | fluid bound | p90 over fluid | stranded cpu / ram | max pending |', '|---|---|---|---|---|---|---|---|');
+    for (const a of e.arms) lines.push(armRow(s, a));
+    lines.push('', `![${e.name}](${e.name}.svg)`, '');
+  }
+  lines.push('## Notes on the workload', '');
+  for (const n of info.workloadNotes) lines.push(`- ${n}`);
+  lines.push('', `Data: ${ATTRIBUTION}.`, '');
+  return lines.join('\n');
+}
+
+/** writeReport writes report.md, one SVG per experiment and report.json (every figure, every compaction) into dir. */
+export async function writeReport(dir: string, s: Summary, info: RunInfo): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  for (const e of s.experiments) {
+    const bars: ChartBar[] = e.arms.map((a) => ({ label: a.label, p90: (100 * a.p90) / s.cellMachines, min: (100 * a.min) / s.cellMachines, max: (100 * a.max) / s.cellMachines, fluid: (100 * a.fluid.machines) / s.cellMachines }));
+    const svg = await renderSvg(compactionSpec(`${e.name}: machines needed (p90 of ${s.trials} trials, min-max; red: fluid bound)`, '% of the real cell', bars));
+    const p = join(dir, `${e.name}.svg`);
+    writeFileSync(p, svg);
+    written.push(p);
+  }
+  const md = join(dir, 'report.md');
+  writeFileSync(md, markdown(s, info));
+  written.push(md);
+  const js = join(dir, 'report.json');
+  writeFileSync(js, `${JSON.stringify({ attribution: ATTRIBUTION, command: info.command, ...s, run: { ...info, jobs: undefined }, jobs: info.jobs }, null, 1)}\n`);
+  written.push(js);
+  return written;
+}
