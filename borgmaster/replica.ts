@@ -10,7 +10,6 @@ import { systemClock } from '../model/clock';
 import { InvalidArgument, NotLeader, PermissionDenied, Unavailable } from '../model/errors';
 import { parseTaskId } from '../model/ids';
 import {
-  BorgMasterService,
   BorgletClient,
   CHANNEL_OPTIONS,
   Command,
@@ -25,7 +24,7 @@ import {
   type ReplicaInternalServer,
   type ReplicaStatus,
 } from '../proto/index';
-import { Master, borgMasterHandlers, type ReplicatedLog, type TaskLogSource } from './api/index';
+import { Master, BORG_MASTER_SERVICE, borgMasterHandlers, type ReplicatedLog, type TaskLogSource } from './api/index';
 import { PaxosNode } from './paxos/index';
 import { PAXOS_GRPC_OPTIONS } from './paxos/transport';
 import { bootstrapCommands, encodeCommand, type ApplyOutcome, type TaskRec } from './state/index';
@@ -134,7 +133,8 @@ export class Replica {
       if (Number.isFinite(call.request.passSeconds) && call.request.passSeconds >= 0) replicaRef.replica?.metrics.observePass(call.request.passSeconds);
       commitPlan(call, callback);
     };
-    server.addService(BorgMasterService, handlers);
+    // The lenient definition answers undecodable requests with INVALID_ARGUMENT rather than INTERNAL.
+    server.addService(BORG_MASTER_SERVICE, handlers as unknown as Parameters<Server['addService']>[1]);
     node.registerService(server);
     const internal: { replica?: Replica } = {};
     server.addService(ReplicaInternalService, internalHandlers(() => must(internal.replica)));

@@ -1,7 +1,7 @@
 // Proto views of the state's records, for API answers and Watch events. Views are fresh objects (copies of the
 // numbers, shared immutable specs), so a caller may keep or encode them after the state moves on.
 import { bnsName } from '../../model/ids';
-import { PriorityBand, type Job, type Machine, type Quota, type Resources as ResourcesProto, type Task } from '../../proto/index';
+import { PriorityBand, TaskState, type Job, type Machine, type Quota, type Resources as ResourcesProto, type Task } from '../../proto/index';
 import type { Resources } from '../../model/resources';
 import { limitOf, reservationOf, type JobRec, type MachineRec, type QuotaRec, type TaskRec } from './records';
 import type { Usage } from './quota';
@@ -46,6 +46,7 @@ export function taskView(task: TaskRec, cell: string, whyPending = ''): Task {
     exitCode: task.exitCode,
     bnsName: bnsName({ cell, user: job.user, job: job.name, index: task.index }),
     message: task.message,
+    notBeforeMs: task.state === TaskState.PENDING ? task.notBeforeMs : 0,
   };
 }
 

@@ -7,6 +7,9 @@ import { IdTable, machineFromProto, reservationFromProto, taskFromProto } from '
 import { EventType, MachineState, TaskState, type JobSpec, type Task, type WatchEvent } from '../../proto/index';
 import { equal, type Resources } from '../../model/resources';
 
+/** AVOID_AFTER_FAILURE_MS: how long a task avoids a machine it failed on. */
+const AVOID_AFTER_FAILURE_MS = 5 * 60_000;
+
 function jobKeyOf(taskId: string): string {
   return taskId.slice(0, taskId.lastIndexOf('/'));
 }
@@ -34,6 +37,13 @@ export class CachedCell {
     for (const id of ev.deletedJobIds) this.jobs.delete(id);
     for (const m of ev.machines) this.applyMachine(m);
     for (const t of ev.tasks) this.applyTask(t);
+    // A task that failed on a machine is not put straight back there (B15 §3.2: avoid task::machine pairings
+    // that crashed). The failure shows in the events; the task itself is already back to PENDING by then.
+    for (const e of ev.events) {
+      if (e.type !== EventType.FAIL || !e.machine) continue;
+      const mid = this.machines.lookup(e.machine);
+      if (mid !== undefined && this.snap.hasMachine(mid)) this.snap.avoidPairing(this.tasks.id(e.taskId), mid, e.timeMs + AVOID_AFTER_FAILURE_MS);
+    }
     for (const id of ev.deletedTaskIds) this.forget(this.tasks.id(id));
     if (!ev.snapshot || ev.snapshotLast) {
       this.logIndex = ev.logIndex;
@@ -101,10 +111,11 @@ export class CachedCell {
       case TaskState.PENDING: {
         if (this.snap.isPlaced(id)) this.snap.removeTask(id);
         this.reservations.delete(id);
-        // An eviction or a crash on a machine: do not put the task straight back there (B15 §3.2).
-        if (t.lastEvent === EventType.FAIL && t.machine) {
-          const mid = this.machines.lookup(t.machine);
-          if (mid !== undefined && this.snap.hasMachine(mid)) this.snap.avoidPairing(id, mid, this.cellTimeMs + 5 * 60_000);
+        // A task in restart back-off waits it out before it is planned again (the master would refuse it).
+        if (t.notBeforeMs > this.cellTimeMs) {
+          this.queue.remove(id);
+          this.held.set(id, { task: t, untilMs: t.notBeforeMs });
+          return;
         }
         if (!this.held.has(id) && job) this.enqueue(t);
         return;

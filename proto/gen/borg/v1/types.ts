@@ -439,6 +439,8 @@ export interface Task {
   exitCode: number;
   bnsName: string;
   message: string;
+  /** not_before_ms: a task in restart back-off may not be scheduled before this (cell) time; 0 when it may. */
+  notBeforeMs: number;
 }
 
 export interface Job {
@@ -2107,6 +2109,7 @@ function createBaseTask(): Task {
     exitCode: 0,
     bnsName: "",
     message: "",
+    notBeforeMs: 0,
   };
 }
 
@@ -2175,6 +2178,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.message !== "") {
       writer.uint32(162).string(message.message);
+    }
+    if (message.notBeforeMs !== 0) {
+      writer.uint32(168).int64(message.notBeforeMs);
     }
     return writer;
   },
@@ -2362,6 +2368,14 @@ export const Task: MessageFns<Task> = {
             message.message = reader.string();
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.notBeforeMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2424,6 +2438,11 @@ export const Task: MessageFns<Task> = {
         ? globalThis.String(object.bns_name)
         : "",
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      notBeforeMs: isSet(object.notBeforeMs)
+        ? globalThis.Number(object.notBeforeMs)
+        : isSet(object.not_before_ms)
+        ? globalThis.Number(object.not_before_ms)
+        : 0,
     };
   },
 
@@ -2489,6 +2508,9 @@ export const Task: MessageFns<Task> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.notBeforeMs !== 0) {
+      obj.notBeforeMs = Math.round(message.notBeforeMs);
+    }
     return obj;
   },
 
@@ -2523,6 +2545,7 @@ export const Task: MessageFns<Task> = {
     message.exitCode = object.exitCode ?? 0;
     message.bnsName = object.bnsName ?? "";
     message.message = object.message ?? "";
+    message.notBeforeMs = object.notBeforeMs ?? 0;
     return message;
   },
 };
