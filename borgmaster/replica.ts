@@ -15,6 +15,7 @@ import {
   Command,
   ReplicaInternalClient,
   ReplicaInternalService,
+  EventType,
   TaskLogsRequest_Stream,
   TaskState,
   invoke,
@@ -63,6 +64,7 @@ export class Replica {
     private readonly peerCredentials: ChannelCredentials,
     readonly status: StatusServer,
     readonly metrics: BorgMetrics,
+    private readonly usage: UsageBook,
     private readonly stopFollowing: () => void,
   ) {}
 
@@ -177,12 +179,13 @@ export class Replica {
       },
       submit: (commands) => replica?.submit(commands) ?? Promise.resolve(),
       onPoll: (_machine, intervalMs, ok) => metrics.observePoll(intervalMs / 1000, ok ? 'ok' : 'error'),
+      onOomKill: () => metrics.countOomKills(1),
       onSample: (machine, atMs, response) => {
         usage.recordMachine(machine, resources(response.facts?.usage ?? {}), atMs);
         for (const t of response.tasks) if (t.usage) usage.recordTask(t.taskId, resources(t.usage), atMs);
       },
     });
-    replica = new Replica(options, master, node, server, link, peerCredentials, status, metrics, stopFollowing);
+    replica = new Replica(options, master, node, server, link, peerCredentials, status, metrics, usage, stopFollowing);
     internal.replica = replica;
     replicaRef.replica = replica;
     replica.startDuties(log);
@@ -302,8 +305,17 @@ export class Replica {
     };
   }
 
-  /** afterApply keeps BNS in step with the tasks this apply touched (leader only). */
+  /**
+   * afterApply runs after every applied command: metrics and soft state on every replica, BNS on the leader
+   * (kept in step with the tasks the command touched).
+   */
   private afterApply(outcomes: ApplyOutcome[]): void {
+    for (const o of outcomes) {
+      const preempted = o.changes.events.filter((e) => e.type === EventType.EVICT && e.message.startsWith('preempted by ')).length;
+      if (preempted > 0) this.metrics.countPreemptions(preempted);
+      for (const t of o.changes.tasks) if (t.state !== TaskState.RUNNING) this.usage.forgetTask(t.id);
+      for (const id of o.changes.deletedTaskIds) this.usage.forgetTask(id);
+    }
     const bns = this.bns;
     if (!bns || !this.node.isLeader()) return;
     for (const o of outcomes) {

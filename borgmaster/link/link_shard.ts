@@ -38,6 +38,8 @@ export interface LinkShardOptions {
   sslTargetName?: string;
   log?: (msg: string) => void;
   onPoll?: (machine: string, intervalMs: number, ok: boolean) => void;
+  /** onOomKill hears each task end the kernel's OOM killer caused (once per task run). */
+  onOomKill?: () => void;
   /** onSample hears every successful reply (usage is soft state: never replicated). */
   onSample?: (machine: string, atMs: number, response: PollResponse) => void;
 }
@@ -166,6 +168,7 @@ export class LinkShard {
     }
     const diff = diffReport(m, response.tasks, sent);
     const transitions = diff.transitions.filter((t) => this.dedup.fresh(`${t.taskId}/${t.event}/${t.specVersion}`));
+    for (const t of transitions) if (t.event === EventType.FAIL && response.tasks.some((s) => s.taskId === t.taskId && s.oomKilled)) this.o.onOomKill?.();
     if (transitions.length > 0) commands.push(command(bodies.transitions(transitions)));
     const reservations = diff.reservations.filter((r) => this.dedup.fresh(`res/${r.taskId}/${r.reservation?.cpuMillis}/${r.reservation?.ramBytes}/${r.reservation?.diskBytes}`));
     if (reservations.length > 0) commands.push(command(bodies.reservations(reservations.map((r) => ({ taskId: r.taskId, machine: r.machine, reservation: r.reservation ?? { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 } })))));
