@@ -160,6 +160,9 @@ export class Scheduler {
       const before = c.entries;
       const slot = this.placeTask(snap, c, task, nowMs);
       this.cacheEntries += c.entries - before;
+      // Keep within the cache budget during the pass too (without relaxed randomization a class may hold a whole
+      // cell of candidates); least recently used classes go first, and the current one is the most recent.
+      if (this.cacheEntries > SCHED_CACHE_MAX_ENTRIES) this.evictClasses();
       if (slot >= 0) {
         if (snap.isPlaced(task.id)) {
           // The watch stream already shows it running, so it should not be queued: drop it, never place it twice.
@@ -223,6 +226,7 @@ export class Scheduler {
       return best >= 0 ? best : this.scanForAvoidingTask(snap, c, task, nowMs);
     }
     // No candidate after a complete walk: the class is exhausted until a machine is freed.
+    c.shrink(8);
     c.exhausted = true;
     c.exhaustedFreedSeq = snap.freedSeq;
     return -1;

@@ -188,6 +188,19 @@ export class TaskClass {
     }
   }
 
+  /**
+   * shrink gives back candidate storage beyond `keep` entries once the class holds few candidates (an exhausted
+   * class on a loaded cell would otherwise keep a whole cell's worth of slots).
+   */
+  shrink(keep: number): void {
+    if (this.cand.length <= keep || this.nCand > keep) return;
+    this.cand = this.cand.slice(0, keep);
+    this.candScore = this.candScore.slice(0, keep);
+    this.candGen = this.candGen.slice(0, keep);
+    this.candDrift = this.candDrift.slice(0, keep);
+    this.candPreempt = this.candPreempt.slice(0, keep);
+  }
+
   /** entries is what this class costs in the scheduler's cache budget. */
   get entries(): number {
     return this.cand.length;
