@@ -5,34 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metadata } from '@grpc/grpc-js';
-import { SimCell, type MasterClient } from '../sim/borglets/sim_cell';
-import { invoke, TaskState, type JobSpec, type Task } from '../proto/index';
-import { MiB } from '../model/resources';
-
-export function simJob(cell: string, name: string, tasks: number, user = 'ubar', priority = 100): JobSpec {
-  return {
-    name,
-    user,
-    cell,
-    priority,
-    taskCount: tasks,
-    task: { command: '/bin/sleep', args: ['1000'], env: {}, workingDir: '', requirements: { cpuMillis: 100, ramBytes: 64 * MiB, diskBytes: 0, ports: 0 }, constraints: [], healthCheck: undefined, restartPolicy: undefined, latencySensitive: false, killGraceMs: 0 },
-    overrides: [],
-    updatePolicy: { maxTasksDown: 1 },
-    spread: { maxPerMachine: 0, maxPerRack: 0, maxPerPowerDomain: 0 },
-    annotations: {},
-  };
-}
-
-export async function eventually<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000, stepMs = 100): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
+import { SimCell, simJob, eventually, type MasterClient } from '../sim/borglets/sim_cell';
+import { invoke, TaskState, type Task } from '../proto/index';
 
 const md = () => new Metadata();
 

@@ -12,7 +12,8 @@ import { Metadata } from '@grpc/grpc-js';
 import { loadCellConfig, type CellConfig } from '../../cells/config';
 import { cellIdentities, loadIdentity, prepareIdentities } from '../../cells/identity';
 import { clientCredentials } from '../../borgmaster/security/index';
-import { BorgMasterClient, CHANNEL_OPTIONS, invoke, type CellStatusResponse } from '../../proto/index';
+import { BorgMasterClient, CHANNEL_OPTIONS, invoke, type CellStatusResponse, type JobSpec } from '../../proto/index';
+import { MiB } from '../../model/resources';
 import { BorgError, NotLeader } from '../../model/errors';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -231,6 +232,10 @@ security: { caDir: ${dir}/ca }
     return JSON.parse(await this.sim('counters', 'counters ')) as { polls: number; refused: number; dropped: number; starts: number; kills: number; finishes: number; running: number };
   }
 
+  async ballotSeen(machine: string): Promise<{ round: number; replica: number }> {
+    return JSON.parse(await this.sim(`ballot ${machine}`, `ballot ${machine} `)) as { round: number; replica: number };
+  }
+
   async tasksOn(machine: string): Promise<string[]> {
     return JSON.parse(await this.sim(`tasks ${machine}`, `tasks ${machine} `)) as string[];
   }
@@ -250,5 +255,32 @@ security: { caDir: ${dir}/ca }
     );
     for (const l of this.logs) l.end();
     if (existsSync(this.dir) && !process.env.BORG_TEST_KEEP) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** simJob is a job of synthetic tasks (100m CPU, 64 MiB, no ports) for simulated machines. */
+export function simJob(cell: string, name: string, tasks: number, user = 'ubar', priority = 100): JobSpec {
+  return {
+    name,
+    user,
+    cell,
+    priority,
+    taskCount: tasks,
+    task: { command: '/bin/sleep', args: ['1000'], env: {}, workingDir: '', requirements: { cpuMillis: 100, ramBytes: 64 * MiB, diskBytes: 0, ports: 0 }, constraints: [], healthCheck: undefined, restartPolicy: undefined, latencySensitive: false, killGraceMs: 0 },
+    overrides: [],
+    updatePolicy: { maxTasksDown: 1 },
+    spread: { maxPerMachine: 0, maxPerRack: 0, maxPerPowerDomain: 0 },
+    annotations: {},
+  };
+}
+
+/** eventually retries f until it returns a value or ms pass. */
+export async function eventually<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000, stepMs = 100): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
   }
 }
