@@ -47,6 +47,9 @@ export const DONOR_POOL = 4096;
  */
 export const SAMPLE_REFRESH_PLACEMENTS = 64;
 
+/** TOP_UP_BUDGET_FACTOR: a class with candidates visits at most this many times `feasibleLimit` machines per task. */
+export const TOP_UP_BUDGET_FACTOR = 4;
+
 /** RECENT_VIEWS: size of the ring of freshest complete views an exhausted class may narrow its recheck with. */
 export const RECENT_VIEWS = 64;
 
@@ -372,7 +375,10 @@ export class Scheduler {
     const n = snap.slotCount;
     const perm = this.perm;
     if (c.visited >= n) return;
-    while (c.nCand < this.limit && c.visited < n) {
+    // A class that still has candidates tops up within a budget: on a loaded cell feasible machines are rare and
+    // an unbounded top-up walks the whole cell for every task. Without candidates it walks until it finds one.
+    const budget = c.nCand > 0 ? TOP_UP_BUDGET_FACTOR * this.limit : n;
+    for (let steps = 0; c.nCand < this.limit && c.visited < n && steps < budget; steps++) {
       let k = c.cycleStart + c.visited;
       if (k >= n) k -= n;
       c.visited++;
@@ -445,7 +451,9 @@ export class Scheduler {
   private considerHot(snap: CellSnapshot, c: TaskClass): void {
     for (let i = 0; i < this.hotCount; i++) {
       const m = this.hot[i] as number;
-      if (m === this.bestSlot) continue;
+      // Only machines it fits without evictions: the hot set is for packing, and a victim search per hot machine
+      // would cost more than it could win.
+      if (m === this.bestSlot || !fitsFree(snap, c, m)) continue;
       if (this.evaluate(snap, c, m) !== 0) continue;
       if (this.evalScore > this.bestScore) {
         this.bestSlot = m;
