@@ -4,7 +4,10 @@
 //          --sample FRACTION (keep that share of machines and tasks, evenly spaced)  --workers N  --seed N
 //          --resolution FRACTION (search stop, of the cell; 0.0025)  --pool FACTOR (largest cell, 2)
 //          --reserve-cpu F --reserve-ram F (non-prod reservation model)  --feasible-limit N  --out DIR  --json
+//          --render DIR/report.json (re-write a saved run's report from its jobs, no compaction)
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -38,10 +41,12 @@ interface Options {
   feasibleLimit: number;
   out: string | undefined;
   json: boolean;
+  /** render: re-write the report from a saved report.json (its jobs and its command) without compacting again. */
+  render: string | undefined;
 }
 
 export function parseArgs(args: readonly string[]): Options {
-  const o: Options = { workload: 'google-2011', trials: 11, experiments: [...EXPERIMENTS], sample: 1, workers: availableParallelism(), seed: 1, resolution: 0.0025, pool: 2, model: { ...DEFAULT_RESERVATION_MODEL }, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, out: undefined, json: false };
+  const o: Options = { workload: 'google-2011', trials: 11, experiments: [...EXPERIMENTS], sample: 1, workers: availableParallelism(), seed: 1, resolution: 0.0025, pool: 2, model: { ...DEFAULT_RESERVATION_MODEL }, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, out: undefined, json: false, render: undefined };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const v = (): string => {
@@ -101,6 +106,9 @@ export function parseArgs(args: readonly string[]): Options {
       case '--json':
         o.json = true;
         break;
+      case '--render':
+        o.render = v();
+        break;
       default:
         throw new InvalidArgument(a, 'unknown option');
     }
@@ -142,7 +150,7 @@ class Progress {
   }
   finished(r: JobResult): void {
     this.done++;
-    const line = `${r.variantId} trial ${r.trial}${r.part > 0 || r.variantId.startsWith('cells-') ? ` cell ${r.part}` : ''}: ${r.machines} machines${r.fits ? '' : ' (did not fit)'}, ${r.packings} packings, ${r.cpuSeconds.toFixed(1)} s CPU`;
+    const line = `${r.variantId} trial ${r.trial}${r.part > 0 || r.variantId.startsWith('cells-') ? ` cell ${r.part}` : ''}: ${r.machines} machines${r.fits ? '' : ' (did not fit)'}, ${r.packings} packings, ${r.wallSeconds.toFixed(1)} s`;
     if (this.tty) this.draw(line);
     else process.stderr.write(`[${this.done}/${this.total}] ${line}\n`);
   }
@@ -205,18 +213,47 @@ async function runPool(ctx: JobContext, jobs: readonly Job[], workers: number, p
   return results;
 }
 
+const COMMAND_PREFIX = 'npm run bench -- compaction';
+
+interface SavedReport {
+  command: string;
+  run: Omit<RunInfo, 'jobs'>;
+  jobs: JobResult[];
+}
+
+function isSavedReport(x: unknown): x is SavedReport {
+  if (typeof x !== 'object' || x === null) return false;
+  const r = x as Record<string, unknown>;
+  return typeof r.command === 'string' && r.command.startsWith(COMMAND_PREFIX) && typeof r.run === 'object' && r.run !== null && Array.isArray(r.jobs);
+}
+
+/** rerender rebuilds the summary and report of a saved run from its jobs (the workload is read again for the fluid bounds). */
+async function rerender(file: string, out: string | undefined): Promise<void> {
+  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (!isSavedReport(parsed)) throw new InvalidArgument('--render', `${file} is not a compaction report.json`);
+  const o = parseArgs(parsed.command.slice(COMMAND_PREFIX.length).trim().split(/\s+/).filter((x) => x !== ''));
+  const w = sampleWorkload(await readWorkload(o.workload), o.sample);
+  const info: RunInfo = { ...parsed.run, jobs: parsed.jobs };
+  const summary = summarize(w.name, w.machines, w.initial, o.experiments, o.trials, o.model, parsed.jobs);
+  const files = await writeReport(out ?? o.out ?? dirname(file), summary, info);
+  process.stderr.write(`wrote ${files.join(', ')}\n`);
+}
+
+async function readWorkload(name: string): Promise<Workload> {
+  if (name === 'google-2011') return readGoogle2011(TRACE_DIR, undefined, { laterLimit: 0 });
+  const errors: string[] = [];
+  const w = await readJsonlWorkload(name, errors);
+  for (const e of errors) console.error(`${name}: ${e}`);
+  return w;
+}
+
 async function run(args: string[]): Promise<void> {
   const o = parseArgs(args);
+  if (o.render !== undefined) return rerender(o.render, o.out);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   let w: Workload;
-  if (o.workload === 'google-2011') w = await readGoogle2011(TRACE_DIR, undefined, { laterLimit: 0 });
-  else {
-    const errors: string[] = [];
-    w = await readJsonlWorkload(o.workload, errors);
-    for (const e of errors) console.error(`${o.workload}: ${e}`);
-  }
-  w = sampleWorkload(w, o.sample);
+  w = sampleWorkload(await readWorkload(o.workload), o.sample);
   const ctx: JobContext = { machines: w.machines, tasks: w.initial, model: o.model, poolFactor: o.pool, resolutionFraction: o.resolution, feasibleLimit: o.feasibleLimit };
   const jobs = jobsFor(o.experiments, o.trials, o.seed);
   process.stderr.write(`compaction: ${w.name}, ${w.machines.length} machines, ${w.initial.length} tasks; ${jobs.length} compactions on ${Math.min(o.workers, jobs.length)} workers\n`);
