@@ -1,5 +1,5 @@
 // Simulated Borglets: many machines per process on the real Borglet protocol (see sim_borglets.ts).
-export { SimBorglets, SIM_DURATION_ENV, SIM_EXIT_CODE_ENV, type SimCounters } from './sim_borglets';
+export { SimBorglets, SIM_DURATION_ENV, SIM_EXIT_CODE_ENV, type SimCounters, type PollIntervalStats } from './sim_borglets';
 export { serveSimBorglets } from './server';
 export { simulatedMachineConfigs, simulatedMachineName, allMachines } from '../../cells/simulated_machines';
 export { checkSeed } from './check';

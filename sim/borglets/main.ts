@@ -3,7 +3,8 @@
 // mutual TLS under the identity borglet-simulated (cells/identity.ts; `borg up` or the test issues it). Prints
 // `simulated borglets of cell C: N machines listening on ADDR` when ready. Reads commands on stdin, one a line,
 // for tests and benchmarks: `partition MACHINE`, `heal MACHINE`, `counters` (answers `counters {json}`),
-// `tasks MACHINE` (answers `tasks MACHINE {json}`), `ballot MACHINE` (answers `ballot MACHINE {json}`). SIGTERM/SIGINT stop it.
+// `tasks MACHINE` (answers `tasks MACHINE {json}`), `ballot MACHINE` (answers `ballot MACHINE {json}`),
+// `intervals` (poll intervals since the last `intervals`: `intervals {json}`). SIGTERM/SIGINT stop it.
 import { createInterface } from 'node:readline';
 import { loadCellConfig } from '../../cells/config';
 import { SIM_BORGLETS_NAME, loadIdentity } from '../../cells/identity';
@@ -62,6 +63,9 @@ async function main(): Promise<void> {
           break;
         case 'counters':
           console.log(`counters ${JSON.stringify({ ...sim.counters, running: sim.runningTasks() })}`);
+          break;
+        case 'intervals':
+          console.log(`intervals ${JSON.stringify(sim.pollIntervals())}`);
           break;
         case 'ballot':
           console.log(`ballot ${arg} ${JSON.stringify(sim.ballotSeen(arg ?? ''))}`);

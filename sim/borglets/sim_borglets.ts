@@ -47,7 +47,21 @@ interface SimMachine {
   startMs: number;
   rng: Rng;
   partitioned: boolean;
+  /** lastPollMs: when the machine last heard a poll (0: never), for the poll-interval figures. */
+  lastPollMs: number;
 }
+
+/** PollIntervalStats: the time between successive polls of one machine, over every machine (ms). */
+export interface PollIntervalStats {
+  count: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** MAX_INTERVAL_SAMPLES bounds the samples kept between two readings (10,000 machines for ~20 polls each). */
+const MAX_INTERVAL_SAMPLES = 200_000;
 
 /** SimCounters: what the daemon did, so tests and benchmarks can check that no task was restarted. */
 export interface SimCounters {
@@ -63,6 +77,7 @@ export class SimBorglets {
   private readonly machines = new Map<string, SimMachine>();
   /** taskMachine: where each known task is, for TaskLogs (which names only the task). */
   private readonly taskMachine = new Map<string, string>();
+  private intervals: number[] = [];
   private nextPid = 1000;
   readonly counters: SimCounters = { polls: 0, refused: 0, dropped: 0, starts: 0, kills: 0, finishes: 0 };
 
@@ -75,7 +90,7 @@ export class SimBorglets {
     const now = clock.nowMs();
     for (const m of machines) {
       assert(!this.machines.has(m.name), `machine ${m.name} listed twice`);
-      this.machines.set(m.name, { config: m, seenBallot: { round: 0, replica: 0 }, tasks: new Map(), startMs: now, rng: rng.fork(m.name), partitioned: false });
+      this.machines.set(m.name, { config: m, seenBallot: { round: 0, replica: 0 }, tasks: new Map(), startMs: now, rng: rng.fork(m.name), partitioned: false, lastPollMs: 0 });
     }
   }
 
@@ -98,6 +113,14 @@ export class SimBorglets {
     let n = 0;
     for (const m of this.machines.values()) for (const t of m.tasks.values()) if (!t.dead) n++;
     return n;
+  }
+
+  /** pollIntervals summarises the poll intervals seen since the last call, and starts a new window. */
+  pollIntervals(): PollIntervalStats {
+    const xs = this.intervals.sort((a, b) => a - b);
+    this.intervals = [];
+    const q = (p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
+    return { count: xs.length, p50Ms: q(0.5), p95Ms: q(0.95), p99Ms: q(0.99), maxMs: xs[xs.length - 1] ?? 0 };
   }
 
   ballotSeen(machine: string): Ballot {
@@ -130,6 +153,8 @@ export class SimBorglets {
     }
     this.counters.polls++;
     const now = this.clock.nowMs();
+    if (m.lastPollMs > 0 && this.intervals.length < MAX_INTERVAL_SAMPLES) this.intervals.push(now - m.lastPollMs);
+    m.lastPollMs = now;
     const verdict = judgeBallot(m.seenBallot, req.ballot);
     if (verdict.kind === 'refuse') {
       this.counters.refused++;

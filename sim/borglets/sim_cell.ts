@@ -232,6 +232,11 @@ security: { caDir: ${dir}/ca }
     return JSON.parse(await this.sim('counters', 'counters ')) as { polls: number; refused: number; dropped: number; starts: number; kills: number; finishes: number; running: number };
   }
 
+  /** pollIntervals: the simulated machines' poll intervals since the previous call (ms). */
+  async pollIntervals(): Promise<{ count: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number }> {
+    return JSON.parse(await this.sim('intervals', 'intervals ')) as { count: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number };
+  }
+
   async ballotSeen(machine: string): Promise<{ round: number; replica: number }> {
     return JSON.parse(await this.sim(`ballot ${machine}`, `ballot ${machine} `)) as { round: number; replica: number };
   }
