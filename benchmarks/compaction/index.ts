@@ -233,7 +233,7 @@ async function rerender(file: string, out: string | undefined): Promise<void> {
   if (!isSavedReport(parsed)) throw new InvalidArgument('--render', `${file} is not a compaction report.json`);
   const o = parseArgs(parsed.command.slice(COMMAND_PREFIX.length).trim().split(/\s+/).filter((x) => x !== ''));
   const w = sampleWorkload(await readWorkload(o.workload), o.sample);
-  const info: RunInfo = { ...parsed.run, jobs: parsed.jobs };
+  const info: RunInfo = { ...parsed.run, workloadNotes: [...parsed.run.workloadNotes, `report re-rendered from the saved jobs by \`${COMMAND_PREFIX} --render ${file}\` (no packing re-run)`], jobs: parsed.jobs };
   const summary = summarize(w.name, w.machines, w.initial, o.experiments, o.trials, o.model, parsed.jobs);
   const files = await writeReport(out ?? o.out ?? dirname(file), summary, info);
   process.stderr.write(`wrote ${files.join(', ')}\n`);
