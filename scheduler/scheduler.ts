@@ -79,6 +79,8 @@ export class Scheduler {
   private ramPerCpu = 1;
   /** donors: recent classes with a complete walk, from which a new class may inherit its view (inheritWalk). */
   private donors: TaskClass[] = [];
+  /** spare: the last dropped single-use class, whose candidate arrays the next new class reuses. */
+  private spare: TaskClass | undefined = undefined;
   /** recentViews: a small ring of the classes whose complete view was refreshed most recently (rechecks use it). */
   private readonly recentViews: TaskClass[] = [];
   private recentNext = 0;
@@ -180,7 +182,10 @@ export class Scheduler {
         assignments.push(a);
         this.noteHot(slot);
         c.placedInCycle++;
-        if (!this.config.equivalenceClasses) this.dropClass(c);
+        if (!this.config.equivalenceClasses) {
+          this.dropClass(c);
+          this.spare = c;
+        }
       } else {
         verdicts.push(verdictOf(entry, this.verdictFor(snap, c, task, nowMs)));
       }
@@ -632,6 +637,10 @@ export class Scheduler {
       c = this.classes.get(key);
       if (c === undefined) {
         c = new TaskClass(key, task, REASON_SLOTS, Math.min(this.limit, 64));
+        if (this.spare !== undefined) {
+          c.adoptStorage(this.spare);
+          this.spare = undefined;
+        }
         this.classes.set(key, c);
         this.cacheEntries += c.entries;
       }

@@ -189,6 +189,25 @@ export class TaskClass {
   }
 
   /**
+   * adoptStorage takes over another (dropped) class's candidate arrays when they are larger than ours, so
+   * single-use classes (equivalence classes off) do not allocate a cell's worth of arrays per task.
+   */
+  adoptStorage(from: TaskClass): void {
+    if (from.cand.length <= this.cand.length || this.nCand !== 0) return;
+    this.cand = from.cand;
+    this.candScore = from.candScore;
+    this.candGen = from.candGen;
+    this.candDrift = from.candDrift;
+    this.candPreempt = from.candPreempt;
+    from.cand = new Int32Array(0);
+    from.candScore = new Float64Array(0);
+    from.candGen = new Uint32Array(0);
+    from.candDrift = new Uint32Array(0);
+    from.candPreempt = new Uint8Array(0);
+    from.nCand = 0;
+  }
+
+  /**
    * shrink gives back candidate storage beyond `keep` entries once the class holds few candidates (an exhausted
    * class on a loaded cell would otherwise keep a whole cell's worth of slots).
    */
