@@ -31,6 +31,8 @@ export interface SimCellOptions {
   users?: string[];
   /** logDir keeps the daemons' output there (default: inside the cell's temporary directory). */
   logDir?: string;
+  /** paxos: the config's paxos section, e.g. `{ tick: 50ms, electionTicks: 30, leaseTicks: 24 }` (default: defaults). */
+  paxos?: string;
   /** extra node flags for the replica processes (e.g. --max-old-space-size). */
   replicaNodeFlags?: string[];
 }
@@ -90,6 +92,7 @@ replicas:
   - { id: 2, address: ${at(2)}, statusAddress: ${at(3)}, dataDir: ${dir}/r2 }
   - { id: 3, address: ${at(4)}, statusAddress: ${at(5)}, dataDir: ${dir}/r3 }
 scheduler: { passInterval: ${o.passInterval ?? '200ms'} }
+${o.paxos === undefined ? '' : `paxos: ${o.paxos}`}
 link: { pollInterval: ${o.pollInterval ?? '300ms'}, missedPollsBeforeDown: ${o.missedPollsBeforeDown ?? 3}, rescheduleTasksPerSecond: ${o.rescheduleTasksPerSecond ?? 20} }
 simulatedMachines: { count: ${o.machines}, address: ${at(6)}, capacity: ${o.capacity ?? '{ cpu: 8, ram: 32GiB, disk: 100GiB, ports: 100 }'}, machinesPerRack: 40, racksPerPowerDomain: 10 }
 quotas:
@@ -173,7 +176,8 @@ security: { caDir: ${dir}/ca }
       try {
         return await f(clients.get(target) as MasterClient);
       } catch (e: unknown) {
-        const retry = e instanceof NotLeader || (e instanceof BorgError && (e.code === 'unavailable' || e.code === 'deadline_exceeded'));
+        // During an election a replica may know no leader yet: that is a redirect to nobody, so try again.
+        const retry = e instanceof NotLeader || (e instanceof BorgError && (e.code === 'unavailable' || e.code === 'deadline_exceeded' || e.message.startsWith('not the leader')));
         if (!retry || Date.now() > stop) throw e;
         const hinted = e instanceof NotLeader ? this.config.replicas.find((r) => r.address === e.leaderAddress)?.id : undefined;
         target = hinted ?? (ids[i % ids.length] as number);
