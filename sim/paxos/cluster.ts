@@ -78,6 +78,14 @@ class SimReplica {
   incarnation = 0;
   busy = false;
   tickPeriodMs = 0;
+  /**
+   * A paused process (GC, SIGSTOP, a swapped-out VM) runs nothing until pausedUntilMs: its timers, messages, disk
+   * completions and client calls wait in `deferred`. On resume the driver first catches its tick count up with
+   * the time that passed (what node.ts must do from a monotonic clock), then runs what waited.
+   */
+  pausedUntilMs = 0;
+  missedTicks = 0;
+  deferred: (() => void)[] = [];
   sm: RegisterState = { value: '', digest: 0, applied: 0 };
   writeWaiters = new Map<number, WriteWaiter>();
   readWaiters: ReadWaiter[] = [];
@@ -152,14 +160,21 @@ export class SimCluster {
     r.up = true;
     r.busy = false;
     r.incarnation++;
-    // Clock drift: each incarnation ticks at its own rate, within maxClockDrift of every other one.
-    r.tickPeriodMs = this.o.tickMs * (1 + this.rng.next() * this.o.maxClockDrift);
+    // Clock drift: every tick period lies in [tickMs, tickMs * (1 + maxClockDrift)], drawn anew each tick, so any
+    // two replicas' rates differ by at most the bound while neither runs at a steady rate.
+    r.tickPeriodMs = this.o.tickMs;
+    r.pausedUntilMs = 0;
+    r.missedTicks = 0;
+    r.deferred = [];
     const inc = r.incarnation;
     const tick = (): void => {
       if (!r.up || r.incarnation !== inc) return;
-      r.core?.tick();
-      this.drive(r);
-      this.events.after(r.tickPeriodMs, tick);
+      if (this.paused(r)) r.missedTicks++;
+      else {
+        r.core?.tick();
+        this.drive(r);
+      }
+      this.events.after(this.o.tickMs * (1 + this.rng.next() * this.o.maxClockDrift), tick);
     };
     this.events.after(this.rng.next() * r.tickPeriodMs, tick);
     this.net.listen(id, (m) => this.deliver(r, m));
@@ -186,7 +201,38 @@ export class SimCluster {
     this.start(id);
   }
 
+  private paused(r: SimReplica): boolean {
+    return this.events.nowMs() < r.pausedUntilMs;
+  }
+
+  /** pause stops replica id's process for ms (its sockets keep buffering what arrives). */
+  pause(id: number, ms: number): void {
+    const r = this.replica(id);
+    if (!r.up || this.paused(r)) return;
+    r.pausedUntilMs = this.events.nowMs() + ms;
+    const inc = r.incarnation;
+    this.events.at(r.pausedUntilMs, () => {
+      if (r.incarnation !== inc || !r.up) return;
+      // Catch up the ticks that passed while paused before anything else, so no lease outlives real time.
+      for (; r.missedTicks > 0; r.missedTicks--) r.core?.tick();
+      const work = r.deferred;
+      r.deferred = [];
+      for (const w of work) w();
+      this.drive(r);
+    });
+  }
+
+  /** whenRunning runs fn now, or when replica r resumes if it is paused. */
+  private whenRunning(r: SimReplica, fn: () => void): void {
+    if (this.paused(r)) r.deferred.push(fn);
+    else fn();
+  }
+
   private deliver(r: SimReplica, m: PaxosMessage): void {
+    if (this.paused(r)) {
+      r.deferred.push(() => this.deliver(r, m));
+      return;
+    }
     if (!r.up || r.core === undefined) return;
     try {
       r.core.step(m);
@@ -204,6 +250,7 @@ export class SimCluster {
 
   /** drive runs the Ready loop exactly as the real node does, with the disk's sync latency in between. */
   private drive(r: SimReplica): void {
+    if (this.paused(r)) return; // resume drives
     const core = r.core;
     if (r.up && core !== undefined && this.o.takeMessagesEarly) for (const m of core.takeMessages()) this.send(r.id, m);
     if (!r.up || r.busy || core === undefined || !core.hasReady()) return;
@@ -221,7 +268,7 @@ export class SimCluster {
     };
     if (rd.mustSync) {
       r.disk.write(rd.persist);
-      r.disk.sync(finish);
+      r.disk.sync(() => this.whenRunning(r, finish));
     } else {
       if (rd.persist.commitIndex !== undefined) r.disk.write(rd.persist);
       finish();
@@ -280,6 +327,10 @@ export class SimCluster {
    */
   write(id: number, cmd: string, cb: (outcome: 'acked' | 'lost' | 'rejected' | 'unknown', slot: number, leaderHint: number | undefined) => void): void {
     const r = this.replica(id);
+    if (r.up && this.paused(r)) {
+      r.deferred.push(() => this.write(id, cmd, cb));
+      return;
+    }
     if (!r.up || r.core === undefined) return cb('rejected', 0, undefined);
     this.proposed.add(cmd);
     const res = r.core.propose([Buffer.from(cmd)]);
@@ -299,6 +350,10 @@ export class SimCluster {
   /** read asks replica id for a lease read; cb gets the value, or undefined with a leader hint when refused. */
   read(id: number, cb: (value: string | undefined, leaderHint: number | undefined, lost: boolean) => void): void {
     const r = this.replica(id);
+    if (r.up && this.paused(r)) {
+      r.deferred.push(() => this.read(id, cb));
+      return;
+    }
     if (!r.up || r.core === undefined) return cb(undefined, undefined, false);
     const res = r.core.readIndex();
     if (res.kind !== 'ok') return cb(undefined, res.kind === 'not_leader' ? res.leaderId : undefined, false);
