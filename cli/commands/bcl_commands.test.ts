@@ -25,7 +25,7 @@ test('borg eval prints the JobSpecs of a file as JSON', () => {
   assert.equal(jobs[0]?.name, 'web');
   assert.equal(jobs[0]?.cell, 'local');
   assert.equal(jobs[0]?.taskCount, 2);
-  assert.deepEqual(jobs[0]?.task.args, ['-c', 'exec python3 -m http.server "$BORG_PORT" --bind 127.0.0.1']);
+  assert.deepEqual(jobs[0]?.task.args, ['-m', 'http.server', '${port}', '--bind', '127.0.0.1']);
 });
 
 test('borg eval takes several files, --cell, and standard input', () => {
