@@ -804,6 +804,7 @@ export class PaxosReplica implements PaxosReplicaApi {
   private onChosen(m: PaxosMessage): void {
     // A leader learns chosen slots from its own votes; its log above the recovery start holds only its ballot.
     if (this.role === 'leader') return;
+    const before = this.commit;
     for (const e of m.entries) {
       if (e.slot <= this.commit) continue;
       if (e.slot !== this.commit + 1) break;
@@ -812,6 +813,9 @@ export class PaxosReplica implements PaxosReplicaApi {
       this.persistEntries.set(e.slot, chosen);
       this.commit = e.slot;
     }
+    // An answer that moved us forward may be followed at once by the next request: catch-up is a pipeline of
+    // round trips, not one chunk per tick.
+    if (this.commit > before) this.lastCatchupTick = -Infinity;
     if (this.role === 'follower' && this.leaderBallot.round > 0) this.learnLeaderCommit(this.leaderBallot, 0);
     if (this.role === 'candidate') this.maybeWinCampaign();
   }
@@ -820,6 +824,7 @@ export class PaxosReplica implements PaxosReplicaApi {
     const snap = m.snapshot;
     if (this.role === 'leader' || snap === undefined || snap.index <= this.commit) return;
     this.installRemoteSnapshot(snap);
+    this.lastCatchupTick = -Infinity;
     if (this.role === 'follower' && this.leaderBallot.round > 0) this.learnLeaderCommit(this.leaderBallot, 0);
     if (this.role === 'candidate') this.maybeWinCampaign();
   }
