@@ -167,6 +167,7 @@ export class Replica {
     const link = new LinkShard({
       replicaId,
       replicaIds: config.replicas.map((r) => r.id),
+      liveReplicaIds: () => replicaRef.replica?.liveReplicaIds() ?? [replicaId],
       state: () => master.state,
       config: config.link,
       clock,
@@ -258,6 +259,14 @@ export class Replica {
           }
         }),
     );
+  }
+
+  /** liveReplicaIds: this replica and every peer that answered a progress probe recently. */
+  liveReplicaIds(): number[] {
+    const now = Date.now();
+    return this.options.config.replicas
+      .map((r) => r.id)
+      .filter((id) => id === this.id || now - (this.progress.get(id)?.atMs ?? -Infinity) < PROGRESS_FRESH_MS);
   }
 
   /** replicaInfo is what the status page says about who serves and how current it is. */

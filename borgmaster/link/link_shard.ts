@@ -26,6 +26,11 @@ export interface MasterView {
 export interface LinkShardOptions {
   replicaId: number;
   replicaIds: readonly number[];
+  /**
+   * liveReplicaIds: the replicas this one currently hears from (itself included). Machines are shared among
+   * live replicas only, so a dead replica's share is taken over instead of going unpolled.
+   */
+  liveReplicaIds(): readonly number[];
   /** state returns the replica's current cell state (a snapshot restore replaces the object). */
   state(): CellState;
   config: LinkConfig;
@@ -94,8 +99,11 @@ export class LinkShard {
   /** owned lists the machines this replica polls under the given ballot. */
   owned(ballot: Ballot): MachineRec[] {
     const out: MachineRec[] = [];
+    const live = this.o.liveReplicaIds();
+    // Every election (a new ballot) reshuffles the partition, as in Borg.
+    const epoch = ballot.round * 256 + ballot.replica;
     for (const m of this.o.state().machines.values()) {
-      if (m.address !== '' && shardOwner(m.name, this.o.replicaIds, ballot.round) === this.o.replicaId) out.push(m);
+      if (m.address !== '' && shardOwner(m.name, live, epoch) === this.o.replicaId) out.push(m);
     }
     return out;
   }
