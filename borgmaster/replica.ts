@@ -21,6 +21,7 @@ import {
   invoke,
   unary,
   type Ballot,
+  type PendingVerdict,
   type ProgressResponse,
   type ReplicaInternalServer,
   type ReplicaStatus,
@@ -46,6 +47,8 @@ const LEADER_DUTY_INTERVAL_MS = 250;
 /** Progress older than this means the replica is unreachable. */
 const PROGRESS_FRESH_MS = 3000;
 const MAX_FORWARDED_COMMANDS = 1024;
+/** MAX_SHARED_VERDICTS bounds one ShareVerdicts message (a plan carries at most this many verdicts anyway). */
+const MAX_SHARED_VERDICTS = 100_000;
 /** A follower polls Borglets only while its state is at most this many slots behind the commit index. */
 const MAX_POLL_LAG_SLOTS = 64;
 
@@ -134,6 +137,7 @@ export class Replica {
     handlers.commitPlan = (call, callback) => {
       if (Number.isFinite(call.request.passSeconds) && call.request.passSeconds >= 0) replicaRef.replica?.metrics.observePass(call.request.passSeconds);
       commitPlan(call, callback);
+      if (call.request.pending.length > 0) replicaRef.replica?.shareVerdicts(call.request.pending);
     };
     // The lenient definition answers undecodable requests with INVALID_ARGUMENT rather than INTERNAL.
     server.addService(BORG_MASTER_SERVICE, handlers as unknown as Parameters<Server['addService']>[1]);
@@ -238,6 +242,21 @@ export class Replica {
       this.peers.set(id, c);
     }
     return c;
+  }
+
+  /** shareVerdicts passes the scheduler's verdicts to the followers (best effort: the next pass repeats them). */
+  shareVerdicts(pending: PendingVerdict[]): void {
+    if (!this.node.isLeader() || pending.length > MAX_SHARED_VERDICTS) return;
+    for (const r of this.options.config.replicas) {
+      if (r.id === this.id) continue;
+      const c = this.peer(r.id);
+      invoke(c.shareVerdicts.bind(c), { pending }, new Metadata(), 2000).catch(() => undefined);
+    }
+  }
+
+  /** acceptVerdicts stores verdicts shared by the leader. */
+  acceptVerdicts(pending: PendingVerdict[]): void {
+    for (const p of pending) if (this.master.state.getTaskIfValid(p.taskId)) this.master.whyPending.set(p.taskId, p.why);
   }
 
   myProgress(): ProgressResponse {
@@ -441,6 +460,12 @@ function internalHandlers(replica: () => Replica): ReplicaInternalServer {
         }
       });
       return { logIndex: await replica().proposeStamped(req.commands) };
+    }),
+    shareVerdicts: unary(async (req, call) => {
+      requireReplica(call);
+      if (req.pending.length > MAX_SHARED_VERDICTS) throw new InvalidArgument('pending', `at most ${MAX_SHARED_VERDICTS} verdicts at once`);
+      replica().acceptVerdicts(req.pending);
+      return {};
     }),
     progress: unary(async (_req, call) => {
       requireReplica(call);

@@ -18,6 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { PendingVerdict } from "./master";
 
 /**
  * Traffic between the Borgmaster replicas of one cell besides Paxos itself: a follower's link shard forwards the
@@ -31,6 +32,13 @@ export interface ForwardCommandsRequest {
 
 export interface ForwardCommandsResponse {
   logIndex: number;
+}
+
+export interface ShareVerdictsRequest {
+  pending: PendingVerdict[];
+}
+
+export interface ShareVerdictsResponse {
 }
 
 export interface ProgressRequest {
@@ -185,6 +193,129 @@ export const ForwardCommandsResponse: MessageFns<ForwardCommandsResponse> = {
   fromPartial<I extends Exact<DeepPartial<ForwardCommandsResponse>, I>>(object: I): ForwardCommandsResponse {
     const message = createBaseForwardCommandsResponse();
     message.logIndex = object.logIndex ?? 0;
+    return message;
+  },
+};
+
+function createBaseShareVerdictsRequest(): ShareVerdictsRequest {
+  return { pending: [] };
+}
+
+export const ShareVerdictsRequest: MessageFns<ShareVerdictsRequest> = {
+  encode(message: ShareVerdictsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pending) {
+      PendingVerdict.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShareVerdictsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShareVerdictsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pending.push(PendingVerdict.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShareVerdictsRequest {
+    return {
+      pending: globalThis.Array.isArray(object?.pending)
+        ? object.pending.map((e: any) => PendingVerdict.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ShareVerdictsRequest): unknown {
+    const obj: any = {};
+    if (message.pending?.length) {
+      obj.pending = message.pending.map((e) => PendingVerdict.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShareVerdictsRequest>, I>>(base?: I): ShareVerdictsRequest {
+    return ShareVerdictsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShareVerdictsRequest>, I>>(object: I): ShareVerdictsRequest {
+    const message = createBaseShareVerdictsRequest();
+    message.pending = object.pending?.map((e) => PendingVerdict.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseShareVerdictsResponse(): ShareVerdictsResponse {
+  return {};
+}
+
+export const ShareVerdictsResponse: MessageFns<ShareVerdictsResponse> = {
+  encode(_: ShareVerdictsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShareVerdictsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShareVerdictsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ShareVerdictsResponse {
+    return {};
+  },
+
+  toJSON(_: ShareVerdictsResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShareVerdictsResponse>, I>>(base?: I): ShareVerdictsResponse {
+    return ShareVerdictsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShareVerdictsResponse>, I>>(_: I): ShareVerdictsResponse {
+    const message = createBaseShareVerdictsResponse();
     return message;
   },
 };
@@ -429,12 +560,31 @@ export const ReplicaInternalService = {
     responseSerialize: (value: ProgressResponse): Buffer => Buffer.from(ProgressResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ProgressResponse => ProgressResponse.decode(value),
   },
+  /**
+   * ShareVerdicts: the leader passes the scheduler's why-pending verdicts on, so every replica can explain a
+   * pending task (they are soft state: not in the log).
+   */
+  shareVerdicts: {
+    path: "/borg.v1.ReplicaInternal/ShareVerdicts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ShareVerdictsRequest): Buffer => Buffer.from(ShareVerdictsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ShareVerdictsRequest => ShareVerdictsRequest.decode(value),
+    responseSerialize: (value: ShareVerdictsResponse): Buffer =>
+      Buffer.from(ShareVerdictsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ShareVerdictsResponse => ShareVerdictsResponse.decode(value),
+  },
 } as const;
 
 export interface ReplicaInternalServer extends UntypedServiceImplementation {
   /** ForwardCommands: encoded state Commands (link-shard differences) for the leader to stamp and propose. */
   forwardCommands: handleUnaryCall<ForwardCommandsRequest, ForwardCommandsResponse>;
   progress: handleUnaryCall<ProgressRequest, ProgressResponse>;
+  /**
+   * ShareVerdicts: the leader passes the scheduler's why-pending verdicts on, so every replica can explain a
+   * pending task (they are soft state: not in the log).
+   */
+  shareVerdicts: handleUnaryCall<ShareVerdictsRequest, ShareVerdictsResponse>;
 }
 
 export interface ReplicaInternalClient extends Client {
@@ -468,6 +618,25 @@ export interface ReplicaInternalClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ProgressResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ShareVerdicts: the leader passes the scheduler's why-pending verdicts on, so every replica can explain a
+   * pending task (they are soft state: not in the log).
+   */
+  shareVerdicts(
+    request: ShareVerdictsRequest,
+    callback: (error: ServiceError | null, response: ShareVerdictsResponse) => void,
+  ): ClientUnaryCall;
+  shareVerdicts(
+    request: ShareVerdictsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ShareVerdictsResponse) => void,
+  ): ClientUnaryCall;
+  shareVerdicts(
+    request: ShareVerdictsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ShareVerdictsResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,167 @@
+// `npm start` as a user runs it: the local cell of cells/local.yaml comes up and runs the example jobs; the real
+// `borg` binary then submits, explains, updates, resolves, reads logs and kills against it; Chromium follows the
+// status page from cell to job to task to machine, sees a task change state live and a hostile env value shown
+// as text; Ctrl-C stops everything with no process or cgroup left. Screenshots: test-artifacts/local-cell/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBorg, REPO_ROOT } from './support/cli';
+import { collectPageErrors, screenshot, withBrowser } from './support/browser';
+import { loadCellConfig } from '../cells/config';
+
+const HOSTILE = '<img src=x onerror=alert(1)>';
+const SHOTS = 'local-cell';
+
+async function eventually<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+function groupProcesses(pgid: number): string[] {
+  return execFileSync('ps', ['-eo', 'pgid=,pid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith(`${pgid} `));
+}
+
+test('npm start: example jobs run; the borg CLI and the status page work against the real cell; Ctrl-C leaves nothing', { timeout: 420_000 }, async (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'borg-npm-start-'));
+  let out = '';
+  const start = spawn('npm', ['start', '--', '--fresh'], { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  start.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  start.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const pgid = start.pid as number;
+  let stopped = false;
+  t.after(() => {
+    if (!stopped) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const url = await eventually('the status page URL', async () => /Status page: (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1], 150_000).catch((e: unknown) => {
+    throw new Error(`${String(e)}\n${out}`);
+  });
+  const borg = (...args: string[]) => runBorg(args, { timeoutMs: 60_000 });
+
+  // The examples run: `borg jobs --json` shows the web service RUNNING.
+  await eventually('web RUNNING', async () => {
+    const r = await borg('jobs', '--json');
+    return r.code === 0 && r.stdout.split('\n').some((l) => l.includes('"web"') && /RUNNING/.test(l)) ? true : undefined;
+  });
+
+  // submit: a job with a hostile env value, and a job no machine can take.
+  const file = join(tmp, 'jobs.bcl');
+  writeFileSync(
+    file,
+    `job sleeper = {
+  user = "ubar"
+  priority = batch
+  replicas = 1
+  command = "/bin/sh"
+  args = ["-c", "echo hello from sleeper; exec sleep 600"]
+  env = { HOSTILE = "${HOSTILE}", MODE = "alpha" }
+  requirements = { cpu = 50m, ram = 32MiB }
+}
+
+job picky = {
+  user = "ubar"
+  priority = batch
+  replicas = 1
+  command = "/bin/true"
+  requirements = { cpu = 50m, ram = 32MiB }
+  constraints = [ attr("os") == "plan9" ]
+}
+`,
+  );
+  const submitted = await borg('submit', file);
+  assert.equal(submitted.code, 0, submitted.stderr);
+  await eventually('sleeper RUNNING', async () => ((await borg('tasks', 'sleeper', '--json')).stdout.includes('RUNNING') ? true : undefined));
+
+  // why: the picky job's verdict names the constraint.
+  const why = await eventually('a why-pending verdict', async () => {
+    const r = await borg('why', 'picky');
+    return r.code === 0 && /machines feasible/.test(r.stdout) ? r.stdout : undefined;
+  });
+  assert.match(why, /0\/4 machines feasible: .*os/);
+
+  // logs: the sleeper's stdout.
+  const logs = await eventually('the sleeper\'s log', async () => {
+    const r = await borg('logs', 'sleeper/0');
+    return r.code === 0 && r.stdout.includes('hello from sleeper') ? r.stdout : undefined;
+  });
+  assert.match(logs, /hello from sleeper/);
+
+  // resolve: BNS has both web tasks (Redis is installed here and in CI).
+  const config = loadCellConfig(join(REPO_ROOT, 'cells/local.yaml'), REPO_ROOT);
+  const resolved = await eventually('BNS', async () => {
+    const r = await borg('resolve', 'web.ubar.local.borg');
+    return r.code === 0 && r.stdout.trim().split('\n').length === 2 ? r.stdout : undefined;
+  });
+  for (const line of resolved.trim().split('\n')) assert.match(line, /^\d\t127\.0\.0\.1:20[0-3]\d\d\tlocal-[a-d]\tlocal\/ubar\/web\/\d$/);
+  void config;
+
+  // The status page in Chromium.
+  await withBrowser(async (page) => {
+    const problems = collectPageErrors(page);
+    await page.goto(`${url}/`);
+    await page.getByText('Cell local').first().waitFor();
+    await screenshot(page, SHOTS, 'cell');
+    await page.goto(`${url}/jobs`);
+    await page.locator('a[href="/job/ubar/sleeper"]').first().click();
+    await page.waitForURL(/\/job\/ubar\/sleeper$/);
+    await page.locator('a[href="/task/ubar/sleeper/0"]').first().click();
+    await page.waitForURL(/\/task\/ubar\/sleeper\/0$/);
+    await page.getByText(HOSTILE).first().waitFor();
+    assert.equal(await page.locator('img[src="x"]').count(), 0, 'the hostile env value is text, not an element');
+    await screenshot(page, SHOTS, 'task');
+    // update (the diff first, then the rollout) while the task page is open: it changes live, without a reload.
+    await page.evaluate(() => {
+      (globalThis as unknown as { marker: number }).marker = 42;
+    });
+    writeFileSync(file, readFileSync(file, 'utf8').replace('MODE = "alpha"', 'MODE = "omega"'));
+    const update = await borg('update', file, '--no-wait');
+    assert.equal(update.code, 0, update.stderr);
+    assert.match(update.stdout + update.stderr, /MODE: "alpha" -> "omega"/);
+    await page.getByText('omega').first().waitFor({ timeout: 30_000 });
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker), 42, 'no reload');
+    await screenshot(page, SHOTS, 'task-updated');
+    // The pending task's verdict on its page, and a machine page from the web job.
+    await page.goto(`${url}/task/ubar/picky/0`);
+    await page.getByText(/machines feasible/).first().waitFor();
+    await page.goto(`${url}/job/ubar/web`);
+    await page.locator('a[href^="/machine/local-"]').first().click();
+    await page.waitForURL(/\/machine\/local-[a-d]$/);
+    await screenshot(page, SHOTS, 'machine');
+    assert.deepEqual(problems.dialogs, [], 'no injected script ran');
+    assert.deepEqual(problems.errors, [], 'no script errors');
+  });
+
+  // kill: the job goes away.
+  const killed = await borg('kill', 'sleeper');
+  assert.equal(killed.code, 0, killed.stderr);
+  await eventually('the sleeper to be gone', async () => ((await borg('jobs', '--json')).stdout.includes('"sleeper"') ? undefined : true));
+
+  // Ctrl-C: everything stops; no process of the group, no task, no cgroup is left.
+  const exited = new Promise<void>((r) => start.once('exit', () => r()));
+  process.kill(-pgid, 'SIGINT');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
+  await eventually('the process group to empty', async () => (groupProcesses(pgid).length === 0 ? true : undefined), 15_000);
+  stopped = true;
+  assert.match(out, /borg up: stopped/);
+  for (const m of ['local-a', 'local-b', 'local-c', 'local-d']) assert.equal(existsSync(`/sys/fs/cgroup/memory/borg/${m}`), false, `cgroups of ${m} removed`);
+  const left = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('http.server') || l.includes('sleep 600'));
+  assert.deepEqual(left, [], 'no task process left');
+});
