@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Benchmark } from '../main';
+import { MAX_MACHINES_PER_CELL } from '../../cells/limits';
 import { InvalidArgument } from '../../model/errors';
 import { readGoogle2011 } from '../workloads/google_2011';
 import { readJsonlWorkload } from '../workloads/jsonl';
@@ -99,6 +100,7 @@ export function parseArgs(args: readonly string[]): Options {
         break;
       case '--feasible-limit':
         o.feasibleLimit = int(1);
+        if (o.feasibleLimit > MAX_MACHINES_PER_CELL) throw new InvalidArgument(a, `at most ${MAX_MACHINES_PER_CELL} (cells/limits.ts MAX_MACHINES_PER_CELL)`);
         break;
       case '--out':
         o.out = v();

@@ -69,6 +69,7 @@ test('options: bad values are refused by name; jobs cover every variant, trial a
   assert.throws(() => parseArgs(['--experiments', 'sharing,nope']), /nope/);
   assert.throws(() => parseArgs(['--frobnicate']), /--frobnicate/);
   assert.throws(() => parseArgs(['--out']), /--out/);
+  assert.throws(() => parseArgs(['--feasible-limit', '100000']), /--feasible-limit/);
   const o = parseArgs(['--trials', '5', '--experiments', 'cells,policies', '--sample', '0.1', '--reserve-cpu', '0.5']);
   assert.deepEqual([o.trials, o.experiments, o.sample, o.model.cpuFraction], [5, ['cells', 'policies'], 0.1, 0.5]);
   const jobs = jobsFor(['cells', 'policies'], 2, 1);

@@ -235,6 +235,13 @@ export function markdown(s: Summary, info: RunInfo): string {
         'tasks are placed in priority order (as Borg does), not largest first, and with relaxed randomization each task picks the best of a sample of feasible machines rather than the best in the cell. The remaining gap is fragmentation: room left on many machines, each piece smaller than the next task that needs it.',
       '',
     );
+    const limits = s.experiments.flatMap((e) => e.arms).find((a) => a.variants.length === 1 && a.variants[0] === 'limits');
+    if (limits !== undefined) {
+      lines.push(
+        `The same hybrid packing with non-prod charged its limits, where ${limits.fluid.cpuMachines >= limits.fluid.ramMachines ? 'CPU' : 'RAM'} alone binds (cpu ${limits.fluid.cpuMachines.toFixed(0)}, ram ${limits.fluid.ramMachines.toFixed(0)} machines), lands **${pct(limits.p90OverFluid)} above its fluid bound**${limits.p90OverFluid <= 0.05 ? ', within 5%' : ''}: the distance is the price of needing both dimensions full at once, not of the search or the scheduler's sampling.`,
+        '',
+      );
+    }
   }
   for (const e of s.experiments) {
     lines.push(`## ${e.name}`, '');
