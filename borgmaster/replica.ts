@@ -231,6 +231,8 @@ export class Replica {
   }
 
   private readonly peers = new Map<number, InstanceType<typeof ReplicaInternalClient>>();
+  /** pendingSinceMs: when each pending task was submitted (soft state, for the placement-latency histogram). */
+  private readonly pendingSinceMs = new Map<string, number>();
   private readonly progress = new Map<number, { atMs: number; p: ProgressResponse }>();
 
   private peer(id: number): InstanceType<typeof ReplicaInternalClient> {
@@ -339,6 +341,16 @@ export class Replica {
    */
   private afterApply(outcomes: ApplyOutcome[]): void {
     for (const o of outcomes) {
+      // Placement latency: from the SUBMIT that made a task pending to the SCHEDULE that placed it.
+      for (const e of o.changes.events) {
+        if (e.type === EventType.SUBMIT) this.pendingSinceMs.set(e.taskId, e.timeMs);
+        else if (e.type === EventType.SCHEDULE) {
+          const since = this.pendingSinceMs.get(e.taskId);
+          if (since !== undefined && e.timeMs >= since) this.metrics.observePlacement((e.timeMs - since) / 1000);
+          this.pendingSinceMs.delete(e.taskId);
+        } else if (e.type === EventType.KILL) this.pendingSinceMs.delete(e.taskId);
+      }
+      for (const id of o.changes.deletedTaskIds) this.pendingSinceMs.delete(id);
       const preempted = o.changes.events.filter((e) => e.type === EventType.EVICT && e.message.startsWith('preempted by ')).length;
       if (preempted > 0) this.metrics.countPreemptions(preempted);
       for (const t of o.changes.tasks) if (t.state !== TaskState.RUNNING) this.usage.forgetTask(t.id);
