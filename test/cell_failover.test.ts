@@ -32,8 +32,8 @@ test('a deposed master is refused by the Borglets and restarts or stops nothing;
   oldLeader.child.kill('SIGSTOP');
   const s2 = await cell.waitStatus((s) => s.leaderReplica !== 0 && s.leaderReplica !== s1.leaderReplica && s.ballot !== undefined && above(s.ballot, old), 30_000);
   const fresh = s2.ballot as Ballot;
-  // Wake the old master. Machines whose link shard is the frozen replica have not been polled meanwhile (shards
-  // are spread over every configured replica); once it has caught up it polls them under the new ballot.
+  // Wake the old master, then wait until every machine has heard the new ballot (machines that the frozen replica
+  // polled may only hear it once the shards are shared out again or the woken replica polls as a follower).
   oldLeader.child.kill('SIGCONT');
   for (const m of machines) await eventually(`${m} seeing the new ballot`, async () => (above((await cell.ballotSeen(m)) as Ballot, old) ? true : undefined), 20_000);
 
