@@ -15,18 +15,24 @@ const names = readdirSync(here, { withFileTypes: true })
   .map((d) => d.name)
   .sort();
 
-async function load(name: string): Promise<Simulation> {
-  return ((await import(`./${name}/index.ts`)) as { default: Simulation }).default;
+async function load(name: string): Promise<Simulation | undefined> {
+  // A folder's index.ts may be a library (sim/net) rather than a simulation: only a default export counts.
+  return ((await import(`./${name}/index.ts`)) as { default?: Simulation }).default;
 }
 
 const [name, ...args] = process.argv.slice(2);
 if (!name || name === '--help') {
-  const lines = await Promise.all(names.map(async (n) => `  ${n.padEnd(12)} ${(await load(n)).summary}`));
+  const lines: string[] = [];
+  for (const n of names) {
+    const sim = await load(n);
+    if (sim) lines.push(`  ${n.padEnd(12)} ${sim.summary}`);
+  }
   console.log(`usage: npm run sim -- NAME [--seed S] [--seeds N]\n\nsimulations:\n${lines.join('\n') || '  (none yet)'}`);
   process.exitCode = name ? 0 : 2;
-} else if (!names.includes(name)) {
-  console.error(`unknown simulation ${JSON.stringify(name)}; simulations: ${names.join(', ') || '(none yet)'}`);
-  process.exitCode = 2;
 } else {
-  process.exitCode = await (await load(name)).run(args);
+  const sim = names.includes(name) ? await load(name) : undefined;
+  if (!sim) {
+    console.error(`unknown simulation ${JSON.stringify(name)}; simulations: ${names.join(', ') || '(none yet)'}`);
+    process.exitCode = 2;
+  } else process.exitCode = await sim.run(args);
 }
