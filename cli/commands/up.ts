@@ -161,6 +161,7 @@ register('up', {
     for (const m of config.machines.filter((m) => m.address !== '')) {
       sup.startScript(`borglet-${m.name}`, join(root, 'borglet/main.ts'), ['--machine', m.name, '--cell', cellFile, '--state-dir', join(stateDir, 'borglets', m.name)], root);
     }
+    if (config.simulatedMachines) sup.startScript('sim-borglets', join(root, 'sim/borglets/main.ts'), ['--cell', cellFile], root);
     sup.startScript('scheduler', join(root, 'scheduler/process/main.ts'), ['--cell', cellFile], root);
 
     let stopping = false;
@@ -169,7 +170,7 @@ register('up', {
       stopping = true;
       say(`\nborg up: ${why}; stopping the cell`);
       await sup.stop(['scheduler']);
-      await sup.stop(sup.daemons.filter((d) => d.name.startsWith('borglet-')).map((d) => d.name));
+      await sup.stop(sup.daemons.filter((d) => d.name.startsWith('borglet-') || d.name === 'sim-borglets').map((d) => d.name));
       // The Borglets keep their tasks when they stop (autonomy); taking the cell down kills them for good, through
       // each machine's cgroups (every process of every task, wherever it forked to), and removes the cgroups.
       for (const m of config.machines.filter((m) => m.address !== '')) {
@@ -198,7 +199,7 @@ register('up', {
       const status = await waitFor('an elected master', () => cellStatus(config, client), () => failure);
       const leader = config.replicas.find((r) => r.id === status.leaderReplica);
       say(`  Borgmaster: ${config.replicas.length} replicas, replica ${status.leaderReplica} elected master`);
-      const wantMachines = config.machines.filter((m) => m.address !== '').length;
+      const wantMachines = config.machines.filter((m) => m.address !== '').length + (config.simulatedMachines?.count ?? 0);
       await waitFor(`${wantMachines} machines UP`, async () => {
         const s = await cellStatus(config, client);
         return s && s.machinesUp >= wantMachines ? s : undefined;
