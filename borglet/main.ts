@@ -14,7 +14,7 @@ import { parseBytes, parseCpuMillis, parseDurationMs } from '../model/units';
 import type { Resources } from '../model/resources';
 import { loadCellConfig, type CellConfig, type ReclamationConfig } from '../cells/config';
 import { borgletName, loadIdentity } from '../cells/identity';
-import { peerIdentity, serverCredentials } from '../borgmaster/security/index';
+import { peerIdentity, serverCredentials } from '../cells/security/index';
 import type { Authorize } from './server';
 import { detectCgroupDriver, type DriverPreference } from './cgroups/index';
 import { startBorglet } from './index';

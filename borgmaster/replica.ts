@@ -30,7 +30,7 @@ import { Master, BORG_MASTER_SERVICE, borgMasterHandlers, type ReplicatedLog, ty
 import { PaxosNode } from './paxos/index';
 import { PAXOS_GRPC_OPTIONS } from './paxos/transport';
 import { bootstrapCommands, encodeCommand, type ApplyOutcome, type TaskRec } from './state/index';
-import { serverCredentials, clientCredentials, peerIdentity } from './security/index';
+import { serverCredentials, clientCredentials, peerIdentity } from '../cells/security/index';
 import { LinkShard } from './link/index';
 import { BnsPublisher, type BnsRecord } from './bns/index';
 import { BorgMetrics, CellStateSource, StatusServer, UsageBook, followWatchHub, type ReplicaInfo } from './status/index';

@@ -3,7 +3,7 @@
 // cell's security.caDir: ca.crt and ca.key (the cell CA), certs/<common name>.{crt,key}.
 import { join } from 'node:path';
 import { access } from 'node:fs/promises';
-import { ensureCellCa, issueCert, loadCert, type Role, type TlsMaterial } from '../borgmaster/security/index';
+import { ensureCellCa, issueCert, loadCert, type Role, type TlsMaterial } from './security/index';
 import type { CellConfig } from './config';
 
 export interface Identity {

@@ -7,7 +7,7 @@ import { Metadata } from '@grpc/grpc-js';
 import { SimCell, simJob, eventually } from '../sim/borglets/sim_cell';
 import { simulatedMachineName } from '../cells/simulated_machines';
 import { loadIdentity, replicaName } from '../cells/identity';
-import { clientCredentials } from '../borgmaster/security/index';
+import { clientCredentials } from '../cells/security/index';
 import { BorgletClient, BorgMasterClient, CHANNEL_OPTIONS, invoke, TaskState, type Ballot } from '../proto/index';
 import { BorgError } from '../model/errors';
 

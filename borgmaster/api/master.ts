@@ -74,7 +74,7 @@ import {
   type TaskRec,
 } from '../state/index';
 import { commitPlan, WhyPendingStore } from '../plan/index';
-import type { PeerIdentity } from '../security/index';
+import type { PeerIdentity } from '../../cells/security/index';
 import { WatchHub, type Watcher } from './watch_hub';
 
 /**

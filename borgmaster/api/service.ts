@@ -6,7 +6,7 @@
 import { Server, type MethodDefinition, type ServiceDefinition, type ServerWritableStream } from '@grpc/grpc-js';
 import { BorgError, InvalidArgument, toGrpcError } from '../../model/errors';
 import { BorgMasterService, CHANNEL_OPTIONS, unary, type BorgMasterServer, type WatchEvent, type WatchRequest } from '../../proto/index';
-import { peerIdentity, serverCredentials, type TlsMaterial } from '../security/index';
+import { peerIdentity, serverCredentials, type TlsMaterial } from '../../cells/security/index';
 import type { Master } from './master';
 
 const DECODE_ERROR = Symbol('decodeError');

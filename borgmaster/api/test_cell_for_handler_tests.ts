@@ -8,7 +8,7 @@ import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { BorgMasterClient, CHANNEL_OPTIONS, PriorityBand, invoke } from '../../proto/index';
 import { systemClock } from '../../model/clock';
 import { GiB } from '../../model/resources';
-import { ensureCellCa, issueCert, clientCredentials, type IssuedCert } from '../security/index';
+import { ensureCellCa, issueCert, clientCredentials, type IssuedCert } from '../../cells/security/index';
 import { bootstrapCommands, encodeCommand } from '../state/index';
 import { Master } from './master';
 import { startMasterServer, type MasterServer } from './service';

@@ -12,7 +12,7 @@ import { Metadata } from '@grpc/grpc-js';
 import { register, EXIT } from '../registry';
 import { loadCellConfig, type CellConfig } from '../../cells/config';
 import { cellIdentities, loadIdentity, prepareIdentities } from '../../cells/identity';
-import { clientCredentials } from '../../borgmaster/security/index';
+import { clientCredentials } from '../../cells/security/index';
 import { BorgMasterClient, CHANNEL_OPTIONS, invoke, type CellStatusResponse } from '../../proto/index';
 import { BorgError, InvalidArgument, NotLeader } from '../../model/errors';
 import { evaluateFile } from '../../bcl/index';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { BorgError } from '../../model/errors';
 import { jobSpec } from '../../borgmaster/state/index';
 import { certDir } from '../../cells/identity';
-import { clientCredentials } from '../../borgmaster/security/index';
+import { clientCredentials } from '../../cells/security/index';
 import { ApiCell } from '../../test/support/api_cell';
 import { CellClient, RPCS, connectCell, type Next } from './client';
 import { userCredentials } from './credentials';

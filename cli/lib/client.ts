@@ -7,7 +7,7 @@ import { Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import { loadCellConfig, type CellConfig } from '../../cells/config';
 import { BorgError, NotLeader, fromGrpcError } from '../../model/errors';
 import { validateName } from '../../model/ids';
-import { clientCredentials, type TlsMaterial } from '../../borgmaster/security/index';
+import { clientCredentials, type TlsMaterial } from '../../cells/security/index';
 import {
   BorgMasterClient,
   CHANNEL_OPTIONS,

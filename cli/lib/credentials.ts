@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { CellConfig } from '../../cells/config';
 import { certDir, loadIdentity } from '../../cells/identity';
 import { BorgError } from '../../model/errors';
-import { ensureCellCa, issueCert, validateCommonName, type Role, type TlsMaterial } from '../../borgmaster/security/index';
+import { ensureCellCa, issueCert, validateCommonName, type Role, type TlsMaterial } from '../../cells/security/index';
 
 async function readable(p: string): Promise<boolean> {
   return access(p, constants.R_OK).then(

@@ -2,7 +2,7 @@
 // with the cell's `scheduler` certificate (prepared by borg up) and follows whichever replica is the master.
 import { loadCellConfig } from '../../cells/config';
 import { loadIdentity, SCHEDULER_NAME } from '../../cells/identity';
-import { clientCredentials } from '../../borgmaster/security/index';
+import { clientCredentials } from '../../cells/security/index';
 import { systemClock } from '../../model/clock';
 import { InvalidArgument } from '../../model/errors';
 import { SchedulerProcess } from './scheduler_process';

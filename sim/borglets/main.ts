@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { loadCellConfig } from '../../cells/config';
 import { SIM_BORGLETS_NAME, loadIdentity } from '../../cells/identity';
 import { simulatedMachineConfigs } from '../../cells/simulated_machines';
-import { peerIdentity, serverCredentials } from '../../borgmaster/security/index';
+import { peerIdentity, serverCredentials } from '../../cells/security/index';
 import { BorgError, InvalidArgument, PermissionDenied } from '../../model/errors';
 import { systemClock } from '../../model/clock';
 import { SeededRng } from '../../model/rng';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Metadata } from '@grpc/grpc-js';
 import { loadCellConfig, type CellConfig } from '../../cells/config';
 import { cellIdentities, loadIdentity, prepareIdentities } from '../../cells/identity';
-import { clientCredentials } from '../../borgmaster/security/index';
+import { clientCredentials } from '../../cells/security/index';
 import { BorgMasterClient, CHANNEL_OPTIONS, invoke, type CellStatusResponse, type JobSpec } from '../../proto/index';
 import { MiB } from '../../model/resources';
 import { BorgError, NotLeader } from '../../model/errors';

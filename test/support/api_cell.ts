@@ -11,7 +11,7 @@ import { loadCellConfig, type CellConfig } from '../../cells/config';
 import { certDir, replicaName } from '../../cells/identity';
 import { systemClock } from '../../model/clock';
 import { Unavailable } from '../../model/errors';
-import { ensureCellCa, issueCert } from '../../borgmaster/security/index';
+import { ensureCellCa, issueCert } from '../../cells/security/index';
 import { Master, startMasterServer, type MasterServer, type ReplicatedLog, type TaskLogSource } from '../../borgmaster/api/index';
 import { InProcessLogForHandlerTests } from '../../borgmaster/api/test_log_for_handler_tests';
 import { bodies, bootstrapCommands, command, encodeCommand } from '../../borgmaster/state/index';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Metadata } from '@grpc/grpc-js';
 import { loadCellConfig, type CellConfig } from '../../cells/config';
 import { loadIdentity } from '../../cells/identity';
-import { clientCredentials } from '../../borgmaster/security/index';
+import { clientCredentials } from '../../cells/security/index';
 import { BorgMasterClient, CHANNEL_OPTIONS, invoke } from '../../proto/index';
 import { NotLeader, BorgError } from '../../model/errors';
 import { freePort } from './ports';
