@@ -87,6 +87,8 @@ test('a real cell: submit, run under cgroups, BNS, kill -9 the master, kill the 
   const resolved = await eventually('BNS entries', async () => {
     const r = await resolver.resolve(`sleeper.ubar.${name}.borg`);
     return r.endpoints.length === 2 ? r : undefined;
+  }, 60_000).catch((e: unknown) => {
+    throw new Error(`${String(e)}; replica logs:\n${cell?.logs() ?? ''}`);
   });
   assert.deepEqual(resolved.endpoints.map((e) => e.endpoint.ports[0]).sort(), running.map((x) => x.ports[0]).sort());
 

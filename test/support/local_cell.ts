@@ -1,7 +1,7 @@
 // A real local cell for end-to-end tests: `borg up` on a generated config (free loopback ports, temporary data),
 // run as its own process group, plus an authenticated API client and helpers to find and kill its daemons.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,8 @@ export interface LocalCell {
   config: CellConfig;
   up: ChildProcess;
   output(): string;
+  /** logs: the tail of every daemon's log (for failure messages). */
+  logs(): string;
   client(user?: string): Promise<CellClient>;
   daemonPids(pattern: string): number[];
   stop(): Promise<void>;
@@ -88,6 +90,13 @@ ${opts.extra ?? ''}
     config,
     up,
     output: () => out,
+    logs: () => {
+      const dir2 = join(dir, 'state', 'logs');
+      if (!existsSync(dir2)) return '';
+      return readdirSync(dir2)
+        .map((f) => `== ${f}\n${readFileSync(join(dir2, f), 'utf8').split('\n').slice(-15).join('\n')}`)
+        .join('\n');
+    },
     async client(user = 'admin') {
       const creds = clientCredentials(await loadIdentity(config, user));
       const byId = new Map(config.replicas.map((r) => [r.id, new BorgMasterClient(r.address, creds, CHANNEL_OPTIONS)]));
