@@ -43,7 +43,7 @@ export interface ReplicaOptions {
   log?: (msg: string) => void;
 }
 
-const LEADER_DUTY_INTERVAL_MS = 250;
+const LEADER_DUTY_INTERVAL_MS = 100;
 /** Progress older than this means the replica is unreachable. */
 const PROGRESS_FRESH_MS = 3000;
 const MAX_FORWARDED_COMMANDS = 1024;
@@ -57,6 +57,7 @@ export class Replica {
   private dutyTimer: NodeJS.Timeout | undefined;
   private bns: BnsPublisher | undefined;
   private closed = false;
+  private probing = false;
 
   private constructor(
     readonly options: ReplicaOptions,
@@ -92,8 +93,10 @@ export class Replica {
         replicaRef.replica?.metrics.setLogIndex(index);
         return index;
       },
-      isLeader: () => node?.isLeader() ?? false,
-      leaderAddress: () => addressOf(node?.leaderId()),
+      // A new master takes writes only once it has bootstrapped the cell's machines and quotas for its term;
+      // until then clients hear "no leader is known" and retry, rather than being refused for a quota of 0.
+      isLeader: () => (node?.isLeader() ?? false) && replicaRef.replica?.bootstrapped() === true,
+      leaderAddress: () => (node?.isLeader() && replicaRef.replica?.bootstrapped() !== true ? undefined : addressOf(node?.leaderId())),
       status: () => must(replicaRef.replica).logStatus(),
     };
     const taskLogs: TaskLogSource = {
@@ -371,8 +374,12 @@ export class Replica {
   private startDuties(log: (m: string) => void): void {
     const duty = async () => {
       if (this.closed) return;
+      // Progress probes run beside the duties: a dead peer's 1 s timeout must not delay a new master's bootstrap.
+      if (!this.probing) {
+        this.probing = true;
+        void this.refreshProgress().finally(() => (this.probing = false));
+      }
       try {
-        await this.refreshProgress();
         await this.leaderDuties(log);
       } catch (e: unknown) {
         log(`leader duties: ${e instanceof Error ? e.message : String(e)}`);
@@ -380,6 +387,12 @@ export class Replica {
       if (!this.closed) this.dutyTimer = setTimeout(() => void duty(), LEADER_DUTY_INTERVAL_MS);
     };
     this.dutyTimer = setTimeout(() => void duty(), LEADER_DUTY_INTERVAL_MS);
+  }
+
+  /** bootstrapped: this replica leads and has bootstrapped the cell for its current term. */
+  bootstrapped(): boolean {
+    const s = this.node.status();
+    return this.node.isLeader() && this.leaderTerm === `${s.ballot.round}/${s.ballot.replica}`;
   }
 
   /** leaderDuties runs once per new leadership: bootstrap the configured machines and quotas, take over BNS. */
