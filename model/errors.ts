@@ -103,7 +103,8 @@ const grpcCodes: Record<BorgErrorCode, status> = {
 /** toGrpcError is the one place BorgErrors become gRPC statuses. Anything else is reported as INTERNAL. */
 export function toGrpcError(e: unknown): Partial<ServiceError> & { code: status; details: string } {
   const metadata = new Metadata();
-  if (e instanceof NotLeader && e.leaderAddress) metadata.set(LEADER_METADATA_KEY, e.leaderAddress);
+  // The trailer is present on every NotLeader (empty when no leader is known) so clients can tell it apart.
+  if (e instanceof NotLeader) metadata.set(LEADER_METADATA_KEY, e.leaderAddress ?? '');
   if (e instanceof BorgError) return { code: grpcCodes[e.code], details: e.message, message: e.message, metadata };
   const message = e instanceof Error ? `internal error: ${e.message}` : 'internal error';
   return { code: status.INTERNAL, details: message, message, metadata };
@@ -116,7 +117,7 @@ export function fromGrpcError(e: unknown): BorgError {
   const code = typeof err.code === 'number' ? err.code : status.UNKNOWN;
   const details = err.details ?? (e instanceof Error ? e.message : String(e));
   const leader = err.metadata?.get(LEADER_METADATA_KEY)[0];
-  if (leader !== undefined) return new NotLeader(String(leader));
+  if (leader !== undefined) return new NotLeader(String(leader) || undefined);
   for (const [name, grpcCode] of Object.entries(grpcCodes) as [BorgErrorCode, status][]) {
     if (grpcCode === code && name !== 'not_leader') return new BorgError(name, details, { cause: e });
   }
