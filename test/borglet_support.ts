@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { BorgletClient, CHANNEL_OPTIONS, invoke, RestartPolicy_Kind, type Ballot, type BorgletLogsResponse, type DesiredTask, type PollResponse, type TaskSpec, type TaskStatus } from '../proto/index';
 import { detectCgroupDriver } from '../borglet/cgroups/index';
-import { freePort } from './support/ports';
+import { freePort } from '../sim/ports';
 
 export const MiB = 1024 * 1024;
 

@@ -6,11 +6,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import type { Benchmark } from '../main';
 import { BorgletClient, CHANNEL_OPTIONS, invoke, RestartPolicy_Kind, TaskState, type DesiredTask, type PollResponse } from '../../proto/index';
 import { detectCgroupDriver } from '../../borglet/cgroups/index';
+import { freePort } from '../../sim/ports';
 
 const MiB = 1024 * 1024;
 
@@ -19,18 +19,6 @@ function flag(args: string[], name: string, dflt: number): number {
   const v = i >= 0 ? Number(args[i + 1]) : dflt;
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
   return v;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const p = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 function desired(i: number): DesiredTask {

@@ -3,30 +3,20 @@
 // The real-process kill test (test/paxos_processes.test.ts) and `npm run bench -- paxos` share it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Metadata, credentials } from '@grpc/grpc-js';
 import { assert } from '../../model/assert';
 import { BorgError, NotLeader, Unavailable } from '../../model/errors';
 import { PAXOS_GRPC_OPTIONS } from './transport';
+import { freePort } from '../../sim/ports';
 import { PaxosKvClient, invoke, type KvApplied, type KvStatusResponse } from '../../proto/index';
 
 const REPLICA_MAIN = fileURLToPath(new URL('./replica_main.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** freePort asks the kernel for an unused loopback port (it may be taken again before use; callers retry start). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+// Callers (node tests, the etcd benchmark) take freePort from here with the rest of the process harness.
+export { freePort };
 
 export interface ReplicaClusterOptions {
   /** size: 1, 3 or 5 replicas. */

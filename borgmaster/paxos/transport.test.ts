@@ -6,6 +6,7 @@ import { Client, Server, ServerCredentials, credentials } from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, PaxosClient, PaxosMessage_Type, type PaxosMessage } from '../../proto/index';
 import { PAXOS_SEND_QUEUE_MESSAGES } from '../../cells/limits';
 import { PaxosTransport, type PeerAddress } from './transport';
+import { freePort } from '../../sim/ports';
 
 function msg(from: number, to: number, index: number, type = PaxosMessage_Type.HEARTBEAT): PaxosMessage {
   return { type, from, to, ballot: { round: 1, replica: from }, fromSlot: 0, entries: [], commitIndex: index, index, snapshot: undefined, tick: 0, more: false };
@@ -15,13 +16,6 @@ async function listen(server: Server, port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = new Server();
-  const port = await listen(s);
-  s.forceShutdown();
-  return port;
 }
 
 /** waitFor polls cond every 10 ms; it fails the test after timeoutMs. */

@@ -124,7 +124,7 @@ inspect: decodes FILE offline, checking its integrity, and prints what it holds;
         return EXIT.ok;
       }
       return withCell(f, async ({ client }) => {
-        // SaveCheckpoint changes nothing, so it is a read: any replica may answer (the master checks the role).
+        // SaveCheckpoint changes nothing, so it is a read; every replica may answer (the master checks the role).
         const r = await client.read(RPCS.saveCheckpoint, {});
         await writeDurably(file, r.checkpoint);
         if (f.json) out(json({ file, logIndex: r.logIndex, bytes: r.checkpoint.length }));

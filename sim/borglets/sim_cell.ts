@@ -4,7 +4,6 @@
 // Each daemon runs in its own process, so a test can kill -9 one and start it again.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, createWriteStream, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { clientCredentials } from '../../cells/security/index';
 import { BorgMasterClient, CHANNEL_OPTIONS, invoke, type CellStatusResponse, type JobSpec } from '../../proto/index';
 import { MiB } from '../../model/resources';
 import { BorgError, NotLeader } from '../../model/errors';
+import { freePort } from '../ports';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -44,18 +44,6 @@ export interface Daemon {
   child: ChildProcess;
   output(): string;
   exited: Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export class SimCell {

@@ -195,18 +195,18 @@ export function runSeed(seed: number, run: RunOptions = DEFAULT_RUN): RunResult 
       const kind = frng.int(9);
       // Half the crashes hit the leader, often within a disk sync of its last write: the riskiest moment.
       const leader = c.leader();
-      const any = kind <= 1 && leader !== undefined && frng.next() < 0.5 ? leader : 1 + frng.int(o.replicas);
+      const anyone = kind <= 1 && leader !== undefined && frng.next() < 0.5 ? leader : 1 + frng.int(o.replicas);
       switch (kind) {
         case 0:
         case 1: {
-          if (!down.has(any)) {
-            c.crash(any);
+          if (!down.has(anyone)) {
+            c.crash(anyone);
             crashes++;
-            down.add(any);
+            down.add(anyone);
             c.events.after(50 + frng.next() * 1_500, () => {
-              if (!down.has(any)) return;
-              down.delete(any);
-              c.restart(any);
+              if (!down.has(anyone)) return;
+              down.delete(anyone);
+              c.restart(anyone);
             });
           }
           break;
@@ -220,7 +220,7 @@ export function runSeed(seed: number, run: RunOptions = DEFAULT_RUN): RunResult 
         }
         case 3:
           c.net.heal();
-          c.net.isolate(any, c.ids);
+          c.net.isolate(anyone, c.ids);
           break;
         case 4: {
           // Asymmetric: a few directed links drop everything one way only.
@@ -236,7 +236,7 @@ export function runSeed(seed: number, run: RunOptions = DEFAULT_RUN): RunResult 
           break;
         case 6:
           // A process pause (GC, SIGSTOP), most often of the leader: the classic hazard for leases.
-          c.pause(leader !== undefined && frng.next() < 0.6 ? leader : any, 50 + frng.next() * 1_500);
+          c.pause(leader !== undefined && frng.next() < 0.6 ? leader : anyone, 50 + frng.next() * 1_500);
           break;
         default: {
           const spiky = frng.next() < 0.5;

@@ -11,7 +11,7 @@ import { loadIdentity } from '../../cells/identity';
 import { clientCredentials } from '../../cells/security/index';
 import { BorgMasterClient, CHANNEL_OPTIONS, invoke } from '../../proto/index';
 import { NotLeader, BorgError } from '../../model/errors';
-import { freePort } from './ports';
+import { freePort } from '../../sim/ports';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -2,7 +2,7 @@
 // brings up a fresh empty server on the same port (what a Redis crash without persistence looks like).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
-import { freePort } from './ports';
+import { freePort } from '../../sim/ports';
 
 export interface TestRedis {
   address: string;

@@ -1,4 +1,5 @@
-// freePort asks the kernel for an unused loopback port (tests only; a small race is acceptable there).
+// freePort asks the kernel for an unused loopback port, for tests, simulations and benchmarks that start real
+// servers (it may be taken again before use: a small race that those callers accept).
 import { createServer } from 'node:net';
 
 export function freePort(): Promise<number> {
