@@ -58,6 +58,15 @@ export interface PollRequest {
    */
   authoritative: boolean;
   tasks: DesiredTask[];
+  /**
+   * desired_version (optional, so older senders need not set it) names the content of this machine's desired state (a hash of its tasks, their spec versions,
+   * priorities and ports; 0 when the master does not say). A Borglet that supports it keeps the version of the
+   * last desired state it reconciled against and echoes it in PollResponse.desired_version. When the echo
+   * matches, the master sends a poll with authoritative = false, no tasks and this version: "nothing changed",
+   * so steady-state polls carry no specs. A Borglet whose kept version differs changes nothing on such a poll
+   * and echoes what it has, and the next poll carries the complete desired state again.
+   */
+  desiredVersion?: number | undefined;
 }
 
 /** TaskStatus is the Borglet's actual view of one task. */
@@ -106,6 +115,11 @@ export interface PollResponse {
   borgletStartMs: number;
   facts: MachineFacts | undefined;
   tasks: TaskStatus[];
+  /**
+   * desired_version: the PollRequest.desired_version of the last complete desired state this Borglet reconciled
+   * against (0: none since it started, or it does not support versions).
+   */
+  desiredVersion?: number | undefined;
 }
 
 export interface BorgletLogsRequest {
@@ -297,7 +311,16 @@ export const DesiredTask: MessageFns<DesiredTask> = {
 };
 
 function createBasePollRequest(): PollRequest {
-  return { cell: "", machine: "", ballot: undefined, replica: 0, pollSeq: 0, authoritative: false, tasks: [] };
+  return {
+    cell: "",
+    machine: "",
+    ballot: undefined,
+    replica: 0,
+    pollSeq: 0,
+    authoritative: false,
+    tasks: [],
+    desiredVersion: undefined,
+  };
 }
 
 export const PollRequest: MessageFns<PollRequest> = {
@@ -322,6 +345,9 @@ export const PollRequest: MessageFns<PollRequest> = {
     }
     for (const v of message.tasks) {
       DesiredTask.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.desiredVersion !== undefined) {
+      writer.uint32(64).uint64(message.desiredVersion);
     }
     return writer;
   },
@@ -395,6 +421,14 @@ export const PollRequest: MessageFns<PollRequest> = {
             message.tasks.push(DesiredTask.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.desiredVersion = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -420,6 +454,11 @@ export const PollRequest: MessageFns<PollRequest> = {
         : 0,
       authoritative: isSet(object.authoritative) ? globalThis.Boolean(object.authoritative) : false,
       tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => DesiredTask.fromJSON(e)) : [],
+      desiredVersion: isSet(object.desiredVersion)
+        ? globalThis.Number(object.desiredVersion)
+        : isSet(object.desired_version)
+        ? globalThis.Number(object.desired_version)
+        : undefined,
     };
   },
 
@@ -446,6 +485,9 @@ export const PollRequest: MessageFns<PollRequest> = {
     if (message.tasks?.length) {
       obj.tasks = message.tasks.map((e) => DesiredTask.toJSON(e));
     }
+    if (message.desiredVersion !== undefined) {
+      obj.desiredVersion = Math.round(message.desiredVersion);
+    }
     return obj;
   },
 
@@ -463,6 +505,7 @@ export const PollRequest: MessageFns<PollRequest> = {
     message.pollSeq = object.pollSeq ?? 0;
     message.authoritative = object.authoritative ?? false;
     message.tasks = object.tasks?.map((e) => DesiredTask.fromPartial(e)) || [];
+    message.desiredVersion = object.desiredVersion ?? undefined;
     return message;
   },
 };
@@ -1154,7 +1197,15 @@ export const MachineFacts_AttributesEntry: MessageFns<MachineFacts_AttributesEnt
 };
 
 function createBasePollResponse(): PollResponse {
-  return { machine: "", ballotSeen: undefined, refused: false, borgletStartMs: 0, facts: undefined, tasks: [] };
+  return {
+    machine: "",
+    ballotSeen: undefined,
+    refused: false,
+    borgletStartMs: 0,
+    facts: undefined,
+    tasks: [],
+    desiredVersion: undefined,
+  };
 }
 
 export const PollResponse: MessageFns<PollResponse> = {
@@ -1176,6 +1227,9 @@ export const PollResponse: MessageFns<PollResponse> = {
     }
     for (const v of message.tasks) {
       TaskStatus.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.desiredVersion !== undefined) {
+      writer.uint32(56).uint64(message.desiredVersion);
     }
     return writer;
   },
@@ -1241,6 +1295,14 @@ export const PollResponse: MessageFns<PollResponse> = {
             message.tasks.push(TaskStatus.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.desiredVersion = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1269,6 +1331,11 @@ export const PollResponse: MessageFns<PollResponse> = {
         : 0,
       facts: isSet(object.facts) ? MachineFacts.fromJSON(object.facts) : undefined,
       tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => TaskStatus.fromJSON(e)) : [],
+      desiredVersion: isSet(object.desiredVersion)
+        ? globalThis.Number(object.desiredVersion)
+        : isSet(object.desired_version)
+        ? globalThis.Number(object.desired_version)
+        : undefined,
     };
   },
 
@@ -1292,6 +1359,9 @@ export const PollResponse: MessageFns<PollResponse> = {
     if (message.tasks?.length) {
       obj.tasks = message.tasks.map((e) => TaskStatus.toJSON(e));
     }
+    if (message.desiredVersion !== undefined) {
+      obj.desiredVersion = Math.round(message.desiredVersion);
+    }
     return obj;
   },
 
@@ -1310,6 +1380,7 @@ export const PollResponse: MessageFns<PollResponse> = {
       ? MachineFacts.fromPartial(object.facts)
       : undefined;
     message.tasks = object.tasks?.map((e) => TaskStatus.fromPartial(e)) || [];
+    message.desiredVersion = object.desiredVersion ?? undefined;
     return message;
   },
 };
