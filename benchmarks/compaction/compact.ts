@@ -5,8 +5,8 @@ import type { SchedulerConfig, FitPolicy } from '../../cells/config';
 import { assert, unreachable } from '../../model/assert';
 import type { Clock } from '../../model/clock';
 import { SeededRng, type Rng } from '../../model/rng';
-import { PendingQueue, Scheduler, cellStats, type CellStats } from '../../scheduler/index';
-import { loadWorkload } from '../workloads/scheduler_input';
+import { CellSnapshot, IdTable, Interner, MACHINE_UP, PendingQueue, Scheduler, cellStats, type CellStats, type SchedMachine, type SchedTask } from '../../scheduler/index';
+import { toSchedTask } from '../workloads/scheduler_input';
 import type { WorkloadMachine, WorkloadTask } from '../workloads/types';
 
 /** PICKY_FRACTION: B15 §5.1 lets at most 0.2% of tasks stay pending ("picky" tasks) in a cell that fits. */
@@ -24,6 +24,13 @@ export interface CompactionOptions {
   /** resolutionMachines: the search stops when the fitting and non-fitting sizes are this close (1 = exact). */
   resolutionMachines: number;
   feasibleLimit: number;
+  /**
+   * hintRatio: start the search at this multiple of the order's fluid bound instead of at the bound itself (an
+   * earlier trial's answer over its own fluid bound, for the same variant). The search then steps by
+   * `resolutionMachines` from there, doubling, until it brackets the answer. Every size is still packed from
+   * scratch; the hint only decides which sizes are tried, so it changes the cost, not the method.
+   */
+  hintRatio?: number;
 }
 
 export interface PackResult {
@@ -38,6 +45,8 @@ export interface CompactionResult {
   fits: boolean;
   /** packings: how many from-scratch packings the search ran. */
   packings: number;
+  /** prefixFluidMachines: the fluid bound of this trial's machine order (where a search without a hint starts). */
+  prefixFluidMachines: number;
   /** atSize: the packing at `machines` (pending tasks, reserved and stranded resources). */
   atSize: PackResult;
 }
@@ -70,18 +79,70 @@ export function typicalRequest(tasks: readonly WorkloadTask[]): { cpuMillis: num
   return { cpuMillis: cpus[Math.floor(cpus.length / 2)] ?? 0, ramBytes: rams[Math.floor(rams.length / 2)] ?? 0 };
 }
 
-/** pack schedules every task from scratch onto the given machines with the real scheduler and counts what stays pending. */
-export function pack(machines: readonly WorkloadMachine[], tasks: readonly WorkloadTask[], config: SchedulerConfig, clock: Clock, typical: { cpuMillis: number; ramBytes: number }): PackResult {
-  const loaded = loadWorkload({ name: 'compaction', machines: [...machines], initial: [...tasks], later: [], skipped: {}, notes: [] });
+/**
+ * PreparedWorkload: the tasks in the scheduler's compact form, converted once per compaction instead of once per
+ * packing (the conversion was a fifth of a full-cell packing). `names` are the interned strings in id order: a
+ * fresh snapshot interns them in the same order first, so the prepared tasks' ids mean the same in every packing.
+ */
+export interface PreparedWorkload {
+  machines: SchedMachine[];
+  tasks: SchedTask[];
+  names: { attrKeys: string[]; attrValues: string[]; jobs: string[]; users: string[]; racks: string[]; powerDomains: string[] };
+}
+
+function internedNames(i: Interner): string[] {
+  return Array.from({ length: i.size }, (_, k) => i.name(k + 1));
+}
+
+/** prepareWorkload converts the machine order and the tasks once; pack(k) then uses the first k machines. */
+export function prepareWorkload(order: readonly WorkloadMachine[], tasks: readonly WorkloadTask[]): PreparedWorkload {
+  // The same conversion as loadWorkload (scheduler_input.ts), kept apart from any snapshot's machine table.
+  const s = new CellSnapshot();
+  const machineIds = new IdTable();
+  const taskIds = new IdTable();
+  const machines = order.map(
+    (m): SchedMachine => ({
+      id: machineIds.id(m.name),
+      capacity: m.capacity,
+      attributes: Object.entries(m.attributes).map(([k, v]) => [s.attrKeys.id(k), s.attrValues.id(v)] as const),
+      rack: s.racks.id(m.rack),
+      powerDomain: s.powerDomains.id(m.powerDomain),
+      state: MACHINE_UP,
+    }),
+  );
+  return {
+    machines,
+    tasks: tasks.map((t) => toSchedTask(t, s, taskIds)),
+    names: { attrKeys: internedNames(s.attrKeys), attrValues: internedNames(s.attrValues), jobs: internedNames(s.jobs), users: internedNames(s.users), racks: internedNames(s.racks), powerDomains: internedNames(s.powerDomains) },
+  };
+}
+
+/** packPrepared schedules every prepared task from scratch onto the first k prepared machines with the real scheduler. */
+export function packPrepared(w: PreparedWorkload, k: number, config: SchedulerConfig, clock: Clock, typical: { cpuMillis: number; ramBytes: number }): PackResult {
+  assert(k >= 1 && k <= w.machines.length, `pack size ${k} within the prepared order of ${w.machines.length}`);
+  const snap = new CellSnapshot();
+  const n = w.names;
+  for (const x of n.attrKeys) snap.attrKeys.id(x);
+  for (const x of n.attrValues) snap.attrValues.id(x);
+  for (const x of n.jobs) snap.jobs.id(x);
+  for (const x of n.users) snap.users.id(x);
+  for (const x of n.racks) snap.racks.id(x);
+  for (const x of n.powerDomains) snap.powerDomains.id(x);
+  for (let i = 0; i < k; i++) snap.addMachine(w.machines[i] as SchedMachine);
   const sched = new Scheduler(config, new SeededRng(config.seed), clock);
   const queue = new PendingQueue();
-  for (const t of loaded.initial) queue.add(t);
+  for (const t of w.tasks) queue.add(t);
   // One unbounded pass places what fits; further passes only matter when preemption sent victims back to the queue.
   for (let pass = 0; pass < 16 && queue.size > 0; pass++) {
-    const plan = sched.schedulePass(loaded.snap, queue, { maxAssignments: Number.MAX_SAFE_INTEGER });
+    const plan = sched.schedulePass(snap, queue, { maxAssignments: Number.MAX_SAFE_INTEGER });
     if (plan.assignments.length === 0) break;
   }
-  return { machines: machines.length, pending: queue.size, stats: cellStats(loaded.snap, typical.cpuMillis, typical.ramBytes) };
+  return { machines: k, pending: queue.size, stats: cellStats(snap, typical.cpuMillis, typical.ramBytes) };
+}
+
+/** pack schedules every task from scratch onto the given machines with the real scheduler and counts what stays pending. */
+export function pack(machines: readonly WorkloadMachine[], tasks: readonly WorkloadTask[], config: SchedulerConfig, clock: Clock, typical: { cpuMillis: number; ramBytes: number }): PackResult {
+  return packPrepared(prepareWorkload(machines, tasks), machines.length, config, clock, typical);
 }
 
 /**
@@ -96,20 +157,25 @@ export function compact(machines: readonly WorkloadMachine[], tasks: readonly Wo
   const order = machineOrder(machines, o.poolMachines, new SeededRng(o.seed));
   const config: SchedulerConfig = { policy: o.policy, scoreCaching: true, equivalenceClasses: true, relaxedRandomization: true, feasibleLimit: o.feasibleLimit, passIntervalMs: 0, seed: o.seed };
   const typical = typicalRequest(tasks);
+  const prepared = prepareWorkload(order, tasks);
   const results = new Map<number, PackResult>();
   let packings = 0;
   const fits = (k: number): boolean => {
     let r = results.get(k);
     if (r === undefined) {
-      r = pack(order.slice(0, k), tasks, config, clock, typical);
+      r = packPrepared(prepared, k, config, clock, typical);
       packings++;
       results.set(k, r);
       onPacking?.(r);
     }
     return r.pending <= o.allowedPending;
   };
-  const start = Math.min(order.length, Math.max(1, prefixFluidBound(order, tasks)));
-  const step0 = Math.max(1, Math.ceil(start * 0.01));
+  const fluid = Math.min(order.length, Math.max(1, prefixFluidBound(order, tasks)));
+  // Without a hint: start at the fluid bound (nothing smaller can fit) with steps of 1% of it. With a hint (an
+  // earlier trial's answer), start there with steps of the resolution: trials differ by a few resolutions.
+  const hinted = o.hintRatio !== undefined;
+  const start = hinted ? Math.min(order.length, Math.max(fluid, Math.round(fluid * (o.hintRatio as number)))) : fluid;
+  const step0 = hinted ? o.resolutionMachines : Math.max(1, Math.ceil(start * 0.01));
   let lo: number; // largest size known not to fit (0: none)
   let hi: number; // smallest size known to fit
   if (fits(start)) {
@@ -134,14 +200,14 @@ export function compact(machines: readonly WorkloadMachine[], tasks: readonly Wo
       lo = k;
       if (k === order.length) break;
     }
-    if (hi < 0) return { machines: order.length, fits: false, packings, atSize: results.get(order.length) as PackResult };
+    if (hi < 0) return { machines: order.length, fits: false, packings, prefixFluidMachines: fluid, atSize: results.get(order.length) as PackResult };
   }
   while (hi - lo > o.resolutionMachines) {
     const mid = Math.floor((lo + hi) / 2);
     if (fits(mid)) hi = mid;
     else lo = mid;
   }
-  return { machines: hi, fits: true, packings, atSize: results.get(hi) as PackResult };
+  return { machines: hi, fits: true, packings, prefixFluidMachines: fluid, atSize: results.get(hi) as PackResult };
 }
 
 /** prefixFluidBound: the shortest prefix of `order` whose summed cpu, ram and disk cover the tasks' summed requests. */

@@ -8,6 +8,7 @@ import type { WorkloadMachine, WorkloadTask } from '../workloads/types';
 import { allowedPending, compact, fluidBound, machineOrder, pickyTasks, type CompactionOptions } from './compact';
 import { bucketUp, experimentArms, percentile, splitByJob, variantTasks, DEFAULT_RESERVATION_MODEL } from './experiments';
 import { runJob, defaultContext } from './job';
+import { hintFrom, jobsFor } from './index';
 
 function machines(n: number, cores = 16, ramGiB = 64): WorkloadMachine[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -106,6 +107,40 @@ test('a search on an inexact resolution returns a size that fits, at most the re
     assert.ok(r.fits && r.machines >= 23 && r.machines < 23 + res, `resolution ${res}: ${r.machines}`);
   }
 });
+
+test('a warm start (hint) finds the same exact answer from above, below or on it, in fewer packings when it is right', () => {
+  const ms = machines(60);
+  const ts = tasks(37, 'full', BATCH, 16_000, 8);
+  const cold = compact(ms, ts, exact(60), clock);
+  assert.deepEqual([cold.fits, cold.machines, cold.prefixFluidMachines], [true, 37, 37]);
+  for (const hintRatio of [0.5, 1, 1.2, 37 / 37, 45 / 37, 1.6]) {
+    const warm = compact(ms, ts, { ...exact(60), hintRatio }, clock);
+    assert.deepEqual([warm.fits, warm.machines], [true, 37], `hint ${hintRatio}`);
+  }
+  // A cpu- and ram-bound mix where the fluid bound is below the answer: the cold search gallops, a right hint does not.
+  const mix = [...tasks(10, 'big', BATCH, 9_000, 8)];
+  const c2 = compact(ms, mix, exact(60), clock);
+  assert.equal(c2.machines, 10);
+  const w2 = compact(ms, mix, { ...exact(60), hintRatio: c2.machines / c2.prefixFluidMachines }, clock);
+  assert.equal(w2.machines, 10);
+  assert.equal(w2.packings, 2, 'a right hint packs the answer and one size below');
+  assert.ok(c2.packings > w2.packings, `cold ${c2.packings} packings, warm ${w2.packings}`);
+});
+
+test('jobs: trial 0 of every variant comes first, so later trials can start from its answer', () => {
+  const jobs = jobsFor(['sharing', 'cells'], 3, 1);
+  const firstLater = jobs.findIndex((j) => j.trial > 0);
+  assert.ok(firstLater > 0);
+  assert.ok(jobs.slice(0, firstLater).every((j) => j.trial === 0));
+  assert.ok(jobs.slice(firstLater).every((j) => j.trial > 0));
+  assert.equal(jobs.length, 3 * (1 + 2 + 2 + 5 + 10));
+  // the hint is the median of answer / fluid bound over trial 0's parts; none when a part did not fit
+  const r = (machinesNeeded: number, fluid: number, fits = true) => ({ ...runJobShape, machines: machinesNeeded, prefixFluidMachines: fluid, fits });
+  assert.equal(hintFrom([r(12, 10), r(30, 20), r(11, 10)]), 1.2);
+  assert.equal(hintFrom([r(12, 10), r(30, 20, false)]), null);
+  assert.equal(hintFrom([]), null);
+});
+const runJobShape = { variantId: 'cells-5', trial: 0, part: 0, tasks: 1, picky: 0, allowedPending: 0, packings: 1, pending: 0, reservedCpuFraction: 0, reservedRamFraction: 0, strandedCpuFraction: 0, strandedRamFraction: 0, wallSeconds: 0 };
 
 test('the same seed gives the same compaction; job results are deterministic', () => {
   const ms = [...machines(30), ...machines(30, 8, 32).map((m, i) => ({ ...m, name: `s${i}` }))];

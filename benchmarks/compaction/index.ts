@@ -5,6 +5,7 @@
 //          --resolution FRACTION (search stop, of the cell; 0.0025)  --pool FACTOR (largest cell, 2)
 //          --reserve-cpu F --reserve-ram F (non-prod reservation model)  --feasible-limit N  --out DIR  --json
 //          --render DIR/report.json (re-write a saved run's report from its jobs, no compaction)
+//          --cold-start (every trial searches from its fluid bound instead of from trial 0's answer)
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname } from 'node:path';
@@ -44,10 +45,12 @@ interface Options {
   json: boolean;
   /** render: re-write the report from a saved report.json (its jobs and its command) without compacting again. */
   render: string | undefined;
+  /** warmStart: trials after the first start their search at trial 0's answer (scaled to their own fluid bound). */
+  warmStart: boolean;
 }
 
 export function parseArgs(args: readonly string[]): Options {
-  const o: Options = { workload: 'google-2011', trials: 11, experiments: [...EXPERIMENTS], sample: 1, workers: availableParallelism(), seed: 1, resolution: 0.0025, pool: 2, model: { ...DEFAULT_RESERVATION_MODEL }, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, out: undefined, json: false, render: undefined };
+  const o: Options = { workload: 'google-2011', trials: 11, experiments: [...EXPERIMENTS], sample: 1, workers: availableParallelism(), seed: 1, resolution: 0.0025, pool: 2, model: { ...DEFAULT_RESERVATION_MODEL }, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, out: undefined, json: false, render: undefined, warmStart: true };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const v = (): string => {
@@ -111,6 +114,9 @@ export function parseArgs(args: readonly string[]): Options {
       case '--render':
         o.render = v();
         break;
+      case '--cold-start':
+        o.warmStart = false;
+        break;
       default:
         throw new InvalidArgument(a, 'unknown option');
     }
@@ -129,14 +135,28 @@ function sampleWorkload(w: Workload, fraction: number): Workload {
   return { ...w, machines: pick(w.machines), initial: pick(w.initial), later: [], notes: [...w.notes, `sampled: every ${(1 / fraction).toFixed(1)}th machine and task (fraction ${fraction})`] };
 }
 
-/** jobsFor lists every (variant, trial, part) the chosen experiments need, each once, the costliest first. */
+/**
+ * jobsFor lists every (variant, trial, part) the chosen experiments need, each once: trial 0 of every variant
+ * first (its answer is the other trials' starting point), then the rest; the costliest first within each.
+ */
 export function jobsFor(experiments: readonly Experiment[], trials: number, seed: number): Job[] {
   const variants = new Map<string, Variant>();
   for (const e of experiments) for (const arm of experimentArms(e)) for (const v of arm.variants) variants.set(v.id, v);
   const jobs: Job[] = [];
   for (const v of variants.values()) for (let t = 0; t < trials; t++) for (let p = 0; p < v.cells; p++) jobs.push({ variant: v, trial: t, part: p, seed: seed + t });
   const cost = (j: Job): number => (j.variant.accounting === 'limits' || j.variant.bucketed ? 1.3 : 1) / j.variant.cells / (j.variant.subset === 'all' ? 1 : 2);
-  return jobs.sort((a, b) => cost(b) - cost(a));
+  return jobs.sort((a, b) => (a.trial === 0 ? 0 : 1) - (b.trial === 0 ? 0 : 1) || cost(b) - cost(a));
+}
+
+/**
+ * hintFrom: the starting point trials after the first get: the median over trial 0's parts of answer / fluid
+ * bound (parts of a split cell are dealt at random, so part p of one trial has nothing to do with part p of
+ * another; the median ratio of all of them is the best guess for any); null when a part did not fit.
+ */
+export function hintFrom(trial0: readonly JobResult[]): number | null {
+  if (trial0.length === 0 || trial0.some((r) => !r.fits || r.prefixFluidMachines <= 0)) return null;
+  const ratios = trial0.map((r) => r.machines / r.prefixFluidMachines).sort((a, b) => a - b);
+  return ratios[Math.floor((ratios.length - 1) / 2)] as number;
 }
 
 /** Progress: a bar on a TTY stderr, otherwise one line per finished compaction. */
@@ -168,10 +188,30 @@ class Progress {
   }
 }
 
-/** runPool runs the jobs on `workers` worker threads, each holding the workload once. */
-async function runPool(ctx: JobContext, jobs: readonly Job[], workers: number, progress: Progress): Promise<JobResult[]> {
+/**
+ * runPool runs the jobs on `workers` worker threads, each holding the workload once. With warmStart, a job of a
+ * later trial waits until trial 0 of its variant and part is done and starts its search at trial 0's answer
+ * (as a multiple of the fluid bound); always trial 0's, whatever finished first, so a run is deterministic.
+ */
+async function runPool(ctx: JobContext, jobs: readonly Job[], workers: number, progress: Progress, warmStart: boolean): Promise<JobResult[]> {
   const results: JobResult[] = [];
-  let next = 0;
+  const remaining = [...jobs];
+  // hint per variant, once every part of its trial 0 is done (hintFrom); null: start cold.
+  const hints = new Map<string, number | null>();
+  const trial0 = new Map<string, JobResult[]>();
+  let waiters: (() => void)[] = [];
+  const nextJob = async (): Promise<Job | undefined> => {
+    for (;;) {
+      if (remaining.length === 0) return undefined;
+      const i = remaining.findIndex((j) => !warmStart || j.trial === 0 || hints.has(j.variant.id));
+      if (i >= 0) {
+        const job = remaining.splice(i, 1)[0] as Job;
+        const h = warmStart && job.trial > 0 ? hints.get(job.variant.id) : undefined;
+        return h === undefined || h === null ? job : { ...job, hintRatio: h };
+      }
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
   const n = Math.max(1, Math.min(workers, jobs.length));
   const threads: Worker[] = [];
   try {
@@ -180,7 +220,7 @@ async function runPool(ctx: JobContext, jobs: readonly Job[], workers: number, p
         const w = new Worker(WORKER_BOOT, { eval: true, workerData: ctx });
         threads.push(w);
         for (;;) {
-          const job = jobs[next++];
+          const job = await nextJob();
           if (job === undefined) break;
           const r = await new Promise<JobResult>((resolve, reject) => {
             const onMessage = (m: WorkerReply): void => {
@@ -206,6 +246,14 @@ async function runPool(ctx: JobContext, jobs: readonly Job[], workers: number, p
           });
           progress.finished(r);
           results.push(r);
+          if (r.trial === 0) {
+            const done = [...(trial0.get(r.variantId) ?? []), r];
+            trial0.set(r.variantId, done);
+            if (done.length === job.variant.cells) hints.set(r.variantId, hintFrom(done));
+            const wake = waiters;
+            waiters = [];
+            for (const f of wake) f();
+          }
         }
       }),
     );
@@ -260,7 +308,7 @@ async function run(args: string[]): Promise<void> {
   const jobs = jobsFor(o.experiments, o.trials, o.seed);
   process.stderr.write(`compaction: ${w.name}, ${w.machines.length} machines, ${w.initial.length} tasks; ${jobs.length} compactions on ${Math.min(o.workers, jobs.length)} workers\n`);
   const progress = new Progress(jobs.length);
-  const results = await runPool(ctx, jobs, o.workers, progress);
+  const results = await runPool(ctx, jobs, o.workers, progress, o.warmStart);
   progress.end();
   const wallSeconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);

@@ -22,6 +22,8 @@ export interface Job {
   trial: number;
   part: number;
   seed: number;
+  /** hintRatio: where the search starts, as a multiple of the fluid bound (index.ts: trial 0's answer over its bound). */
+  hintRatio?: number;
 }
 
 export interface JobResult {
@@ -34,6 +36,10 @@ export interface JobResult {
   machines: number;
   fits: boolean;
   packings: number;
+  /** prefixFluidMachines: the fluid bound of the trial's machine order, where an unhinted search starts. */
+  prefixFluidMachines: number;
+  /** hintRatio: the search started at this multiple of prefixFluidMachines (undefined: at the bound). */
+  hintRatio?: number;
   pending: number;
   reservedCpuFraction: number;
   reservedRamFraction: number;
@@ -65,6 +71,7 @@ export function runJob(ctx: JobContext, job: Job, onPacking?: () => void): JobRe
       allowedPending: allowed,
       resolutionMachines: Math.max(1, Math.round(n * ctx.resolutionFraction)),
       feasibleLimit: ctx.feasibleLimit,
+      ...(job.hintRatio !== undefined ? { hintRatio: job.hintRatio } : {}),
     },
     new VirtualClock(0),
     onPacking,
@@ -80,6 +87,8 @@ export function runJob(ctx: JobContext, job: Job, onPacking?: () => void): JobRe
     machines: r.machines,
     fits: r.fits,
     packings: r.packings,
+    prefixFluidMachines: r.prefixFluidMachines,
+    ...(job.hintRatio !== undefined ? { hintRatio: job.hintRatio } : {}),
     pending: r.atSize.pending,
     reservedCpuFraction: s.capacityCpuMillis > 0 ? s.reservedCpuMillis / s.capacityCpuMillis : 0,
     reservedRamFraction: s.capacityRamBytes > 0 ? s.reservedRamBytes / s.capacityRamBytes : 0,
