@@ -23,3 +23,8 @@ export function shardOwner(machine: string, replicaIds: readonly number[], round
   }
   return best;
 }
+
+/** machinePhase places a machine at a stable offset within the poll interval (the order its polls are launched). */
+export function machinePhase(machine: string): number {
+  return hash32(`phase/${machine}`);
+}

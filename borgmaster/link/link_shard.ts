@@ -1,17 +1,22 @@
-// A replica's link shard (B15 §3.3): polls its share of the Borglets every poll interval with the complete
-// desired state of each machine and the current master's ballot, and turns the full replies into only the
-// differences (diffReport), which it hands to the replica to commit. It also marks unreachable machines DOWN,
-// declares their tasks LOST at a bounded rate, brings returning machines back UP, and keeps the latest usage of
-// every machine it polls as soft state (never replicated). The master polls; Borglets never push.
+// A replica's link shard (B15 §3.3): polls its share of the Borglets once per poll interval with the current
+// master's ballot, and turns the full replies into only the differences (diffReport), which it batches and hands
+// to the replica to commit. A poll carries a machine's complete desired state only when it changed since the
+// Borglet last echoed it (desiredVersion); otherwise it says "unchanged" and carries no task at all, so a quiet
+// cell's polls are a few dozen bytes each way plus the Borglet's report. Polls are spread evenly over the interval
+// (each machine at a stable offset), never sent in bursts that would stall the event loop Paxos shares. It also
+// marks unreachable machines DOWN, declares their tasks LOST at a bounded rate, and brings returning machines back
+// UP. Usage in the replies is soft state handed to onSample (never replicated). The master polls; Borglets never
+// push.
 import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
-import { BorgletClient, CHANNEL_OPTIONS, invoke, MachineState, EventType, type Ballot, type Command, type PollResponse, type TaskTransition } from '../../proto/index';
+import { BorgletClient, CHANNEL_OPTIONS, invoke, MachineState, EventType, type Ballot, type Command, type PollResponse, type ReservationUpdate, type TaskTransition } from '../../proto/index';
 import type { Clock } from '../../model/clock';
 import type { LinkConfig } from '../../cells/config';
+import { MAX_TRANSITIONS_PER_COMMAND } from '../../cells/limits';
 import type { CellState } from '../state/cell_state';
 import type { MachineRec } from '../state/records';
 import { bodies, command } from '../state/builders';
-import { shardOwner } from './assignment';
-import { desiredTasks } from './desired';
+import { machinePhase, shardOwner } from './assignment';
+import { desiredTasks, desiredVersion } from './desired';
 import { diffReport } from './report_diff';
 import { Dedup, MachineHealth, TokenBucket } from './health';
 
@@ -54,19 +59,44 @@ export interface MachineSample {
   response: PollResponse;
 }
 
+/** LinkStats counts what the shard sent, for tests and the benchmark (a quiet cell sends no specs). */
+export interface LinkStats {
+  /** fullPolls carried the machine's complete desired state; unchangedPolls only its version. */
+  fullPolls: number;
+  unchangedPolls: number;
+  /** specsSent counts task specs carried by polls. */
+  specsSent: number;
+  failedPolls: number;
+  /** commits counts submit() calls (each one batch of differences, from every machine polled meanwhile). */
+  commits: number;
+}
+
 const MAX_CONCURRENT_POLLS = 512;
+/** PACE_TICK_MS: polls due are launched in small groups this often, instead of all at the start of a round. */
+const PACE_TICK_MS = 20;
+/** SPREAD_FRACTION: a round's polls are launched over this share of the interval (room for replies to come back). */
+const SPREAD_FRACTION = 0.9;
+/** FLUSH_MS: differences found by polls are batched for this long into one commit (one Paxos entry, not one each). */
+const FLUSH_MS = 100;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class LinkShard {
-  /** samples: the latest reply of each machine this shard polls (soft state, for the status page). */
-  readonly samples = new Map<string, MachineSample>();
+  readonly stats: LinkStats = { fullPolls: 0, unchangedPolls: 0, specsSent: 0, failedPolls: 0, commits: 0 };
   private readonly clients = new Map<string, InstanceType<typeof BorgletClient>>();
   private readonly health: MachineHealth;
   private readonly lostBucket: TokenBucket;
   private readonly dedup: Dedup;
   private readonly lastPollMs = new Map<string, number>();
   private readonly refusedAt = new Map<string, string>();
+  /** echoed: the desired version each Borglet last echoed (soft; a new master starts empty and sends full states). */
+  private readonly echoed = new Map<string, number>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private outbox: { machineStates: Command[]; transitions: TaskTransition[]; reservations: ReservationUpdate[] } = { machineStates: [], transitions: [], reservations: [] };
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  private launching = false;
   private stopped = false;
 
   constructor(private readonly o: LinkShardOptions) {
@@ -78,56 +108,78 @@ export class LinkShard {
   }
 
   start(): void {
-    const loop = async () => {
+    const loop = () => {
       if (this.stopped) return;
       const started = this.o.clock.nowMs();
-      await this.round().catch((e: unknown) => this.o.log?.(`link: poll round failed: ${e instanceof Error ? e.message : String(e)}`));
-      if (this.stopped) return;
+      // Rounds start on schedule; a slow reply of the last round only delays its own machine (inFlight).
+      void this.round().catch((e: unknown) => this.o.log?.(`link: poll round failed: ${e instanceof Error ? e.message : String(e)}`));
       const elapsed = this.o.clock.nowMs() - started;
-      this.timer = setTimeout(() => void loop(), Math.max(0, this.o.config.pollIntervalMs - elapsed));
+      this.timer = setTimeout(loop, Math.max(PACE_TICK_MS, this.o.config.pollIntervalMs - elapsed));
     };
-    this.timer = setTimeout(() => void loop(), 0);
+    this.timer = setTimeout(loop, 0);
   }
 
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
 
-  /** owned lists the machines this replica polls under the given ballot. */
+  /** owned lists the machines this replica polls under the given ballot, in the order of their offsets. */
   owned(ballot: Ballot): MachineRec[] {
-    const out: MachineRec[] = [];
+    const out: { m: MachineRec; phase: number }[] = [];
     const live = this.o.liveReplicaIds();
     // Every election (a new ballot) reshuffles the partition, as in Borg.
     const epoch = ballot.round * 256 + ballot.replica;
     for (const m of this.o.state().machines.values()) {
-      if (m.address !== '' && shardOwner(m.name, live, epoch) === this.o.replicaId) out.push(m);
+      if (m.address !== '' && shardOwner(m.name, live, epoch) === this.o.replicaId) out.push({ m, phase: machinePhase(m.name) });
     }
-    return out;
+    out.sort((a, b) => a.phase - b.phase || (a.m.name < b.m.name ? -1 : 1));
+    return out.map((x) => x.m);
   }
 
-  /** round polls every owned machine once, at most MAX_CONCURRENT_POLLS at a time. */
+  /**
+   * round polls every owned machine once: launched at evenly spread offsets over the interval (a machine whose
+   * last poll is still out is skipped), then the DOWN machines' tasks are declared LOST at the bounded rate.
+   * Resolves once the polls it launched have answered and their differences were handed to submit().
+   */
   async round(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+    if (this.launching) return;
+    this.launching = true;
+    const launched: Promise<void>[] = [];
+    let machines: MachineRec[] = [];
     try {
       const view = this.o.master();
       if (!view.canPoll) return;
-      const machines = this.owned(view.ballot);
+      const ballotKey = `${view.ballot.round}/${view.ballot.replica}`;
+      machines = this.owned(view.ballot);
+      const spreadMs = this.o.config.pollIntervalMs * SPREAD_FRACTION;
+      const started = this.o.clock.nowMs();
       let next = 0;
-      const worker = async () => {
-        while (next < machines.length && !this.stopped) {
+      while (next < machines.length && !this.stopped) {
+        const now = this.o.clock.nowMs();
+        const due = spreadMs <= 0 ? machines.length : Math.min(machines.length, Math.floor(((now - started) / spreadMs) * machines.length) + 1);
+        while (next < due && this.inFlight.size < MAX_CONCURRENT_POLLS) {
           const m = machines[next++] as MachineRec;
-          await this.pollOne(m, view.ballot);
+          if (this.inFlight.has(m.name)) continue;
+          const p = this.pollOne(m.name, view.ballot).finally(() => this.inFlight.delete(m.name));
+          this.inFlight.set(m.name, p);
+          launched.push(p);
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(MAX_CONCURRENT_POLLS, machines.length) }, worker));
-      await this.declareLost(machines);
+        if (next >= machines.length) break;
+        await sleep(PACE_TICK_MS);
+        // A new ballot (or losing the right to poll) ends the round: the next one recomputes who polls what.
+        const v = this.o.master();
+        if (!v.canPoll || `${v.ballot.round}/${v.ballot.replica}` !== ballotKey) break;
+      }
     } finally {
-      this.running = false;
+      this.launching = false;
     }
+    this.declareLost(machines);
+    await Promise.all(launched);
+    await this.flush();
   }
 
   private client(m: MachineRec): InstanceType<typeof BorgletClient> {
@@ -141,23 +193,42 @@ export class LinkShard {
     return c;
   }
 
-  private async pollOne(m: MachineRec, ballot: Ballot): Promise<void> {
+  /** pollOne polls one machine (looked up afresh: a checkpoint restore replaces the records). */
+  private async pollOne(name: string, ballot: Ballot, retried = false): Promise<void> {
+    const state = this.o.state();
+    const m = state.machines.get(name);
+    if (m === undefined || m.address === '') return;
     const ballotKey = `${ballot.round}/${ballot.replica}`;
     if (this.refusedAt.get(m.name) === ballotKey) return; // a newer master owns this Borglet: we are deposed
-    const desired = desiredTasks(m, this.o.state().cell);
-    const sent = new Set(desired.map((d) => d.taskId));
+    const version = desiredVersion(m);
+    const full = this.echoed.get(m.name) !== version;
+    const sentIds: string[] = [];
+    for (const t of m.tasks) sentIds.push(t.id);
+    const tasks = full ? desiredTasks(m, state.cell) : [];
+    if (full) {
+      this.stats.fullPolls++;
+      this.stats.specsSent += tasks.length;
+    } else this.stats.unchangedPolls++;
     const now = this.o.clock.nowMs();
     const previous = this.lastPollMs.get(m.name);
     this.lastPollMs.set(m.name, now);
     let response: PollResponse;
     try {
       const c = this.client(m);
-      response = await invoke(c.poll.bind(c), { cell: this.o.state().cell, machine: m.name, ballot, replica: this.o.replicaId, pollSeq: 0, authoritative: true, tasks: desired }, new Metadata(), Math.max(500, this.o.config.pollIntervalMs));
+      // The deadline is twice the interval: a reply that is merely late is not a missed poll.
+      response = await invoke(
+        c.poll.bind(c),
+        { cell: state.cell, machine: m.name, ballot, replica: this.o.replicaId, pollSeq: 0, authoritative: full, tasks, desiredVersion: version },
+        new Metadata(),
+        Math.max(1000, 2 * this.o.config.pollIntervalMs),
+      );
     } catch (e: unknown) {
+      this.stats.failedPolls++;
+      this.echoed.delete(m.name);
       this.o.onPoll?.(m.name, previous === undefined ? 0 : now - previous, false);
       if (this.health.missed(m.name) && m.state !== MachineState.DOWN && this.dedup.fresh(`down/${m.name}`)) {
         this.o.log?.(`link: ${m.name} missed ${this.health.missedCount(m.name)} polls (${e instanceof Error ? e.message : String(e)}); marking it DOWN`);
-        await this.o.submit([command(bodies.setMachineState(m.name, MachineState.DOWN, `missed ${this.health.missedCount(m.name)} polls`))]);
+        this.enqueue({ machineState: command(bodies.setMachineState(m.name, MachineState.DOWN, `missed ${this.health.missedCount(m.name)} polls`)) });
       }
       return;
     }
@@ -167,27 +238,69 @@ export class LinkShard {
       this.o.log?.(`link: ${m.name} refused ballot ${ballotKey}: it has seen ${response.ballotSeen?.round}/${response.ballotSeen?.replica}`);
       return;
     }
+    const echo = response.desiredVersion ?? 0;
+    this.echoed.set(m.name, echo);
     this.health.ok(m.name);
-    this.samples.set(m.name, { atMs: now, response });
     this.o.onSample?.(m.name, now, response);
-    const commands: Command[] = [];
-    if (m.state === MachineState.DOWN && this.dedup.fresh(`up/${m.name}/${m.generation}`)) {
-      commands.push(command(bodies.setMachineState(m.name, MachineState.UP, 'answering polls again')));
+    // The records may have been replaced while the poll was out (a checkpoint restore): judge against the current.
+    const cur = this.o.state().machines.get(name);
+    if (cur === undefined) return;
+    if (cur.state === MachineState.DOWN && this.dedup.fresh(`up/${cur.name}/${cur.generation}`)) {
+      this.enqueue({ machineState: command(bodies.setMachineState(cur.name, MachineState.UP, 'answering polls again')) });
     }
-    const diff = diffReport(m, response.tasks, sent);
+    // A task is LOST only if the Borglet was told about it and does not report it: a full poll told it; an
+    // "unchanged" poll told it only if the Borglet still holds that version (a restarted one holds none).
+    const told = full || echo === version ? new Set(sentIds) : new Set<string>();
+    const diff = diffReport(cur, response.tasks, told);
     const transitions = diff.transitions.filter((t) => this.dedup.fresh(`${t.taskId}/${t.event}/${t.specVersion}`));
     for (const t of transitions) if (t.event === EventType.FAIL && response.tasks.some((s) => s.taskId === t.taskId && s.oomKilled)) this.o.onOomKill?.();
-    if (transitions.length > 0) commands.push(command(bodies.transitions(transitions)));
     const reservations = diff.reservations.filter((r) => this.dedup.fresh(`res/${r.taskId}/${r.reservation?.cpuMillis}/${r.reservation?.ramBytes}/${r.reservation?.diskBytes}`));
-    if (reservations.length > 0) commands.push(command(bodies.reservations(reservations.map((r) => ({ taskId: r.taskId, machine: r.machine, reservation: r.reservation ?? { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 } })))));
-    if (commands.length > 0) await this.o.submit(commands);
+    if (transitions.length > 0 || reservations.length > 0) this.enqueue({ transitions, reservations });
+    // A Borglet that lost its desired state since its last echo (it restarted) hears the full state at once.
+    if (!full && echo !== version && !retried && !this.stopped) await this.pollOne(name, ballot, true);
+  }
+
+  private enqueue(x: { machineState?: Command; transitions?: TaskTransition[]; reservations?: ReservationUpdate[] }): void {
+    if (x.machineState) this.outbox.machineStates.push(x.machineState);
+    if (x.transitions) this.outbox.transitions.push(...x.transitions);
+    if (x.reservations) this.outbox.reservations.push(...x.reservations);
+    if (this.flushTimer === undefined && !this.stopped) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        void this.flush();
+      }, FLUSH_MS);
+    }
+  }
+
+  /**
+   * flush commits everything the polls found since the last flush as one submit: machine states first (a machine
+   * comes back UP before its tasks are judged), then one transitions and one reservations command per
+   * MAX_TRANSITIONS_PER_COMMAND entries. Flushes run one at a time, in order.
+   */
+  flush(): Promise<void> {
+    const run = this.flushing.then(async () => {
+      const box = this.outbox;
+      this.outbox = { machineStates: [], transitions: [], reservations: [] };
+      const commands: Command[] = [...box.machineStates];
+      for (let i = 0; i < box.transitions.length; i += MAX_TRANSITIONS_PER_COMMAND) commands.push(command(bodies.transitions(box.transitions.slice(i, i + MAX_TRANSITIONS_PER_COMMAND))));
+      for (let i = 0; i < box.reservations.length; i += MAX_TRANSITIONS_PER_COMMAND) {
+        const part = box.reservations.slice(i, i + MAX_TRANSITIONS_PER_COMMAND);
+        commands.push(command(bodies.reservations(part.map((r) => ({ taskId: r.taskId, machine: r.machine, reservation: r.reservation ?? { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 } })))));
+      }
+      if (commands.length === 0) return;
+      this.stats.commits++;
+      await this.o.submit(commands);
+    });
+    this.flushing = run.catch(() => undefined);
+    return run;
   }
 
   /** declareLost replaces the tasks of DOWN machines, no faster than the bucket allows. */
-  private async declareLost(machines: MachineRec[]): Promise<void> {
+  private declareLost(machines: MachineRec[]): void {
     const lost: TaskTransition[] = [];
-    outer: for (const m of machines) {
-      if (m.state !== MachineState.DOWN) continue;
+    outer: for (const stale of machines) {
+      const m = this.o.state().machines.get(stale.name);
+      if (m === undefined || m.state !== MachineState.DOWN) continue;
       for (const t of m.tasks) {
         const key = `${t.id}/${EventType.LOST}/${t.specVersion}`;
         if (this.dedup.recent(key)) continue;
@@ -196,6 +309,6 @@ export class LinkShard {
         lost.push({ taskId: t.id, event: EventType.LOST, machine: m.name, specVersion: t.specVersion, victimTaskIds: [], exitCode: 0, message: `machine ${m.name} is DOWN` });
       }
     }
-    if (lost.length > 0) await this.o.submit([command(bodies.transitions(lost))]);
+    if (lost.length > 0) this.enqueue({ transitions: lost });
   }
 }

@@ -7,7 +7,7 @@ import { BorgError } from '../../model/errors';
 import type { Authorize } from '../../borglet/server';
 import type { SimBorglets } from './sim_borglets';
 
-export async function serveSimBorglets(sim: SimBorglets, listen: string, credentials: ServerCredentials = ServerCredentials.createInsecure(), authorize: Authorize = () => undefined): Promise<{ server: Server; port: number }> {
+export async function serveSimBorglets(sim: Pick<SimBorglets, 'poll' | 'taskLogs'>, listen: string, credentials: ServerCredentials = ServerCredentials.createInsecure(), authorize: Authorize = () => undefined): Promise<{ server: Server; port: number }> {
   const server = new Server(CHANNEL_OPTIONS);
   server.addService(BorgletService, {
     poll: unary<PollRequest, PollResponse>((req, call) => {

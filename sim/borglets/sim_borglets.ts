@@ -49,6 +49,8 @@ interface SimMachine {
   partitioned: boolean;
   /** lastPollMs: when the machine last heard a poll (0: never), for the poll-interval figures. */
   lastPollMs: number;
+  /** desiredVersion: the version of the last complete desired state reconciled against (0: none), echoed back. */
+  desiredVersion: number;
 }
 
 /** PollIntervalStats: the time between successive polls of one machine, over every machine (ms). */
@@ -71,6 +73,9 @@ export interface SimCounters {
   starts: number;
   kills: number;
   finishes: number;
+  /** fullPolls: polls carrying a complete desired state; specsReceived: task specs they carried. */
+  fullPolls: number;
+  specsReceived: number;
 }
 
 export class SimBorglets {
@@ -79,7 +84,7 @@ export class SimBorglets {
   private readonly taskMachine = new Map<string, string>();
   private intervals: number[] = [];
   private nextPid = 1000;
-  readonly counters: SimCounters = { polls: 0, refused: 0, dropped: 0, starts: 0, kills: 0, finishes: 0 };
+  readonly counters: SimCounters = { polls: 0, refused: 0, dropped: 0, starts: 0, kills: 0, finishes: 0, fullPolls: 0, specsReceived: 0 };
 
   constructor(
     readonly cell: string,
@@ -90,7 +95,7 @@ export class SimBorglets {
     const now = clock.nowMs();
     for (const m of machines) {
       assert(!this.machines.has(m.name), `machine ${m.name} listed twice`);
-      this.machines.set(m.name, { config: m, seenBallot: { round: 0, replica: 0 }, tasks: new Map(), startMs: now, rng: rng.fork(m.name), partitioned: false, lastPollMs: 0 });
+      this.machines.set(m.name, { config: m, seenBallot: { round: 0, replica: 0 }, tasks: new Map(), startMs: now, rng: rng.fork(m.name), partitioned: false, lastPollMs: 0, desiredVersion: 0 });
     }
   }
 
@@ -163,7 +168,15 @@ export class SimBorglets {
     // Unlike the real Borglet nothing is persisted: a restarted simulator has no tasks to protect either.
     if (verdict.newer) m.seenBallot = { round: req.ballot.round, replica: req.ballot.replica };
     this.finishDue(m, now);
-    if (req.authoritative) this.reconcile(m, req.tasks, now);
+    // An authoritative poll is the complete desired state; its version is kept and echoed. A poll that is not
+    // authoritative changes nothing: with a version it means "unchanged since that version", which holds when
+    // the echo matches, and when it does not (this process restarted) the master sends the full state next.
+    if (req.authoritative) {
+      this.reconcile(m, req.tasks, now);
+      m.desiredVersion = req.desiredVersion ?? 0;
+      this.counters.fullPolls++;
+      this.counters.specsReceived += req.tasks.reduce((n, t) => n + (t.spec === undefined ? 0 : 1), 0);
+    }
     return this.response(m, false);
   }
 
@@ -298,6 +311,7 @@ export class SimBorglets {
       },
       // A refused poll reports no tasks: the deposed master may act on nothing it hears from this machine.
       tasks: refused ? [] : tasks,
+      desiredVersion: m.desiredVersion,
     };
   }
 }

@@ -39,6 +39,19 @@ export interface SimCellOptions {
 
 export type MasterClient = InstanceType<typeof BorgMasterClient>;
 
+/** SimCellCounters: the simulated Borglets' counters (sim_borglets.ts SimCounters) plus live tasks. */
+export interface SimCellCounters {
+  polls: number;
+  refused: number;
+  dropped: number;
+  starts: number;
+  kills: number;
+  finishes: number;
+  fullPolls: number;
+  specsReceived: number;
+  running: number;
+}
+
 export interface Daemon {
   name: string;
   child: ChildProcess;
@@ -220,8 +233,8 @@ security: { caDir: ${dir}/ca }
     }
   }
 
-  async counters(): Promise<{ polls: number; refused: number; dropped: number; starts: number; kills: number; finishes: number; running: number }> {
-    return JSON.parse(await this.sim('counters', 'counters ')) as { polls: number; refused: number; dropped: number; starts: number; kills: number; finishes: number; running: number };
+  async counters(): Promise<SimCellCounters> {
+    return JSON.parse(await this.sim('counters', 'counters ')) as SimCellCounters;
   }
 
   /** pollIntervals: the simulated machines' poll intervals since the previous call (ms). */
