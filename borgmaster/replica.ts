@@ -31,7 +31,9 @@ import { PaxosNode } from './paxos/index';
 import { PAXOS_GRPC_OPTIONS } from './paxos/transport';
 import { bootstrapCommands, encodeCommand, type ApplyOutcome, type TaskRec } from './state/index';
 import { serverCredentials, clientCredentials, peerIdentity } from '../cells/security/index';
-import { LinkShard } from './link/index';
+import { LinkShard, TokenBucket } from './link/index';
+import { planDrainEvictions } from './plan/index';
+import { bodies, command } from './state/builders';
 import { BnsPublisher, type BnsRecord } from './bns/index';
 import { BorgMetrics, CellStateSource, StatusServer, UsageBook, followWatchHub, type ReplicaInfo } from './status/index';
 import { resources } from '../model/resources';
@@ -58,6 +60,9 @@ export class Replica {
   private bns: BnsPublisher | undefined;
   private closed = false;
   private probing = false;
+  /** drainBucket paces drain evictions at the cell's rescheduling rate (leader only; soft state). */
+  private drainBucket: TokenBucket | undefined;
+  private evicting = false;
 
   private constructor(
     readonly options: ReplicaOptions,
@@ -384,9 +389,32 @@ export class Replica {
       } catch (e: unknown) {
         log(`leader duties: ${e instanceof Error ? e.message : String(e)}`);
       }
+      if (!this.evicting && this.bootstrapped()) {
+        this.evicting = true;
+        void this.drainDuty(log)
+          .catch((e: unknown) => log(`drain: ${e instanceof Error ? e.message : String(e)}`))
+          .finally(() => (this.evicting = false));
+      }
       if (!this.closed) this.dutyTimer = setTimeout(() => void duty(), LEADER_DUTY_INTERVAL_MS);
     };
     this.dutyTimer = setTimeout(() => void duty(), LEADER_DUTY_INTERVAL_MS);
+  }
+
+  /**
+   * drainDuty moves tasks off DRAINING machines: evictions planned by planDrainEvictions (each job's
+   * max_tasks_down respected), no faster than link.rescheduleTasksPerSecond, committed through the log. The
+   * scheduler then places the evicted tasks elsewhere. One batch at a time (the next plan sees this one applied).
+   */
+  private async drainDuty(log: (m: string) => void): Promise<void> {
+    const rate = this.options.config.link.rescheduleTasksPerSecond;
+    this.drainBucket ??= new TokenBucket(this.options.clock ?? systemClock, rate, Math.max(1, Math.ceil(rate / 10)));
+    const plan = planDrainEvictions(this.master.state, Math.max(1, Math.ceil(rate)));
+    if (plan.length === 0) return;
+    const n = this.drainBucket.take(plan.length);
+    if (n === 0) return;
+    const batch = plan.slice(0, n);
+    await this.proposeStamped([encodeCommand(command(bodies.transitions(batch)))]);
+    log(`drain: evicted ${batch.length} task(s) from ${[...new Set(batch.map((t) => t.machine))].join(', ')}`);
   }
 
   /** bootstrapped: this replica leads and has bootstrapped the cell for its current term. */

@@ -99,9 +99,13 @@ export class SchedulerProcess {
         this.client?.close();
         this.client = new BorgMasterClient(address, this.o.credentials, CHANNEL_OPTIONS);
         this.leaderAddress = address;
-        this.cell = new CachedCell();
         this.lastVerdicts.clear();
-        await this.watch(this.client);
+        // Every replica applies the same committed log, so a complete cache resumes from its log index on the new
+        // leader (which replays its watch history from there) instead of downloading the whole cell again; a
+        // replica whose history does not reach back that far answers with a snapshot, which starts the cache over.
+        const from = this.cell.ready ? this.cell.logIndex : 0;
+        if (from === 0) this.cell = new CachedCell();
+        await this.watch(this.client, from);
       } catch (e: unknown) {
         if (!this.stopped) this.log(`watch: ${e instanceof Error ? e.message : String(e)}; reconnecting`);
       }
@@ -111,15 +115,21 @@ export class SchedulerProcess {
   }
 
   /** watch follows one leader until the stream ends or fails. */
-  private watch(client: InstanceType<typeof BorgMasterClient>): Promise<void> {
+  private watch(client: InstanceType<typeof BorgMasterClient>, fromLogIndex: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const stream = client.watch({ fromLogIndex: 0 });
+      const stream = client.watch({ fromLogIndex });
       this.stream = stream;
       let announced = false;
+      if (fromLogIndex > 0) {
+        announced = true;
+        this.log(`watching ${this.leaderAddress} from log index ${fromLogIndex} (resumed): ${this.cell.snap.placedTasks()} tasks placed, ${this.cell.queue.size} pending`);
+      }
       stream.on('data', (ev: WatchEvent) => {
         try {
           this.cell.apply(ev);
         } catch (e: unknown) {
+          // A cache that cannot fold an event in is not trusted any more: the next watch starts from a snapshot.
+          this.cell = new CachedCell();
           stream.cancel();
           reject(e);
           return;
