@@ -97,6 +97,11 @@ export const RESTART_BACKOFF_MAX_MS = 3_600_000;
 export const WATCH_HISTORY_ENTRIES = 4_096;
 /** WATCH_HISTORY_ITEMS bounds the jobs + tasks + machines held across that history (large jobs age out first). */
 export const WATCH_HISTORY_ITEMS = 200_000;
+/**
+ * WATCH_HISTORY_BYTES bounds the encoded size of that history: it is what a watcher resuming after a failover
+ * needs (seconds of changes), not a copy of the cell (100,000 rendered tasks would cost ~1.5 KiB each).
+ */
+export const WATCH_HISTORY_BYTES = 16 * MiB;
 /** PROPOSE_TIMEOUT_MS bounds how long an API call waits for its command to be chosen and applied. */
 export const PROPOSE_TIMEOUT_MS = 10_000;
 
@@ -222,6 +227,7 @@ assert(MAX_PORTS_PER_TASK <= MAX_MACHINE_PORTS, 'a task asking the most ports fi
 assert(RESTART_BACKOFF_INITIAL_MS_DEFAULT <= RESTART_BACKOFF_MAX_MS_DEFAULT && RESTART_BACKOFF_MAX_MS_DEFAULT <= RESTART_BACKOFF_MAX_MS, 'back-off defaults within bounds');
 assert(WATCH_BUFFER_EVENTS <= WATCH_HISTORY_ENTRIES * 4, 'a watcher buffer is of the order of the history');
 assert(WATCH_HISTORY_ITEMS >= MAX_TASKS_PER_JOB, 'the changes of one full-size job fit the watch history');
+assert(WATCH_HISTORY_BYTES >= MAX_JOB_SPEC_BYTES, 'the watch history holds at least one largest job spec');
 assert(Number.isSafeInteger(MAX_TASK_DISK_BYTES) && MAX_TASK_RAM_BYTES <= MAX_TASK_DISK_BYTES, 'task bounds are safe integers');
 assert(MAX_NAME_BYTES === 63, 'names are at most 63 bytes, matching ids.NAME_PATTERN');
 assert(STATUS_PAGE_ROWS_DEFAULT <= STATUS_PAGE_ROWS_MAX && STATUS_PAGE_ROWS_MAX <= LIST_PAGE_SIZE_MAX, 'status pages are no larger than API pages');
