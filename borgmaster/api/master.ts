@@ -75,7 +75,7 @@ import {
 } from '../state/index';
 import { commitPlan, WhyPendingStore } from '../plan/index';
 import type { PeerIdentity } from '../../cells/security/index';
-import { WatchHub, type Watcher } from './watch_hub';
+import { WatchHub, type Watcher, type WatchHubOptions } from './watch_hub';
 
 /**
  * ReplicatedLog is what the API needs from the replicated log (the Multi-Paxos node in production).
@@ -111,7 +111,7 @@ export interface MasterOptions {
   /** admins: identities with the admin role besides certificates that carry it (cells config `admins`). */
   admins: readonly string[];
   taskLogs?: TaskLogSource;
-  watch?: { bufferEvents?: number; historyEntries?: number; historyItems?: number; snapshotPartItems?: number; maxWatchers?: number };
+  watch?: WatchHubOptions;
   proposeTimeoutMs?: number;
 }
 

@@ -1,12 +1,14 @@
 // WatchHub turns applied log entries into WatchEvents (Kubernetes' list-watch in Borg's terms, DESIGN.md §5) and
 // fans them out to watchers. It keeps a bounded history (WATCH_HISTORY_ENTRIES entries, WATCH_HISTORY_ITEMS
-// objects) so a watcher can resume from a log index; older than that, or from 0, it gets a snapshot first (in
+// objects, WATCH_HISTORY_BYTES encoded: entries are kept as protobuf bytes, a tenth of the rendered objects, and
+// decoded only for a watcher that resumes) so a watcher can resume from a log index; older than that, or from 0,
+// it gets a snapshot first (in
 // parts of bounded size). Each watcher has a bounded queue (WATCH_BUFFER_EVENTS): one that falls further behind
 // is cut off with a clear status instead of growing the master's memory.
 import { assert } from '../../model/assert';
-import { MAX_WATCHERS, WATCH_BUFFER_EVENTS, WATCH_HISTORY_ENTRIES, WATCH_HISTORY_ITEMS } from '../../cells/limits';
+import { MAX_WATCHERS, WATCH_BUFFER_EVENTS, WATCH_HISTORY_BYTES, WATCH_HISTORY_ENTRIES, WATCH_HISTORY_ITEMS } from '../../cells/limits';
 import { BorgError } from '../../model/errors';
-import type { Job, Machine, Task, TaskEvent, WatchEvent } from '../../proto/index';
+import { WatchEvent, type Job, type Machine, type Task, type TaskEvent } from '../../proto/index';
 import { jobView, machineView, type CellState, type Changes, type JobRec, type MachineRec, type TaskRec } from '../state/index';
 
 /** WATCH_SNAPSHOT_PART_ITEMS bounds the objects in one snapshot part (keeps each message well under the limit). */
@@ -16,8 +18,18 @@ export type TaskRenderer = (task: TaskRec) => Task;
 
 interface HistoryEntry {
   logIndex: number;
-  event: WatchEvent;
+  /** bytes: the entry's WatchEvent, encoded. */
+  bytes: Uint8Array;
   items: number;
+}
+
+export interface WatchHubOptions {
+  bufferEvents?: number;
+  historyEntries?: number;
+  historyItems?: number;
+  historyBytes?: number;
+  snapshotPartItems?: number;
+  maxWatchers?: number;
 }
 
 /** Watcher is one subscriber's bounded queue. The transport pulls with take() when it can write. */
@@ -82,6 +94,7 @@ export class Watcher {
 export class WatchHub {
   private history: HistoryEntry[] = [];
   private historyItems = 0;
+  private historyBytes = 0;
   /** complete: every entry with an index above this is in history. */
   private complete: number;
   private watchers = new Set<Watcher>();
@@ -89,7 +102,7 @@ export class WatchHub {
   constructor(
     private readonly state: () => CellState,
     private readonly renderTask: TaskRenderer,
-    readonly options: { bufferEvents?: number; historyEntries?: number; historyItems?: number; snapshotPartItems?: number; maxWatchers?: number } = {},
+    readonly options: WatchHubOptions = {},
   ) {
     this.complete = state().appliedIndex;
   }
@@ -102,6 +115,7 @@ export class WatchHub {
   reset(): void {
     this.history = [];
     this.historyItems = 0;
+    this.historyBytes = 0;
     this.complete = this.state().appliedIndex;
     for (const w of this.watchers) {
       w.closed = true;
@@ -145,14 +159,18 @@ export class WatchHub {
     };
     const items = ev.jobs.length + ev.tasks.length + ev.machines.length + deletedTaskIds.length + events.length;
     if (items === 0) return;
-    this.history.push({ logIndex, event: ev, items });
+    const bytes = WatchEvent.encode(ev).finish();
+    this.history.push({ logIndex, bytes, items });
     this.historyItems += items;
+    this.historyBytes += bytes.length;
     const maxEntries = this.options.historyEntries ?? WATCH_HISTORY_ENTRIES;
     const maxItems = this.options.historyItems ?? WATCH_HISTORY_ITEMS;
-    while (this.history.length > maxEntries || (this.historyItems > maxItems && this.history.length > 1)) {
+    const maxBytes = this.options.historyBytes ?? WATCH_HISTORY_BYTES;
+    while (this.history.length > maxEntries || ((this.historyItems > maxItems || this.historyBytes > maxBytes) && this.history.length > 1)) {
       const old = this.history.shift();
       assert(old !== undefined, 'history entry');
       this.historyItems -= old.items;
+      this.historyBytes -= old.bytes.length;
       this.complete = Math.max(this.complete, old.logIndex);
     }
     for (const w of this.watchers) {
@@ -172,7 +190,7 @@ export class WatchHub {
       for (const part of this.snapshotParts()) w.offer(part);
       w.skipThrough = this.state().appliedIndex;
     } else {
-      for (const h of this.history) if (h.logIndex > fromLogIndex) w.offer(h.event);
+      for (const h of this.history) if (h.logIndex > fromLogIndex) w.offer(WatchEvent.decode(h.bytes));
     }
     if (!w.closed) this.watchers.add(w);
     return w;
