@@ -174,6 +174,9 @@ interface LevelRow {
   /** CPU time of all three server processes per commit (user + system), a measure that contention distorts less. */
   oursServerCpuMsPerCommit?: number;
   etcdServerCpuMsPerCommit?: number;
+  /** CPU time of the load-generating client process per commit (the same process drives both systems). */
+  oursClientCpuMsPerCommit?: number;
+  etcdClientCpuMsPerCommit?: number;
   /** throughputRatio: ours / etcd commits per second (>= 1 means ours is at least as fast). */
   throughputRatio?: number;
   /** p99Ratio: ours / etcd p99 latency (<= 1 means ours is no worse). */
@@ -230,8 +233,11 @@ const bench: Benchmark = {
           await load(sys, writers, Math.min(1_000, durationMs / 4), valueBytes, `warm${writers}`);
           const syncsBefore = await sys.syncs(leader);
           const cpuBefore = totalCpuMs(sys.pids());
+          const clientBefore = process.cpuUsage();
           const r = await load(sys, writers, durationMs, valueBytes, `w${writers}`);
+          const clientUsed = process.cpuUsage(clientBefore);
           const cpuPerCommit = r.commits > 0 ? (totalCpuMs(sys.pids()) - cpuBefore) / r.commits : undefined;
+          const clientCpuPerCommit = r.commits > 0 ? (clientUsed.user + clientUsed.system) / 1000 / r.commits : undefined;
           const syncsAfter = await sys.syncs(leader);
           const sorted = r.latenciesMs.sort((a, b) => a - b);
           const cps = (r.commits * 1000) / r.elapsedMs;
@@ -241,6 +247,7 @@ const bench: Benchmark = {
             row.oursP99Ms = round2(percentile(sorted, 99));
             row.oursErrors = r.errors;
             row.oursServerCpuMsPerCommit = round3(cpuPerCommit);
+            row.oursClientCpuMsPerCommit = round3(clientCpuPerCommit);
             if (syncsBefore !== undefined && syncsAfter !== undefined && syncsAfter > syncsBefore) row.oursCommitsPerSync = round1(r.commits / (syncsAfter - syncsBefore));
           } else {
             row.etcdCommitsPerSecond = round1(cps);
@@ -248,8 +255,9 @@ const bench: Benchmark = {
             row.etcdP99Ms = round2(percentile(sorted, 99));
             row.etcdErrors = r.errors;
             row.etcdServerCpuMsPerCommit = round3(cpuPerCommit);
+            row.etcdClientCpuMsPerCommit = round3(clientCpuPerCommit);
           }
-          log(`${sys.name} ${writers} writers: ${cps.toFixed(0)} commits/s, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, ${r.errors} errors`);
+          log(`${sys.name} ${writers} writers: ${cps.toFixed(0)} commits/s, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, ${r.errors} errors, cpu ms/commit servers ${cpuPerCommit?.toFixed(3)} client ${clientCpuPerCommit?.toFixed(3)}`);
         }
         if (row.oursCommitsPerSecond && row.etcdCommitsPerSecond) row.throughputRatio = round2(row.oursCommitsPerSecond / row.etcdCommitsPerSecond);
         if (row.oursP99Ms && row.etcdP99Ms) row.p99Ratio = round2(row.oursP99Ms / row.etcdP99Ms);

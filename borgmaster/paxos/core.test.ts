@@ -511,3 +511,119 @@ test('hostile numbers allocate nothing and stretch nothing: far-future slots are
   h.tick(1, 8);
   assert.equal(h.core(1).readIndex().kind, 'no_lease', 'a forged echo does not keep the lease alive');
 });
+
+test('a batched ACCEPT is taken slot by slot: duplicates and chosen slots are kept, the rest accepted, one ACCEPTED for the range', () => {
+  const c = new PaxosReplica(config(2));
+  c.step(msg(T.ACCEPT, 1, 2, { ballot: b(1, 1), entries: [entry(1, b(1, 1), 'a'), entry(2, b(1, 1), 'b'), entry(3, b(1, 1), 'c')], commitIndex: 0 }));
+  let rd = drain(c);
+  assert.deepEqual(rd.persist.entries?.map((e) => e.slot), [1, 2, 3]);
+  assert.deepEqual(rd.messages.map((m) => [T[m.type], m.fromSlot, m.index]), [['ACCEPTED', 1, 3]]);
+  // A resend overlapping what it holds in this ballot: only the new slot is written, the whole range acked.
+  c.step(msg(T.ACCEPT, 1, 2, { ballot: b(1, 1), entries: [entry(2, b(1, 1), 'b'), entry(3, b(1, 1), 'c'), entry(4, b(1, 1), 'd')], commitIndex: 1 }));
+  rd = drain(c);
+  assert.deepEqual(rd.persist.entries?.map((e) => e.slot), [4]);
+  assert.deepEqual(rd.messages.map((m) => [T[m.type], m.fromSlot, m.index]), [['ACCEPTED', 2, 4]]);
+  assert.equal(c.status().commitIndex, 1);
+  // A higher ballot re-proposes slots 1 and 2: slot 1 is chosen here and keeps its value; slot 2 takes the new one.
+  c.step(msg(T.ACCEPT, 3, 2, { ballot: b(2, 3), entries: [entry(1, b(2, 3), 'a'), entry(2, b(2, 3), 'y')], commitIndex: 0 }));
+  rd = drain(c);
+  assert.deepEqual(rd.persist.entries?.map((e) => [e.slot, e.value.toString()]), [[2, 'y']]);
+  assert.equal(c.entry(1)?.value.toString(), 'a');
+  assert.deepEqual(c.entry(2)?.ballot, b(2, 3));
+  // A stale ballot is refused as a whole: nothing written, one NACK.
+  c.step(msg(T.ACCEPT, 1, 2, { ballot: b(1, 1), entries: [entry(5, b(1, 1), 'e')], commitIndex: 1 }));
+  rd = drain(c);
+  assert.equal(rd.persist.entries, undefined);
+  assert.deepEqual(rd.messages.map((m) => T[m.type]), ['NACK']);
+});
+
+/** holdReady takes replica id's next Ready and keeps it in flight (a slow fsync); messages to it are stepped only. */
+function holdReady(h: PaxosHarness, id: number): Ready {
+  const c = h.core(id);
+  while (h.deliverOne((m) => m.to === id)) {
+    /* step what is queued for it */
+  }
+  return c.ready();
+}
+
+test('a slow follower is not resent what it holds: heartbeats pass during its fsync without duplicate ACCEPTs', () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  h.propose(1, 'a');
+  const slow = h.core(2);
+  const inFlight = holdReady(h, 2); // follower 2's disk is slow: its Ready with slot 1 stays in flight
+  h.recording = true;
+  for (let t = 0; t < 8; t++) {
+    h.tick(1);
+    h.deliver(); // heartbeats reach follower 2, which steps them; its acks wait for its fsync
+  }
+  assert.equal(h.transcript.filter((l) => l.startsWith('1->2 ACCEPT')).length, 0, 'no duplicate ACCEPT while it syncs');
+  slow.advance(inFlight);
+  h.process(2);
+  h.deliver();
+  assert.equal(h.core(2).entry(1)?.value.toString(), 'a');
+  assert.ok(h.transcript.includes('2->1 HEARTBEAT_ACK b=1.1 commit=1'), 'its acks went out after its fsync');
+});
+
+test('a lost ACCEPT is resent from the gap the next heartbeat ack shows', () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  h.cutLink(1, 3); // slot 1 can be chosen only with follower 2
+  h.propose(1, 'a');
+  h.queue = h.queue.filter((m) => !(m.to === 2 && m.type === T.ACCEPT)); // the ACCEPT of slot 1 is lost
+  h.propose(1, 'b');
+  h.deliver();
+  assert.equal(h.core(2).entry(1), undefined);
+  assert.equal(h.core(1).status().commitIndex, 0, 'slot 2 has a quorum, but slot 1 does not');
+  h.recording = true;
+  h.tick(1, 2); // one heartbeat: its ack says 2 holds nothing after its commit, though slots 1-2 were sent before
+  h.deliver();
+  assert.ok(h.transcript.includes('1->2 ACCEPT b=1.1 [1:a,2:b] commit=0'), h.transcript.join('\n'));
+  assert.equal(h.core(1).status().commitIndex, 2);
+});
+
+test('a heartbeat ack counts as ACCEPTED for the slots it reports held: a lost ACCEPTED costs no resend', () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  h.cutLink(1, 3);
+  h.propose(1, 'a', 'b');
+  h.deliverOne((m) => m.to === 2 && m.type === T.ACCEPT);
+  h.queue = h.queue.filter((m) => !(m.to === 1 && m.type === T.ACCEPTED)); // follower 2's ACCEPTED is lost
+  assert.equal(h.core(1).status().commitIndex, 0);
+  h.recording = true;
+  h.tick(1, 2);
+  h.deliver();
+  assert.equal(h.core(1).status().commitIndex, 2, 'the durable range in the heartbeat ack completes the quorum');
+  assert.equal(h.transcript.filter((l) => l.startsWith('1->2 ACCEPT')).length, 0);
+});
+
+test('takeCommitted: a slot chosen while the leader syncs is handed out at once, and only once', () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  const leader = h.core(1);
+  leader.propose([Buffer.from('a')]);
+  const inFlight = leader.ready(); // the leader's own fsync of slot 1 is slow
+  for (const m of inFlight.messagesBeforePersist) {
+    h.core(m.to).step(m);
+    h.process(m.to);
+  }
+  while (h.deliverOne((m) => m.to === 1)) {
+    /* ACCEPTED from both followers: a quorum without the leader */
+  }
+  assert.deepEqual(leader.takeCommitted().map((e) => [e.slot, e.value.toString()]), [[1, 'a']]);
+  assert.deepEqual(leader.takeCommitted(), []);
+  leader.advance(inFlight);
+  assert.deepEqual(drain(leader).committed, [], 'the next Ready does not hand slot 1 out again');
+});
+
+test('takeCommitted hands out nothing while a snapshot from a peer waits to be installed', () => {
+  const c = new PaxosReplica(config(2));
+  c.step(msg(T.HEARTBEAT, 1, 2, { ballot: b(1, 1), commitIndex: 5 }));
+  drain(c);
+  c.step(msg(T.SNAPSHOT, 1, 2, { ballot: b(1, 1), snapshot: { index: 5, data: Buffer.from('state@5') }, commitIndex: 5 }));
+  c.step(msg(T.ACCEPT, 1, 2, { ballot: b(1, 1), entries: [entry(6, b(1, 1), 'f')], commitIndex: 6 }));
+  assert.deepEqual(c.takeCommitted(), []);
+  const rd = drain(c);
+  assert.equal(rd.installSnapshot?.index, 5);
+  assert.deepEqual(rd.committed.map((e) => e.slot), [6]);
+});

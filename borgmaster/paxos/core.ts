@@ -46,8 +46,15 @@ interface Progress {
   next: number;
   /** match: the follower holds the leader's values (or the chosen ones) for every slot <= match. */
   match: number;
-  /** matchAtLastCheck lets the heartbeat see a stalled pipeline and resend from match + 1. */
-  matchAtLastCheck: number;
+  /**
+   * probeTick / probeSentThrough: the heartbeat sent at probeTick followed every ACCEPT through probeSentThrough
+   * on the same ordered stream. Its ack says which slots the follower holds: fewer than that means an ACCEPT was
+   * lost (a dropped queue entry, a broken stream), and only then does the leader resend. probeTick < 0: none out.
+   */
+  probeTick: number;
+  probeSentThrough: number;
+  /** progressTick: when match last moved (the safety net resends after a whole election timeout without). */
+  progressTick: number;
   /** leaseAckTick is the highest send tick of this ballot the follower acked (lease timing). */
   leaseAckTick: number;
   /** lastHeardTick: when this follower last answered in the current ballot (quorum check). */
@@ -293,6 +300,30 @@ export class PaxosReplica implements PaxosReplicaApi {
     return out;
   }
 
+  /**
+   * takeCommitted hands over, at any time (also while a Ready is being persisted), the chosen entries not yet
+   * handed out, so a commit learned mid-fsync is applied (and its proposer answered) without waiting for the
+   * fsync to end. Only for a driver that applied the committed entries of the Ready in flight before persisting
+   * it; it returns nothing while a snapshot waits to be installed (that goes first, after its persist).
+   */
+  takeCommitted(): CommittedEntry[] {
+    if (this.installSnapshot !== undefined || this.inflight?.rd.installSnapshot !== undefined) return [];
+    const out = this.committedFrom(this.handedOut + 1);
+    this.handedOut = this.commit;
+    if (this.inflight !== undefined) this.inflight.committedThrough = this.commit;
+    return out;
+  }
+
+  private committedFrom(first: number): CommittedEntry[] {
+    const out: CommittedEntry[] = [];
+    for (let s = first; s <= this.commit; s++) {
+      const e = this.log.get(s);
+      assert(e !== undefined, `committed slot ${s} missing from the log`);
+      out.push({ slot: s, noop: e.noop, value: e.value, ballot: e.ballot ?? ZERO_BALLOT });
+    }
+    return out;
+  }
+
   // ------------------------------------------------------------------------------------------------------------
   // Ready / advance
 
@@ -323,13 +354,8 @@ export class PaxosReplica implements PaxosReplicaApi {
     const mustSync = entries.length > 0 || this.promisedDirty || this.persistSnapshot !== undefined;
     // The commit index rides along on synced batches; it need not be durable to be safe (it can be relearned).
     if (this.commit > this.syncedCommit) persist.commitIndex = this.commit;
-    const committed: CommittedEntry[] = [];
     const install = this.installSnapshot;
-    for (let s = this.handedOut + 1; s <= this.commit; s++) {
-      const e = this.log.get(s);
-      assert(e !== undefined, `committed slot ${s} missing from the log`);
-      committed.push({ slot: s, noop: e.noop, value: e.value, ballot: e.ballot ?? ZERO_BALLOT });
-    }
+    const committed = this.committedFrom(this.handedOut + 1);
     const rd: Ready = {
       messagesBeforePersist: this.msgsNow,
       persist,
@@ -441,10 +467,14 @@ export class PaxosReplica implements PaxosReplicaApi {
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
-      for (const pr of this.progress.values()) {
-        // A pipeline that made no progress for a heartbeat lost something: resend from the first gap.
-        if (pr.match < pr.next - 1 && pr.match === pr.matchAtLastCheck) pr.next = pr.match + 1;
-        pr.matchAtLastCheck = pr.match;
+    }
+    for (const pr of this.progress.values()) {
+      // A slow follower is not a lossy one: its fsync may take longer than a heartbeat, and resending everything
+      // in flight to it then only doubles its work. Losses show in heartbeat acks (onHeartbeatAck); this is the
+      // safety net for a follower whose acks were lost too: a whole election timeout without progress.
+      if (pr.match < pr.next - 1 && this.tickNow - pr.progressTick >= this.electionTicks) {
+        pr.next = pr.match + 1;
+        pr.progressTick = this.tickNow;
       }
     }
     let heard = 1;
@@ -599,7 +629,15 @@ export class PaxosReplica implements PaxosReplicaApi {
     this.progress.clear();
     for (const p of this.peers) {
       const info = c.promises.get(p);
-      this.progress.set(p, { next: start, match: Math.min(info?.commitIndex ?? 0, start - 1), matchAtLastCheck: -1, leaseAckTick: -Infinity, lastHeardTick: this.tickNow });
+      this.progress.set(p, {
+        next: start,
+        match: Math.min(info?.commitIndex ?? 0, start - 1),
+        probeTick: -1,
+        probeSentThrough: 0,
+        progressTick: this.tickNow,
+        leaseAckTick: -Infinity,
+        lastHeardTick: this.tickNow,
+      });
     }
     this.broadcastHeartbeat();
     this.advanceLeaderCommit();
@@ -673,10 +711,23 @@ export class PaxosReplica implements PaxosReplicaApi {
     }
   }
 
+  /**
+   * onHeartbeat answers with the slots this replica holds in the leader's ballot, contiguous from its commit
+   * index. The ack goes out after this Ready's fsync (it is in msgsAfter), so the range is durably accepted: the
+   * leader counts it like an ACCEPTED (a lost ACCEPTED costs no resend) and, where it falls short of what the
+   * leader had sent before the heartbeat, resends from the gap.
+   */
   private onHeartbeat(m: PaxosMessage, ballot: Ballot): void {
     if (!this.acceptFromLeader(m, ballot)) return;
     this.learnLeaderCommit(ballot, m.commitIndex);
-    this.msgsAfter.push(this.msg(T.HEARTBEAT_ACK, m.from, { ballot, tick: m.tick, commitIndex: this.commit, index: this.log.lastSlot }));
+    let held = this.commit;
+    while (held < this.log.lastSlot) {
+      const e = this.log.get(held + 1);
+      if (e?.ballot === undefined || !ballotEq(e.ballot, ballot)) break;
+      held++;
+    }
+    const range = held > this.commit ? { fromSlot: this.commit + 1, index: held } : {};
+    this.msgsAfter.push(this.msg(T.HEARTBEAT_ACK, m.from, { ballot, tick: m.tick, commitIndex: this.commit, ...range }));
   }
 
   /**
@@ -725,29 +776,52 @@ export class PaxosReplica implements PaxosReplicaApi {
   private onAccepted(m: PaxosMessage, ballot: Ballot): void {
     const pr = this.progress.get(m.from);
     if (this.role !== 'leader' || pr === undefined || !ballotEq(ballot, this.ballot)) return;
-    pr.lastHeardTick = this.tickNow;
-    // An echo of a tick we have not reached yet is corrupt: it must never stretch the lease.
-    if (m.tick > pr.leaseAckTick && m.tick <= this.tickNow) pr.leaseAckTick = m.tick;
-    const bit = this.bitOf.get(m.from) ?? 0;
-    const hi = Math.min(m.index, this.log.lastSlot);
-    for (let s = Math.max(m.fromSlot, this.commit + 1); s <= hi; s++) {
-      const v = this.votes.get(s);
-      if (v !== undefined) this.votes.set(s, v | bit);
-    }
-    if (m.fromSlot <= pr.match + 1 && m.index > pr.match) pr.match = m.index;
-    if (m.commitIndex > pr.match) pr.match = Math.min(m.commitIndex, this.log.lastSlot);
-    if (pr.next <= pr.match) pr.next = pr.match + 1;
-    this.advanceLeaderCommit();
+    this.heardFrom(pr, m.tick);
+    this.countAccepted(m.from, pr, m.fromSlot, m.index, m.commitIndex);
   }
 
+  /**
+   * onHeartbeatAck renews the lease, counts the slots the follower reports held durably in our ballot (as an
+   * ACCEPTED would), and checks the probe: every ACCEPT through probeSentThrough went out before the heartbeat on
+   * the same ordered stream, so a follower holding less lost one. Only then is the pipeline resent, from the gap.
+   */
   private onHeartbeatAck(m: PaxosMessage, ballot: Ballot): void {
     const pr = this.progress.get(m.from);
     if (this.role !== 'leader' || pr === undefined || !ballotEq(ballot, this.ballot)) return;
+    this.heardFrom(pr, m.tick);
+    const held = m.fromSlot >= 1 ? Math.max(m.index, m.commitIndex) : m.commitIndex;
+    this.countAccepted(m.from, pr, m.fromSlot >= 1 ? m.fromSlot : 0, m.fromSlot >= 1 ? m.index : 0, m.commitIndex);
+    if (pr.probeTick >= 0 && m.tick === pr.probeTick) {
+      pr.probeTick = -1;
+      if (held < pr.probeSentThrough) pr.next = Math.min(pr.next, Math.max(held, pr.match) + 1);
+    }
+  }
+
+  private heardFrom(pr: Progress, echoTick: number): void {
     pr.lastHeardTick = this.tickNow;
     // An echo of a tick we have not reached yet is corrupt: it must never stretch the lease.
-    if (m.tick > pr.leaseAckTick && m.tick <= this.tickNow) pr.leaseAckTick = m.tick;
-    if (m.commitIndex > pr.match) pr.match = Math.min(m.commitIndex, this.log.lastSlot);
+    if (echoTick > pr.leaseAckTick && echoTick <= this.tickNow) pr.leaseAckTick = echoTick;
+  }
+
+  /**
+   * countAccepted records that follower `from` durably accepted slots [fromSlot, index] in our ballot (none when
+   * fromSlot is 0) and holds every chosen slot through its commitIndex; the slots a quorum holds are chosen.
+   */
+  private countAccepted(from: number, pr: Progress, fromSlot: number, index: number, commitIndex: number): void {
+    const before = pr.match;
+    if (commitIndex > pr.match) pr.match = Math.min(commitIndex, this.log.lastSlot);
+    if (fromSlot >= 1) {
+      const bit = this.bitOf.get(from) ?? 0;
+      const hi = Math.min(index, this.log.lastSlot);
+      for (let s = Math.max(fromSlot, this.commit + 1); s <= hi; s++) {
+        const v = this.votes.get(s);
+        if (v !== undefined) this.votes.set(s, v | bit);
+      }
+      if (fromSlot <= pr.match + 1 && hi > pr.match) pr.match = hi;
+    }
+    if (pr.match > before) pr.progressTick = this.tickNow;
     if (pr.next <= pr.match) pr.next = pr.match + 1;
+    this.advanceLeaderCommit();
   }
 
   private advanceLeaderCommit(): void {
@@ -764,6 +838,12 @@ export class PaxosReplica implements PaxosReplicaApi {
   private broadcastHeartbeat(): void {
     for (const p of this.peers) {
       this.msgsNow.push(this.msg(T.HEARTBEAT, p, { ballot: this.ballot, commitIndex: this.commit, tick: this.tickNow }));
+      const pr = this.progress.get(p);
+      // One probe at a time; one whose ack was lost is replaced after an election timeout.
+      if (pr !== undefined && (pr.probeTick < 0 || this.tickNow - pr.probeTick >= this.electionTicks)) {
+        pr.probeTick = this.tickNow;
+        pr.probeSentThrough = pr.next - 1;
+      }
     }
   }
 

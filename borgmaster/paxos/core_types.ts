@@ -178,6 +178,7 @@ export interface PaxosStatus {
  *   readIndex()    lease read
  *   hasReady()/ready()/advance(rd)
  *   takeMessages() the leader's ACCEPTs etc. right away, without waiting for the Ready in flight
+ *   takeCommitted() chosen entries right away (drivers that apply a Ready's entries before its fsync)
  *   compact(index, data)  the driver took a state-machine snapshot at index (<= appliedIndex): the core keeps it
  *                  to send to lagging replicas and emits persist.snapshot + truncateThrough in the next Ready
  *   status()
@@ -190,6 +191,11 @@ export interface PaxosReplicaApi {
   hasReady(): boolean;
   /** takeMessages: messages that may go out now, even mid-persist (see Ready.messagesBeforePersist). */
   takeMessages(): PaxosMessage[];
+  /**
+   * takeCommitted: chosen entries not yet handed out, even mid-persist. Only for a driver that applied the
+   * committed entries of the Ready in flight before persisting it; empty while a snapshot waits to be installed.
+   */
+  takeCommitted(): CommittedEntry[];
   ready(): Ready;
   advance(rd: Ready): void;
   compact(index: number, data: Uint8Array): void;

@@ -212,7 +212,10 @@ export function describe(m: PaxosMessage): string {
       parts.push(`${m.fromSlot}..${m.index}`, `commit=${m.commitIndex}`);
       break;
     case T.HEARTBEAT:
+      parts.push(`commit=${m.commitIndex}`);
+      break;
     case T.HEARTBEAT_ACK:
+      if (m.fromSlot >= 1) parts.push(`${m.fromSlot}..${m.index}`);
       parts.push(`commit=${m.commitIndex}`);
       break;
     case T.CATCHUP:

@@ -10,7 +10,7 @@ import { BorgError, InvalidArgument, NotLeader, Unavailable } from '../../model/
 import { SeededRng, systemRng } from '../../model/rng';
 import type { PaxosMessage } from '../../proto/index';
 import { PaxosReplica } from './core';
-import type { PaxosStatus, Ready } from './core_types';
+import type { CommittedEntry, PaxosStatus, Ready } from './core_types';
 import { PaxosStorage } from './storage';
 import { PaxosTransport, type PeerAddress } from './transport';
 
@@ -312,7 +312,8 @@ export class PaxosNode<R = void> {
    * kick runs the Ready loop soon; everything stepped or proposed in this turn of the event loop joins one batch.
    * While a Ready is being persisted it streams instead what needs nothing durable (core.takeMessages(): the
    * leader's ACCEPTs for proposals made meanwhile, heartbeats), so followers persist batch k+1 while the leader
-   * still syncs batch k, and two followers can choose a slot before the leader's own fsync ends.
+   * still syncs batch k, and two followers can choose a slot before the leader's own fsync ends; and it applies
+   * what was chosen meanwhile (core.takeCommitted()), so that proposer hears back without waiting for the fsync.
    */
   private kick(): void {
     if (this.kickScheduled || this.closed) return;
@@ -320,19 +321,20 @@ export class PaxosNode<R = void> {
     setImmediate(() => {
       this.kickScheduled = false;
       if (this.closed) return;
-      if (this.looping) this.streamMessages();
+      if (this.looping) this.midPersist();
       else void this.loop();
     });
   }
 
-  private streamMessages(): void {
-    let messages: PaxosMessage[] = [];
+  private midPersist(): void {
     this.guard(() => {
-      messages = this.core.takeMessages();
+      const messages = this.core.takeMessages();
+      for (const m of messages) this.transport.send(m);
+      if (messages.length > 0) this.transport.flush();
+      // Safe only because handle() applied the in-flight Ready's entries before its fsync (the core returns
+      // nothing while a snapshot from a peer waits to be installed after its persist).
+      this.applyEntries(this.core.takeCommitted());
     });
-    if (messages.length === 0) return;
-    for (const m of messages) this.transport.send(m);
-    this.transport.flush();
   }
 
   private async loop(): Promise<void> {
@@ -364,7 +366,7 @@ export class PaxosNode<R = void> {
     for (const m of rd.messagesBeforePersist) this.transport.send(m);
     this.transport.flush();
     const applyEarly = rd.installSnapshot === undefined;
-    if (applyEarly) this.applyCommitted(rd);
+    if (applyEarly) this.applyEntries(rd.committed);
     if (rd.mustSync) {
       // Group commit: everything proposed and stepped while the previous fsync ran is in this one batch.
       await this.storage.save(rd.persist);
@@ -385,7 +387,7 @@ export class PaxosNode<R = void> {
         }
       }
     }
-    if (!applyEarly) this.applyCommitted(rd);
+    if (!applyEarly) this.applyEntries(rd.committed);
     this.core.advance(rd);
     if (this.appliedIndex - this.lastSnapshotIndex >= this.snapshotEvery) {
       const data = this.options.stateMachine.takeSnapshot();
@@ -395,9 +397,10 @@ export class PaxosNode<R = void> {
     }
   }
 
-  /** applyCommitted feeds rd.committed to the state machine in slot order and settles the proposals they decide. */
-  private applyCommitted(rd: Ready): void {
-    for (const e of rd.committed) {
+  /** applyEntries feeds committed entries to the state machine in slot order and settles the proposals they decide. */
+  private applyEntries(committed: readonly CommittedEntry[]): void {
+    if (committed.length === 0) return;
+    for (const e of committed) {
       assert(e.slot === this.appliedIndex + 1, `committed slot ${e.slot} after applied ${this.appliedIndex}`);
       let result: R | undefined;
       if (!e.noop) {

@@ -32,6 +32,22 @@ export function encodePut(req: KvPutRequest): Uint8Array {
   return KvPutRequest.encode(req).finish();
 }
 
+/** RawPut is a client's put, decoded for validation, with the bytes it came in: those become the command. */
+interface RawPut {
+  req: KvPutRequest;
+  bytes: Buffer;
+}
+
+/**
+ * KV_SERVICE is PaxosKv with Put's request kept as sent: the command is the client's own encoding (copied out of
+ * the receive buffer), so the leader does not re-encode what it just decoded. apply() decodes it on every replica
+ * alike, so the same bytes mean the same write everywhere.
+ */
+const KV_SERVICE = {
+  ...PaxosKvService,
+  put: { ...PaxosKvService.put, requestDeserialize: (b: Buffer): RawPut => ({ req: KvPutRequest.decode(b), bytes: Buffer.from(b) }) },
+};
+
 interface Stored {
   value: Buffer;
   index: number;
@@ -110,10 +126,10 @@ export class KvStateMachine implements StateMachine<void> {
 
 /** serveKv adds the PaxosKv service for node and its state machine to server. */
 export function serveKv(server: Server, node: PaxosNode<void>, kv: KvStateMachine, id: number): void {
-  server.addService(PaxosKvService, {
-    put: unary(async (req: KvPutRequest): Promise<KvPutResponse> => {
-      validatePut(req);
-      const index = await node.propose([encodePut(req)]);
+  server.addService(KV_SERVICE, {
+    put: unary(async (put: RawPut): Promise<KvPutResponse> => {
+      validatePut(put.req);
+      const index = await node.propose([put.bytes]);
       return { index };
     }),
     get: unary(async (req: KvGetRequest): Promise<KvGetResponse> => {

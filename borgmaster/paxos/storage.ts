@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib';
 import { Level } from 'level';
 import { Ballot, PaxosEntry, PaxosSnapshot } from '../../proto/index';
 import { assert } from '../../model/assert';
+import { encodeEntry } from './wire';
 import { BorgError } from '../../model/errors';
 
 /**
@@ -224,8 +225,8 @@ export class PaxosStorage {
         assert(e.slot > 0, 'slot 0 is never used');
         assert(e.ballot !== undefined, 'an accepted entry carries its ballot');
         if (e.slot <= truncate) continue; // covered by the snapshot written in this same batch
-        const copy: PaxosEntry = { slot: e.slot, ballot: e.ballot, noop: e.noop, value: e.value };
-        ops.push({ type: 'put', key: entryKey(e.slot), value: PaxosEntry.encode(copy).finish() });
+        // The same bytes the leader sends in its ACCEPTs (wire.ts encodes an entry once).
+        ops.push({ type: 'put', key: entryKey(e.slot), value: encodeEntry(e) });
       }
       if (batch.commitIndex !== undefined && batch.commitIndex !== commit) {
         assert(batch.commitIndex > commit, 'the chosen prefix never shrinks');

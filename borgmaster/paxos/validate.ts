@@ -63,8 +63,13 @@ export function validateMessage(m: PaxosMessage, selfId: number, members: Readon
       return;
     }
     case T.NACK:
+      ballotOf(m, 'message.ballot');
+      if (m.entries.length > 0) throw new InvalidArgument('message.entries', 'not allowed in this message type');
+      return;
     case T.HEARTBEAT_ACK:
       ballotOf(m, 'message.ballot');
+      // from_slot 0: the follower holds nothing above its commit in this ballot; otherwise a non-empty range.
+      if (m.fromSlot >= 1 && m.index < m.fromSlot) throw new InvalidArgument('message.index', `held range [${m.fromSlot}, ${m.index}] is empty`);
       if (m.entries.length > 0) throw new InvalidArgument('message.entries', 'not allowed in this message type');
       return;
     case T.ACCEPTED:

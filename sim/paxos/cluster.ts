@@ -66,6 +66,11 @@ export interface SimOptions {
   applyEarly: boolean;
   /** takeMessagesEarly: the driver sends takeMessages() after every input, even while a Ready is in flight. */
   takeMessagesEarly: boolean;
+  /**
+   * takeCommittedEarly (with applyEarly): while a Ready is in flight the driver applies core.takeCommitted() after
+   * every input, as node.ts does, so a slot chosen mid-fsync is applied and acknowledged before the fsync ends.
+   */
+  takeCommittedEarly: boolean;
 }
 
 type WriteWaiter = { cmd: string; done: (outcome: 'acked' | 'lost') => void };
@@ -253,6 +258,9 @@ export class SimCluster {
     if (this.paused(r)) return; // resume drives
     const core = r.core;
     if (r.up && core !== undefined && this.o.takeMessagesEarly) for (const m of core.takeMessages()) this.send(r.id, m);
+    if (r.up && r.busy && core !== undefined && this.o.applyEarly && this.o.takeCommittedEarly) {
+      for (const e of core.takeCommitted()) this.apply(r, e.slot, e.noop ? NOOP : e.value.toString());
+    }
     if (!r.up || r.busy || core === undefined || !core.hasReady()) return;
     r.busy = true;
     const inc = r.incarnation;

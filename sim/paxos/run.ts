@@ -58,6 +58,7 @@ export function simOptionsFor(seed: number, run: RunOptions): SimOptions {
     maxSyncMs: 1 + rng.int(rng.next() < 0.3 ? 40 : 8),
     applyEarly: rng.next() < 0.5,
     takeMessagesEarly: rng.next() < 0.5,
+    takeCommittedEarly: rng.next() < 0.5,
   };
 }
 

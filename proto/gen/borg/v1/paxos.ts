@@ -81,7 +81,10 @@ export enum PaxosMessage_Type {
   HEARTBEAT = 6,
   /** HEARTBEAT_ACK - renews the leader's lease from this follower: ballot, tick (echo), commit_index (sender's), */
   HEARTBEAT_ACK = 7,
-  /** CATCHUP - index = sender's last slot */
+  /**
+   * CATCHUP - from_slot..index = the slots after commit_index the sender durably holds in this ballot,
+   * contiguous (from_slot 0: none); counts as an ACCEPTED and shows lost ACCEPTs
+   */
   CATCHUP = 8,
   /** SNAPSHOT - chosen state through snapshot.index, when the log before index was compacted; commit_index */
   SNAPSHOT = 9,
