@@ -22,6 +22,7 @@ export class PendingQueue {
   /** levels: priority -> user -> entries in arrival order (removed entries are dropped when ordering). */
   private readonly levels = new Map<number, Map<number, QueueEntry[]>>();
   private rotation = 0;
+  private readonly orderBuf: QueueEntry[] = [];
   /** demandCpuMillis, demandRamBytes: sums of the queued tasks' limits (the workload shape the hybrid scorer uses). */
   demandCpuMillis = 0;
   demandRamBytes = 0;
@@ -86,10 +87,13 @@ export class PendingQueue {
 
   /**
    * orderedEntries returns the queue in scheduling order: priorities high to low; within a priority, users take
-   * turns one task at a time, starting from a user that rotates every call so no user is always first.
+   * turns one task at a time, starting from a user that rotates every call so no user is always first. The
+   * returned array is the queue's own buffer, valid until the next call (a pass would otherwise allocate and drop
+   * an array of the whole queue every time).
    */
-  orderedEntries(): QueueEntry[] {
-    const out: QueueEntry[] = [];
+  orderedEntries(): readonly QueueEntry[] {
+    const out = this.orderBuf;
+    out.length = 0;
     const prios = [...this.levels.keys()].sort((a, b) => b - a);
     const rot = this.rotation++;
     for (const p of prios) {

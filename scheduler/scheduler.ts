@@ -10,9 +10,10 @@ import { MAX_MACHINES_PER_CELL, PLAN_MAX_ASSIGNMENTS, SCHED_CACHE_MAX_ENTRIES, S
 import { availableWithPreemption, fitsFree } from './charged';
 import { avoidFilter, CODE_AVOIDED_PAIRING } from './filters/avoid';
 import { constraintsFilter } from './filters/constraints';
-import { machineStateFilter } from './filters/machine_state';
 import { portsFilter } from './filters/ports';
-import { freeShortfall, resourcesFilter } from './filters/resources';
+import { CODE_INSUFFICIENT_CPU, CODE_INSUFFICIENT_RAM, FIT_UNKNOWN, preemptionShortfall, resourcesFilter } from './filters/resources';
+import { CODE_MACHINE_DOWN, CODE_MACHINE_DRAINING, machineStateFilter } from './filters/machine_state';
+import type { RoomShortCounts } from './room_index';
 import { spreadFilter } from './filters/spread';
 import type { PendingQueue, QueueEntry } from './pending_queue';
 import { CODE_TOO_MANY_VICTIMS, VictimFinder } from './preemption';
@@ -21,7 +22,7 @@ import { policyCode, scoreMachine } from './scorers/compose';
 import { preemptionCost } from './scorers/preemption_cost';
 import { DIMS, DIM_CPU, DIM_RAM, type CellSnapshot } from './snapshot';
 import { classKey, TaskClass } from './task_class';
-import { MACHINE_UP, type Assignment, type PassStats, type Plan, type SchedTask, type Verdict } from './types';
+import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_UP, type Assignment, type PassStats, type Plan, type SchedTask, type Verdict } from './types';
 
 /**
  * DONOR_POOL: how many recent complete-walk classes a class may inherit from. The scan is linear, a few
@@ -38,6 +39,8 @@ export const HOT_MACHINES = 16;
 export interface SchedulerTuning {
   hotMachines: number;
   sampleRefreshPlacements: number;
+  /** roomIndex: walks consult the room index (room_index.ts) with relaxed randomization on; off for measurements. */
+  roomIndex: boolean;
 }
 export const DONOR_POOL = 4096;
 
@@ -53,8 +56,23 @@ export const TOP_UP_BUDGET_FACTOR = 4;
 /** RECENT_VIEWS: size of the ring of freshest complete views an exhausted class may narrow its recheck with. */
 export const RECENT_VIEWS = 64;
 
+/** RECHECK_DONOR_MIN_LAG: an exhausted class looks for a fresher view to narrow its recheck only past this many freed entries. */
+export const RECHECK_DONOR_MIN_LAG = 16;
+
 /** INHERIT_MIN_REMAINING: a class with fewer machines left to walk than this just walks them. */
 export const INHERIT_MIN_REMAINING = 256;
+
+/** INDEX_SAMPLE_FRACTION: a class samples the room index's superset when it is at most this fraction of the cell (1/k). */
+export const INDEX_SAMPLE_FRACTION = 2;
+
+/**
+ * indexedViewMax: the most machines an indexed view may look at one by one. A sampled walk needs about
+ * limit * n / feasible steps to find `limit` machines and a view at most `superset` >= feasible evaluations, so
+ * the view wins when superset^2 <= limit * n (and always below a few times the limit).
+ */
+export function indexedViewMax(limit: number, slots: number): number {
+  return Math.max(4 * limit, Math.floor(Math.sqrt(limit * slots)));
+}
 
 export interface PassOptions {
   /** maxAssignments bounds the plan (default PLAN_MAX_ASSIGNMENTS); the rest of the queue waits for the next pass. */
@@ -62,7 +80,7 @@ export interface PassOptions {
 }
 
 function emptyStats(): PassStats {
-  return { decisions: 0, placed: 0, pending: 0, preemptions: 0, evaluations: 0, cacheHits: 0, inherited: 0, classes: 0, passMs: 0 };
+  return { decisions: 0, placed: 0, pending: 0, preemptions: 0, evaluations: 0, cacheHits: 0, inherited: 0, indexedViews: 0, sampledViews: 0, classes: 0, passMs: 0 };
 }
 
 export class Scheduler {
@@ -102,6 +120,13 @@ export class Scheduler {
 
   private readonly hotMachines: number;
   private readonly sampleRefresh: number;
+  private readonly useIndex: boolean;
+  /** Per pass: machines DOWN and DRAINING (the room index holds only UP machines), and the indexed view bound. */
+  private downMachines = 0;
+  private drainingMachines = 0;
+  private viewMax = 0;
+  private viewScratch = new Int32Array(0);
+  private readonly viewShort: RoomShortCounts = { cpuShort: 0, ramShort: 0 };
 
   constructor(
     readonly config: SchedulerConfig,
@@ -111,6 +136,7 @@ export class Scheduler {
   ) {
     this.hotMachines = tuning.hotMachines ?? HOT_MACHINES;
     this.sampleRefresh = tuning.sampleRefreshPlacements ?? SAMPLE_REFRESH_PLACEMENTS;
+    this.useIndex = (tuning.roomIndex ?? true) && config.relaxedRandomization;
     if (!Number.isInteger(this.hotMachines) || this.hotMachines < 0 || this.hotMachines > 1024) throw new InvalidArgument('tuning.hotMachines', `must be in [0, 1024], got ${this.hotMachines}`);
     if (!Number.isInteger(this.sampleRefresh) || this.sampleRefresh < 1) throw new InvalidArgument('tuning.sampleRefreshPlacements', `must be a positive integer, got ${this.sampleRefresh}`);
     this.hot = new Int32Array(Math.max(1, this.hotMachines));
@@ -149,6 +175,7 @@ export class Scheduler {
     const entries = queue.orderedEntries();
     this.ensurePermutation(snap);
     this.ramPerCpu = workloadShape(snap, queue);
+    this.countStates(snap);
 
     const assignments: Assignment[] = [];
     const verdicts: Verdict[] = [];
@@ -220,10 +247,16 @@ export class Scheduler {
     // keeps filling the same machines with one job's shape, which strands resources (measured: scheduler/README.md).
     if (this.config.relaxedRandomization && c.placedInCycle >= this.sampleRefresh) this.startCycle(snap, c);
     this.refreshCandidates(snap, c);
-    // Out of candidates with much of the cell left to walk (a loaded cell): a dominating class's complete view is
-    // far cheaper than the walk. inheritWalk restarts the cycle from it when one applies.
-    if (c.nCand === 0 && snap.slotCount - c.visited > INHERIT_MIN_REMAINING) this.inheritWalk(snap, c);
-    this.walk(snap, c);
+    // A sample of the room index's superset that ran dry starts a fresh cycle (it was never a complete view).
+    if (c.nCand === 0 && c.partialView) this.startCycle(snap, c);
+    // Short of candidates where the room index can narrow the search: look only at machines that could fit
+    // (indexedView). Otherwise, out of candidates with much of the cell left to walk, a dominating class's
+    // complete view is far cheaper than the walk (inheritWalk restarts the cycle from it when one applies); then
+    // the sampled walk tops up.
+    if (c.nCand >= this.limit || c.visited >= snap.slotCount || !this.indexedView(snap, c)) {
+      if (c.nCand === 0 && snap.slotCount - c.visited > INHERIT_MIN_REMAINING) this.inheritWalk(snap, c);
+      this.walk(snap, c);
+    }
     if (c.nCand > 0) {
       // refreshCandidates and walk tracked the best candidate as they went; avoided pairings need a second look.
       if (!snap.hasAvoidances(task.id) && this.bestSlot >= 0 && this.bestValid === c) {
@@ -251,7 +284,9 @@ export class Scheduler {
       return true;
     }
     // A dominating class with a fresher view narrows the recheck to its candidates and what was freed after it.
-    const view = this.findDonor(snap, c, this.recentViews, since, snap.freedSeq - since);
+    // Only worth a look when many machines were freed since (the common case is one or two between two tasks).
+    const lag = snap.freedSeq - since;
+    const view = lag > RECHECK_DONOR_MIN_LAG ? this.findDonor(snap, c, this.recentViews, since, lag) : undefined;
     const from = view === undefined ? since : view.syncSeq;
     const stamp = this.nextStamp(snap);
     if (view !== undefined) {
@@ -299,7 +334,7 @@ export class Scheduler {
     let bestCost = budget;
     for (let i = pool.length - 1; i >= 0; i--) {
       const d = pool[i] as TaskClass;
-      if (d === c || d.dropped || d.layoutEpoch !== snap.layoutEpoch || d.visited < snap.slotCount || d.prod !== c.prod) continue;
+      if (d === c || d.dropped || d.partialView || d.layoutEpoch !== snap.layoutEpoch || d.visited < snap.slotCount || d.prod !== c.prod) continue;
       if (!c.prod && d.priority < c.priority) continue;
       if (d.needCpu > c.needCpu || d.needRam > c.needRam || d.needDisk > c.needDisk || d.needPorts > c.needPorts) continue;
       if (d.syncSeq < notBefore) continue;
@@ -399,6 +434,104 @@ export class Scheduler {
       } else if (r > 0) c.reasonCounts[r] = (c.reasonCounts[r] as number) + 1;
     }
     if (c.visited >= n) this.walkCompleted(snap, c);
+  }
+
+  /**
+   * indexedView is step 4 on a loaded cell: when the room index says at most viewMax machines could have room for
+   * the class, it evaluates exactly those and counts every other machine under the reason the grid proves (cpu
+   * short, else ram short; preemptionShortfall names the same reason for them), plus the DOWN and DRAINING ones:
+   * a complete view of the cell, with every feasible machine a candidate, for a few hundred evaluations instead of
+   * a walk over every machine. Returns false (nothing done) when too many machines could fit: an emptier cell,
+   * where the sampled walk finds `limit` machines sooner.
+   */
+  private indexedView(snap: CellSnapshot, c: TaskClass): boolean {
+    if (!this.useIndex) return false;
+    const rooms = snap.rooms;
+    const size = rooms.supersetSize(c.roomKind, c.needCpu, c.needRam);
+    const complete = size <= this.viewMax;
+    // Without candidates and with the superset well below the cell, a random sample of the superset finds `limit`
+    // machines in n / superset times fewer steps than the walk over every machine.
+    if (!complete && (c.nCand > 0 || size * INDEX_SAMPLE_FRACTION > snap.slotCount)) return false;
+    if (this.viewScratch.length < size) this.viewScratch = new Int32Array(Math.max(size, 2 * this.viewScratch.length, 64));
+    const scratch = this.viewScratch;
+    const short = this.viewShort;
+    const got = rooms.collect(c.roomKind, c.needCpu, c.needRam, scratch, short);
+    assert(got === size, 'room index: collect disagrees with supersetSize');
+    c.startCycle(c.cycleStart, snap.layoutEpoch);
+    c.visited = snap.slotCount;
+    if (!complete && this.sampleSuperset(snap, c, scratch, got)) return true;
+    const counts = c.reasonCounts;
+    counts[CODE_INSUFFICIENT_CPU] = (counts[CODE_INSUFFICIENT_CPU] as number) + short.cpuShort;
+    counts[CODE_INSUFFICIENT_RAM] = (counts[CODE_INSUFFICIENT_RAM] as number) + short.ramShort;
+    counts[CODE_MACHINE_DOWN] = (counts[CODE_MACHINE_DOWN] as number) + this.downMachines;
+    counts[CODE_MACHINE_DRAINING] = (counts[CODE_MACHINE_DRAINING] as number) + this.drainingMachines;
+    let best = -1;
+    let bestScore = -Infinity;
+    for (let i = 0; i < got; i++) {
+      const m = scratch[i] as number;
+      const r = this.evaluate(snap, c, m);
+      if (r === 0) {
+        c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
+        if (this.evalScore > bestScore) {
+          best = m;
+          bestScore = this.evalScore;
+        }
+      } else if (r > 0) counts[r] = (counts[r] as number) + 1;
+    }
+    this.bestSlot = best;
+    this.bestScore = bestScore;
+    this.bestValid = c;
+    this.stats.indexedViews++;
+    this.walkCompleted(snap, c);
+    return true;
+  }
+
+  /**
+   * sampleSuperset visits the superset in a seeded random order (a Fisher-Yates shuffle drawn as it goes) until
+   * `limit` machines are feasible. Returns true when it stopped there: a partial view, which the class uses
+   * until it runs dry. When the whole superset was visited first it returns false with the scratch order
+   * shuffled and the class's candidates and counts reset, and the caller builds the complete view instead.
+   */
+  private sampleSuperset(snap: CellSnapshot, c: TaskClass, scratch: Int32Array, n: number): boolean {
+    let best = -1;
+    let bestScore = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const j = i + this.rng.int(n - i);
+      const m = scratch[j] as number;
+      scratch[j] = scratch[i] as number;
+      scratch[i] = m;
+      if (this.evaluate(snap, c, m) !== 0) continue;
+      c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
+      if (this.evalScore > bestScore) {
+        best = m;
+        bestScore = this.evalScore;
+      }
+      if (c.nCand >= this.limit) {
+        c.partialView = true;
+        this.bestSlot = best;
+        this.bestScore = bestScore;
+        this.bestValid = c;
+        this.stats.sampledViews++;
+        return true;
+      }
+    }
+    c.nCand = 0;
+    return false;
+  }
+
+  /** countStates counts the DOWN and DRAINING machines once per pass (the scheduler does not change states). */
+  private countStates(snap: CellSnapshot): void {
+    let down = 0;
+    let draining = 0;
+    const st = snap.state;
+    for (let m = 0; m < snap.slotCount; m++) {
+      const s = st[m] as number;
+      if (s === MACHINE_DOWN) down++;
+      else if (s === MACHINE_DRAINING) draining++;
+    }
+    this.downMachines = down;
+    this.drainingMachines = draining;
+    this.viewMax = indexedViewMax(this.limit, snap.slotCount);
   }
 
   /** walkCompleted records a complete view of the cell and offers the class as a donor. */
@@ -506,14 +639,17 @@ export class Scheduler {
     let preempt = false;
     let r: number;
     if (!fitsFree(snap, c, m)) {
-      // Nothing here that this class may evict: the plain shortfall is the reason (the common case on a full
-      // cell), without building the preemption vector.
-      if (!c.prod && (snap.minNonProdPriority[m] as number) >= c.priority) return freeShortfall(snap, c, m);
-      availableWithPreemption(snap, c, m, this.avail);
-      r = resourcesFilter(c, this.avail);
-      if (r !== 0) return r;
-      r = portsFilter(c, this.avail);
-      if (r !== 0) return r;
+      // Per-machine sums decide most machines of a loaded cell exactly (the common case: nothing to evict, or
+      // not enough even after evicting); only the rest build the preemptible vector from the machine's tasks.
+      r = preemptionShortfall(snap, c, m);
+      if (r > 0) return r;
+      if (r === FIT_UNKNOWN) {
+        availableWithPreemption(snap, c, m, this.avail);
+        r = resourcesFilter(c, this.avail);
+        if (r !== 0) return r;
+        r = portsFilter(c, this.avail);
+        if (r !== 0) return r;
+      }
       preempt = true;
     }
     if (c.conKeys.length > 0) {

@@ -15,6 +15,7 @@ import type { Resources } from '../model/resources';
 import { MAX_MACHINES_PER_CELL, MAX_TASKS_PER_CELL, MAX_TASKS_PER_MACHINE, SCHED_FREED_LOG_ENTRIES, SCHED_MAX_JOB_DOMAIN_COUNTERS } from '../cells/limits';
 import { Interner } from './interner';
 import { PairCounter } from './pair_counter';
+import { ROOM_ABOVE_LOWEST, ROOM_FREE, ROOM_FREE_BAND, ROOM_NON_PROD, ROOM_PROD, RoomIndex } from './room_index';
 import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_EMPTY, MACHINE_UP, type MachineStateCode, type SchedMachine, type SchedTask } from './types';
 
 /** DIMS: cpuMillis, ramBytes, diskBytes, ports, in that order in every 4-wide array. */
@@ -92,7 +93,18 @@ export class CellSnapshot {
    * batch task on the machine is below it (the common case), instead of a walk over the machine's tasks.
    */
   freeBandRes = new Float64Array(0);
+  /**
+   * lowestRes: reservations of tasks at priority 0, the lowest there is: exactly what a priority-1 candidate may
+   * evict (the free band's two levels in the trace numbering), so its room is known without a walk over tasks.
+   */
+  lowestRes = new Float64Array(0);
   minBatchPriority = new Int32Array(0);
+  /**
+   * rooms: the UP machines bucketed by the room each kind of candidate could get (room_index.ts), kept current by
+   * indexRoom() after every change of capacity, state or charges, so the scheduler's walks on a loaded cell visit
+   * only machines that could fit.
+   */
+  readonly rooms = new RoomIndex();
   /** machineTasks: task slots on each machine (unordered). */
   machineTasks: number[][] = [];
   /** attrColumns: one column per attribute key; value id per machine slot, 0 when absent. */
@@ -156,7 +168,10 @@ export class CellSnapshot {
     }
     this.minNonProdPriority[slot] = NO_NONPROD_PRIORITY;
     this.minBatchPriority[slot] = NO_NONPROD_PRIORITY;
-    for (let d = 0; d < DIMS; d++) this.freeBandRes[slot * DIMS + d] = 0;
+    for (let d = 0; d < DIMS; d++) {
+      this.freeBandRes[slot * DIMS + d] = 0;
+      this.lowestRes[slot * DIMS + d] = 0;
+    }
     this.generation[slot] = (this.generation[slot] as number) + 1;
     this.writeMachine(slot, m);
   }
@@ -187,6 +202,7 @@ export class CellSnapshot {
     this.addCapacity(slot, +1);
     for (const col of this.attrColumns.values()) col[slot] = 0;
     for (const [k, v] of m.attributes) this.column(k)[slot] = v;
+    this.indexRoom(slot);
   }
 
   /** addCapacity adds (or takes away) a slot's capacity in the cell totals; slots being written start at zero. */
@@ -207,6 +223,7 @@ export class CellSnapshot {
     this.addCapacity(slot, -1);
     for (let d = 0; d < DIMS; d++) this.cap[slot * DIMS + d] = 0;
     this.state[slot] = MACHINE_EMPTY;
+    this.rooms.remove(slot);
     this.machineTasks[slot] = [];
     for (const col of this.attrColumns.values()) col[slot] = 0;
     this.bump(slot);
@@ -221,6 +238,7 @@ export class CellSnapshot {
     const slot = this.slot(id);
     if (this.state[slot] === state) return;
     this.state[slot] = state;
+    this.indexRoom(slot);
     this.bump(slot);
     if (state === MACHINE_UP) this.logFreed(slot);
   }
@@ -286,8 +304,10 @@ export class CellSnapshot {
     this.minNonProdPriority = growI32(this.minNonProdPriority, cap, NO_NONPROD_PRIORITY);
     this.minBatchPriority = growI32(this.minBatchPriority, cap, NO_NONPROD_PRIORITY);
     this.freeBandRes = growF64(this.freeBandRes, cap * DIMS);
+    this.lowestRes = growF64(this.lowestRes, cap * DIMS);
     for (const [k, col] of this.attrColumns) this.attrColumns.set(k, growI32(col, cap));
     this.columnsEpoch++;
+    this.rooms.ensure(cap);
     this.machineCapacity = cap;
   }
 
@@ -461,11 +481,13 @@ export class CellSnapshot {
     const p = this.tPriority[t] as number;
     const prod = isProd(p);
     const freeBand = p <= FREE_MAX;
+    const lowest = p <= 0;
     for (let d = 0; d < DIMS; d++) {
       const r = sign * (this.tRes[tb + d] as number);
       this.resAll[mb + d] = (this.resAll[mb + d] as number) + r;
       this.totalRes[d] = (this.totalRes[d] as number) + r;
       if (freeBand) this.freeBandRes[mb + d] = (this.freeBandRes[mb + d] as number) + r;
+      if (lowest) this.lowestRes[mb + d] = (this.lowestRes[mb + d] as number) + r;
       if (prod) {
         this.prodRes[mb + d] = (this.prodRes[mb + d] as number) + r;
         this.prodLimit[mb + d] = (this.prodLimit[mb + d] as number) + sign * (this.tLimit[tb + d] as number);
@@ -478,8 +500,28 @@ export class CellSnapshot {
         this.prodRes[mb + d] = 0;
         this.prodLimit[mb + d] = 0;
         this.freeBandRes[mb + d] = 0;
+        this.lowestRes[mb + d] = 0;
       }
     }
+    this.indexRoom(slot);
+  }
+
+  /** indexRoom files an UP machine in every room grid by its current room (and takes any other machine out). */
+  private indexRoom(slot: number): void {
+    if (this.state[slot] !== MACHINE_UP) {
+      this.rooms.remove(slot);
+      return;
+    }
+    const b = slot * DIMS;
+    const capCpu = this.cap[b] as number;
+    const capRam = this.cap[b + 1] as number;
+    const freeCpu = capCpu - (this.resAll[b] as number);
+    const freeRam = capRam - (this.resAll[b + 1] as number);
+    this.rooms.set(ROOM_FREE, slot, freeCpu, freeRam);
+    this.rooms.set(ROOM_ABOVE_LOWEST, slot, freeCpu + (this.lowestRes[b] as number), freeRam + (this.lowestRes[b + 1] as number));
+    this.rooms.set(ROOM_FREE_BAND, slot, freeCpu + (this.freeBandRes[b] as number), freeRam + (this.freeBandRes[b + 1] as number));
+    this.rooms.set(ROOM_NON_PROD, slot, capCpu - (this.prodRes[b] as number), capRam - (this.prodRes[b + 1] as number));
+    this.rooms.set(ROOM_PROD, slot, capCpu - (this.prodLimit[b] as number), capRam - (this.prodLimit[b + 1] as number));
   }
 
   private countDomains(t: number, slot: number, delta: number): void {

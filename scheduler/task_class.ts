@@ -5,6 +5,7 @@ import { assert } from '../model/assert';
 import { InvalidArgument } from '../model/errors';
 import { isProd, validatePriority } from '../model/priority';
 import { MAX_CONSTRAINTS, MAX_CONSTRAINT_VALUES } from '../cells/limits';
+import { roomKindOf, type RoomKind } from './room_index';
 import type { CellSnapshot } from './snapshot';
 import { OP_EQ, OP_EXISTS, OP_IN, OP_NE, OP_NOT_EXISTS, type SchedTask } from './types';
 
@@ -14,9 +15,11 @@ const EMPTY_COLUMN = new Int32Array(0);
 export function validateTask(t: SchedTask): void {
   if (!Number.isSafeInteger(t.id) || t.id < 0) throw new InvalidArgument('task.id', `must be a non-negative integer, got ${t.id}`);
   validatePriority(t.priority, 'task.priority');
-  for (const [k, v] of Object.entries(t.limit)) {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new InvalidArgument(`task.limit.${k}`, `must be a non-negative integer, got ${String(v)}`);
-  }
+  // Field by field rather than Object.entries: every evicted victim is validated again on its way back to the queue.
+  checkCount(t.limit.cpuMillis, 'task.limit.cpuMillis');
+  checkCount(t.limit.ramBytes, 'task.limit.ramBytes');
+  checkCount(t.limit.diskBytes, 'task.limit.diskBytes');
+  checkCount(t.limit.ports, 'task.limit.ports');
   if (!Number.isInteger(t.job) || t.job <= 0) throw new InvalidArgument('task.job', 'must be an interned job id');
   if (!Number.isInteger(t.user) || t.user <= 0) throw new InvalidArgument('task.user', 'must be an interned user id');
   if (t.constraints.length > MAX_CONSTRAINTS) throw new InvalidArgument('task.constraints', `at most ${MAX_CONSTRAINTS}`);
@@ -40,10 +43,13 @@ export function validateTask(t: SchedTask): void {
         throw new InvalidArgument(`${f}.op`, `unknown operator ${String(c.op)}`);
     }
   });
-  const s = t.spread;
-  for (const [k, v] of Object.entries(s)) {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InvalidArgument(`task.spread.${k}`, `must be a non-negative integer, got ${String(v)}`);
-  }
+  checkCount(t.spread.maxPerMachine, 'task.spread.maxPerMachine');
+  checkCount(t.spread.maxPerRack, 'task.spread.maxPerRack');
+  checkCount(t.spread.maxPerPowerDomain, 'task.spread.maxPerPowerDomain');
+}
+
+function checkCount(v: unknown, field: string): void {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new InvalidArgument(field, `must be a non-negative integer, got ${String(v)}`);
 }
 
 /** classKey is the equivalence key: everything feasibility and scoring read from a task, and nothing else. */
@@ -57,6 +63,8 @@ export function classKey(t: SchedTask): string {
 export class TaskClass {
   readonly priority: number;
   readonly prod: boolean;
+  /** roomKind: which room-index grid bounds what this class could get on a machine (room_index.ts). */
+  readonly roomKind: RoomKind;
   readonly job: number;
   readonly needCpu: number;
   readonly needRam: number;
@@ -95,6 +103,11 @@ export class TaskClass {
    * every machine feasible for it now is a candidate or was logged as freed after syncSeq. Donor classes rely on it.
    */
   syncSeq = 0;
+  /**
+   * partialView: the cycle is a sample of the room index's superset (visited counts as complete so the walk does
+   * not top it up, but the view is not complete: never a donor, never exhausted; a fresh cycle when it runs dry).
+   */
+  partialView = false;
   /** donor: the class is in the scheduler's donor pool (complete walk, no constraints, no spread limits). */
   donor = false;
   /** dropped: evicted from the scheduler's cache; tasks that still point here look their class up again. */
@@ -112,6 +125,7 @@ export class TaskClass {
   ) {
     this.priority = t.priority;
     this.prod = isProd(t.priority);
+    this.roomKind = roomKindOf(t.priority);
     this.job = t.job;
     this.needCpu = t.limit.cpuMillis;
     this.needRam = t.limit.ramBytes;
@@ -234,6 +248,7 @@ export class TaskClass {
     this.layoutEpoch = layoutEpoch;
     this.reasonCounts.fill(0);
     this.exhausted = false;
+    this.partialView = false;
     this.verdict = undefined;
   }
 }

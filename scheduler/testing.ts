@@ -5,7 +5,7 @@ import type { SchedulerConfig } from '../cells/config';
 import { SeededRng } from '../model/rng';
 import { VirtualClock } from '../model/clock';
 import { CellSnapshot } from './snapshot';
-import { Scheduler } from './scheduler';
+import { Scheduler, type SchedulerTuning } from './scheduler';
 import { PendingQueue } from './pending_queue';
 import { MACHINE_UP, NO_SPREAD, type ConstraintOp, type MachineStateCode, type SchedTask, type SpreadLimits } from './types';
 
@@ -81,7 +81,7 @@ export class TestCell {
     return t;
   }
 
-  scheduler(over: Partial<SchedulerConfig> = {}, seed = 1): Scheduler {
-    return new Scheduler(config(over), new SeededRng(seed), this.clock);
+  scheduler(over: Partial<SchedulerConfig> = {}, seed = 1, tuning: Partial<SchedulerTuning> = {}): Scheduler {
+    return new Scheduler(config(over), new SeededRng(seed), this.clock, tuning);
   }
 }

@@ -89,6 +89,10 @@ export interface PassStats {
   cacheHits: number;
   /** inherited: classes that started from a dominating class's complete walk instead of walking the cell. */
   inherited: number;
+  /** indexedViews: complete views built from the room index (only the machines that could fit) instead of a walk. */
+  indexedViews: number;
+  /** sampledViews: classes that took `limit` machines from a random sample of the room index's superset. */
+  sampledViews: number;
   classes: number;
   passMs: number;
 }

@@ -1,6 +1,9 @@
 // Feasibility filter: cpu, ram and disk, against what the candidate may use after preempting everything it is
 // allowed to (charged.ts computes that vector; this filter only compares). The first short dimension, in the
 // order cpu, ram, disk, is the reason reported.
+import { unreachable } from '../../model/assert';
+import { FREE_MAX } from '../../model/priority';
+import { ROOM_ABOVE_LOWEST, ROOM_FREE, ROOM_FREE_BAND, ROOM_NON_PROD, ROOM_PROD } from '../room_index';
 import { DIMS, type CellSnapshot } from '../snapshot';
 import { CODE_INSUFFICIENT_PORTS } from './ports';
 import type { TaskClass } from '../task_class';
@@ -32,4 +35,68 @@ export function freeShortfall(snap: CellSnapshot, c: TaskClass, m: number): numb
   if (c.needRam > (cap[b + 1] as number) - (res[b + 1] as number)) return CODE_INSUFFICIENT_RAM;
   if (c.needDisk > (cap[b + 2] as number) - (res[b + 2] as number)) return CODE_INSUFFICIENT_DISK;
   return CODE_INSUFFICIENT_PORTS;
+}
+
+/** FIT_UNKNOWN: preemptionShortfall cannot decide from per-machine sums; the exact preemptible vector is needed. */
+export const FIT_UNKNOWN = -1;
+
+/**
+ * preemptionShortfall is the resource verdict for a candidate that does not fit plainly on slot m, decided from
+ * per-machine sums wherever they suffice: a reason code, 0 when it fits after evictions, or FIT_UNKNOWN when only
+ * the exact preemptible vector (charged.ts availableWithPreemption, a walk over the machine's tasks) can tell.
+ * The reason is the first short dimension (cpu, ram, disk, ports) of the class's *room bound* (room_index.ts:
+ * what it could get if it evicted everything its priority allows, an upper bound that is exact for prod,
+ * priorities 0 and 1 and the lowest batch priority) when that bound is short, else of the exact vector. The room index
+ * counts the machines it rules out by the same rule, so a walk and an indexed view give the same histogram.
+ */
+export function preemptionShortfall(snap: CellSnapshot, c: TaskClass, m: number): number {
+  const b = m * DIMS;
+  const cap = snap.cap;
+  switch (c.roomKind) {
+    case ROOM_PROD: {
+      // Exact: prod is charged the limits of prod and may evict every non-prod task.
+      const pl = snap.prodLimit;
+      return firstShort(c, (cap[b] as number) - (pl[b] as number), (cap[b + 1] as number) - (pl[b + 1] as number), (cap[b + 2] as number) - (pl[b + 2] as number), (cap[b + 3] as number) - (pl[b + 3] as number));
+    }
+    case ROOM_FREE:
+      // Exact: nothing runs below priority 0.
+      return freeShortfall(snap, c, m);
+    case ROOM_ABOVE_LOWEST: {
+      // Exact: priority 1 may evict the priority-0 tasks and nothing else.
+      const res = snap.resAll;
+      const lo = snap.lowestRes;
+      return firstShort(c, (cap[b] as number) - (res[b] as number) + (lo[b] as number), (cap[b + 1] as number) - (res[b + 1] as number) + (lo[b + 1] as number), (cap[b + 2] as number) - (res[b + 2] as number) + (lo[b + 2] as number), (cap[b + 3] as number) - (res[b + 3] as number) + (lo[b + 3] as number));
+    }
+    case ROOM_FREE_BAND: {
+      const res = snap.resAll;
+      const fb = snap.freeBandRes;
+      const r = firstShort(c, (cap[b] as number) - (res[b] as number) + (fb[b] as number), (cap[b + 1] as number) - (res[b + 1] as number) + (fb[b + 1] as number), (cap[b + 2] as number) - (res[b + 2] as number) + (fb[b + 2] as number), (cap[b + 3] as number) - (res[b + 3] as number) + (fb[b + 3] as number));
+      if (r !== 0) return r;
+      if ((snap.minNonProdPriority[m] as number) >= c.priority) return freeShortfall(snap, c, m);
+      // The lowest batch priority may evict exactly the free band, so the bound is its exact room.
+      return c.priority > FREE_MAX ? 0 : FIT_UNKNOWN;
+    }
+    case ROOM_NON_PROD: {
+      const pr = snap.prodRes;
+      const r = firstShort(c, (cap[b] as number) - (pr[b] as number), (cap[b + 1] as number) - (pr[b + 1] as number), (cap[b + 2] as number) - (pr[b + 2] as number), (cap[b + 3] as number) - (pr[b + 3] as number));
+      if (r !== 0) return r;
+      if ((snap.minNonProdPriority[m] as number) >= c.priority) return freeShortfall(snap, c, m);
+      if ((snap.minBatchPriority[m] as number) < c.priority) return FIT_UNKNOWN;
+      // No batch task below it: what it may evict is exactly the free band.
+      const res = snap.resAll;
+      const fb = snap.freeBandRes;
+      return firstShort(c, (cap[b] as number) - (res[b] as number) + (fb[b] as number), (cap[b + 1] as number) - (res[b + 1] as number) + (fb[b + 1] as number), (cap[b + 2] as number) - (res[b + 2] as number) + (fb[b + 2] as number), (cap[b + 3] as number) - (res[b + 3] as number) + (fb[b + 3] as number));
+    }
+    default:
+      return unreachable(c.roomKind, 'room kind');
+  }
+}
+
+/** firstShort: resourcesFilter then portsFilter on an available vector given as four numbers. */
+function firstShort(c: TaskClass, cpu: number, ram: number, disk: number, ports: number): number {
+  if (c.needCpu > cpu) return CODE_INSUFFICIENT_CPU;
+  if (c.needRam > ram) return CODE_INSUFFICIENT_RAM;
+  if (c.needDisk > disk) return CODE_INSUFFICIENT_DISK;
+  if (c.needPorts > ports) return CODE_INSUFFICIENT_PORTS;
+  return 0;
 }
