@@ -1,5 +1,5 @@
 // `npm run bench -- cell [--machines 10000] [--tasks 100000] [--trials 3] [--poll-interval 2s] [--election-ticks 10]
-// [--json]`:
+// [--profile DIR] [--json]`:
 // a whole cell of real daemons on this host: 3 replica processes (borgmaster/main.ts), the scheduler process and
 // one simulated-Borglets process serving every machine (sim/borglets), all over mutual TLS. It fills the cell
 // with tasks and measures the poll interval the machines see (p95), the master's memory per task (RSS delta of the
@@ -42,11 +42,13 @@ async function run(args: string[]): Promise<void> {
   // On a loaded host the default election timeout (10 ticks of 50 ms) deposes masters whose event loop stalls
   // under 10,000 polls; a longer one trades failover time for stability, and the figures say which was used.
   const electionTicks = Number(flag(args, '--election-ticks', '10'));
+  // --profile DIR: the replicas run with --cpu-prof into DIR (written when they exit; a kill -9 loses its own).
+  const profileDir = flag(args, '--profile', '');
   const asJson = args.includes('--json');
   const say = (m: string) => process.stderr.write(`[cell bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
   const t0 = Date.now();
   say(`starting a cell of ${machines} simulated machines, 3 replicas, scheduler`);
-  const cell = await SimCell.start({ name: `bench${process.pid % 10000}`, machines, pollInterval, missedPollsBeforeDown: 5, rescheduleTasksPerSecond: 100, passInterval: '1s', capacity: '{ cpu: 32, ram: 128GiB, disk: 1TiB, ports: 100 }', paxos: `{ tick: 50ms, electionTicks: ${electionTicks}, leaseTicks: ${Math.max(1, electionTicks - 2)} }` });
+  const cell = await SimCell.start({ name: `bench${process.pid % 10000}`, machines, pollInterval, missedPollsBeforeDown: 5, rescheduleTasksPerSecond: 100, passInterval: '1s', capacity: '{ cpu: 32, ram: 128GiB, disk: 1TiB, ports: 100 }', paxos: `{ tick: 50ms, electionTicks: ${electionTicks}, leaseTicks: ${Math.max(1, electionTicks - 2)} }`, replicaNodeFlags: profileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
   // Ctrl-C or a timeout still stops every daemon and removes the cell's files.
   const onSignal = () => void cell.stop().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
@@ -60,6 +62,7 @@ async function run(args: string[]): Promise<void> {
     let leader = await leaderOf();
     await sleep(3000);
     const rssBefore = rssBytes(cell.replicas.get(leader)?.child.pid);
+    const memBefore = await cell.memory(leader);
 
     // Fill the cell: jobs of up to 1000 tasks, a few in flight at once.
     const fillStart = Date.now();
@@ -80,10 +83,15 @@ async function run(args: string[]): Promise<void> {
     result.fillSeconds = (Date.now() - fillStart) / 1000;
     say(`${tasks} tasks running on the simulated machines after ${result.fillSeconds.toFixed(1)} s`);
 
-    // Poll intervals with the cell full and quiet.
+    // Poll intervals with the cell full and quiet; what the polls carried meanwhile.
     await cell.pollIntervals();
+    const quietFrom = await cell.counters();
     await sleep(Math.max(15_000, 8 * Number.parseFloat(pollInterval) * (pollInterval.endsWith('ms') ? 1 : 1000)));
     const iv = await cell.pollIntervals();
+    const quietTo = await cell.counters();
+    result.quietPolls = quietTo.polls - quietFrom.polls;
+    result.quietFullPolls = quietTo.fullPolls - quietFrom.fullPolls;
+    result.quietSpecsSent = quietTo.specsReceived - quietFrom.specsReceived;
     result.pollIntervalP50Seconds = iv.p50Ms / 1000;
     result.pollIntervalP95Seconds = iv.p95Ms / 1000;
     result.pollIntervalMaxSeconds = iv.maxMs / 1000;
@@ -93,6 +101,10 @@ async function run(args: string[]): Promise<void> {
     const rssAfter = rssBytes(cell.replicas.get(leader)?.child.pid);
     result.masterRssBytes = rssAfter;
     result.masterBytesPerTask = Math.round((rssAfter - rssBefore) / tasks);
+    const memAfter = await cell.memory(leader);
+    // The heap figure includes garbage not yet collected; RSS also holds what V8 keeps reserved.
+    result.masterHeapUsedBytes = memAfter.heap_used ?? 0;
+    result.masterHeapBytesPerTask = Math.round(((memAfter.heap_used ?? 0) - (memBefore.heap_used ?? 0)) / tasks);
 
     // CreateJob at light load: sequential one-task jobs.
     const lat: number[] = [];
@@ -170,7 +182,9 @@ async function run(args: string[]): Promise<void> {
   else {
     const rows: [string, string, string][] = [
       ['poll interval p95', `${result.pollIntervalP95Seconds} s`, '< 10 s'],
-      ['master memory per task', `${result.masterBytesPerTask} B`, '< 2048 B'],
+      ['master memory per task (RSS)', `${result.masterBytesPerTask} B`, '< 2048 B'],
+      ['master heap per task', `${result.masterHeapBytesPerTask} B`, ''],
+      ['quiet polls carrying specs', `${result.quietFullPolls} of ${result.quietPolls}`, ''],
       ['CreateJob p99 (light load)', `${result.createJobP99Ms} ms`, '< 50 ms'],
       ['failover: write accepted (median)', `${result.failoverSecondsMedian} s`, '< 2 s'],
       ['failover: scheduler back (median)', `${result.schedulerBackSecondsMedian} s`, '< 3 s'],
@@ -179,7 +193,7 @@ async function run(args: string[]): Promise<void> {
       ['checkpoint restore', `${result.checkpointRestoreSeconds} s`, '< 3 s'],
     ];
     console.log(`cell: ${machines} simulated machines, ${tasks} tasks, 3 replicas, poll every ${pollInterval}`);
-    for (const [k, v, goal] of rows) console.log(`  ${k.padEnd(36)} ${v.padStart(12)}   goal ${goal}`);
+    for (const [k, v, goal] of rows) console.log(`  ${k.padEnd(36)} ${v.padStart(14)}   ${goal === '' ? '' : `goal ${goal}`}`);
     console.log(JSON.stringify(result));
   }
 }

@@ -411,3 +411,34 @@ test('ports come from the machine\'s own range: machines carved out of one host 
   assert.deepEqual([...r.task('test/alice/web/1').ports], [30100, 30101]);
   assert.equal(r.run(bodies.registerMachine(machine('bad', { ports: 100 }, { portBase: 65500 }))).errorField, 'machine.portBase');
 });
+
+test('getTaskIfValid finds exactly the well-formed ids of this cell and agrees with lookupTask', () => {
+  const r = cell();
+  r.ok(bodies.createJob(jobSpec({ taskCount: 12 })));
+  const rows: [string, string | undefined][] = [
+    ['test/alice/web/0', 'test/alice/web/0'],
+    ['test/alice/web/11', 'test/alice/web/11'],
+    ['test/alice/web/12', undefined],
+    ['test/alice/web/01', undefined],
+    ['test/alice/web/1.0', undefined],
+    ['test/alice/web/1e1', undefined],
+    ['test/alice/web/-0', undefined],
+    ['test/alice/web/ 1', undefined],
+    ['test/alice/web/', undefined],
+    ['test/alice/web', undefined],
+    ['other/alice/web/0', undefined],
+    ['test/bob/web/0', undefined],
+    ['', undefined],
+    ['/', undefined],
+  ];
+  for (const [id, want] of rows) {
+    assert.equal(r.state.getTaskIfValid(id)?.id, want, id);
+    let parsed: string | undefined;
+    try {
+      parsed = r.state.lookupTask(id)?.id;
+    } catch {
+      parsed = undefined;
+    }
+    assert.equal(parsed, want, `lookupTask agrees on ${JSON.stringify(id)}`);
+  }
+});

@@ -191,14 +191,21 @@ export class CellState {
     return this.getTask(validateTaskIdIn(taskId, field, this.cell));
   }
 
-  /** getTaskIfValid is lookupTask for ids that may be malformed: undefined instead of an error. */
+  /**
+   * getTaskIfValid is lookupTask for ids that may be malformed: undefined instead of an error. It parses nothing:
+   * the job is found by the id's prefix and the task by its index, and the task's own id must then equal the
+   * string, so only a well-formed id of this cell can match (hot paths: usage samples, verdicts, applied
+   * transitions whose ids were validated already).
+   */
   getTaskIfValid(taskId: string): TaskRec | undefined {
-    try {
-      return this.lookupTask(taskId);
-    } catch (e: unknown) {
-      if (e instanceof InvalidArgument) return undefined;
-      throw e;
-    }
+    const slash = taskId.lastIndexOf('/');
+    if (slash <= 0) return undefined;
+    const job = this.jobs.get(taskId.slice(0, slash));
+    if (job === undefined) return undefined;
+    const index = Number(taskId.slice(slash + 1));
+    if (!Number.isSafeInteger(index) || index < 0) return undefined;
+    const t = job.tasks[index];
+    return t !== undefined && t.id === taskId ? t : undefined;
   }
 
   quotaUsed(user: string, band: PriorityBand): Usage {
@@ -671,7 +678,7 @@ export class CellState {
     const accepted: string[] = [];
     const rejected: RejectedTransition[] = [];
     for (const tr of list) {
-      const task = this.lookupTask(tr.taskId);
+      const task = this.getTaskIfValid(tr.taskId); // validated above
       if (task === undefined) {
         rejected.push({ taskId: tr.taskId, reason: 'task not found' });
         continue;
@@ -686,7 +693,7 @@ export class CellState {
   /** schedule re-checks and commits one assignment; returns the rejection reason or undefined. */
   private schedule(task: TaskRec, machineName: string, specVersion: number, victimIds: string[], t: number, idx: number, ch: Changes): string | undefined {
     const machine = this.machines.get(machineName);
-    const victims = victimIds.map((v) => this.lookupTask(v));
+    const victims = victimIds.map((v) => this.getTaskIfValid(v)); // validated by transitions()
     const verdict = checkPlacement(task, machine, specVersion, victims, t);
     if (verdict.kind === 'rejected') return verdict.reason;
     assert(machine !== undefined, 'checked machine exists');
@@ -737,7 +744,7 @@ export class CellState {
     const accepted: string[] = [];
     const rejected: RejectedTransition[] = [];
     list.forEach((u, i) => {
-      const task = this.lookupTask(u.taskId);
+      const task = this.getTaskIfValid(u.taskId); // validated above
       if (task === undefined || task.state !== TaskState.RUNNING || task.machine?.name !== u.machine) {
         rejected.push({ taskId: u.taskId, reason: 'task is not running on that machine' });
         return;

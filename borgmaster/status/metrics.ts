@@ -90,6 +90,21 @@ export class BorgMetrics {
     this.preemptions = new Counter({ name: 'borg_preemptions_total', help: 'Tasks evicted to make room for higher-priority tasks.', registers });
     this.oomKills = new Counter({ name: 'borg_oom_kills_total', help: 'Tasks killed by the kernel OOM killer, as reported by Borglets.', registers });
     this.logIndex = new Gauge({ name: 'borg_paxos_log_index', help: 'Highest log index this replica knows chosen.', registers });
+    // The process's memory, read at scrape time (the cell benchmark derives the master's bytes per task from it).
+    new Gauge({
+      name: 'borg_process_memory_bytes',
+      help: 'Memory of this replica process (rss, heap_used, heap_total, external, array_buffers).',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const m = process.memoryUsage();
+        this.set({ kind: 'rss' }, m.rss);
+        this.set({ kind: 'heap_used' }, m.heapUsed);
+        this.set({ kind: 'heap_total' }, m.heapTotal);
+        this.set({ kind: 'external' }, m.external);
+        this.set({ kind: 'array_buffers' }, m.arrayBuffers);
+      },
+    });
 
     // Cell gauges: one collect() computes the summary once per scrape and sets every cell series from it. It
     // hangs on the first cell gauge registered, because the registry serialises metrics in registration order.

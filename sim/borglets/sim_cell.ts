@@ -215,6 +215,20 @@ security: { caDir: ${dir}/ca }
     }
   }
 
+  /**
+   * memory reads a replica's process memory from its /metrics (borg_process_memory_bytes): rss, heap_used,
+   * heap_total, external, array_buffers.
+   */
+  async memory(id: number): Promise<Record<string, number>> {
+    const r = this.config.replicas.find((x) => x.id === id);
+    if (r === undefined) throw new Error(`no replica ${id}`);
+    const res = await fetch(`http://${r.statusAddress}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    const text = await res.text();
+    const out: Record<string, number> = {};
+    for (const m of text.matchAll(/^borg_process_memory_bytes\{[^}]*kind="([a-z_]+)"[^}]*\} (\d+(?:\.\d+)?(?:e\+\d+)?)$/gm)) out[m[1] as string] = Number(m[2]);
+    return out;
+  }
+
   /** sim sends one command line to the simulated Borglets and returns its answer line (starting with `expect`). */
   async sim(line: string, expect: string): Promise<string> {
     const b = this.borglets;
