@@ -243,7 +243,7 @@ async function run(o: CliOptions, print: (line: string) => void): Promise<number
   const c = faux.counts();
   const loaded = { source: label, machines: c.machines, jobs: c.jobs, running: c.running, pending: c.pending, loadSeconds: (performance.now() - t0) / 1000 };
   const t1 = performance.now();
-  const scheduled = await faux.schedule();
+  const scheduled = await faux.schedule({ settle: o.op.kind !== 'step' });
   const scheduleSeconds = (performance.now() - t1) / 1000;
   const text: string[] = [`fauxmaster: ${label}: ${loaded.machines} machines, ${loaded.jobs} jobs, ${loaded.running} running and ${loaded.pending} pending tasks (loaded in ${loaded.loadSeconds.toFixed(1)} s)`, ...scheduleLines(scheduled, scheduleSeconds)];
   let result: unknown = { loaded, schedule: scheduled, scheduleSeconds };

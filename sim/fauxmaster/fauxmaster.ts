@@ -24,6 +24,8 @@ export const FAUX_CALLER = 'fauxmaster';
 export const MAX_PASSES_PER_SCHEDULE = 256;
 /** HOLD_AFTER_REJECT_MS: a task the master refused waits this long (virtual) before it is planned again, as in the scheduler process. */
 export const HOLD_AFTER_REJECT_MS = 2_000;
+/** SETTLE_ROUNDS bounds how often schedule({ settle }) lets the hold time pass. */
+export const SETTLE_ROUNDS = 8;
 
 export interface FauxmasterOptions {
   /** seed: the scheduler's randomness (relaxed randomization); the same seed replays the same placements. */
@@ -163,24 +165,35 @@ export class Fauxmaster {
 
   /**
    * schedule runs scheduler passes, exactly as the scheduler process does (release held tasks, schedulePass on
-   * the cached cell, CommitPlan on the master), until the queue is empty or a pass places nothing.
+   * the cached cell, CommitPlan on the master), until the queue is empty or a pass places nothing. With settle,
+   * virtual time moves on while refused tasks are held, so they are retried (what-if and the CLI's schedule).
    */
-  async schedule(maxPasses = MAX_PASSES_PER_SCHEDULE): Promise<ScheduleReport> {
+  async schedule(options: { settle?: boolean; maxPasses?: number } = {}): Promise<ScheduleReport> {
+    const maxPasses = options.maxPasses ?? MAX_PASSES_PER_SCHEDULE;
     let passes = 0;
     let placed = 0;
     let rejected = 0;
     let preempted = 0;
-    for (; passes < maxPasses; passes++) {
+    let heldSince = 0;
+    for (let settles = 0; passes < maxPasses; ) {
       this.cached.release(this.clock.nowMs());
-      if (this.cached.queue.size === 0) break;
-      const r = await this.passOnce();
-      placed += r.accepted;
-      rejected += r.rejected;
-      preempted += r.victims;
-      if (r.planned === 0) {
+      let progress = false;
+      if (this.cached.queue.size > 0) {
+        const r = await this.passOnce();
         passes++;
-        break;
+        placed += r.accepted;
+        rejected += r.rejected;
+        heldSince += r.rejected;
+        preempted += r.victims;
+        progress = r.planned > 0;
       }
+      if (progress) continue;
+      // settle: tasks the master refused are held for HOLD_AFTER_REJECT_MS of cell time, as in the scheduler
+      // process; let that time pass (a few times at most) so they are planned again against the new state.
+      if (options.settle !== true || heldSince === 0 || settles >= SETTLE_ROUNDS) break;
+      this.clock.advance(HOLD_AFTER_REJECT_MS);
+      heldSince = 0;
+      settles++;
     }
     const c = this.counts();
     return { passes, placed, rejected, preempted, running: c.running, pending: c.pending, whyPending: this.whyPendingHistogram() };

@@ -89,7 +89,7 @@ export async function whatIf(faux: Fauxmaster, change: Change): Promise<WhatIfRe
         break;
       }
     }
-    return f.schedule();
+    return f.schedule({ settle: true });
   });
   // Preempted: evicted by a placement ("preempted by X"), not by the change itself.
   const preemptedBy = new Map<string, string>();

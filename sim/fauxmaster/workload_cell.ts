@@ -78,12 +78,16 @@ export function jobsFor(cell: string, tasks: readonly WorkloadTask[], suffix = '
     variantsOf.set(vk, v);
   }
   const out: CellJobs = { bodies: [], specs: [], refs: new Map() };
+  const used = new Set<string>();
   for (const g of groups.values()) {
     g.sort((a, b) => a.index - b.index);
     const first = g[0] as WorkloadTask;
     const user = cellName(first.user, 'u');
     const several = (variantsOf.get(`${first.user}\u0000${first.job}`)?.size ?? 1) > 1;
-    const base = cellName(`${first.job}${several ? `-p${first.priority}` : ''}${suffix}`, 'j');
+    // Variants of one job are named by priority, then numbered when they share it (spread or constraints differ).
+    let base = cellName(`${first.job}${several ? `-p${first.priority}` : ''}${suffix}`, 'j');
+    for (let k = 2; used.has(`${user}/${base}`); k++) base = cellName(`${first.job}-p${first.priority}-${k}${suffix}`, 'j');
+    used.add(`${user}/${base}`);
     // A trace job larger than a cell job is split into parts, in index order.
     for (let from = 0, part = 0; from < g.length; from += MAX_TASKS_PER_JOB, part++) {
       const slice = g.slice(from, from + MAX_TASKS_PER_JOB);
