@@ -1,12 +1,13 @@
 // `npm run bench -- paxos`: our 3-replica Multi-Paxos log (3 processes, loopback, fsync on) beside a 3-member etcd
 // cluster (Debian's etcd 3.4, loopback, its defaults), driven by the same client process with the same load:
-// 256-byte values, 1/16/64/256 concurrent writers for a fixed duration each, then kill -9 of the leader under
-// load, timed until the next successful commit, over several trials. It prints numbers and asserts nothing.
+// 256-byte values, 1/16/64/256 concurrent writers for a fixed duration each (in --rounds rounds that interleave the
+// two systems), then kill -9 of the leader under load, timed until the next successful commit, over --trials
+// trials. It prints numbers and asserts nothing.
 //
-//   npm run bench -- paxos [--duration 5s] [--writers 1,16,64,256] [--trials 10] [--failover-writers 16]
-//                          [--value-bytes 256] [--only ours|etcd] [--json]
+//   npm run bench -- paxos [--duration 5s] [--writers 1,16,64,256] [--rounds 5] [--trials 10]
+//                          [--failover-writers 16] [--value-bytes 256] [--only ours|etcd] [--json]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -14,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import type { Benchmark } from '../main';
 import { ReplicaCluster } from '../../borgmaster/paxos/replica_cluster';
 import { parseDurationMs } from '../../model/units';
+import { assert } from '../../model/assert';
 import { EtcdCluster } from './etcd_cluster';
 
 type SystemName = 'ours' | 'etcd';
@@ -160,8 +162,25 @@ async function startEtcd(dir: string): Promise<System> {
   };
 }
 
+/** Accumulated is one system's results over the rounds of one concurrency level. */
+interface Accumulated {
+  cps: number[];
+  latenciesMs: number[];
+  errors: number;
+  commits: number;
+  serverCpuMs: number;
+  clientCpuMs: number;
+  syncs: number;
+  syncedCommits: number;
+}
+
 interface LevelRow {
   writers: number;
+  /** loadAverage1m: the machine's 1-minute load average at the start of each system's round (other work included). */
+  loadAverage1m?: number[];
+  /** throughput of each round (median reported above), in round order. */
+  oursCommitsPerSecondRounds?: number[];
+  etcdCommitsPerSecondRounds?: number[];
   oursCommitsPerSecond?: number;
   etcdCommitsPerSecond?: number;
   oursP50Ms?: number;
@@ -196,6 +215,7 @@ const bench: Benchmark = {
         duration: { type: 'string', default: '5s' },
         writers: { type: 'string', default: '1,16,64,256' },
         trials: { type: 'string', default: '10' },
+        rounds: { type: 'string', default: '5' },
         'failover-writers': { type: 'string', default: '16' },
         'value-bytes': { type: 'string', default: '256' },
         only: { type: 'string' },
@@ -206,11 +226,13 @@ const bench: Benchmark = {
     const durationMs = parseDurationMs(values.duration, '--duration');
     const levels = values.writers.split(',').map((s) => Number(s));
     const trials = Number(values.trials);
+    const rounds = Number(values.rounds);
     const failoverWriters = Number(values['failover-writers']);
     const valueBytes = Number(values['value-bytes']);
     const only = values.only;
     if (levels.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--writers: a comma-separated list of positive integers');
     if (!Number.isInteger(trials) || trials < 0) throw new Error('--trials: a non-negative integer');
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds: a positive integer');
     if (only !== undefined && only !== 'ours' && only !== 'etcd') throw new Error('--only: ours or etcd');
     const log = (s: string): void => {
       if (!values.json) console.error(s);
@@ -225,39 +247,63 @@ const bench: Benchmark = {
 
       const rows: LevelRow[] = [];
       for (const writers of levels) {
-        const row: LevelRow = { writers };
-        // Alternate which system goes first at each level, so drift in the machine's load hits both alike.
-        const order = rows.length % 2 === 0 ? systems : [...systems].reverse();
-        for (const sys of order) {
-          const leader = await sys.waitForLeader();
-          await load(sys, writers, Math.min(1_000, durationMs / 4), valueBytes, `warm${writers}`);
-          const syncsBefore = await sys.syncs(leader);
-          const cpuBefore = totalCpuMs(sys.pids());
-          const clientBefore = process.cpuUsage();
-          const r = await load(sys, writers, durationMs, valueBytes, `w${writers}`);
-          const clientUsed = process.cpuUsage(clientBefore);
-          const cpuPerCommit = r.commits > 0 ? (totalCpuMs(sys.pids()) - cpuBefore) / r.commits : undefined;
-          const clientCpuPerCommit = r.commits > 0 ? (clientUsed.user + clientUsed.system) / 1000 / r.commits : undefined;
-          const syncsAfter = await sys.syncs(leader);
-          const sorted = r.latenciesMs.sort((a, b) => a - b);
-          const cps = (r.commits * 1000) / r.elapsedMs;
-          if (sys.name === 'ours') {
-            row.oursCommitsPerSecond = round1(cps);
+        const row: LevelRow = { writers, loadAverage1m: [] };
+        const acc = new Map<SystemName, Accumulated>(systems.map((sys) => [sys.name, { cps: [], latenciesMs: [], errors: 0, commits: 0, serverCpuMs: 0, clientCpuMs: 0, syncs: 0, syncedCommits: 0 }]));
+        // Rounds interleave the systems (ours, etcd, etcd, ours, ...), so a change in the machine's load from other
+        // work hits both alike; throughput is the median round, latency percentiles are over every round's writes.
+        for (let round = 0; round < rounds; round++) {
+          const order = (round + rows.length) % 2 === 0 ? systems : [...systems].reverse();
+          for (const sys of order) {
+            const a = acc.get(sys.name);
+            assert(a !== undefined, 'accumulator per system');
+            row.loadAverage1m?.push(round2(loadavg()[0]) ?? 0);
+            const leader = await sys.waitForLeader();
+            await load(sys, writers, Math.min(1_000, durationMs / 4), valueBytes, `warm${writers}`);
+            const syncsBefore = await sys.syncs(leader);
+            const cpuBefore = totalCpuMs(sys.pids());
+            const clientBefore = process.cpuUsage();
+            const r = await load(sys, writers, durationMs, valueBytes, `w${writers}`);
+            const clientUsed = process.cpuUsage(clientBefore);
+            const serverCpuMs = totalCpuMs(sys.pids()) - cpuBefore;
+            const syncsAfter = await sys.syncs(leader);
+            const cps = (r.commits * 1000) / r.elapsedMs;
+            a.cps.push(cps);
+            for (const l of r.latenciesMs) a.latenciesMs.push(l);
+            a.errors += r.errors;
+            a.commits += r.commits;
+            a.serverCpuMs += serverCpuMs;
+            a.clientCpuMs += (clientUsed.user + clientUsed.system) / 1000;
+            if (syncsBefore !== undefined && syncsAfter !== undefined && syncsAfter > syncsBefore) {
+              a.syncs += syncsAfter - syncsBefore;
+              a.syncedCommits += r.commits;
+            }
+            const sorted = [...r.latenciesMs].sort((x, y) => x - y);
+            log(
+              `${sys.name} ${writers} writers, round ${round + 1}/${rounds}: ${cps.toFixed(0)} commits/s, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, ${r.errors} errors, cpu ms/commit servers ${(serverCpuMs / Math.max(1, r.commits)).toFixed(3)} client ${((clientUsed.user + clientUsed.system) / 1000 / Math.max(1, r.commits)).toFixed(3)}, load ${loadavg()[0]?.toFixed(1)}`,
+            );
+          }
+        }
+        for (const [name, a] of acc) {
+          const sorted = a.latenciesMs.sort((x, y) => x - y);
+          const perCommit = (ms: number): number | undefined => (a.commits > 0 ? round3(ms / a.commits) : undefined);
+          if (name === 'ours') {
+            row.oursCommitsPerSecond = round1(median(a.cps));
+            row.oursCommitsPerSecondRounds = a.cps.map((x) => Math.round(x));
             row.oursP50Ms = round2(percentile(sorted, 50));
             row.oursP99Ms = round2(percentile(sorted, 99));
-            row.oursErrors = r.errors;
-            row.oursServerCpuMsPerCommit = round3(cpuPerCommit);
-            row.oursClientCpuMsPerCommit = round3(clientCpuPerCommit);
-            if (syncsBefore !== undefined && syncsAfter !== undefined && syncsAfter > syncsBefore) row.oursCommitsPerSync = round1(r.commits / (syncsAfter - syncsBefore));
+            row.oursErrors = a.errors;
+            row.oursServerCpuMsPerCommit = perCommit(a.serverCpuMs);
+            row.oursClientCpuMsPerCommit = perCommit(a.clientCpuMs);
+            if (a.syncs > 0) row.oursCommitsPerSync = round1(a.syncedCommits / a.syncs);
           } else {
-            row.etcdCommitsPerSecond = round1(cps);
+            row.etcdCommitsPerSecond = round1(median(a.cps));
+            row.etcdCommitsPerSecondRounds = a.cps.map((x) => Math.round(x));
             row.etcdP50Ms = round2(percentile(sorted, 50));
             row.etcdP99Ms = round2(percentile(sorted, 99));
-            row.etcdErrors = r.errors;
-            row.etcdServerCpuMsPerCommit = round3(cpuPerCommit);
-            row.etcdClientCpuMsPerCommit = round3(clientCpuPerCommit);
+            row.etcdErrors = a.errors;
+            row.etcdServerCpuMsPerCommit = perCommit(a.serverCpuMs);
+            row.etcdClientCpuMsPerCommit = perCommit(a.clientCpuMs);
           }
-          log(`${sys.name} ${writers} writers: ${cps.toFixed(0)} commits/s, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, ${r.errors} errors, cpu ms/commit servers ${cpuPerCommit?.toFixed(3)} client ${clientCpuPerCommit?.toFixed(3)}`);
         }
         if (row.oursCommitsPerSecond && row.etcdCommitsPerSecond) row.throughputRatio = round2(row.oursCommitsPerSecond / row.etcdCommitsPerSecond);
         if (row.oursP99Ms && row.etcdP99Ms) row.p99Ratio = round2(row.oursP99Ms / row.etcdP99Ms);
@@ -284,7 +330,9 @@ const bench: Benchmark = {
         durationMs,
         attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
         failoverWriters,
+        rounds,
         trials,
+        loadAverageAtEnd: loadavg().map((x) => round2(x)),
         concurrency: Object.fromEntries(rows.map((r) => [String(r.writers), r])),
         failover,
       };
@@ -293,11 +341,12 @@ const bench: Benchmark = {
         return;
       }
       const fmt = (x: number | undefined, w: number): string => (x === undefined ? '-' : String(x)).padStart(w);
-      console.log(`\nPaxos log vs etcd, 3 replicas each on loopback, ${valueBytes}-byte values, ${durationMs} ms per level\n`);
-      console.log('writers  ours c/s  etcd c/s  ratio  ours p50  etcd p50  ours p99  etcd p99  p99 ratio  commits/fsync  cpu ms/commit ours  etcd');
+      console.log(`\nPaxos log vs etcd, 3 replicas each on loopback, ${valueBytes}-byte values, ${rounds} interleaved rounds of ${durationMs} ms per level`);
+      console.log('(commits/s: median round; p50/p99: over every round; load: 1-minute load average during the level)\n');
+      console.log('writers  ours c/s  etcd c/s  ratio  ours p50  etcd p50  ours p99  etcd p99  p99 ratio  commits/fsync  server cpu ms/commit ours  etcd  client ours  etcd  load');
       for (const r of rows) {
         console.log(
-          `${fmt(r.writers, 7)}  ${fmt(r.oursCommitsPerSecond, 8)}  ${fmt(r.etcdCommitsPerSecond, 8)}  ${fmt(r.throughputRatio, 5)}  ${fmt(r.oursP50Ms, 8)}  ${fmt(r.etcdP50Ms, 8)}  ${fmt(r.oursP99Ms, 8)}  ${fmt(r.etcdP99Ms, 8)}  ${fmt(r.p99Ratio, 9)}  ${fmt(r.oursCommitsPerSync, 13)}  ${fmt(r.oursServerCpuMsPerCommit, 18)}  ${fmt(r.etcdServerCpuMsPerCommit, 4)}`,
+          `${fmt(r.writers, 7)}  ${fmt(r.oursCommitsPerSecond, 8)}  ${fmt(r.etcdCommitsPerSecond, 8)}  ${fmt(r.throughputRatio, 5)}  ${fmt(r.oursP50Ms, 8)}  ${fmt(r.etcdP50Ms, 8)}  ${fmt(r.oursP99Ms, 8)}  ${fmt(r.etcdP99Ms, 8)}  ${fmt(r.p99Ratio, 9)}  ${fmt(r.oursCommitsPerSync, 13)}  ${fmt(r.oursServerCpuMsPerCommit, 25)}  ${fmt(r.etcdServerCpuMsPerCommit, 5)}  ${fmt(r.oursClientCpuMsPerCommit, 11)}  ${fmt(r.etcdClientCpuMsPerCommit, 5)}  ${fmt(round1(median(r.loadAverage1m ?? [])), 4)}`,
         );
       }
       if (trials > 0) {
