@@ -201,7 +201,12 @@ export class LinkShard {
     const ballotKey = `${ballot.round}/${ballot.replica}`;
     if (this.refusedAt.get(m.name) === ballotKey) return; // a newer master owns this Borglet: we are deposed
     const version = desiredVersion(m);
-    const full = this.echoed.get(m.name) !== version;
+    // A machine this shard has not heard from yet (new share after an election, or after a failed poll) gets an
+    // optimistic "unchanged" poll first: the version is the content's hash, the same on every replica, so a
+    // Borglet that ran the previous master's orders already echoes it. One that does not is re-polled at once
+    // with the full state (below), and meanwhile nothing it fails to report counts as LOST.
+    const known = this.echoed.get(m.name);
+    const full = known !== undefined && known !== version;
     const sentIds: string[] = [];
     for (const t of m.tasks) sentIds.push(t.id);
     const tasks = full ? desiredTasks(m, state.cell) : [];
