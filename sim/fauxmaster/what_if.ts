@@ -7,7 +7,11 @@ import { InvalidArgument, NotFound, QuotaExceeded } from '../../model/errors';
 import { add, sub, ZERO } from '../../model/resources';
 import { bandKey, bodies, jobDemand, type TaskRec } from '../../borgmaster/state/index';
 import { EventType, MachineState, PriorityBand, TaskState, type JobSpec, type TaskTransition } from '../../proto/index';
+import { planDrainEvictions, drainProgress } from '../../borgmaster/plan/index';
 import { endTransition, type Fauxmaster, type ScheduleReport } from './fauxmaster';
+
+/** DRAIN_ROUNDS_MAX bounds a what-if drain: rounds of evictions and scheduling. */
+export const DRAIN_ROUNDS_MAX = 10_000;
 
 export type Change = { kind: 'update'; spec: JobSpec } | { kind: 'drain'; machines: string[] } | { kind: 'lose'; machines: string[] };
 
@@ -49,7 +53,8 @@ function describe(c: Change): string {
 /**
  * whatIf answers on a clone of `faux`: the change is applied with the commands a live cell would see (UpdateJob
  * or CreateJob; SetMachineState DRAINING and the evictions of its tasks; SetMachineState DOWN and the link
- * shard's LOST transitions), then the scheduler runs until it settles (rolling updates included).
+ * shard's LOST transitions), then the scheduler runs until it settles (rolling updates included). A drain runs
+ * the master's drain plan round by round; tasks whose job may not lose another one stay (a note says so).
  */
 export async function whatIf(faux: Fauxmaster, change: Change): Promise<WhatIfResult> {
   const f = faux.clone();
@@ -79,13 +84,31 @@ export async function whatIf(faux: Fauxmaster, change: Change): Promise<WhatIfRe
           f.mustApply(bodies.setMachineState(name, lost ? MachineState.DOWN : MachineState.DRAINING, `what-if ${change.kind}`));
           for (const t of [...m.tasks].sort((a, b) => a.id.localeCompare(b.id))) {
             displaced.add(t.id);
-            ends.push(endTransition(t, lost ? EventType.LOST : EventType.EVICT, lost ? `machine ${name} is DOWN` : `machine ${name} drained`));
+            if (lost) ends.push(endTransition(t, EventType.LOST, `machine ${name} is DOWN`));
           }
         }
-        for (let i = 0; i < ends.length; i += MAX_TRANSITIONS_PER_COMMAND) {
-          const r = f.applyTransitions(ends.slice(i, i + MAX_TRANSITIONS_PER_COMMAND));
+        if (lost) {
+          const r = f.applyTransitions(ends);
           if (r.rejected.length > 0) throw new InvalidArgument('change', `the master refused ${r.rejected.length} transitions: ${r.rejected[0]?.reason ?? ''}`);
+          break;
         }
+        // A drain is the master's own (borgmaster/plan/drain.ts): evictions a few at a time within each job's
+        // max_tasks_down, the scheduler placing them elsewhere in between, until the machines are empty or no job
+        // may give up another task (its evicted tasks found no home).
+        let schedule: ScheduleReport | undefined;
+        for (let round = 0; round < DRAIN_ROUNDS_MAX; round++) {
+          const evictions = planDrainEvictions(f.state, MAX_TRANSITIONS_PER_COMMAND);
+          if (evictions.length === 0) break;
+          f.applyTransitions(evictions);
+          schedule = await f.schedule({ settle: true });
+        }
+        const left = drainProgress(f.state).tasksLeft;
+        if (left > 0) {
+          const stuck = [...f.tasks()].filter((t) => t.machine !== undefined && change.machines.includes(t.machine.name)).map((t) => t.id);
+          for (const id of stuck) displaced.delete(id);
+          notes.push(`${left} task(s) stay on the draining machines: their jobs already have max_tasks_down tasks pending (${stuck.slice(0, 10).join(', ')}${stuck.length > 10 ? ', ...' : ''})`);
+        }
+        if (schedule !== undefined) return schedule;
         break;
       }
     }
