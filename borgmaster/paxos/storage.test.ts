@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { PaxosStorage, StorageCorrupt } from './storage';
 import type { PaxosEntry } from '../../proto/index';
+import { PAXOS_TRUNCATE_CHUNK } from '../../cells/limits';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'paxos-storage-'));
@@ -189,5 +190,42 @@ test('a synced save survives a process that is killed right after it returns', a
   const st = s.takeLoaded();
   assert.deepEqual(st.promised, { round: 9, replica: 1 });
   assert.equal(st.entries[0]?.value.toString(), 'kept');
+  await s.close();
+});
+
+/** entryKeys counts the log records on disk (storage closed). */
+async function entryKeys(dir: string): Promise<number[]> {
+  const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  await db.open();
+  const slots: number[] = [];
+  for await (const key of db.keys({ gte: 'e:', lt: 'e;' })) slots.push(Number.parseInt(key.slice(2), 16));
+  await db.close();
+  return slots;
+}
+
+test('truncation after a snapshot is lazy: covered entries go a chunk per later batch, and every state between opens', async (t) => {
+  const dir = tempDir(t);
+  const n = 3 * PAXOS_TRUNCATE_CHUNK + 10;
+  let s = await PaxosStorage.open(dir);
+  s.takeLoaded();
+  for (let from = 1; from <= n; from += 100) {
+    await s.save({ entries: Array.from({ length: Math.min(100, n - from + 1) }, (_, i) => entry(from + i, 1, `v${from + i}`)), commitIndex: Math.min(from + 99, n) });
+  }
+  const snap = n - 5;
+  await s.save({ snapshot: { index: snap, data: Buffer.from(`state@${snap}`) }, truncateThrough: snap });
+  await s.close();
+  assert.equal((await entryKeys(dir)).length, n - PAXOS_TRUNCATE_CHUNK, 'the snapshot batch deleted only one chunk');
+  // Reopen with garbage on disk: it verifies (sealed like any record) and is not handed to the core.
+  s = await PaxosStorage.open(dir);
+  const st = s.takeLoaded();
+  assert.equal(st.snapshot?.index, snap);
+  assert.deepEqual(st.entries.map((e) => e.slot), [n - 4, n - 3, n - 2, n - 1, n]);
+  assert.deepEqual(await s.entries(1, n), st.entries);
+  let next = n + 1;
+  for (let i = 0; i < 3; i++) await s.save({ entries: [entry(next++, 1, 'x')] });
+  await s.close();
+  assert.deepEqual(await entryKeys(dir), Array.from({ length: next - snap - 1 }, (_, i) => snap + 1 + i), 'all garbage gone after two more chunks');
+  s = await PaxosStorage.open(dir);
+  assert.equal(s.takeLoaded().entries.length, next - snap - 1);
   await s.close();
 });

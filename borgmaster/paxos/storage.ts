@@ -6,6 +6,7 @@ import { Level } from 'level';
 import { Ballot, PaxosEntry, PaxosSnapshot } from '../../proto/index';
 import { assert } from '../../model/assert';
 import { encodeEntry } from './wire';
+import { PAXOS_TRUNCATE_CHUNK } from '../../cells/limits';
 import { BorgError } from '../../model/errors';
 
 /**
@@ -144,6 +145,15 @@ export class PaxosStorage {
   private promisedBallot: Ballot;
   private commit: number;
   private snapshotIndex: number;
+  /**
+   * Log truncation is lazy: every stored entry at or below truncatedThrough is deleted; those in
+   * (truncatedThrough, snapshotIndex] are garbage (the snapshot covers them, nothing reads them) and go
+   * PAXOS_TRUNCATE_CHUNK slots per save. Deleting 50,000 records in the snapshot's own batch froze the event
+   * loop for ~300 ms on every replica; a chunk costs a few ms of one later batch.
+   */
+  private truncatedThrough: number;
+  /** garbageLeft counts the stored entries at or below the snapshot index (0 once truncation caught up). */
+  private garbageLeft: number;
 
   private constructor(
     readonly dir: string,
@@ -153,11 +163,15 @@ export class PaxosStorage {
     private readonly checksums: Map<string, number>,
     private sealState: Seal,
     private readonly sync: boolean,
+    /** garbage: how many stored entries lie at or below the snapshot index, and the lowest of their slots. */
+    garbage: Garbage,
   ) {
     this.loaded = state;
     this.promisedBallot = state.promised;
     this.commit = state.commitIndex;
     this.snapshotIndex = state.snapshot?.index ?? 0;
+    this.garbageLeft = garbage.count;
+    this.truncatedThrough = garbage.count > 0 ? garbage.fromSlot - 1 : this.snapshotIndex;
   }
 
   /**
@@ -168,8 +182,8 @@ export class PaxosStorage {
     const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view', compression: false });
     await db.open();
     try {
-      const { state, checksums, sealState } = await verify(dir, db);
-      return new PaxosStorage(dir, db, state, checksums, sealState, options.sync ?? true);
+      const { state, checksums, sealState, garbage } = await verify(dir, db);
+      return new PaxosStorage(dir, db, state, checksums, sealState, options.sync ?? true, garbage);
     } catch (e: unknown) {
       await db.close();
       throw e;
@@ -214,17 +228,33 @@ export class PaxosStorage {
         const snap: PaxosSnapshot = { index: batch.snapshot.index, data: batch.snapshot.data };
         ops.push({ type: 'put', key: KEY_SNAPSHOT, value: PaxosSnapshot.encode(snap).finish() });
       }
-      const truncate = Math.max(batch.truncateThrough ?? 0, batch.snapshot?.index ?? 0);
-      if (truncate > 0) {
-        const limit = entryKey(truncate);
-        for (const key of this.checksums.keys()) {
-          if (key.startsWith(ENTRY_PREFIX) && key <= limit) ops.push({ type: 'del', key });
+      // Entries at or below the snapshot index are garbage (truncateThrough, when given, is the snapshot index).
+      // A new snapshot recounts them (one pass over the keys, no writes); each batch then deletes the next chunk.
+      assert((batch.truncateThrough ?? 0) <= snapshotIndex, 'the log is truncated only below a snapshot');
+      const garbageThrough = snapshotIndex;
+      let truncatedThrough = this.truncatedThrough;
+      let garbageLeft = this.garbageLeft;
+      if (garbageThrough > this.snapshotIndex) {
+        const g = countGarbage(this.checksums.keys(), garbageThrough);
+        garbageLeft = g.count;
+        truncatedThrough = g.count > 0 ? g.fromSlot - 1 : garbageThrough;
+      }
+      const writes = ops.length + (batch.entries?.length ?? 0) + (batch.commitIndex !== undefined && batch.commitIndex !== commit ? 1 : 0);
+      if (garbageLeft > 0 && writes > 0) {
+        // At least twice what this batch writes, so deletion outpaces the log's growth and garbage stays bounded.
+        const to = Math.min(garbageThrough, truncatedThrough + Math.max(PAXOS_TRUNCATE_CHUNK, 2 * writes));
+        for (let s = truncatedThrough + 1; s <= to && garbageLeft > 0; s++) {
+          const key = entryKey(s);
+          if (!this.checksums.has(key)) continue;
+          ops.push({ type: 'del', key });
+          garbageLeft -= 1;
         }
+        truncatedThrough = garbageLeft === 0 ? garbageThrough : to;
       }
       for (const e of batch.entries ?? []) {
         assert(e.slot > 0, 'slot 0 is never used');
         assert(e.ballot !== undefined, 'an accepted entry carries its ballot');
-        if (e.slot <= truncate) continue; // covered by the snapshot written in this same batch
+        if (e.slot <= garbageThrough) continue; // covered by the snapshot (written in this batch or before)
         // The same bytes the leader sends in its ACCEPTs (wire.ts encodes an entry once).
         ops.push({ type: 'put', key: entryKey(e.slot), value: encodeEntry(e) });
       }
@@ -275,6 +305,8 @@ export class PaxosStorage {
       this.promisedBallot = promised;
       this.commit = commit;
       this.snapshotIndex = snapshotIndex;
+      this.truncatedThrough = truncatedThrough;
+      this.garbageLeft = garbageLeft;
     } finally {
       this.saving = false;
     }
@@ -283,7 +315,7 @@ export class PaxosStorage {
   /** entries reads accepted entries with slot in [fromSlot, toSlot] back from disk, verifying each. */
   async entries(fromSlot: number, toSlot: number): Promise<PaxosEntry[]> {
     const out: PaxosEntry[] = [];
-    for await (const [key, value] of this.db.iterator({ gte: entryKey(Math.max(fromSlot, 0)), lte: entryKey(toSlot) })) {
+    for await (const [key, value] of this.db.iterator({ gte: entryKey(Math.max(fromSlot, this.snapshotIndex + 1)), lte: entryKey(toSlot) })) {
       out.push(decodeEntry(this.dir, key, checkRecord(this.dir, key, value)));
     }
     return out;
@@ -302,6 +334,25 @@ export class PaxosStorage {
     this.closed = true;
     await this.db.close();
   }
+}
+
+interface Garbage {
+  count: number;
+  /** fromSlot: the lowest garbage slot (meaningless when count is 0). */
+  fromSlot: number;
+}
+
+/** countGarbage counts the entry keys at or below slot `through` and finds the lowest (string order is slot order). */
+function countGarbage(keys: Iterable<string>, through: number): Garbage {
+  const limit = entryKey(through);
+  let count = 0;
+  let lowest: string | undefined;
+  for (const key of keys) {
+    if (!key.startsWith(ENTRY_PREFIX) || key > limit) continue;
+    count += 1;
+    if (lowest === undefined || key < lowest) lowest = key;
+  }
+  return { count, fromSlot: lowest === undefined ? 0 : (slotOfKey(lowest) ?? 0) };
 }
 
 function checkRecord(dir: string, key: string, value: Uint8Array): Uint8Array {
@@ -342,7 +393,7 @@ function decodeOr<T>(dir: string, key: string, fn: () => T | undefined): T {
 async function verify(
   dir: string,
   db: Level<string, Uint8Array>,
-): Promise<{ state: StoredState; checksums: Map<string, number>; sealState: Seal }> {
+): Promise<{ state: StoredState; checksums: Map<string, number>; sealState: Seal; garbage: Garbage }> {
   const state: StoredState = { promised: { ...ZERO_BALLOT }, entries: [], commitIndex: 0, snapshot: undefined };
   const checksums = new Map<string, number>();
   let stored: Seal | undefined;
@@ -372,7 +423,7 @@ async function verify(
   }
   if (stored === undefined) {
     if (count > 0) throw new StorageCorrupt(dir, KEY_SEAL, `missing, but ${count} records exist`);
-    return { state, checksums, sealState: { seq: 0, count: 0, sum: 0 } };
+    return { state, checksums, sealState: { seq: 0, count: 0, sum: 0 }, garbage: { count: 0, fromSlot: 0 } };
   }
   if (stored.count !== count || stored.sum !== sum) {
     throw new StorageCorrupt(
@@ -381,9 +432,10 @@ async function verify(
       `records do not match the seal of batch ${stored.seq} (count ${count} vs ${stored.count}, sum ${sum.toString(16)} vs ${stored.sum.toString(16)}): a write was lost`,
     );
   }
+  // Entries at or below the snapshot are verified garbage awaiting lazy truncation: checked and sealed like any
+  // record, but not handed to the core.
   const snapIndex = state.snapshot?.index ?? 0;
-  for (const e of state.entries) {
-    if (e.slot <= snapIndex) throw new StorageCorrupt(dir, entryKey(e.slot), `entry at or below the snapshot index ${snapIndex}`);
-  }
-  return { state, checksums, sealState: stored };
+  const garbage = countGarbage(checksums.keys(), snapIndex);
+  state.entries = state.entries.filter((e) => e.slot > snapIndex);
+  return { state, checksums, sealState: stored, garbage };
 }
