@@ -173,8 +173,9 @@ test('step: reservations reported after 300 s let non-prod work fill reclaimed r
   const w = workload([0, 1, 2].map((i) => wtask('a', i, BATCH, 1000)));
   w.machines = w.machines.slice(0, 1);
   const { faux, refs } = loadWorkload(CELL, w, { seed: 1 });
+  // Scheduled before the replay exists: the replay still reports these tasks' reservations (from their start).
+  await faux.schedule();
   const replay = new CellReplay(faux, refs, [], { passIntervalMs: 10_000, reclaim: { afterMs: 300_000, cpuFraction: 0.45, ramFraction: 0.7 } });
-  await replay.schedule();
   assert.deepEqual(pick(replay.sample()), { running: 2, pending: 1, dead: 0 });
   await replay.step(290_000, 290_000);
   assert.deepEqual(pick(replay.sample()), { running: 2, pending: 1, dead: 0 });

@@ -64,6 +64,17 @@ export class CellReplay {
     readonly options: { passIntervalMs: number; reclaim: ReclaimModel | undefined },
   ) {
     assert(options.passIntervalMs > 0, 'pass interval is positive');
+    // Tasks already running (a loaded checkpoint, a cell scheduled before the replay) get their reservations
+    // reported on the same schedule as the ones placed later: afterMs after they started.
+    const m = options.reclaim;
+    if (m !== undefined) {
+      const due: { dueMs: number; taskId: string; machine: string; startMs: number }[] = [];
+      for (const t of faux.tasks()) {
+        if (t.state === TaskState.RUNNING && t.machine !== undefined && t.reservation === undefined) due.push({ dueMs: t.startTimeMs + m.afterMs, taskId: t.id, machine: t.machine.name, startMs: t.startTimeMs });
+      }
+      due.sort((a, b) => a.dueMs - b.dueMs || a.taskId.localeCompare(b.taskId));
+      for (const d of due) this.reclaimQueue.push(d);
+    }
     for (let i = 1; i < events.length; i++) assert((events[i - 1] as ReplayEvent).timeMs <= (events[i] as ReplayEvent).timeMs, 'replay events in time order');
   }
 
