@@ -3,7 +3,8 @@
 // cell from scratch (B15 §3.4), then runs online passes of newly submitted tasks on the loaded cell.
 // Options: --policy worst|best|hybrid  --optimizations all|none|caching,classes,randomization
 //          --workload google-2011|FILE.jsonl  --runs N  --machines N --tasks N (sample)  --feasible-limit N
-//          --online-passes N  --online-tasks N  --seed N  --hot N  --refresh N  --json
+//          --online-passes N  --online-tasks N  --seed N  --hot N  --refresh N
+//          --room-index on|off  --json
 // Accounting: every task is charged a reservation equal to its limit (all tasks are new, B15 §5.5).
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -40,11 +41,12 @@ interface Options {
   seed: number;
   hot: number;
   refresh: number;
+  roomIndex: boolean;
   json: boolean;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { policy: 'hybrid', optimizations: [...OPTIMIZATIONS], workload: 'google-2011', runs: 3, machines: 0, tasks: 0, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, onlinePasses: 20, onlineTasks: 1000, seed: 1, hot: HOT_MACHINES, refresh: SAMPLE_REFRESH_PLACEMENTS, json: false };
+  const o: Options = { policy: 'hybrid', optimizations: [...OPTIMIZATIONS], workload: 'google-2011', runs: 3, machines: 0, tasks: 0, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, onlinePasses: 20, onlineTasks: 1000, seed: 1, hot: HOT_MACHINES, refresh: SAMPLE_REFRESH_PLACEMENTS, roomIndex: true, json: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const v = (): string => {
@@ -107,6 +109,12 @@ function parseArgs(args: string[]): Options {
       case '--refresh':
         o.refresh = Math.max(1, n());
         break;
+      case '--room-index': {
+        const x = v();
+        if (x !== 'on' && x !== 'off') throw new Error('--room-index must be on or off');
+        o.roomIndex = x === 'on';
+        break;
+      }
       case '--json':
         o.json = true;
         break;
@@ -170,7 +178,7 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
     passIntervalMs: 0,
     seed,
   };
-  const sched = new Scheduler(config, new SeededRng(seed), wallClock, { hotMachines: o.hot, sampleRefreshPlacements: o.refresh });
+  const sched = new Scheduler(config, new SeededRng(seed), wallClock, { hotMachines: o.hot, sampleRefreshPlacements: o.refresh, roomIndex: o.roomIndex });
   const queue = new PendingQueue();
   for (const t of loaded.initial) queue.add(t);
 
@@ -264,6 +272,8 @@ async function run(args: string[]): Promise<void> {
     feasibleLimit: o.feasibleLimit,
     hotMachines: o.hot,
     sampleRefreshPlacements: o.refresh,
+   
+    roomIndex: o.roomIndex,
     runs: o.runs,
     placed: mid.placed,
     pending: mid.pending,
@@ -304,7 +314,7 @@ async function run(args: string[]): Promise<void> {
   }
   const rows: [string, string][] = [
     ['workload', `${result.workload}: ${result.machines} machines, ${result.tasks} tasks (read in ${readSeconds.toFixed(1)} s)`],
-    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, hot ${o.hot}, refresh ${o.refresh}, ${o.runs} run(s)`],
+    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, hot ${o.hot}, refresh ${o.refresh}, ${o.roomIndex ? 'room index' : 'no room index'}, ${o.runs} run(s)`],
     ['placed / pending', `${result.placed} / ${result.pending} (${result.passes} passes of at most 20000 assignments)`],
     ['preemptions', `${result.preemptions}`],
     ['decisions per second', `${Math.round(result.decisionsPerSecond)} (median; per CPU second ${Math.round(result.decisionsPerCpuSecond)})`],
