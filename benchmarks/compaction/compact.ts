@@ -36,6 +36,9 @@ export interface CompactionOptions {
 export interface PackResult {
   machines: number;
   pending: number;
+  /** pendingCpuMillis, pendingRamBytes: the limits (as charged) of the tasks left pending. */
+  pendingCpuMillis: number;
+  pendingRamBytes: number;
   stats: CellStats;
 }
 
@@ -45,8 +48,11 @@ export interface CompactionResult {
   fits: boolean;
   /** packings: how many from-scratch packings the search ran. */
   packings: number;
-  /** prefixFluidMachines: the fluid bound of this trial's machine order (where a search without a hint starts). */
-  prefixFluidMachines: number;
+  /**
+   * lowerBoundMachines: where a search without a hint starts: the larger of this order's prefix fluid bound and
+   * the spread bound (a job allowed one task per machine needs as many machines as it has tasks).
+   */
+  lowerBoundMachines: number;
   /** atSize: the packing at `machines` (pending tasks, reserved and stranded resources). */
   atSize: PackResult;
 }
@@ -137,7 +143,7 @@ export function packPrepared(w: PreparedWorkload, k: number, config: SchedulerCo
     const plan = sched.schedulePass(snap, queue, { maxAssignments: Number.MAX_SAFE_INTEGER });
     if (plan.assignments.length === 0) break;
   }
-  return { machines: k, pending: queue.size, stats: cellStats(snap, typical.cpuMillis, typical.ramBytes) };
+  return { machines: k, pending: queue.size, pendingCpuMillis: queue.demandCpuMillis, pendingRamBytes: queue.demandRamBytes, stats: cellStats(snap, typical.cpuMillis, typical.ramBytes) };
 }
 
 /** pack schedules every task from scratch onto the given machines with the real scheduler and counts what stays pending. */
@@ -158,6 +164,12 @@ export function compact(machines: readonly WorkloadMachine[], tasks: readonly Wo
   const config: SchedulerConfig = { policy: o.policy, scoreCaching: true, equivalenceClasses: true, relaxedRandomization: true, feasibleLimit: o.feasibleLimit, passIntervalMs: 0, seed: o.seed };
   const typical = typicalRequest(tasks);
   const prepared = prepareWorkload(order, tasks);
+  let meanCpuMillis = 0;
+  let meanRamBytes = 0;
+  for (const m of machines) {
+    meanCpuMillis += m.capacity.cpuMillis / machines.length;
+    meanRamBytes += m.capacity.ramBytes / machines.length;
+  }
   const results = new Map<number, PackResult>();
   let packings = 0;
   const fits = (k: number): boolean => {
@@ -170,7 +182,7 @@ export function compact(machines: readonly WorkloadMachine[], tasks: readonly Wo
     }
     return r.pending <= o.allowedPending;
   };
-  const fluid = Math.min(order.length, Math.max(1, prefixFluidBound(order, tasks)));
+  const fluid = Math.min(order.length, Math.max(1, prefixFluidBound(order, tasks), spreadBound(tasks, o.allowedPending)));
   // Without a hint: start at the fluid bound (nothing smaller can fit) with steps of 1% of it. With a hint (an
   // earlier trial's answer), start there with steps of the resolution: trials differ by a few resolutions.
   const hinted = o.hintRatio !== undefined;
@@ -192,7 +204,10 @@ export function compact(machines: readonly WorkloadMachine[], tasks: readonly Wo
     lo = start;
     hi = -1;
     for (let step = step0; ; step *= 2) {
-      const k = Math.min(order.length, lo + step);
+      // Upward, the tasks left pending say how far off the size is: their excess demand needs at least that many
+      // more machines of the cell's mean shape. Jumping there (when it is more than the doubling step) saves the
+      // probes in between; fragmentation makes it an underestimate, so the next probes still walk up from it.
+      const k = Math.min(order.length, lo + Math.max(step, pendingMachines(results.get(lo) as PackResult, o.allowedPending, meanCpuMillis, meanRamBytes)));
       if (fits(k)) {
         hi = k;
         break;
@@ -200,14 +215,43 @@ export function compact(machines: readonly WorkloadMachine[], tasks: readonly Wo
       lo = k;
       if (k === order.length) break;
     }
-    if (hi < 0) return { machines: order.length, fits: false, packings, prefixFluidMachines: fluid, atSize: results.get(order.length) as PackResult };
+    if (hi < 0) return { machines: order.length, fits: false, packings, lowerBoundMachines: fluid, atSize: results.get(order.length) as PackResult };
   }
   while (hi - lo > o.resolutionMachines) {
     const mid = Math.floor((lo + hi) / 2);
     if (fits(mid)) hi = mid;
     else lo = mid;
   }
-  return { machines: hi, fits: true, packings, prefixFluidMachines: fluid, atSize: results.get(hi) as PackResult };
+  return { machines: hi, fits: true, packings, lowerBoundMachines: fluid, atSize: results.get(hi) as PackResult };
+}
+
+/**
+ * pendingMachines: how many machines of the mean shape the pending tasks beyond the allowance would fill at least
+ * (their share of the pending demand, in the binding resource). 0 when nothing beyond the allowance is pending.
+ */
+export function pendingMachines(r: PackResult, allowedPending: number, meanCpuMillis: number, meanRamBytes: number): number {
+  if (r.pending <= allowedPending || meanCpuMillis <= 0 || meanRamBytes <= 0) return 0;
+  const excess = (r.pending - allowedPending) / r.pending;
+  return Math.ceil(Math.max((r.pendingCpuMillis * excess) / meanCpuMillis, (r.pendingRamBytes * excess) / meanRamBytes));
+}
+
+/**
+ * spreadBound: a job limited to m tasks per machine needs ceil(tasks / m) machines, whatever their size. With the
+ * tasks allowed to stay pending taken from the largest such job, no smaller cell can fit. In a split cell this
+ * bound, not the fluid one, often decides: a part that drew a large one-per-machine job needs a machine per task.
+ */
+export function spreadBound(tasks: readonly WorkloadTask[], allowedPending = 0): number {
+  const jobs = new Map<string, { tasks: number; perMachine: number }>();
+  for (const t of tasks) {
+    if (t.spread.maxPerMachine <= 0) continue;
+    const key = `${t.user}/${t.job}`;
+    const j = jobs.get(key);
+    if (j === undefined) jobs.set(key, { tasks: 1, perMachine: t.spread.maxPerMachine });
+    else j.tasks++;
+  }
+  let most = 0;
+  for (const j of jobs.values()) most = Math.max(most, Math.ceil(Math.max(0, j.tasks - allowedPending) / j.perMachine));
+  return most;
 }
 
 /** prefixFluidBound: the shortest prefix of `order` whose summed cpu, ram and disk cover the tasks' summed requests. */

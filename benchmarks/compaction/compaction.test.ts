@@ -5,7 +5,7 @@ import { GiB } from '../../model/resources';
 import { VirtualClock } from '../../model/clock';
 import { SeededRng } from '../../model/rng';
 import type { WorkloadMachine, WorkloadTask } from '../workloads/types';
-import { allowedPending, compact, fluidBound, machineOrder, pickyTasks, type CompactionOptions } from './compact';
+import { allowedPending, compact, fluidBound, machineOrder, pickyTasks, spreadBound, type CompactionOptions } from './compact';
 import { bucketUp, experimentArms, percentile, splitByJob, variantTasks, DEFAULT_RESERVATION_MODEL } from './experiments';
 import { runJob, defaultContext } from './job';
 import { hintFrom, jobsFor } from './index';
@@ -112,7 +112,7 @@ test('a warm start (hint) finds the same exact answer from above, below or on it
   const ms = machines(60);
   const ts = tasks(37, 'full', BATCH, 16_000, 8);
   const cold = compact(ms, ts, exact(60), clock);
-  assert.deepEqual([cold.fits, cold.machines, cold.prefixFluidMachines], [true, 37, 37]);
+  assert.deepEqual([cold.fits, cold.machines, cold.lowerBoundMachines], [true, 37, 37]);
   for (const hintRatio of [0.5, 1, 1.2, 37 / 37, 45 / 37, 1.6]) {
     const warm = compact(ms, ts, { ...exact(60), hintRatio }, clock);
     assert.deepEqual([warm.fits, warm.machines], [true, 37], `hint ${hintRatio}`);
@@ -121,10 +121,20 @@ test('a warm start (hint) finds the same exact answer from above, below or on it
   const mix = [...tasks(10, 'big', BATCH, 9_000, 8)];
   const c2 = compact(ms, mix, exact(60), clock);
   assert.equal(c2.machines, 10);
-  const w2 = compact(ms, mix, { ...exact(60), hintRatio: c2.machines / c2.prefixFluidMachines }, clock);
+  const w2 = compact(ms, mix, { ...exact(60), hintRatio: c2.machines / c2.lowerBoundMachines }, clock);
   assert.equal(w2.machines, 10);
   assert.equal(w2.packings, 2, 'a right hint packs the answer and one size below');
   assert.ok(c2.packings > w2.packings, `cold ${c2.packings} packings, warm ${w2.packings}`);
+});
+
+test('the spread bound: a one-per-machine job needs a machine per task; the search starts there', () => {
+  const spread = tasks(9, 'spread', PROD, 1000, 1).map((t) => ({ ...t, spread: { ...t.spread, maxPerMachine: 1 } }));
+  const two = tasks(9, 'two', PROD, 1000, 1).map((t) => ({ ...t, spread: { ...t.spread, maxPerMachine: 2 } }));
+  assert.equal(spreadBound([...spread, ...two, ...tasks(50, 'free', BATCH, 100, 1)]), 9);
+  assert.equal(spreadBound(two), 5);
+  assert.equal(spreadBound(spread, 2), 7, 'the allowed pending tasks come off the largest job');
+  const r = compact(machines(20), spread, exact(20), clock);
+  assert.deepEqual([r.fits, r.machines, r.lowerBoundMachines, r.packings], [true, 9, 9, 2]);
 });
 
 test('jobs: trial 0 of every variant comes first, so later trials can start from its answer', () => {
@@ -135,7 +145,7 @@ test('jobs: trial 0 of every variant comes first, so later trials can start from
   assert.ok(jobs.slice(firstLater).every((j) => j.trial > 0));
   assert.equal(jobs.length, 3 * (1 + 2 + 2 + 5 + 10));
   // the hint is the median of answer / fluid bound over trial 0's parts; none when a part did not fit
-  const r = (machinesNeeded: number, fluid: number, fits = true) => ({ ...runJobShape, machines: machinesNeeded, prefixFluidMachines: fluid, fits });
+  const r = (machinesNeeded: number, fluid: number, fits = true) => ({ ...runJobShape, machines: machinesNeeded, lowerBoundMachines: fluid, fits });
   assert.equal(hintFrom([r(12, 10), r(30, 20), r(11, 10)]), 1.2);
   assert.equal(hintFrom([r(12, 10), r(30, 20, false)]), null);
   assert.equal(hintFrom([]), null);

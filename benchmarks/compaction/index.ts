@@ -154,8 +154,8 @@ export function jobsFor(experiments: readonly Experiment[], trials: number, seed
  * another; the median ratio of all of them is the best guess for any); null when a part did not fit.
  */
 export function hintFrom(trial0: readonly JobResult[]): number | null {
-  if (trial0.length === 0 || trial0.some((r) => !r.fits || r.prefixFluidMachines <= 0)) return null;
-  const ratios = trial0.map((r) => r.machines / r.prefixFluidMachines).sort((a, b) => a - b);
+  if (trial0.length === 0 || trial0.some((r) => !r.fits || r.lowerBoundMachines <= 0)) return null;
+  const ratios = trial0.map((r) => r.machines / r.lowerBoundMachines).sort((a, b) => a - b);
   return ratios[Math.floor((ratios.length - 1) / 2)] as number;
 }
 

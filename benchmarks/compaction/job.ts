@@ -36,9 +36,9 @@ export interface JobResult {
   machines: number;
   fits: boolean;
   packings: number;
-  /** prefixFluidMachines: the fluid bound of the trial's machine order, where an unhinted search starts. */
-  prefixFluidMachines: number;
-  /** hintRatio: the search started at this multiple of prefixFluidMachines (undefined: at the bound). */
+  /** lowerBoundMachines: where an unhinted search starts (the larger of the order's fluid bound and the spread bound). */
+  lowerBoundMachines: number;
+  /** hintRatio: the search started at this multiple of lowerBoundMachines (undefined: at the bound). */
   hintRatio?: number;
   pending: number;
   reservedCpuFraction: number;
@@ -87,7 +87,7 @@ export function runJob(ctx: JobContext, job: Job, onPacking?: () => void): JobRe
     machines: r.machines,
     fits: r.fits,
     packings: r.packings,
-    prefixFluidMachines: r.prefixFluidMachines,
+    lowerBoundMachines: r.lowerBoundMachines,
     ...(job.hintRatio !== undefined ? { hintRatio: job.hintRatio } : {}),
     pending: r.atSize.pending,
     reservedCpuFraction: s.capacityCpuMillis > 0 ? s.reservedCpuMillis / s.capacityCpuMillis : 0,

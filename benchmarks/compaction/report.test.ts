@@ -15,7 +15,7 @@ const machines: WorkloadMachine[] = Array.from({ length: 10 }, (_, i) => ({ name
 const tasks: WorkloadTask[] = Array.from({ length: 8 }, (_, i) => ({ job: 'j', user: 'u', index: i, priority: i < 4 ? 200 : 100, limit: { cpuMillis: 5_000, ramBytes: 2 * GiB, diskBytes: 0, ports: 0 }, constraints: [], spread: { maxPerMachine: 0, maxPerRack: 0, maxPerPowerDomain: 0 }, submitMs: 0 }));
 
 function job(variantId: string, trial: number, machinesNeeded: number, part = 0): JobResult {
-  return { variantId, trial, part, tasks: 8, picky: 0, allowedPending: 0, machines: machinesNeeded, fits: true, packings: 5, prefixFluidMachines: 3, pending: 0, reservedCpuFraction: 0.9, reservedRamFraction: 0.3, strandedCpuFraction: 0.01, strandedRamFraction: 0.2, wallSeconds: 1 };
+  return { variantId, trial, part, tasks: 8, picky: 0, allowedPending: 0, machines: machinesNeeded, fits: true, packings: 5, lowerBoundMachines: 3, pending: 0, reservedCpuFraction: 0.9, reservedRamFraction: 0.3, strandedCpuFraction: 0.01, strandedRamFraction: 0.2, wallSeconds: 1 };
 }
 
 test('summarize: p90 over trials, segregated arms summed per trial, fluid bound per arm', () => {
