@@ -302,6 +302,7 @@ async function run(args: string[]): Promise<void> {
   if (o.render !== undefined) return rerender(o.render, o.out);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
+  const loadAverageStart = loadavg()[0] ?? 0;
   let w: Workload;
   w = sampleWorkload(await readWorkload(o.workload), o.sample);
   const ctx: JobContext = { machines: w.machines, tasks: w.initial, model: o.model, poolFactor: o.pool, resolutionFraction: o.resolution, feasibleLimit: o.feasibleLimit };
@@ -324,6 +325,7 @@ async function run(args: string[]): Promise<void> {
     wallSeconds,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     loadAverage: loadavg()[0] ?? 0,
+    loadAverageStart,
     jobs: results,
   };
   if (o.out !== undefined) {
