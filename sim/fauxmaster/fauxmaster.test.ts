@@ -262,6 +262,17 @@ test('the CLI: options are checked by name; schedule and what-if on a JSONL work
     const upd: string[] = [];
     assert.equal(await runFauxmaster(['--workload', file, 'what-if', 'update', job], (l) => upd.push(l)), 0);
     assert.match(upd.join('\n'), /update job alice\/web/);
+    // An update from BCL: a new command for web's four tasks: the rolling update restarts each in place of the
+    // last (max_tasks_down 1), and the batch task pending all along gets none of the room freed on the way.
+    const bcl = join(dir, 'web.bcl');
+    await writeFile(bcl, 'job web = {\n  user = "alice"\n  priority = 200\n  replicas = 4\n  command = "/bin/false"\n  requirements = { cpu = 1000m, ram = 1GiB }\n}\n');
+    const viaBcl: string[] = [];
+    assert.equal(await runFauxmaster(['--workload', file, 'what-if', 'update', bcl, '--json'], (l) => viaBcl.push(l)), 0);
+    const b = (JSON.parse(viaBcl.join('\n')) as { whatIf: { updated: { taskId: string }[]; preempted: unknown[]; pending: unknown[]; schedule: { running: number; pending: number } } }).whatIf;
+    assert.deepEqual(b.updated.map((x) => x.taskId), [0, 1, 2, 3].map((i) => `faux/alice/web/${i}`));
+    assert.deepEqual([b.preempted.length, b.pending.length, b.schedule.running, b.schedule.pending], [0, 0, 4, 1]);
+    await writeFile(bcl, 'job web = {\n  user = "alice"\n  priority = 200\n  replicas = \n}\n');
+    assert.equal(await runFauxmaster(['--workload', file, 'what-if', 'update', bcl], () => {}), 2, 'a BCL error is bad input');
     const step: string[] = [];
     assert.equal(await runFauxmaster(['--workload', file, 'step', '--until', '60s', '--every', '20s', '--json'], (l) => step.push(l)), 0);
     const sr = JSON.parse(step.join('\n')) as { samples: { timeMs: number; running: number; pending: number; dead: number; departed: number; arrived: number }[] };
