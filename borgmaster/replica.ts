@@ -361,7 +361,8 @@ export class Replica {
       for (const id of o.changes.deletedTaskIds) this.pendingSinceMs.delete(id);
       const preempted = o.changes.events.filter((e) => e.type === EventType.EVICT && e.message.startsWith('preempted by ')).length;
       if (preempted > 0) this.metrics.countPreemptions(preempted);
-      for (const t of o.changes.tasks) if (t.state !== TaskState.RUNNING) this.usage.forgetTask(t.id);
+      // A task a command touched may have changed group (state, priority): its next sample classifies it again.
+      for (const t of o.changes.tasks) this.usage.forgetTask(t.id);
       for (const id of o.changes.deletedTaskIds) this.usage.forgetTask(id);
     }
     const bns = this.bns;

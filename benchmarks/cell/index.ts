@@ -42,13 +42,14 @@ async function run(args: string[]): Promise<void> {
   // On a loaded host the default election timeout (10 ticks of 50 ms) deposes masters whose event loop stalls
   // under 10,000 polls; a longer one trades failover time for stability, and the figures say which was used.
   const electionTicks = Number(flag(args, '--election-ticks', '10'));
-  // --profile DIR: the replicas run with --cpu-prof into DIR (written when they exit; a kill -9 loses its own).
+  // --profile DIR: the replicas run with --cpu-prof into DIR, the simulated Borglets into DIR/sim (written when they
+  // exit; a kill -9 loses its own).
   const profileDir = flag(args, '--profile', '');
   const asJson = args.includes('--json');
   const say = (m: string) => process.stderr.write(`[cell bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
   const t0 = Date.now();
   say(`starting a cell of ${machines} simulated machines, 3 replicas, scheduler`);
-  const cell = await SimCell.start({ name: `bench${process.pid % 10000}`, machines, pollInterval, missedPollsBeforeDown: 5, rescheduleTasksPerSecond: 100, passInterval: '1s', capacity: '{ cpu: 32, ram: 128GiB, disk: 1TiB, ports: 100 }', paxos: `{ tick: 50ms, electionTicks: ${electionTicks}, leaseTicks: ${Math.max(1, electionTicks - 2)} }`, replicaNodeFlags: profileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
+  const cell = await SimCell.start({ name: `bench${process.pid % 10000}`, machines, pollInterval, missedPollsBeforeDown: 5, rescheduleTasksPerSecond: 100, passInterval: '1s', capacity: '{ cpu: 32, ram: 128GiB, disk: 1TiB, ports: 100 }', paxos: `{ tick: 50ms, electionTicks: ${electionTicks}, leaseTicks: ${Math.max(1, electionTicks - 2)} }`, replicaNodeFlags: profileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`], simNodeFlags: profileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}/sim`] });
   // Ctrl-C or a timeout still stops every daemon and removes the cell's files.
   const onSignal = () => void cell.stop().then(() => process.exit(130));
   process.once('SIGINT', onSignal);

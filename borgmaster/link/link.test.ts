@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { shardOwner } from './assignment';
 import { diffReport } from './report_diff';
-import { desiredTasks } from './desired';
+import { desiredTasks, desiredVersion, desiredVersionCached } from './desired';
 import { MachineHealth, TokenBucket, Dedup } from './health';
 import { CellState } from '../state/cell_state';
 import { bodies, command, jobSpec, machine } from '../state/builders';
@@ -101,4 +101,29 @@ test('TokenBucket bounds the LOST rate; Dedup holds a key for a while', () => {
   assert.equal(d.fresh('k'), false);
   clock.advance(1000);
   assert.equal(d.fresh('k'), true);
+});
+
+test('desiredVersion: cached per machine until its generation or the desired epoch moves; always equal to a fresh hash', () => {
+  const { s, m } = cellWithRunning();
+  let i = 100;
+  const run = (b: Parameters<typeof command>[0]) => {
+    const r = s.apply(command(b, { timeMs: 2000 }), ++i).result;
+    assert.ok(r.ok, r.errorMessage);
+  };
+  const seen = new Set<number>();
+  const check = (what: string) => {
+    const v = desiredVersionCached(m, s.desiredEpoch);
+    assert.equal(v, desiredVersion(m), what);
+    assert.equal(desiredVersionCached(m, s.desiredEpoch), v, `${what}: a second read hits the cache`);
+    assert.ok(v > 0 && Number.isSafeInteger(v), what);
+    seen.add(v);
+  };
+  check('two tasks running');
+  run(bodies.updateJob(jobSpec({ taskCount: 2, priority: 250, task: { requirements: resources({ cpuMillis: 500, ramBytes: 512 * MiB }) } })));
+  check('priority changed in place');
+  run(bodies.transitions([{ taskId: 'test/alice/web/1', event: EventType.FINISH, machine: 'm0', specVersion: 2 }]));
+  check('one task finished');
+  run(bodies.killJob('alice', 'web'));
+  check('job killed');
+  assert.equal(seen.size, 4, 'every change gave a new version');
 });

@@ -16,7 +16,7 @@ import type { CellState } from '../state/cell_state';
 import type { MachineRec } from '../state/records';
 import { bodies, command } from '../state/builders';
 import { machinePhase, shardOwner } from './assignment';
-import { desiredTasks, desiredVersion } from './desired';
+import { desiredTasks, desiredVersionCached } from './desired';
 import { diffReport } from './report_diff';
 import { Dedup, MachineHealth, TokenBucket } from './health';
 
@@ -72,12 +72,22 @@ export interface LinkStats {
 }
 
 const MAX_CONCURRENT_POLLS = 512;
+/**
+ * MAX_POLLS_PER_ADDRESS bounds the polls out to one Borglet address at once. A real Borglet serves one machine, but
+ * a simulated-Borglets process serves thousands on one address: piling hundreds of polls on it only lengthens its
+ * queue until they time out and healthy machines are marked DOWN; a slow endpoint should stretch its machines'
+ * poll interval instead.
+ */
+const MAX_POLLS_PER_ADDRESS = 64;
 /** PACE_TICK_MS: polls due are launched in small groups this often, instead of all at the start of a round. */
 const PACE_TICK_MS = 20;
 /** SPREAD_FRACTION: a round's polls are launched over this share of the interval (room for replies to come back). */
 const SPREAD_FRACTION = 0.9;
 /** FLUSH_MS: differences found by polls are batched for this long into one commit (one Paxos entry, not one each). */
 const FLUSH_MS = 100;
+
+/** OWNED_REFRESH_MS: the list of machines this shard polls is recomputed at least this often. */
+const OWNED_REFRESH_MS = 30_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -92,6 +102,7 @@ export class LinkShard {
   /** echoed: the desired version each Borglet last echoed (soft; a new master starts empty and sends full states). */
   private readonly echoed = new Map<string, number>();
   private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly inFlightByAddress = new Map<string, number>();
   private outbox: { machineStates: Command[]; transitions: TaskTransition[]; reservations: ReservationUpdate[] } = { machineStates: [], transitions: [], reservations: [] };
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -127,18 +138,31 @@ export class LinkShard {
     this.clients.clear();
   }
 
-  /** owned lists the machines this replica polls under the given ballot, in the order of their offsets. */
+  /**
+   * owned lists the machines this replica polls under the given ballot, in the order of their offsets. The list is
+   * kept while the ballot, the live replicas, the state object and its machine count stay the same (machines are
+   * never removed, only added); pollOne looks each machine up afresh, so a changed address is always used.
+   */
   owned(ballot: Ballot): MachineRec[] {
-    const out: { m: MachineRec; phase: number }[] = [];
     const live = this.o.liveReplicaIds();
     // Every election (a new ballot) reshuffles the partition, as in Borg.
     const epoch = ballot.round * 256 + ballot.replica;
-    for (const m of this.o.state().machines.values()) {
+    const state = this.o.state();
+    const key = `${epoch}|${live.join(',')}|${state.machines.size}`;
+    const now = this.o.clock.nowMs();
+    const c = this.ownedCache;
+    // Rebuilt at least every OWNED_REFRESH_MS anyway, for a re-registration that gave a machine its first address.
+    if (c !== undefined && c.key === key && c.state === state && now - c.builtMs < OWNED_REFRESH_MS) return c.machines;
+    const out: { m: MachineRec; phase: number }[] = [];
+    for (const m of state.machines.values()) {
       if (m.address !== '' && shardOwner(m.name, live, epoch) === this.o.replicaId) out.push({ m, phase: machinePhase(m.name) });
     }
     out.sort((a, b) => a.phase - b.phase || (a.m.name < b.m.name ? -1 : 1));
-    return out.map((x) => x.m);
+    const machines = out.map((x) => x.m);
+    this.ownedCache = { key, state, machines, builtMs: now };
+    return machines;
   }
+  private ownedCache: { key: string; state: CellState; machines: MachineRec[]; builtMs: number } | undefined;
 
   /**
    * round polls every owned machine once: launched at evenly spread offsets over the interval (a machine whose
@@ -162,9 +186,19 @@ export class LinkShard {
         const now = this.o.clock.nowMs();
         const due = spreadMs <= 0 ? machines.length : Math.min(machines.length, Math.floor(((now - started) / spreadMs) * machines.length) + 1);
         while (next < due && this.inFlight.size < MAX_CONCURRENT_POLLS) {
-          const m = machines[next++] as MachineRec;
+          const m = machines[next] as MachineRec;
+          const address = m.address;
+          const out = this.inFlightByAddress.get(address) ?? 0;
+          if (out >= MAX_POLLS_PER_ADDRESS) break; // wait for that endpoint's replies
+          next++;
           if (this.inFlight.has(m.name)) continue;
-          const p = this.pollOne(m.name, view.ballot).finally(() => this.inFlight.delete(m.name));
+          this.inFlightByAddress.set(address, out + 1);
+          const p = this.pollOne(m.name, view.ballot).finally(() => {
+            this.inFlight.delete(m.name);
+            const n = (this.inFlightByAddress.get(address) ?? 1) - 1;
+            if (n <= 0) this.inFlightByAddress.delete(address);
+            else this.inFlightByAddress.set(address, n);
+          });
           this.inFlight.set(m.name, p);
           launched.push(p);
         }
@@ -200,7 +234,7 @@ export class LinkShard {
     if (m === undefined || m.address === '') return;
     const ballotKey = `${ballot.round}/${ballot.replica}`;
     if (this.refusedAt.get(m.name) === ballotKey) return; // a newer master owns this Borglet: we are deposed
-    const version = desiredVersion(m);
+    const version = desiredVersionCached(m, state.desiredEpoch);
     // A machine this shard has not heard from yet (new share after an election, or after a failed poll) gets an
     // optimistic "unchanged" poll first: the version is the content's hash, the same on every replica, so a
     // Borglet that ran the previous master's orders already echoes it. One that does not is re-polled at once

@@ -145,6 +145,7 @@ export class CellState {
   private _appliedIndex = 0;
   private _timeMs = 0;
   private _taskCount = 0;
+  private _desiredEpoch = 0;
 
   constructor(
     readonly cell: string,
@@ -165,6 +166,14 @@ export class CellState {
   }
   get taskCount(): number {
     return this._taskCount;
+  }
+  /**
+   * desiredEpoch changes whenever a placed task's spec version or priority may change without its machine's
+   * generation moving (an UpdateJob updating running tasks in place). With the machine's generation it keys caches
+   * of what a machine's Borglet must run (link shards). Derived, not replicated: a fresh state starts at 0.
+   */
+  get desiredEpoch(): number {
+    return this._desiredEpoch;
   }
 
   /** restoredAt is for checkpoint restore only. */
@@ -435,6 +444,7 @@ export class CellState {
     const v = newSpecVersion(job.current.version + 1, p.spec);
     job.specs.set(v.version, v);
     job.current = v;
+    this._desiredEpoch++;
     ch.jobs.add(job);
     // A priority change across the prod boundary moves the job's placed tasks between the machines' sums.
     if (isProd(old.priority) !== isProd(p.spec.priority)) {

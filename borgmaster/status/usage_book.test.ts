@@ -44,3 +44,19 @@ test('bad samples are refused with the field named', () => {
   const b = new UsageBook();
   assert.throws(() => b.recordTask('t/1', { cpuMillis: -1, ramBytes: 0, diskBytes: 0, ports: 0 }, 1), (e: unknown) => e instanceof InvalidArgument && /usage of t\/1\.cpuMillis/.test(e.message));
 });
+
+test('an unchanged sample only refreshes its time and keeps its group until the task is forgotten', () => {
+  const b = new UsageBook();
+  let group = 'batch';
+  b.setClassifier(() => group);
+  b.recordTask('t/1', R(10), 1);
+  group = 'prod';
+  b.recordTask('t/1', R(10), 2);
+  assert.deepEqual([b.groupUsage('batch'), b.groupUsage('prod')], [R(10), R(0)], 'same usage: not classified again');
+  b.recordTask('t/1', R(10), 1);
+  b.forgetTask('t/1');
+  b.recordTask('t/1', R(10), 3);
+  assert.deepEqual([b.groupUsage('batch'), b.groupUsage('prod')], [R(0), R(10)], 'forgotten, then classified afresh');
+  b.recordTask('t/1', R(20), 4);
+  assert.deepEqual(b.groupUsage('prod'), R(20), 'a changed sample replaces the old one');
+});

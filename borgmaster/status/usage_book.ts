@@ -1,6 +1,7 @@
 // UsageBook holds the latest usage sample per task and per machine: soft state on each replica (DESIGN.md §5),
 // filled by the link shards from Borglet poll replies and read by the status page and /metrics. Not replicated:
-// after a failover the new leader's book fills again within one poll round. Bounded by STATUS_USAGE_ENTRIES.
+// after a failover the new leader's book fills again within one poll round. Bounded by STATUS_USAGE_ENTRIES (the
+// samples that changed least recently go first).
 // Task samples are also summed per group (the status source groups by priority band) as they arrive, so the
 // cell-wide usage per band costs nothing at read time: looking up 100,000 task ids per page view would.
 import { assert } from '../../model/assert';
@@ -60,11 +61,26 @@ export class UsageBook {
     this._version++;
   }
 
-  /** recordTask keeps the newest sample of a task (an older one arriving late is ignored). */
+  /**
+   * recordTask keeps the newest sample of a task (an older one arriving late is ignored). A sample equal to the
+   * one held only refreshes its time (a link shard reports every task every poll and most do not change): its
+   * group stays, so a task whose group changes must be forgotten (the replica does so for every task a command
+   * touched) and is classified afresh by its next sample.
+   */
   recordTask(taskId: string, usage: Resources, sampledMs: number): void {
-    const u = validateResources(usage, `usage of ${taskId}`);
     const old = this.tasks.get(taskId);
     if (old !== undefined && old.sampledMs > sampledMs) return;
+    if (
+      old !== undefined &&
+      old.usage.cpuMillis === usage.cpuMillis &&
+      old.usage.ramBytes === usage.ramBytes &&
+      old.usage.diskBytes === usage.diskBytes &&
+      old.usage.ports === usage.ports
+    ) {
+      old.sampledMs = sampledMs;
+      return;
+    }
+    const u = validateResources(usage, `usage of ${taskId}`);
     if (old !== undefined) this.dropTask(taskId, old);
     const s: TaskSample = { usage: u, sampledMs, group: this.classify?.(taskId) };
     this.tasks.set(taskId, s);
@@ -125,7 +141,8 @@ export class UsageBook {
   }
 
   private evict(): void {
-    // Oldest first out: Maps keep insertion order and every record re-inserts, so the first key is the stalest.
+    // Oldest first out: Maps keep insertion order and every changed sample re-inserts, so the first key is the one
+    // that changed least recently.
     while (this.size > this.capacity) {
       if (this.tasks.size > 0) {
         const first = this.tasks.entries().next();

@@ -35,6 +35,8 @@ export interface SimCellOptions {
   paxos?: string;
   /** extra node flags for the replica processes (e.g. --max-old-space-size). */
   replicaNodeFlags?: string[];
+  /** extra node flags for the simulated Borglets' process (e.g. --cpu-prof). */
+  simNodeFlags?: string[];
 }
 
 export type MasterClient = InstanceType<typeof BorgMasterClient>;
@@ -106,7 +108,7 @@ security: { caDir: ${dir}/ca }
     await prepareIdentities(config, cellIdentities(config, users));
     const cell = new SimCell(dir, cellFile, config, o);
     try {
-      cell.borglets = cell.spawn('sim-borglets', join(ROOT, 'sim/borglets/main.ts'), ['--cell', cellFile], []);
+      cell.borglets = cell.spawn('sim-borglets', join(ROOT, 'sim/borglets/main.ts'), ['--cell', cellFile], o.simNodeFlags ?? []);
       cell.borglets.child.stdout?.on('data', (d: Buffer) => cell.simLines.push(...d.toString().split('\n').filter((l) => l !== '')));
       await cell.waitOutput(cell.borglets, 'listening on', 60_000);
       for (const r of config.replicas) cell.startReplica(r.id);
