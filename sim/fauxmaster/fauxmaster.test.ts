@@ -64,6 +64,20 @@ test('schedule places exactly what fits and explains the rest, for every seed an
   assert.equal(mainReason('no machines'), 'no machines');
 });
 
+test('the same seed replays the same placements and the same what-if answer', async () => {
+  const build = (): Fauxmaster =>
+    Fauxmaster.fromCommands(CELL, [...['a', 'b', 'c', 'd', 'e'].map((m) => cores(4, m)), ...quota(8), bodies.createJob(job('web', PROD, 8)), bodies.createJob(job('batch', BATCH, 14)), bodies.createJob(job('free', 0, 6, 500))], { seed: 7, startMs: 0 });
+  const one = build();
+  const two = build();
+  await one.schedule();
+  await two.schedule();
+  assert.deepEqual([...running(one)], [...running(two)]);
+  const w1 = await whatIf(one, { kind: 'update', spec: job('web', PROD, 8, 2000) });
+  const w2 = await whatIf(two, { kind: 'update', spec: job('web', PROD, 8, 2000) });
+  assert.deepEqual(w1, w2);
+  assert.ok(w1.preempted.length > 0, 'bigger prod tasks push lower priorities out');
+});
+
 test('what-if drain lists exactly the drained machine tasks, moved or pending, and leaves the cell alone', async () => {
   const f = cell([cores(4, 'm0'), cores(4, 'm1'), cores(4, 'm2'), ...quota(6), bodies.createJob(job('web', PROD, 6))]);
   await f.schedule();
