@@ -78,6 +78,11 @@ export class RoomIndex {
   /** colCount[kind][i]: machines in cpu bucket i (all ram buckets), for the cpu-short count in O(buckets). */
   private readonly colCount: Int32Array[] = [];
   private capacity = 0;
+  // prepare()'s cells and their running totals.
+  private readonly prepCells = new Int32Array(CELLS);
+  private readonly prepEnds = new Int32Array(CELLS);
+  private prepCount = 0;
+  private prepKind = 0;
 
   constructor() {
     for (let k = 0; k < ROOM_KINDS; k++) {
@@ -196,5 +201,50 @@ export class RoomIndex {
     short.cpuShort = cpuShort;
     short.ramShort = ramShort;
     return n;
+  }
+
+  /**
+   * prepare lists the grid cells supersetSize counts for (needCpu, needRam), with running totals, and returns the
+   * superset's size; member(i) then names its i-th machine (in collect's order) without copying the superset.
+   * Valid until the next change to the index.
+   */
+  prepare(kind: number, needCpu: number, needRam: number): number {
+    const k = cpuBucket(needCpu);
+    const j0 = ramBucket(needRam);
+    const cells = this.members[kind] as number[][];
+    const col = this.colCount[kind] as Int32Array;
+    let n = 0;
+    let total = 0;
+    for (let i = k; i < ROOM_CPU_BUCKETS; i++) {
+      if ((col[i] as number) === 0) continue;
+      const base = i * ROOM_RAM_BUCKETS;
+      for (let j = i === k ? 0 : j0; j < ROOM_RAM_BUCKETS; j++) {
+        const len = (cells[base + j] as number[]).length;
+        if (len === 0) continue;
+        this.prepCells[n] = base + j;
+        total += len;
+        this.prepEnds[n] = total;
+        n++;
+      }
+    }
+    this.prepCount = n;
+    this.prepKind = kind;
+    return total;
+  }
+
+  /** member returns machine i (0 <= i < the size prepare returned) of the prepared superset. */
+  member(i: number): number {
+    let lo = 0;
+    let hi = this.prepCount - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.prepEnds[mid] as number) > i) hi = mid;
+      else lo = mid + 1;
+    }
+    const start = lo === 0 ? 0 : (this.prepEnds[lo - 1] as number);
+    const list = (this.members[this.prepKind] as number[][])[this.prepCells[lo] as number] as number[];
+    const m = list[i - start];
+    assert(m !== undefined, 'RoomIndex.member: index outside the prepared superset');
+    return m;
   }
 }

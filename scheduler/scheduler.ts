@@ -1,7 +1,7 @@
 // Scheduler: one pass over the pending queue against the cached cell (B15 §3.2, §3.4). Snapshot and queue in,
 // Plan out; no IO, time from the injected Clock, randomness from the injected Rng, so a seed replays a pass.
 // The pipeline for one task reads top to bottom in placeTask() below, in the manner of Nomad's stack.go.
-import { assert } from '../model/assert';
+import { assert, unreachable } from '../model/assert';
 import type { Clock } from '../model/clock';
 import { InvalidArgument } from '../model/errors';
 import type { Rng } from '../model/rng';
@@ -13,15 +13,16 @@ import { constraintsFilter } from './filters/constraints';
 import { portsFilter } from './filters/ports';
 import { CODE_INSUFFICIENT_CPU, CODE_INSUFFICIENT_RAM, FIT_UNKNOWN, preemptionShortfall, resourcesFilter } from './filters/resources';
 import { CODE_MACHINE_DOWN, CODE_MACHINE_DRAINING, machineStateFilter } from './filters/machine_state';
-import type { RoomShortCounts } from './room_index';
+import { ROOM_ABOVE_LOWEST, ROOM_FREE, ROOM_FREE_BAND, ROOM_NON_PROD, ROOM_PROD, type RoomShortCounts } from './room_index';
 import { spreadFilter } from './filters/spread';
 import type { PendingQueue, QueueEntry } from './pending_queue';
 import { CODE_TOO_MANY_VICTIMS, VictimFinder } from './preemption';
 import { CODE_SKIP, REASON_SLOTS, verdictLine } from './reasons';
-import { policyCode, scoreMachine } from './scorers/compose';
+import { fitScore, policyCode, scoreMachine } from './scorers/compose';
 import { preemptionCost } from './scorers/preemption_cost';
 import { DIMS, DIM_CPU, DIM_RAM, type CellSnapshot } from './snapshot';
 import { classKey, TaskClass } from './task_class';
+import { TopK } from './top_k';
 import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_UP, type Assignment, type PassStats, type Plan, type SchedTask, type Verdict } from './types';
 
 /**
@@ -35,12 +36,25 @@ import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_UP, type Assignment, type PassS
  */
 export const HOT_MACHINES = 16;
 
+export type SampleOrder = 'best' | 'random';
+/** SAMPLE_ORDER: how a class samples the room index's superset; chosen from the table in scheduler/README.md. */
+export const SAMPLE_ORDER: SampleOrder = 'best';
+
+/**
+ * BEST_SCAN_MAX: the most superset machines bestOfSuperset ranks per sample (a strided subset beyond it). On an
+ * empty cell the superset is the whole cell; ranking 256 spread-out machines by fit already meets the issue's
+ * quality bounds on the 2011 trace, and more costs CPU for little (trade-off table in scheduler/README.md).
+ */
+export const BEST_SCAN_MAX = 256;
+
 /** SchedulerTuning: measured constants, overridable for experiments (the benchmark's --hot and --refresh). */
 export interface SchedulerTuning {
   hotMachines: number;
   sampleRefreshPlacements: number;
   /** roomIndex: walks consult the room index (room_index.ts) with relaxed randomization on; off for measurements. */
   roomIndex: boolean;
+  /** sampleOrder: a class samples the room index's superset at random (sampleSuperset) or by fit (bestOfSuperset). */
+  sampleOrder: SampleOrder;
 }
 export const DONOR_POOL = 4096;
 
@@ -128,6 +142,8 @@ export class Scheduler {
   private drainingMachines = 0;
   private viewMax = 0;
   private viewScratch = new Int32Array(0);
+  private readonly topK = new TopK(64);
+  private readonly bestSamples: boolean;
   private readonly viewShort: RoomShortCounts = { cpuShort: 0, ramShort: 0 };
 
   constructor(
@@ -139,6 +155,7 @@ export class Scheduler {
     this.hotMachines = tuning.hotMachines ?? HOT_MACHINES;
     this.sampleRefresh = tuning.sampleRefreshPlacements ?? SAMPLE_REFRESH_PLACEMENTS;
     this.useIndex = (tuning.roomIndex ?? true) && config.relaxedRandomization;
+    this.bestSamples = (tuning.sampleOrder ?? SAMPLE_ORDER) === 'best';
     if (!Number.isInteger(this.hotMachines) || this.hotMachines < 0 || this.hotMachines > 1024) throw new InvalidArgument('tuning.hotMachines', `must be in [0, 1024], got ${this.hotMachines}`);
     if (!Number.isInteger(this.sampleRefresh) || this.sampleRefresh < 1) throw new InvalidArgument('tuning.sampleRefreshPlacements', `must be a positive integer, got ${this.sampleRefresh}`);
     this.hot = new Int32Array(Math.max(1, this.hotMachines));
@@ -451,11 +468,16 @@ export class Scheduler {
   private indexedView(snap: CellSnapshot, c: TaskClass): boolean {
     if (!this.useIndex) return false;
     const rooms = snap.rooms;
-    const size = rooms.supersetSize(c.roomKind, c.needCpu, c.needRam);
+    const size = rooms.prepare(c.roomKind, c.needCpu, c.needRam);
     const complete = size <= this.viewMax;
     // Without candidates and with the superset well below the cell, a random sample of the superset finds `limit`
     // machines in n / superset times fewer steps than the walk over every machine.
-    if (!complete && (c.nCand > 0 || size * INDEX_SAMPLE_FRACTION > snap.slotCount)) return false;
+    if (!complete && (c.nCand > 0 || (!this.bestSamples && size * INDEX_SAMPLE_FRACTION > snap.slotCount))) return false;
+    if (!complete && this.bestSamples) {
+      c.startCycle(c.cycleStart, snap.layoutEpoch);
+      c.visited = snap.slotCount;
+      if (this.bestOfSuperset(snap, c, size)) return true;
+    }
     if (this.viewScratch.length < size) this.viewScratch = new Int32Array(Math.max(size, 2 * this.viewScratch.length, 64));
     const scratch = this.viewScratch;
     const short = this.viewShort;
@@ -463,7 +485,7 @@ export class Scheduler {
     assert(got === size, 'room index: collect disagrees with supersetSize');
     c.startCycle(c.cycleStart, snap.layoutEpoch);
     c.visited = snap.slotCount;
-    if (!complete && this.sampleSuperset(snap, c, scratch, got)) return true;
+    if (!complete && !this.bestSamples && this.sampleSuperset(snap, c, scratch, got)) return true;
     const counts = c.reasonCounts;
     counts[CODE_INSUFFICIENT_CPU] = (counts[CODE_INSUFFICIENT_CPU] as number) + short.cpuShort;
     counts[CODE_INSUFFICIENT_RAM] = (counts[CODE_INSUFFICIENT_RAM] as number) + short.ramShort;
@@ -486,6 +508,13 @@ export class Scheduler {
     this.bestScore = bestScore;
     this.bestValid = c;
     this.stats.indexedViews++;
+    if (this.bestSamples && c.nCand > this.limit) {
+      // Many machines fit: keep the best `limit` as a sample (partial view) rather than rechecking them all for
+      // every task; the complete view has served to give an exact verdict had none fitted.
+      c.keepBest(this.limit, this.topK);
+      c.partialView = true;
+      return true;
+    }
     this.walkCompleted(snap, c);
     return true;
   }
@@ -521,6 +550,49 @@ export class Scheduler {
     }
     c.nCand = 0;
     return false;
+  }
+
+  /**
+   * bestOfSuperset takes as the class's sample the `limit` machines of the superset with the best fit term (the
+   * policy's score from the machine's own numbers, a few arithmetic operations) among those whose room bound fits,
+   * then evaluates just those in full: what an exhaustive search would choose from, for the price of a pass of
+   * arithmetic over the superset. Returns true with a partial view when any of them is feasible; false (the
+   * caller then builds the complete view) when none is.
+   */
+  private bestOfSuperset(snap: CellSnapshot, c: TaskClass, n: number): boolean {
+    const rooms = snap.rooms;
+    const top = this.topK;
+    top.reset(this.limit);
+    // A superset larger than BEST_SCAN_MAX is scanned along a seeded stride (coprime with its size, so the
+    // entries visited are spread over every grid cell), which bounds the cost on an emptyish cell.
+    const scan = Math.min(n, BEST_SCAN_MAX);
+    const step = scan < n ? coprimeStep(n, this.rng) : 1;
+    let at = scan < n ? this.rng.int(n) : 0;
+    for (let i = 0; i < scan; i++) {
+      const m = rooms.member(at);
+      at += step;
+      if (at >= n) at -= n;
+      if (!roomBoundFits(snap, c, m)) continue;
+      top.offer(m, fitScore(snap, c, m, this.policy, this.ramPerCpu), m);
+    }
+    let best = -1;
+    let bestScore = -Infinity;
+    for (let i = 0; i < top.size; i++) {
+      const m = top.id(i);
+      if (this.evaluate(snap, c, m) !== 0) continue;
+      c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
+      if (this.evalScore > bestScore || (this.evalScore === bestScore && m < best)) {
+        best = m;
+        bestScore = this.evalScore;
+      }
+    }
+    if (c.nCand === 0) return false;
+    c.partialView = true;
+    this.bestSlot = best;
+    this.bestScore = bestScore;
+    this.bestValid = c;
+    this.stats.sampledViews++;
+    return true;
   }
 
   /** countStates counts the DOWN and DRAINING machines once per pass (the scheduler does not change states). */
@@ -738,7 +810,9 @@ export class Scheduler {
     // walk starts at slot 0 of the identity order and visits every machine.
     const start = this.config.relaxedRandomization && n > 0 ? this.rng.int(n) : 0;
     c.startCycle(start, snap.layoutEpoch);
-    this.inheritWalk(snap, c);
+    // With samples by fit the room index gives a class its view directly; a donor's complete view would hand it
+    // every feasible machine to recheck for each task.
+    if (!this.bestSamples) this.inheritWalk(snap, c);
   }
 
   private nextStamp(snap: CellSnapshot): number {
@@ -850,6 +924,60 @@ function verdictOf(entry: QueueEntry, why: string): Verdict {
   const fresh: Verdict = { taskId: entry.task.id, why };
   entry.verdict = fresh;
   return fresh;
+}
+
+/**
+ * roomBoundFits: cpu and ram of the class's room bound (room_index.ts) cover its request on slot m. Necessary for
+ * feasibility, and what keeps bestOfSuperset from ranking a machine the request does not fit on.
+ */
+function roomBoundFits(snap: CellSnapshot, c: TaskClass, m: number): boolean {
+  const b = m * DIMS;
+  const cap = snap.cap;
+  let cpu = cap[b] as number;
+  let ram = cap[b + 1] as number;
+  switch (c.roomKind) {
+    case ROOM_PROD:
+      cpu -= snap.prodLimit[b] as number;
+      ram -= snap.prodLimit[b + 1] as number;
+      break;
+    case ROOM_NON_PROD:
+      cpu -= snap.prodRes[b] as number;
+      ram -= snap.prodRes[b + 1] as number;
+      break;
+    case ROOM_FREE:
+      cpu -= snap.resAll[b] as number;
+      ram -= snap.resAll[b + 1] as number;
+      break;
+    case ROOM_ABOVE_LOWEST:
+      cpu -= (snap.resAll[b] as number) - (snap.lowestRes[b] as number);
+      ram -= (snap.resAll[b + 1] as number) - (snap.lowestRes[b + 1] as number);
+      break;
+    case ROOM_FREE_BAND:
+      cpu -= (snap.resAll[b] as number) - (snap.freeBandRes[b] as number);
+      ram -= (snap.resAll[b + 1] as number) - (snap.freeBandRes[b + 1] as number);
+      break;
+    default:
+      return unreachable(c.roomKind, 'room kind');
+  }
+  return c.needCpu <= cpu && c.needRam <= ram;
+}
+
+/** coprimeStep draws a stride in [1, n) coprime with n, so stepping by it from any start visits every index once. */
+function coprimeStep(n: number, rng: Rng): number {
+  if (n <= 2) return 1;
+  for (;;) {
+    const s = 1 + rng.int(n - 1);
+    if (gcd(s, n) === 1) return s;
+  }
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) {
+    const t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
 }
 
 function takeFromLargest(counts: Int32Array): void {

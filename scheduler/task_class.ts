@@ -7,6 +7,7 @@ import { isProd, validatePriority } from '../model/priority';
 import { MAX_CONSTRAINTS, MAX_CONSTRAINT_VALUES } from '../cells/limits';
 import { roomKindOf, type RoomKind } from './room_index';
 import type { CellSnapshot } from './snapshot';
+import type { TopK } from './top_k';
 import { OP_EQ, OP_EXISTS, OP_IN, OP_NE, OP_NOT_EXISTS, type SchedTask } from './types';
 
 const EMPTY_COLUMN = new Int32Array(0);
@@ -232,6 +233,29 @@ export class TaskClass {
     this.candGen = this.candGen.slice(0, keep);
     this.candDrift = this.candDrift.slice(0, keep);
     this.candPreempt = this.candPreempt.slice(0, keep);
+  }
+
+  /**
+   * keepBest keeps the k candidates with the best cached scores (ties: lower slot) and drops the rest. Used to turn a large complete view into a sample, so each task rechecks k candidates, not hundreds.
+   */
+  keepBest(k: number, top: TopK): void {
+    if (this.nCand <= k) return;
+    top.reset(k);
+    for (let i = 0; i < this.nCand; i++) top.offer(i, this.candScore[i] as number, this.cand[i] as number);
+    // Compact the kept entries to the front: ascending index order, so no kept entry is overwritten before it moves.
+    const keep = new Uint8Array(this.nCand);
+    for (let i = 0; i < top.size; i++) keep[top.id(i)] = 1;
+    let w = 0;
+    for (let i = 0; i < this.nCand; i++) {
+      if (keep[i] === 0) continue;
+      this.cand[w] = this.cand[i] as number;
+      this.candScore[w] = this.candScore[i] as number;
+      this.candGen[w] = this.candGen[i] as number;
+      this.candDrift[w] = this.candDrift[i] as number;
+      this.candPreempt[w] = this.candPreempt[i] as number;
+      w++;
+    }
+    this.nCand = w;
   }
 
   /** entries is what this class costs in the scheduler's cache budget. */

@@ -39,9 +39,12 @@ export function policyCode(p: FitPolicy): number {
  * workload shape the hybrid scorer balances against.
  */
 export function scoreMachine(snap: CellSnapshot, c: TaskClass, m: number, policy: number, ramPerCpu: number): number {
-  let fit: number;
-  if (policy === POLICY_HYBRID) fit = hybridFit(snap, c, m, ramPerCpu);
-  else if (policy === POLICY_BEST) fit = bestFit(snap, c, m);
-  else fit = worstFit(snap, c, m);
-  return fit + SPREADING_WEIGHT * domainSpreading(snap, c, m) + MIXING_WEIGHT * prodMixing(snap, c, m);
+  return fitScore(snap, c, m, policy, ramPerCpu) + SPREADING_WEIGHT * domainSpreading(snap, c, m) + MIXING_WEIGHT * prodMixing(snap, c, m);
+}
+
+/** fitScore is the policy's fit term alone: the bulk of the score, from the machine's own numbers (no lookups). */
+export function fitScore(snap: CellSnapshot, c: TaskClass, m: number, policy: number, ramPerCpu: number): number {
+  if (policy === POLICY_HYBRID) return hybridFit(snap, c, m, ramPerCpu);
+  if (policy === POLICY_BEST) return bestFit(snap, c, m);
+  return worstFit(snap, c, m);
 }
