@@ -113,6 +113,12 @@ export const PROPOSE_TIMEOUT_MS = 10_000;
 // --- Scheduler ---
 export const PENDING_QUEUE_MAX = MAX_TASKS_PER_CELL;
 export const PLAN_MAX_ASSIGNMENTS = 20_000;
+/**
+ * PLAN_COMMIT_CHUNK_ASSIGNMENTS: the scheduler process commits a large plan in CommitPlans of at most this many
+ * assignments, one after another, so no single log entry makes every replica apply (and publish) tens of
+ * thousands of placements in one event-loop turn while heartbeats wait.
+ */
+export const PLAN_COMMIT_CHUNK_ASSIGNMENTS = 1_000;
 export const MAX_VICTIMS_PER_ASSIGNMENT = 64;
 /** SCHED_CACHE_MAX_ENTRIES bounds the (equivalence class, machine) entries the scheduler keeps (candidates and cached scores). */
 export const SCHED_CACHE_MAX_ENTRIES = 4_000_000;
@@ -234,6 +240,7 @@ assert(RESTART_BACKOFF_INITIAL_MS_DEFAULT <= RESTART_BACKOFF_MAX_MS_DEFAULT && R
 assert(WATCH_BUFFER_EVENTS <= WATCH_HISTORY_ENTRIES * 4, 'a watcher buffer is of the order of the history');
 assert(WATCH_HISTORY_ITEMS >= MAX_TASKS_PER_JOB, 'the changes of one full-size job fit the watch history');
 assert(WATCH_HISTORY_BYTES >= MAX_JOB_SPEC_BYTES, 'the watch history holds at least one largest job spec');
+assert(PLAN_COMMIT_CHUNK_ASSIGNMENTS >= 1 && PLAN_COMMIT_CHUNK_ASSIGNMENTS <= PLAN_MAX_ASSIGNMENTS, 'a plan chunk is a valid plan');
 assert(Number.isSafeInteger(MAX_TASK_DISK_BYTES) && MAX_TASK_RAM_BYTES <= MAX_TASK_DISK_BYTES, 'task bounds are safe integers');
 assert(MAX_NAME_BYTES === 63, 'names are at most 63 bytes, matching ids.NAME_PATTERN');
 assert(STATUS_PAGE_ROWS_DEFAULT <= STATUS_PAGE_ROWS_MAX && STATUS_PAGE_ROWS_MAX <= LIST_PAGE_SIZE_MAX, 'status pages are no larger than API pages');
