@@ -9,3 +9,6 @@ export { validateMessage } from './validate';
 export { PaxosNode, type PaxosNodeOptions, type StateMachine } from './node';
 export { PaxosStorage, StorageCorrupt, type PersistBatch, type StoredState } from './storage';
 export { PaxosTransport, estimateBytes, type PeerAddress, type PeerStats, type TransportOptions, type TransportStats } from './transport';
+// A grpc-js server's sockets with TCP_NODELAY (grpc-js leaves Nagle on for accepted connections).
+export { listenNoDelay, type GrpcListener } from './grpc_listen';
+export { encodeEntry, encodeMessage, encodeBatch } from './wire';

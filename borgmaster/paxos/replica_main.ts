@@ -20,6 +20,7 @@ import { PaxosNode } from './node';
 import { KvStateMachine, serveKv } from './replica_kv';
 import { StorageCorrupt } from './storage';
 import { PAXOS_GRPC_OPTIONS, type PeerAddress } from './transport';
+import { listenNoDelay } from './grpc_listen';
 
 interface ReplicaFlags {
   id: number;
@@ -121,11 +122,11 @@ async function main(): Promise<void> {
   const server = new Server(PAXOS_GRPC_OPTIONS);
   node.registerService(server);
   serveKv(server, node, kv, flags.id);
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(self.address, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-  );
+  // TCP_NODELAY on the replica's own sockets (grpc_listen.ts): Nagle would hold small responses for a delayed ACK.
+  const listener = await listenNoDelay(server, self.address, ServerCredentials.createInsecure());
   process.stdout.write(`ready ${self.address}\n`);
   const shutdown = (): void => {
+    void listener.close();
     server.forceShutdown();
     void node.close().then(() => process.exit(0));
   };
