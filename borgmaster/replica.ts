@@ -143,7 +143,8 @@ export class Replica {
     // The scheduler reports each pass's wall time with its plan: that is the pass latency the status page shows.
     const commitPlan = handlers.commitPlan;
     handlers.commitPlan = (call, callback) => {
-      if (Number.isFinite(call.request.passSeconds) && call.request.passSeconds >= 0) replicaRef.replica?.metrics.observePass(call.request.passSeconds);
+      // A plan committed in chunks carries its pass time in the last chunk only (the others say 0).
+      if (Number.isFinite(call.request.passSeconds) && call.request.passSeconds > 0) replicaRef.replica?.metrics.observePass(call.request.passSeconds);
       commitPlan(call, callback);
       if (call.request.pending.length > 0) replicaRef.replica?.shareVerdicts(call.request.pending);
     };

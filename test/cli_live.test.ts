@@ -181,7 +181,7 @@ test('admin operations are refused (3) to users and done for admins: drain, undr
     assert.match(r.stderr, /needs the admin role; ubar does not have it/);
   }
   const drain = ok(await borg('drain', 'm1', '--user', 'admin'), 'drain');
-  assert.match(drain.stdout, /^machine m1 is DRAINING \(was UP\) at log index \d+\n$/);
+  assert.match(drain.stdout, /^machine m1 is DRAINING \(was UP\) at log index \d+; \d+ task\(s\) still on it\n$/);
   assert.equal(cell.leader.state.machines.get('m1')?.state, MachineState.DRAINING);
   ok(await borg('undrain', 'm1', '--user', 'admin'), 'undrain');
   assert.equal(cell.leader.state.machines.get('m1')?.state, MachineState.UP);

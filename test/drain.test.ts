@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Metadata } from '@grpc/grpc-js';
 import { SimCell, simJob, eventually } from '../sim/borglets/sim_cell';
 import { EventType, invoke, TaskState } from '../proto/index';
+import { runBorg } from './support/cli';
 
 const md = () => new Metadata();
 
@@ -15,7 +16,6 @@ test('a drained machine is emptied at the bounded rate, within each job\'s max_t
   const cell = await SimCell.start({ name: `drain${process.pid % 10000}`, machines: 3, pollInterval: '200ms', missedPollsBeforeDown: 5, rescheduleTasksPerSecond: rate, passInterval: '100ms' });
   t.after(() => cell.stop());
   const c = await cell.client('ubar');
-  const admin = await cell.client('admin');
   const name = cell.config.name;
   await cell.waitStatus((s) => s.machinesUp === 3, 30_000);
   const maxDown = 2;
@@ -29,7 +29,8 @@ test('a drained machine is emptied at the bounded rate, within each job\'s max_t
   const [victim, victimTasks] = [...perMachine.entries()].sort((a, b) => b[1].length - a[1].length)[0] as [string, string[]];
   assert.ok(victimTasks.length >= 4, `the busiest machine runs at least 4 tasks (${victimTasks.length})`);
 
-  await cell.leader(admin, (m) => invoke(m.drainMachine.bind(m), { requestId: 'drain-1', machine: victim }, md(), 10_000));
+  // `borg drain --wait` (the real CLI) drains it and reports progress until the machine is empty.
+  const cli = runBorg(['drain', victim, '--wait', '--user', 'admin', '--cell', cell.cellFile], { env: { BORG_USER: undefined }, timeoutMs: 90_000 });
   // While the drain runs, never more than max_tasks_down of the job are off a machine.
   let worstDown = 0;
   await eventually(
@@ -44,6 +45,11 @@ test('a drained machine is emptied at the bounded rate, within each job\'s max_t
     25,
   );
   assert.ok(worstDown <= maxDown, `at most ${maxDown} tasks of the job down at once (saw ${worstDown})`);
+  const r = await cli;
+  assert.equal(r.code, 0, `borg drain: ${r.stderr}`);
+  assert.match(r.stdout, new RegExp(`^machine ${victim} is DRAINING \\(was UP\\) at log index \\d+; ${victimTasks.length} task\\(s\\) still on it\n`));
+  assert.match(r.stdout, /task\(s\) left on .* after \d+ s\n/, 'progress lines while it drains');
+  assert.match(r.stdout, new RegExp(`machine ${victim} is empty\n$`));
   const ev = await cell.leader(c, (m) => invoke(m.listEvents.bind(m), { user: '', job: 'web', machine: victim, taskId: '', types: [EventType.EVICT], sinceMs: 0, pageSize: 0, pageToken: '' }, md(), 5000));
   const evictions = ev.events.filter((e) => e.message.startsWith('machine is draining'));
   assert.deepEqual(evictions.map((e) => e.taskId).sort(), [...victimTasks].sort(), 'exactly the drained machine\'s tasks were evicted, once each');

@@ -21,6 +21,17 @@ function flag(args: string[], name: string, fallback: string): string {
   return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
 }
 
+/** cpuSeconds is the user + system CPU time a process has used so far (/proc/PID/stat, clock ticks of 1/100 s). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0; // the process is gone
+  }
+}
+
 function rssBytes(pid: number | undefined): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
@@ -87,9 +98,22 @@ async function run(args: string[]): Promise<void> {
     // Poll intervals with the cell full and quiet; what the polls carried meanwhile.
     await cell.pollIntervals();
     const quietFrom = await cell.counters();
+    const pids = () => ({ sim: cell.borglets?.child.pid, replicas: [...cell.replicas.values()].map((d) => d.child.pid), scheduler: cell.scheduler?.child.pid });
+    const cpuAt = () => {
+      const p = pids();
+      return { sim: cpuSeconds(p.sim), replicas: p.replicas.reduce<number>((n, pid) => n + cpuSeconds(pid), 0), scheduler: cpuSeconds(p.scheduler), atMs: Date.now() };
+    };
+    const cpuFrom = cpuAt();
     await sleep(Math.max(15_000, 8 * Number.parseFloat(pollInterval) * (pollInterval.endsWith('ms') ? 1 : 1000)));
     const iv = await cell.pollIntervals();
     const quietTo = await cell.counters();
+    const cpuTo = cpuAt();
+    // What polling costs in CPU on this host (a quiet cell does little else): per poll, and in cores for the
+    // configured interval. Taken under whatever else the host runs.
+    const polls = Math.max(1, quietTo.polls - quietFrom.polls);
+    result.quietReplicaCpuMsPerPoll = Number((((cpuTo.replicas - cpuFrom.replicas) * 1000) / polls).toFixed(3));
+    result.quietSimCpuMsPerPoll = Number((((cpuTo.sim - cpuFrom.sim) * 1000) / polls).toFixed(3));
+    result.quietCellCoresUsed = Number(((cpuTo.replicas - cpuFrom.replicas + cpuTo.sim - cpuFrom.sim + cpuTo.scheduler - cpuFrom.scheduler) / ((cpuTo.atMs - cpuFrom.atMs) / 1000)).toFixed(2));
     result.quietPolls = quietTo.polls - quietFrom.polls;
     result.quietFullPolls = quietTo.fullPolls - quietFrom.fullPolls;
     result.quietSpecsSent = quietTo.specsReceived - quietFrom.specsReceived;
@@ -105,6 +129,8 @@ async function run(args: string[]): Promise<void> {
     const memAfter = await cell.memory(leader);
     // The heap figure includes garbage not yet collected; RSS also holds what V8 keeps reserved.
     result.masterHeapUsedBytes = memAfter.heap_used ?? 0;
+    result.masterHeapTotalBytes = memAfter.heap_total ?? 0;
+    result.masterExternalBytes = memAfter.external ?? 0;
     result.masterHeapBytesPerTask = Math.round(((memAfter.heap_used ?? 0) - (memBefore.heap_used ?? 0)) / tasks);
 
     // CreateJob at light load: sequential one-task jobs.
@@ -186,6 +212,8 @@ async function run(args: string[]): Promise<void> {
       ['master memory per task (RSS)', `${result.masterBytesPerTask} B`, '< 2048 B'],
       ['master heap per task', `${result.masterHeapBytesPerTask} B`, ''],
       ['quiet polls carrying specs', `${result.quietFullPolls} of ${result.quietPolls}`, ''],
+      ['CPU per quiet poll: replicas / sim', `${result.quietReplicaCpuMsPerPoll} / ${result.quietSimCpuMsPerPoll} ms`, ''],
+      ['cores used by the quiet cell', `${result.quietCellCoresUsed}`, ''],
       ['CreateJob p99 (light load)', `${result.createJobP99Ms} ms`, '< 50 ms'],
       ['failover: write accepted (median)', `${result.failoverSecondsMedian} s`, '< 2 s'],
       ['failover: scheduler back (median)', `${result.schedulerBackSecondsMedian} s`, '< 3 s'],

@@ -9,6 +9,7 @@ import type { CellConfig } from '../../cells/config';
 import type { Clock } from '../../model/clock';
 import { SeededRng } from '../../model/rng';
 import { fromGrpcError, NotLeader, Unavailable } from '../../model/errors';
+import { PLAN_COMMIT_CHUNK_ASSIGNMENTS } from '../../cells/limits';
 import { Scheduler } from '../scheduler';
 import { assignmentToProto, verdictToProto } from '../convert';
 import { CachedCell } from './cached_cell';
@@ -164,25 +165,38 @@ export class SchedulerProcess {
     for (const a of assignments) this.lastVerdicts.delete(a.taskId);
     if (assignments.length === 0 && pending.length === 0) return;
     const holdUntil = this.o.clock.nowMs() + 2 * this.o.config.scheduler.passIntervalMs;
-    try {
-      const r = await invoke(
-        client.commitPlan.bind(client),
-        { requestId: `plan-${process.pid}-${Date.now()}-${++this.planSeq}`, baseLogIndex: cell.logIndex, assignments, pending, passSeconds: seconds },
-        new Metadata(),
-        COMMIT_TIMEOUT_MS,
-      );
-      // Only the cache the plan was made against may be touched: a reconnect replaced it with a fresh one.
-      if (cell === this.cell) for (const rej of r.rejected) cell.hold(rej.taskId, holdUntil);
-      this.lastPass = { atMs: this.o.clock.nowMs(), seconds, placed: plan.stats.placed, pending: plan.stats.pending, accepted: r.acceptedTaskIds.length, rejected: r.rejected.length };
-      if (r.acceptedTaskIds.length > 0 || r.rejected.length > 0) {
-        this.log(`pass: ${r.acceptedTaskIds.length} placed, ${r.rejected.length} rejected, ${plan.stats.pending} pending (${(seconds * 1000).toFixed(1)} ms)`);
+    // A large plan goes in chunks, one CommitPlan after another (PLAN_COMMIT_CHUNK_ASSIGNMENTS): each is one log
+    // entry every replica applies in one go. The verdicts and the pass time ride with the last chunk.
+    const chunks = Math.max(1, Math.ceil(assignments.length / PLAN_COMMIT_CHUNK_ASSIGNMENTS));
+    let accepted = 0;
+    let rejected = 0;
+    for (let c = 0; c < chunks; c++) {
+      const part = assignments.slice(c * PLAN_COMMIT_CHUNK_ASSIGNMENTS, (c + 1) * PLAN_COMMIT_CHUNK_ASSIGNMENTS);
+      const last = c === chunks - 1;
+      try {
+        const r = await invoke(
+          client.commitPlan.bind(client),
+          { requestId: `plan-${process.pid}-${Date.now()}-${++this.planSeq}`, baseLogIndex: cell.logIndex, assignments: part, pending: last ? pending : [], passSeconds: last ? seconds : 0 },
+          new Metadata(),
+          COMMIT_TIMEOUT_MS,
+        );
+        // Only the cache the plan was made against may be touched: a reconnect replaced it with a fresh one.
+        if (cell === this.cell) for (const rej of r.rejected) cell.hold(rej.taskId, holdUntil);
+        accepted += r.acceptedTaskIds.length;
+        rejected += r.rejected.length;
+      } catch (e: unknown) {
+        if (cell === this.cell) for (const a of assignments.slice(c * PLAN_COMMIT_CHUNK_ASSIGNMENTS)) cell.hold(a.taskId, holdUntil);
+        if (e instanceof NotLeader) {
+          this.log(`commit refused: ${e.message}; following the new leader`);
+          this.stream?.cancel();
+          return;
+        }
+        throw e;
       }
-    } catch (e: unknown) {
-      if (cell === this.cell) for (const a of assignments) cell.hold(a.taskId, holdUntil);
-      if (e instanceof NotLeader) {
-        this.log(`commit refused: ${e.message}; following the new leader`);
-        this.stream?.cancel();
-      } else throw e;
+    }
+    this.lastPass = { atMs: this.o.clock.nowMs(), seconds, placed: plan.stats.placed, pending: plan.stats.pending, accepted, rejected };
+    if (accepted > 0 || rejected > 0) {
+      this.log(`pass: ${accepted} placed, ${rejected} rejected, ${plan.stats.pending} pending (${(seconds * 1000).toFixed(1)} ms${chunks > 1 ? `, committed in ${chunks} chunks` : ''})`);
     }
   }
 }
