@@ -77,6 +77,8 @@ export class RoomIndex {
   private posOf: Int32Array[] = [];
   /** colCount[kind][i]: machines in cpu bucket i (all ram buckets), for the cpu-short count in O(buckets). */
   private readonly colCount: Int32Array[] = [];
+  /** cellCount[kind][cell]: machines per cell, a flat typed array so queries read sizes without touching the lists. */
+  private readonly cellCount: Int32Array[] = [];
   private capacity = 0;
   // prepare()'s cells and their running totals.
   private readonly prepCells = new Int32Array(CELLS);
@@ -92,6 +94,7 @@ export class RoomIndex {
       this.cellOf.push(new Int32Array(0));
       this.posOf.push(new Int32Array(0));
       this.colCount.push(new Int32Array(ROOM_CPU_BUCKETS));
+      this.cellCount.push(new Int32Array(CELLS));
     }
   }
 
@@ -120,6 +123,8 @@ export class RoomIndex {
     (this.posOf[kind] as Int32Array)[slot] = list.length;
     list.push(slot);
     cellOf[slot] = cell;
+    const cc = this.cellCount[kind] as Int32Array;
+    cc[cell] = (cc[cell] as number) + 1;
     const col = this.colCount[kind] as Int32Array;
     const i = (cell / ROOM_RAM_BUCKETS) | 0;
     col[i] = (col[i] as number) + 1;
@@ -145,6 +150,8 @@ export class RoomIndex {
       pos[last] = p;
     }
     (this.cellOf[kind] as Int32Array)[slot] = -1;
+    const cc = this.cellCount[kind] as Int32Array;
+    cc[cell] = (cc[cell] as number) - 1;
     const col = this.colCount[kind] as Int32Array;
     const i = (cell / ROOM_RAM_BUCKETS) | 0;
     col[i] = (col[i] as number) - 1;
@@ -162,11 +169,13 @@ export class RoomIndex {
   supersetSize(kind: number, needCpu: number, needRam: number): number {
     const k = cpuBucket(needCpu);
     const j0 = ramBucket(needRam);
-    const cells = this.members[kind] as number[][];
-    let n = (this.colCount[kind] as Int32Array)[k] as number;
+    const cc = this.cellCount[kind] as Int32Array;
+    const col = this.colCount[kind] as Int32Array;
+    let n = col[k] as number;
     for (let i = k + 1; i < ROOM_CPU_BUCKETS; i++) {
+      if ((col[i] as number) === 0) continue;
       const base = i * ROOM_RAM_BUCKETS;
-      for (let j = j0; j < ROOM_RAM_BUCKETS; j++) n += (cells[base + j] as number[]).length;
+      for (let j = j0; j < ROOM_RAM_BUCKETS; j++) n += cc[base + j] as number;
     }
     return n;
   }
@@ -180,6 +189,7 @@ export class RoomIndex {
     const k = cpuBucket(needCpu);
     const j0 = ramBucket(needRam);
     const cells = this.members[kind] as number[][];
+    const cc = this.cellCount[kind] as Int32Array;
     const col = this.colCount[kind] as Int32Array;
     let cpuShort = 0;
     for (let i = 0; i < k; i++) cpuShort += col[i] as number;
@@ -189,8 +199,8 @@ export class RoomIndex {
       if ((col[i] as number) === 0) continue;
       const base = i * ROOM_RAM_BUCKETS;
       for (let j = 0; j < ROOM_RAM_BUCKETS; j++) {
+        if ((cc[base + j] as number) === 0) continue;
         const list = cells[base + j] as number[];
-        if (list.length === 0) continue;
         if (i > k && j < j0) {
           ramShort += list.length;
           continue;
@@ -211,7 +221,7 @@ export class RoomIndex {
   prepare(kind: number, needCpu: number, needRam: number): number {
     const k = cpuBucket(needCpu);
     const j0 = ramBucket(needRam);
-    const cells = this.members[kind] as number[][];
+    const cc = this.cellCount[kind] as Int32Array;
     const col = this.colCount[kind] as Int32Array;
     let n = 0;
     let total = 0;
@@ -219,7 +229,7 @@ export class RoomIndex {
       if ((col[i] as number) === 0) continue;
       const base = i * ROOM_RAM_BUCKETS;
       for (let j = i === k ? 0 : j0; j < ROOM_RAM_BUCKETS; j++) {
-        const len = (cells[base + j] as number[]).length;
+        const len = cc[base + j] as number;
         if (len === 0) continue;
         this.prepCells[n] = base + j;
         total += len;

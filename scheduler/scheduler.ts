@@ -19,7 +19,7 @@ import type { PendingQueue, QueueEntry } from './pending_queue';
 import { CODE_TOO_MANY_VICTIMS, VictimFinder } from './preemption';
 import { CODE_SKIP, REASON_SLOTS, verdictLine } from './reasons';
 import { fitScore, policyCode, scoreMachine } from './scorers/compose';
-import { preemptionCost } from './scorers/preemption_cost';
+import { PREEMPTION_BASE_COST, preemptionCost } from './scorers/preemption_cost';
 import { DIMS, DIM_CPU, DIM_RAM, type CellSnapshot } from './snapshot';
 import { classKey, TaskClass } from './task_class';
 import { TopK } from './top_k';
@@ -573,7 +573,10 @@ export class Scheduler {
       at += step;
       if (at >= n) at -= n;
       if (!roomBoundFits(snap, c, m)) continue;
-      top.offer(m, fitScore(snap, c, m, this.policy, this.ramPerCpu), m);
+      // Rank as the full score will: a machine that needs evictions starts PREEMPTION_BASE_COST behind, so the
+      // sample holds the machines that fit as they are whenever there are enough of them.
+      const base = fitsFree(snap, c, m) ? 0 : PREEMPTION_BASE_COST;
+      top.offer(m, fitScore(snap, c, m, this.policy, this.ramPerCpu) - base, m);
     }
     let best = -1;
     let bestScore = -Infinity;
@@ -607,7 +610,9 @@ export class Scheduler {
     }
     this.downMachines = down;
     this.drainingMachines = draining;
-    this.viewMax = indexedViewMax(this.limit, snap.slotCount);
+    // Samples by fit cost a pass of arithmetic over at most BEST_SCAN_MAX machines and `limit` evaluations, so a
+    // complete view (every machine of the superset evaluated) pays only when it is no larger than that.
+    this.viewMax = this.bestSamples ? this.limit : indexedViewMax(this.limit, snap.slotCount);
   }
 
   /** walkCompleted records a complete view of the cell and offers the class as a donor. */
