@@ -2,7 +2,8 @@
 // and job update (victims), stepping through arrivals and departures, and loading a real checkpoint.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GiB } from '../../model/resources';
@@ -11,8 +12,8 @@ import { EventType, MachineState, PriorityBand, TaskState, type JobSpec } from '
 import type { Workload, WorkloadTask } from '../../benchmarks/workloads/types';
 import { Fauxmaster, mainReason } from './fauxmaster';
 import { whatIf } from './what_if';
-import { CellReplay, loadWorkload, workloadEvents, type ReplayEvent } from './replay';
-import { cellName, jobsFor } from './workload_cell';
+import { CellReplay, loadWorkload, traceDepartures, workloadEvents, type ReplayEvent } from './replay';
+import { cellName, jobsFor, workloadKey } from './workload_cell';
 import { parseOptions, runFauxmaster } from './cli';
 
 const CELL = 'test';
@@ -156,6 +157,9 @@ test('step replays arrivals and departures: departed tasks free room for pending
     { timeMs: 10_000, kind: 'end', key: 'U/x+/a/1', event: EventType.FINISH },
     { timeMs: 25_000, kind: 'end', key: 'U/x+/a/2', event: EventType.KILL },
     { timeMs: 25_000, kind: 'end', key: 'U/x+/nope/0', event: EventType.KILL },
+    // a/0 finished at 10 s; the trace submits it again at 32 s: new work, placed once a/3 leaves at 35 s.
+    { timeMs: 32_000, kind: 'submit', task: wtask('a', 0, BATCH, 1000, 32_000) },
+    { timeMs: 35_000, kind: 'end', key: 'U/x+/a/3', event: EventType.FINISH },
   ];
   const replay = new CellReplay(faux, refs, workloadEvents(w, ends), { passIntervalMs: 5_000, reclaim: undefined });
   await replay.schedule();
@@ -173,6 +177,13 @@ test('step replays arrivals and departures: departed tasks free room for pending
   assert.equal(last?.timeMs, 30_000);
   assert.deepEqual(second.skipped, { 'end of a task the cell does not have': 1 });
   assert.equal(faux.state.getTaskIfValid(replay.taskIdOf('U/x+/b/0') ?? '')?.state, TaskState.RUNNING);
+  const third = await replay.step(40_000, 10_000);
+  assert.deepEqual(pick(third.samples.at(-1)), { running: 4, pending: 0, dead: 4 });
+  assert.equal(third.samples.at(-1)?.arrived, 2);
+  const again = replay.taskIdOf('U/x+/a/0') ?? '';
+  assert.notEqual(again, a0?.id, 'the resubmitted task is a new task of a new job');
+  assert.equal(faux.state.getTaskIfValid(again)?.state, TaskState.RUNNING);
+  assert.equal(a0?.state, TaskState.DEAD);
   await assert.rejects(replay.step(1_000, 1_000), /before the cell's time/);
   faux.state.checkInvariants();
 });
@@ -227,6 +238,39 @@ test('a checkpoint written from the real state machine loads, keeps its placemen
     await writeFile(file, Buffer.from('not a checkpoint'));
     await assert.rejects(Fauxmaster.fromCheckpointFile(file, { seed: 1 }), (e: unknown) => e instanceof Error && e.message.includes('cell.ckpt'));
     await assert.rejects(Fauxmaster.fromCheckpointFile(join(dir, 'missing'), { seed: 1 }), /cannot read/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('trace events: departures after time 0 and resubmissions, named as the workload reader names tasks', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'faux-trace-'));
+  try {
+    await mkdir(join(dir, 'task_events'));
+    const rows = [
+      '0,,7,0,,0,USERHASHabcdefgh,0,9,0.0625,0.03,0.0001,1',
+      '0,,7,1,,0,USERHASHabcdefgh,0,9,0.0625,0.03,0.0001,1',
+      '0,,7,0,5,1,USERHASHabcdefgh,0,9,,,,',
+      '700000000,,7,0,5,4,USERHASHabcdefgh,0,9,,,,',
+      '710000000,,7,1,5,2,USERHASHabcdefgh,0,9,,,,',
+      '720000000,,7,1,5,3,USERHASHabcdefgh,0,9,,,,',
+      '800000000,,7,0,,0,USERHASHabcdefgh,0,9,0.125,0.03,0.0001,1',
+      '900000000,,7,0,,5,USERHASHabcdefgh,0,9,,,,',
+      '900000000,,7,x,,5,USERHASHabcdefgh,0,9,,,,',
+      'short,row',
+    ];
+    await writeFile(join(dir, 'task_events', 'part-00000-of-00500.csv.gz'), gzipSync(rows.join('\n')));
+    const { events, skipped } = await traceDepartures(dir);
+    assert.deepEqual(
+      events.map((e) => (e.kind === 'end' ? [e.timeMs, e.key, EventType[e.event]] : [e.timeMs, workloadKey(e.task), e.task.limit.cpuMillis, e.task.priority, e.task.spread.maxPerMachine])),
+      [
+        [700_000, 'uUSERHASHabcd/j7/0', 'FINISH'],
+        [720_000, 'uUSERHASHabcd/j7/1', 'FAIL'],
+        [800_000, 'uUSERHASHabcd/j7/0', 4000, 200, 1],
+        [900_000, 'uUSERHASHabcd/j7/0', 'KILL'],
+      ],
+    );
+    assert.deepEqual(skipped, { 'task_events: bad time, job or index': 1, 'task_events: wrong number of fields': 1 });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

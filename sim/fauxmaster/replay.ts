@@ -13,6 +13,7 @@ import { add, type Resources } from '../../model/resources';
 import { bandKey, bodies, jobDemand } from '../../borgmaster/state/index';
 import { EventType, PriorityBand, TaskState, type JobSpec, type TaskTransition } from '../../proto/index';
 import type { Workload, WorkloadTask } from '../../benchmarks/workloads/types';
+import { DEFAULT_TRACE_SCALE, tracePriority, type TraceScale } from '../../benchmarks/workloads/google_2011';
 import { endTransition, Fauxmaster, type FauxmasterOptions } from './fauxmaster';
 import { jobsFor, machineBodies, quotaBodies, workloadKey, type TaskRef } from './workload_cell';
 
@@ -150,8 +151,12 @@ export class CellReplay {
       const e = this.events[this.cursor] as ReplayEvent;
       if (e.timeMs !== at) break;
       if (e.kind === 'submit') {
-        if (this.refs.has(workloadKey(e.task))) countKey(this.skipped, 'resubmission of a known task (the cell restarts tasks by its own policy)');
-        else arrivals.push(e.task);
+        // A task the trace submits again: if it is dead here (finished or killed) it is new work and arrives as
+        // a new task; if it is pending or running, the cell's restart policy already brought it back.
+        const known = this.taskIdOf(workloadKey(e.task));
+        const state = known === undefined ? undefined : this.faux.state.getTaskIfValid(known)?.state;
+        if (state === undefined || state === TaskState.DEAD) arrivals.push(e.task);
+        else countKey(this.skipped, 'resubmission of a task pending or running here (the restart policy brought it back)');
         continue;
       }
       const id = this.taskIdOf(e.key);
@@ -260,12 +265,15 @@ async function* lines(path: string): AsyncGenerator<string> {
 
 /**
  * traceDepartures reads the FINISH, FAIL and KILL rows after time 0 from the 2011 trace's task_events (format:
- * /work/shared/traces/README.md), named as the workload reader names tasks (u<user hash>/j<job>/<index>).
- * EVICT, LOST and SCHEDULE rows are the original cell's own decisions: the replayed scheduler makes its own.
+ * /work/shared/traces/README.md), named as the workload reader names tasks (u<user hash>/j<job>/<index>), and
+ * the SUBMIT rows of tasks submitted again (the workload reader keeps only a task's first submission): those
+ * arrive again when the task is dead here. EVICT, LOST and SCHEDULE rows are the original cell's own decisions:
+ * the replayed scheduler makes its own.
  */
-export async function traceDepartures(dir: string): Promise<{ events: ReplayEvent[]; skipped: Record<string, number> }> {
+export async function traceDepartures(dir: string, scale: TraceScale = DEFAULT_TRACE_SCALE): Promise<{ events: ReplayEvent[]; skipped: Record<string, number> }> {
   const events: ReplayEvent[] = [];
   const skipped: Record<string, number> = {};
+  const seen = new Set<string>();
   for await (const line of lines(join(dir, 'task_events', 'part-00000-of-00500.csv.gz'))) {
     const f = line.split(',');
     if (f.length !== 13) {
@@ -274,16 +282,43 @@ export async function traceDepartures(dir: string): Promise<{ events: ReplayEven
     }
     const type = Number(f[5]);
     const event = type === 3 ? EventType.FAIL : type === 4 ? EventType.FINISH : type === 5 ? EventType.KILL : undefined;
-    if (event === undefined) continue;
+    if (event === undefined && type !== 0) continue;
     const timeUs = Number(f[0]);
-    if (!Number.isSafeInteger(timeUs) || timeUs <= 0) continue;
     const job = f[2] ?? '';
     const index = f[3] ?? '';
-    if (!/^\d+$/.test(job) || !/^\d+$/.test(index)) {
-      countKey(skipped, 'task_events: bad job or index');
+    if (!Number.isSafeInteger(timeUs) || timeUs < 0 || !/^\d+$/.test(job) || !/^\d+$/.test(index)) {
+      countKey(skipped, 'task_events: bad time, job or index');
       continue;
     }
-    events.push({ timeMs: Math.floor(timeUs / 1000), kind: 'end', key: `u${(f[6] ?? '').slice(0, 12)}/j${job}/${index}`, event });
+    const key = `u${(f[6] ?? '').slice(0, 12)}/j${job}/${index}`;
+    const timeMs = Math.floor(timeUs / 1000);
+    if (type === 0) {
+      const again = seen.has(key);
+      seen.add(key);
+      if (!again || timeUs === 0) continue;
+      const prio = Number(f[8]);
+      const cpu = Number(f[9]);
+      const ram = Number(f[10]);
+      if (f[9] === '' || f[10] === '' || !Number.isFinite(cpu) || !Number.isFinite(ram) || !Number.isInteger(prio) || prio < 0 || prio > 11) {
+        countKey(skipped, 'task_events: resubmission without requests or priority');
+        continue;
+      }
+      const disk = Number(f[11]);
+      const task: WorkloadTask = {
+        job: `j${job}`,
+        user: `u${(f[6] ?? '').slice(0, 12)}`,
+        index: Number(index),
+        priority: tracePriority(prio),
+        limit: { cpuMillis: Math.max(1, Math.round(cpu * scale.cpuMillisPerUnit)), ramBytes: Math.max(1, Math.round(ram * scale.ramBytesPerUnit)), diskBytes: Number.isFinite(disk) ? Math.round(disk * scale.diskBytesPerUnit) : 0, ports: 0 },
+        constraints: [],
+        spread: { maxPerMachine: f[12] === '1' ? 1 : 0, maxPerRack: 0, maxPerPowerDomain: 0 },
+        submitMs: timeMs,
+      };
+      events.push({ timeMs, kind: 'submit', task });
+      continue;
+    }
+    if (timeUs === 0 || event === undefined) continue;
+    events.push({ timeMs, kind: 'end', key, event });
   }
   return { events, skipped };
 }
