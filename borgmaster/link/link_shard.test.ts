@@ -142,3 +142,18 @@ test('link shard: differences from many machines are one commit; polls are sprea
   assert.ok(h.shard.stats.commits - commits <= 12, `20 machines' differences in ${h.shard.stats.commits - commits} commits (one per ${100} ms flush at most)`);
   assert.equal(h.state.jobs.get(`${CELL}/alice/batch`)?.dead, 20);
 });
+
+test('link shard: started, it polls every machine about once per interval and never skips a round', { timeout: 30_000 }, async (t) => {
+  const h = await harness(40, 100);
+  t.after(h.stop);
+  runJob(h, 'web', 40);
+  h.shard.start();
+  await new Promise((r) => setTimeout(r, 1500));
+  h.shard.stop();
+  const perMachine = new Map<string, number>();
+  for (const r of h.holder.requests) if (!r.authoritative) perMachine.set(r.machine, (perMachine.get(r.machine) ?? 0) + 1);
+  const counts = [...perMachine.values()];
+  assert.equal(counts.length, 40, 'every machine polled');
+  // 1.5 s at one poll every 100 ms is 15 rounds; a loaded test host may lose a few, skipping every other is 7.
+  assert.ok(Math.min(...counts) >= 10, `polls per machine over 1.5 s at a 100 ms interval: min ${Math.min(...counts)}, max ${Math.max(...counts)}`);
+});

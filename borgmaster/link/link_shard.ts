@@ -78,7 +78,7 @@ const MAX_CONCURRENT_POLLS = 512;
  * queue until they time out and healthy machines are marked DOWN; a slow endpoint should stretch its machines'
  * poll interval instead.
  */
-const MAX_POLLS_PER_ADDRESS = 64;
+const MAX_POLLS_PER_ADDRESS = 256;
 /** PACE_TICK_MS: polls due are launched in small groups this often, instead of all at the start of a round. */
 const PACE_TICK_MS = 20;
 /** SPREAD_FRACTION: a round's polls are launched over this share of the interval (room for replies to come back). */
@@ -119,15 +119,24 @@ export class LinkShard {
   }
 
   start(): void {
-    const loop = () => {
+    const fail = (e: unknown) => this.o.log?.(`link: poll round failed: ${e instanceof Error ? e.message : String(e)}`);
+    const loop = async () => {
       if (this.stopped) return;
       const started = this.o.clock.nowMs();
-      // Rounds start on schedule; a slow reply of the last round only delays its own machine (inFlight).
-      void this.round().catch((e: unknown) => this.o.log?.(`link: poll round failed: ${e instanceof Error ? e.message : String(e)}`));
+      // The next round starts one interval after this one started, or as soon as this one has launched its polls if
+      // that took longer (a busy host): never skipped, so a machine is not left for two intervals. Replies still
+      // out only delay their own machine (inFlight), not the schedule.
+      try {
+        const r = await this.launchRound();
+        void this.finishRound(r).catch(fail);
+      } catch (e: unknown) {
+        fail(e);
+      }
+      if (this.stopped) return;
       const elapsed = this.o.clock.nowMs() - started;
-      this.timer = setTimeout(loop, Math.max(PACE_TICK_MS, this.o.config.pollIntervalMs - elapsed));
+      this.timer = setTimeout(() => void loop(), Math.max(0, this.o.config.pollIntervalMs - elapsed));
     };
-    this.timer = setTimeout(loop, 0);
+    this.timer = setTimeout(() => void loop(), 0);
   }
 
   stop(): void {
@@ -170,13 +179,18 @@ export class LinkShard {
    * Resolves once the polls it launched have answered and their differences were handed to submit().
    */
   async round(): Promise<void> {
-    if (this.launching) return;
-    this.launching = true;
+    await this.finishRound(await this.launchRound());
+  }
+
+  /** launchRound launches one round's polls, spread over the interval; resolves once the last is launched. */
+  private async launchRound(): Promise<{ launched: Promise<void>[]; machines: MachineRec[] }> {
     const launched: Promise<void>[] = [];
     let machines: MachineRec[] = [];
+    if (this.launching) return { launched, machines };
+    this.launching = true;
     try {
       const view = this.o.master();
-      if (!view.canPoll) return;
+      if (!view.canPoll) return { launched, machines };
       const ballotKey = `${view.ballot.round}/${view.ballot.replica}`;
       machines = this.owned(view.ballot);
       const spreadMs = this.o.config.pollIntervalMs * SPREAD_FRACTION;
@@ -211,8 +225,13 @@ export class LinkShard {
     } finally {
       this.launching = false;
     }
-    this.declareLost(machines);
-    await Promise.all(launched);
+    return { launched, machines };
+  }
+
+  /** finishRound declares the DOWN machines' tasks LOST, waits for the round's replies and commits what they found. */
+  private async finishRound(r: { launched: Promise<void>[]; machines: MachineRec[] }): Promise<void> {
+    this.declareLost(r.machines);
+    await Promise.all(r.launched);
     await this.flush();
   }
 
