@@ -149,6 +149,17 @@ test('property: a query holds every machine whose room bound fits, and counts th
       assert.equal(snap.rooms.prepare(c.roomKind, c.needCpu, c.needRam), size, 'prepare and supersetSize agree');
       const collected = new Set(out.subarray(0, n));
       assert.deepEqual([...collected].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => snap.rooms.member(i)).sort((a, b) => a - b), 'member lists the superset');
+      if (n > 0) {
+        const all = new Int32Array(n);
+        snap.rooms.sampleEvenly(n, n, 0, all);
+        assert.deepEqual(Array.from(all), Array.from({ length: n }, (_, i) => snap.rooms.member(i)), 'a sample of the whole superset is the superset in order');
+        const few = new Int32Array(n);
+        const count = 1 + (cpu % n);
+        snap.rooms.sampleEvenly(n, count, 0.5, few);
+        const picked = Array.from(few.subarray(0, count));
+        assert.equal(new Set(picked).size, count, 'a systematic sample has no repeats');
+        for (const m of picked) assert.ok(collected.has(m), 'a sample stays in the superset');
+      }
       let up = 0;
       let cpuShort = 0;
       let ramShort = 0;

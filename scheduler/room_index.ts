@@ -242,6 +242,28 @@ export class RoomIndex {
     return total;
   }
 
+  /**
+   * sampleEvenly writes `count` machines of the prepared superset (size n) into out: those at indices
+   * floor((start + i) * n / count) for i < count, start in [0, 1): a systematic sample, proportional to each
+   * cell's size, read in one sequential sweep. count <= n.
+   */
+  sampleEvenly(n: number, count: number, start: number, out: Int32Array): void {
+    assert(count <= n && start >= 0 && start < 1, 'RoomIndex.sampleEvenly: bad arguments');
+    const cells = this.members[this.prepKind] as number[][];
+    let c = 0;
+    let cellStart = 0;
+    let list = cells[this.prepCells[0] as number] as number[];
+    for (let i = 0; i < count; i++) {
+      const idx = Math.floor(((start + i) * n) / count);
+      while (idx >= (this.prepEnds[c] as number)) {
+        cellStart = this.prepEnds[c] as number;
+        c++;
+        list = cells[this.prepCells[c] as number] as number[];
+      }
+      out[i] = list[idx - cellStart] as number;
+    }
+  }
+
   /** member returns machine i (0 <= i < the size prepare returned) of the prepared superset. */
   member(i: number): number {
     let lo = 0;

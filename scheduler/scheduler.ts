@@ -563,15 +563,13 @@ export class Scheduler {
     const rooms = snap.rooms;
     const top = this.topK;
     top.reset(this.limit);
-    // A superset larger than BEST_SCAN_MAX is scanned along a seeded stride (coprime with its size, so the
-    // entries visited are spread over every grid cell), which bounds the cost on an emptyish cell.
+    // A superset larger than BEST_SCAN_MAX is ranked on a systematic sample of it (evenly spaced from a seeded
+    // start, so every grid cell is represented in proportion), which bounds the cost on an emptyish cell.
     const scan = Math.min(n, BEST_SCAN_MAX);
-    const step = scan < n ? coprimeStep(n, this.rng) : 1;
-    let at = scan < n ? this.rng.int(n) : 0;
+    const picks = this.viewScratch.length >= scan ? this.viewScratch : (this.viewScratch = new Int32Array(Math.max(scan, 64)));
+    rooms.sampleEvenly(n, scan, scan < n ? this.rng.next() : 0, picks);
     for (let i = 0; i < scan; i++) {
-      const m = rooms.member(at);
-      at += step;
-      if (at >= n) at -= n;
+      const m = picks[i] as number;
       if (!roomBoundFits(snap, c, m)) continue;
       // Rank as the full score will: a machine that needs evictions starts PREEMPTION_BASE_COST behind, so the
       // sample holds the machines that fit as they are whenever there are enough of them.
@@ -965,24 +963,6 @@ function roomBoundFits(snap: CellSnapshot, c: TaskClass, m: number): boolean {
       return unreachable(c.roomKind, 'room kind');
   }
   return c.needCpu <= cpu && c.needRam <= ram;
-}
-
-/** coprimeStep draws a stride in [1, n) coprime with n, so stepping by it from any start visits every index once. */
-function coprimeStep(n: number, rng: Rng): number {
-  if (n <= 2) return 1;
-  for (;;) {
-    const s = 1 + rng.int(n - 1);
-    if (gcd(s, n) === 1) return s;
-  }
-}
-
-function gcd(a: number, b: number): number {
-  while (b !== 0) {
-    const t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
 }
 
 function takeFromLargest(counts: Int32Array): void {
