@@ -627,3 +627,22 @@ test('takeCommitted hands out nothing while a snapshot from a peer waits to be i
   assert.equal(rd.installSnapshot?.index, 5);
   assert.deepEqual(rd.committed.map((e) => e.slot), [6]);
 });
+
+test('safety net: a follower whose every ack is lost is resent its pipeline after an election timeout, not before', () => {
+  const h = new PaxosHarness();
+  h.elect(1);
+  h.cutLink(2, 1); // nothing from follower 2 reaches the leader: no ACCEPTED, no heartbeat ack, no probe answer
+  h.propose(1, 'a');
+  h.deliver();
+  h.recording = true;
+  const acceptsTo2 = (): number => h.transcript.filter((l) => l.startsWith('1->2 ACCEPT')).length;
+  for (let t = 1; t < 10; t++) {
+    h.tick(1);
+    h.deliver();
+  }
+  assert.equal(acceptsTo2(), 0, 'silence alone is not a loss before an election timeout');
+  h.tick(1);
+  h.deliver();
+  assert.equal(acceptsTo2(), 1, 'resent once the pipeline made no progress for an election timeout');
+  assert.equal(h.core(1).status().role, 'leader', 'follower 3 keeps the quorum');
+});
