@@ -6,7 +6,7 @@
 // elected replica / tasks), CreateJob latency at light load (p99 of sequential one-task jobs), kill -9 of the
 // elected master (new master accepting a write; a new job scheduled again; tasks restarted on any machine), and
 // checkpoint save (SaveCheckpoint RPC + durable write) and restore (decoding into a cell state) of the full cell.
-import { readFileSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { readFileSync, writeFileSync, writeSync, openSync, fsyncSync, fdatasyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
 import type { Benchmark } from '../main';
@@ -35,6 +35,42 @@ function cpuSeconds(pid: number | undefined): number {
 function rssBytes(pid: number | undefined): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** histogram reads the cumulative buckets of one Prometheus histogram from a /metrics page: le -> count. */
+function histogram(text: string, name: string): Map<number, number> {
+  const out = new Map<number, number>();
+  const re = new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\d+)$`, 'gm');
+  for (const m of text.matchAll(re)) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  return out;
+}
+
+/** bucketQuantile: the upper bound of the bucket holding quantile q of the observations between two readings. */
+function bucketQuantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const les = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  if (total <= 0) return 0;
+  for (const le of les) if ((after.get(le) ?? 0) - (before.get(le) ?? 0) >= q * total) return le;
+  return Infinity;
+}
+
+/** fsyncMs times small durable writes in dir (4 KiB + fdatasync), the disk latency every Paxos commit pays. */
+function fsyncMs(dir: string, n: number): number[] {
+  const file = join(dir, 'fsync-probe');
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(4096, 7);
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const t = process.hrtime.bigint();
+      writeSync(fd, block, 0, block.length, 0);
+      fdatasyncSync(fd);
+      out.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
 }
 
 const pct = (xs: number[], p: number) => {
@@ -133,7 +169,13 @@ async function run(args: string[]): Promise<void> {
     result.masterExternalBytes = memAfter.external ?? 0;
     result.masterHeapBytesPerTask = Math.round(((memAfter.heap_used ?? 0) - (memBefore.heap_used ?? 0)) / tasks);
 
-    // CreateJob at light load: sequential one-task jobs.
+    // CreateJob at light load: sequential one-task jobs. Beside it, what the host's disk and the leader's Paxos
+    // commits (propose -> chosen and applied, fsyncs included) took meanwhile: the floor under CreateJob.
+    const syncs = fsyncMs(cell.dir, 50);
+    result.hostFsyncP50Ms = Number(pct(syncs, 0.5).toFixed(1));
+    result.hostFsyncP99Ms = Number(pct(syncs, 0.99).toFixed(1));
+    leader = await leaderOf();
+    const commitBefore = histogram(await cell.metricsText(leader), 'borg_paxos_commit_seconds');
     const lat: number[] = [];
     for (let i = 0; i < 100; i++) {
       const s = process.hrtime.bigint();
@@ -143,6 +185,10 @@ async function run(args: string[]): Promise<void> {
     }
     result.createJobP50Ms = Number(pct(lat, 0.5).toFixed(1));
     result.createJobP99Ms = Number(pct(lat, 0.99).toFixed(1));
+    const commitAfter = await cell.metricsText(leader).then((t) => histogram(t, 'borg_paxos_commit_seconds')).catch(() => new Map<number, number>());
+    // Bucket bounds, so "at most": the leader's commits while the CreateJobs ran (their own and any other).
+    result.leaderCommitP50MsAtMost = bucketQuantile(commitBefore, commitAfter, 0.5) * 1000;
+    result.leaderCommitP99MsAtMost = bucketQuantile(commitBefore, commitAfter, 0.99) * 1000;
     await cell.waitStatus((s) => s.tasksRunning >= tasks + 100, 120_000);
     await eventually('the light jobs started', async () => ((await cell.counters()).running >= tasks + 100 ? true : undefined), 120_000, 500);
 
@@ -215,6 +261,8 @@ async function run(args: string[]): Promise<void> {
       ['CPU per quiet poll: replicas / sim', `${result.quietReplicaCpuMsPerPoll} / ${result.quietSimCpuMsPerPoll} ms`, ''],
       ['cores used by the quiet cell', `${result.quietCellCoresUsed}`, ''],
       ['CreateJob p99 (light load)', `${result.createJobP99Ms} ms`, '< 50 ms'],
+      ['  leader Paxos commit p50 / p99 (<=)', `${result.leaderCommitP50MsAtMost} / ${result.leaderCommitP99MsAtMost} ms`, ''],
+      ['  host fsync p50 / p99', `${result.hostFsyncP50Ms} / ${result.hostFsyncP99Ms} ms`, ''],
       ['failover: write accepted (median)', `${result.failoverSecondsMedian} s`, '< 2 s'],
       ['failover: scheduler back (median)', `${result.schedulerBackSecondsMedian} s`, '< 3 s'],
       ['tasks restarted by failovers', `${result.tasksRestarted}`, '0'],

@@ -222,13 +222,18 @@ security: { caDir: ${dir}/ca }
    * heap_total, external, array_buffers.
    */
   async memory(id: number): Promise<Record<string, number>> {
-    const r = this.config.replicas.find((x) => x.id === id);
-    if (r === undefined) throw new Error(`no replica ${id}`);
-    const res = await fetch(`http://${r.statusAddress}/metrics`, { signal: AbortSignal.timeout(10_000) });
-    const text = await res.text();
+    const text = await this.metricsText(id);
     const out: Record<string, number> = {};
     for (const m of text.matchAll(/^borg_process_memory_bytes\{[^}]*kind="([a-z_]+)"[^}]*\} (\d+(?:\.\d+)?(?:e\+\d+)?)$/gm)) out[m[1] as string] = Number(m[2]);
     return out;
+  }
+
+  /** metricsText is a replica's /metrics page (Prometheus text). */
+  async metricsText(id: number): Promise<string> {
+    const r = this.config.replicas.find((x) => x.id === id);
+    if (r === undefined) throw new Error(`no replica ${id}`);
+    const res = await fetch(`http://${r.statusAddress}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    return res.text();
   }
 
   /** sim sends one command line to the simulated Borglets and returns its answer line (starting with `expect`). */
