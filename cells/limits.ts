@@ -55,6 +55,11 @@ export const PAXOS_SNAPSHOT_EVERY_ENTRIES = 50_000;
  * (and at least twice what the batch writes), instead of all at once in the snapshot's batch.
  */
 export const PAXOS_TRUNCATE_CHUNK = 512;
+/**
+ * PAXOS_ENCODED_ENTRY_CACHE_BYTES bounds the encoded entries borgmaster/paxos/wire.ts keeps so the leader's disk
+ * record and its ACCEPTs share one encoding (two generations of half this size; older entries are re-encoded).
+ */
+export const PAXOS_ENCODED_ENTRY_CACHE_BYTES = 32 * MiB;
 /** PAXOS_SEND_QUEUE_MESSAGES / _BYTES bound what waits for one peer's stream; beyond them the oldest is dropped. */
 export const PAXOS_SEND_QUEUE_MESSAGES = 8_192;
 export const PAXOS_SEND_QUEUE_BYTES = 64 * MiB;
@@ -213,6 +218,7 @@ assert(PLAN_MAX_ASSIGNMENTS <= PAXOS_MAX_PROPOSAL_QUEUE, 'a plan must fit the pr
 assert(SCHED_CACHE_MAX_ENTRIES >= 4 * MAX_MACHINES_PER_CELL, 'the scheduler cache holds a few full-cell scans');
 assert(SCHED_MAX_JOB_DOMAIN_COUNTERS >= 3 * MAX_TASKS_PER_CELL, 'every placed task can count in its machine, rack and power domain');
 assert(PAXOS_MAX_CATCHUP_ENTRIES <= PAXOS_MAX_INFLIGHT_SLOTS, 'catch-up batches are within the pipeline');
+assert(PAXOS_ENCODED_ENTRY_CACHE_BYTES >= 2 * PAXOS_MAX_BATCH_BYTES, 'a full Paxos batch fits one generation of the encoded-entry cache');
 assert(PAXOS_TRUNCATE_CHUNK >= 1 && PAXOS_TRUNCATE_CHUNK <= PAXOS_SNAPSHOT_EVERY_ENTRIES, 'lazy truncation deletes something per batch, less than one snapshot interval');
 assert(PAXOS_MAX_BATCH_BYTES * 2 <= PAXOS_TRANSPORT_BATCH_BYTES && PAXOS_TRANSPORT_BATCH_BYTES <= MAX_MESSAGE_BYTES, 'one Paxos message fits a transport batch, which fits a gRPC message');
 assert(PAXOS_TRANSPORT_BATCH_BYTES <= PAXOS_SEND_QUEUE_BYTES, 'a full transport batch fits the send queue');
