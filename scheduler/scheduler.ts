@@ -55,6 +55,8 @@ export interface SchedulerTuning {
   roomIndex: boolean;
   /** sampleOrder: a class samples the room index's superset at random (sampleSuperset) or by fit (bestOfSuperset). */
   sampleOrder: SampleOrder;
+  /** bestScanMax: machines of the superset bestOfSuperset ranks per sample (BEST_SCAN_MAX). */
+  bestScanMax: number;
 }
 export const DONOR_POOL = 4096;
 
@@ -144,6 +146,7 @@ export class Scheduler {
   private viewScratch = new Int32Array(0);
   private readonly topK = new TopK(64);
   private readonly bestSamples: boolean;
+  private readonly bestScanMax: number;
   private readonly viewShort: RoomShortCounts = { cpuShort: 0, ramShort: 0 };
 
   constructor(
@@ -156,6 +159,8 @@ export class Scheduler {
     this.sampleRefresh = tuning.sampleRefreshPlacements ?? SAMPLE_REFRESH_PLACEMENTS;
     this.useIndex = (tuning.roomIndex ?? true) && config.relaxedRandomization;
     this.bestSamples = (tuning.sampleOrder ?? SAMPLE_ORDER) === 'best';
+    this.bestScanMax = tuning.bestScanMax ?? BEST_SCAN_MAX;
+    if (!Number.isInteger(this.bestScanMax) || this.bestScanMax < 1 || this.bestScanMax > MAX_MACHINES_PER_CELL) throw new InvalidArgument('tuning.bestScanMax', `must be in [1, ${MAX_MACHINES_PER_CELL}], got ${this.bestScanMax}`);
     if (!Number.isInteger(this.hotMachines) || this.hotMachines < 0 || this.hotMachines > 1024) throw new InvalidArgument('tuning.hotMachines', `must be in [0, 1024], got ${this.hotMachines}`);
     if (!Number.isInteger(this.sampleRefresh) || this.sampleRefresh < 1) throw new InvalidArgument('tuning.sampleRefreshPlacements', `must be a positive integer, got ${this.sampleRefresh}`);
     this.hot = new Int32Array(Math.max(1, this.hotMachines));
@@ -565,7 +570,7 @@ export class Scheduler {
     top.reset(this.limit);
     // A superset larger than BEST_SCAN_MAX is ranked on a systematic sample of it (evenly spaced from a seeded
     // start, so every grid cell is represented in proportion), which bounds the cost on an emptyish cell.
-    const scan = Math.min(n, BEST_SCAN_MAX);
+    const scan = Math.min(n, this.bestScanMax);
     const picks = this.viewScratch.length >= scan ? this.viewScratch : (this.viewScratch = new Int32Array(Math.max(scan, 64)));
     rooms.sampleEvenly(n, scan, scan < n ? this.rng.next() : 0, picks);
     for (let i = 0; i < scan; i++) {

@@ -4,7 +4,7 @@
 // Options: --policy worst|best|hybrid  --optimizations all|none|caching,classes,randomization
 //          --workload google-2011|FILE.jsonl  --runs N  --machines N --tasks N (sample)  --feasible-limit N
 //          --online-passes N  --online-tasks N  --seed N  --hot N  --refresh N
-//          --room-index on|off  --sample-order best|random  --json
+//          --room-index on|off  --sample-order best|random  --best-scan N  --json
 // Accounting: every task is charged a reservation equal to its limit (all tasks are new, B15 §5.5).
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -15,7 +15,7 @@ import { FIT_POLICIES } from '../../cells/config';
 import { SeededRng } from '../../model/rng';
 import { formatBytes } from '../../model/resources';
 import type { Clock } from '../../model/clock';
-import { HOT_MACHINES, PendingQueue, SAMPLE_ORDER, SAMPLE_REFRESH_PLACEMENTS, Scheduler, type SampleOrder, cellStats, type CellStats, type SchedTask } from '../../scheduler/index';
+import { HOT_MACHINES, PendingQueue, BEST_SCAN_MAX, SAMPLE_ORDER, SAMPLE_REFRESH_PLACEMENTS, Scheduler, type SampleOrder, cellStats, type CellStats, type SchedTask } from '../../scheduler/index';
 import { readGoogle2011 } from '../workloads/google_2011';
 import { readJsonlWorkload } from '../workloads/jsonl';
 import { loadWorkload } from '../workloads/scheduler_input';
@@ -43,11 +43,12 @@ interface Options {
   refresh: number;
   roomIndex: boolean;
   sampleOrder: SampleOrder;
+  bestScan: number;
   json: boolean;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { policy: 'hybrid', optimizations: [...OPTIMIZATIONS], workload: 'google-2011', runs: 3, machines: 0, tasks: 0, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, onlinePasses: 20, onlineTasks: 1000, seed: 1, hot: HOT_MACHINES, refresh: SAMPLE_REFRESH_PLACEMENTS, roomIndex: true, sampleOrder: SAMPLE_ORDER, json: false };
+  const o: Options = { policy: 'hybrid', optimizations: [...OPTIMIZATIONS], workload: 'google-2011', runs: 3, machines: 0, tasks: 0, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, onlinePasses: 20, onlineTasks: 1000, seed: 1, hot: HOT_MACHINES, refresh: SAMPLE_REFRESH_PLACEMENTS, roomIndex: true, sampleOrder: SAMPLE_ORDER, bestScan: BEST_SCAN_MAX, json: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const v = (): string => {
@@ -122,6 +123,9 @@ function parseArgs(args: string[]): Options {
         o.sampleOrder = x;
         break;
       }
+      case '--best-scan':
+        o.bestScan = Math.max(1, n());
+        break;
       case '--json':
         o.json = true;
         break;
@@ -185,7 +189,7 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
     passIntervalMs: 0,
     seed,
   };
-  const sched = new Scheduler(config, new SeededRng(seed), wallClock, { hotMachines: o.hot, sampleRefreshPlacements: o.refresh, roomIndex: o.roomIndex, sampleOrder: o.sampleOrder });
+  const sched = new Scheduler(config, new SeededRng(seed), wallClock, { hotMachines: o.hot, sampleRefreshPlacements: o.refresh, roomIndex: o.roomIndex, sampleOrder: o.sampleOrder, bestScanMax: o.bestScan });
   const queue = new PendingQueue();
   for (const t of loaded.initial) queue.add(t);
 
@@ -282,6 +286,7 @@ async function run(args: string[]): Promise<void> {
    
     roomIndex: o.roomIndex,
     sampleOrder: o.sampleOrder,
+    bestScanMax: o.bestScan,
     runs: o.runs,
     placed: mid.placed,
     pending: mid.pending,
@@ -322,7 +327,7 @@ async function run(args: string[]): Promise<void> {
   }
   const rows: [string, string][] = [
     ['workload', `${result.workload}: ${result.machines} machines, ${result.tasks} tasks (read in ${readSeconds.toFixed(1)} s)`],
-    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, hot ${o.hot}, refresh ${o.refresh}, ${o.roomIndex ? `room index, ${o.sampleOrder} samples` : 'no room index'}, ${o.runs} run(s)`],
+    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, hot ${o.hot}, refresh ${o.refresh}, ${o.roomIndex ? `room index, ${o.sampleOrder} samples${o.sampleOrder === 'best' ? ` (scan ${o.bestScan})` : ''}` : 'no room index'}, ${o.runs} run(s)`],
     ['placed / pending', `${result.placed} / ${result.pending} (${result.passes} passes of at most 20000 assignments)`],
     ['preemptions', `${result.preemptions}`],
     ['decisions per second', `${Math.round(result.decisionsPerSecond)} (median; per CPU second ${Math.round(result.decisionsPerCpuSecond)})`],
