@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { SeededRng } from '../../model/rng';
 import { PaxosBatch, PaxosEntry, PaxosMessage, PaxosMessage_Type as T } from '../../proto/index';
 import { encodeBatch, encodeEntry, encodeMessage } from './wire';
+import { PAXOS_ENCODED_ENTRY_CACHE_BYTES } from '../../cells/limits';
 
 const EDGE_NUMBERS = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31 - 1, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1];
 
@@ -60,4 +61,14 @@ test('an entry is encoded once: the leader disk record and every ACCEPT share on
   const accept = (to: number): PaxosMessage => ({ type: T.ACCEPT, from: 1, to, ballot: e.ballot, fromSlot: 0, entries: [e], commitIndex: 6, index: 0, snapshot: undefined, tick: 3, more: false });
   assert.deepEqual(PaxosMessage.decode(encodeMessage(accept(2))).entries, [e]);
   assert.deepEqual(PaxosMessage.decode(encodeMessage(accept(3))).entries, [e]);
+});
+
+test('the encoding cache is bounded: past PAXOS_ENCODED_ENTRY_CACHE_BYTES an old entry is encoded again, identically', () => {
+  const first: PaxosEntry = { slot: 1, ballot: { round: 1, replica: 1 }, noop: false, value: Buffer.from('first') };
+  const bytes = encodeEntry(first);
+  const big = Buffer.alloc(1024 * 1024, 1);
+  for (let i = 0; i < PAXOS_ENCODED_ENTRY_CACHE_BYTES / big.length + 2; i++) encodeEntry({ slot: 2 + i, ballot: first.ballot, noop: false, value: big });
+  const again = encodeEntry(first);
+  assert.notEqual(again, bytes, 'evicted');
+  assert.deepEqual(again, bytes);
 });

@@ -5,12 +5,32 @@
 // and its ACCEPT to every follower. Decoding stays with the generated codec (it validates what peers send).
 import type { Ballot, PaxosBatch, PaxosEntry, PaxosMessage, PaxosSnapshot } from '../../proto/index';
 import { assert } from '../../model/assert';
+import { PAXOS_ENCODED_ENTRY_CACHE_BYTES } from '../../cells/limits';
 
 /**
- * entryBytes caches each entry's encoding by identity. Entries are immutable once the core created them (a new
- * value in a slot is a new object), so the cache can never serve stale bytes.
+ * The cache of encodings, by entry identity. Entries are immutable once the core created them (a new value in a
+ * slot is a new object), so it never serves stale bytes. Its uses (the disk record, the ACCEPT to each follower)
+ * fall within a Ready or two, so it keeps two generations of at most half the bound each instead of the whole
+ * in-memory log twice over; an older entry (a resend, a catch-up) is simply encoded again.
  */
-const entryBytes = new WeakMap<PaxosEntry, Buffer>();
+const GENERATION_BYTES = PAXOS_ENCODED_ENTRY_CACHE_BYTES / 2;
+let current = new Map<PaxosEntry, Buffer>();
+let previous = new Map<PaxosEntry, Buffer>();
+let currentBytes = 0;
+
+function cached(e: PaxosEntry): Buffer | undefined {
+  return current.get(e) ?? previous.get(e);
+}
+
+function remember(e: PaxosEntry, b: Buffer): void {
+  current.set(e, b);
+  currentBytes += b.length;
+  if (currentBytes >= GENERATION_BYTES) {
+    previous = current;
+    current = new Map();
+    currentBytes = 0;
+  }
+}
 
 function varintSize(n: number): number {
   assert(Number.isSafeInteger(n) && n >= 0, `varint out of range: ${n}`);
@@ -62,10 +82,10 @@ function writeBallot(w: Writer, tag: number, b: Ballot): void {
   }
 }
 
-/** encodeEntry returns e's PaxosEntry encoding (cached: the same Buffer every call; do not modify it). */
+/** encodeEntry returns e's PaxosEntry encoding (cached for a while: do not modify the Buffer). */
 export function encodeEntry(e: PaxosEntry): Buffer {
-  const cached = entryBytes.get(e);
-  if (cached !== undefined) return cached;
+  const hit = cached(e);
+  if (hit !== undefined) return hit;
   const size =
     varintField(e.slot) + (e.ballot === undefined ? 0 : lengthField(ballotSize(e.ballot))) + (e.noop ? 2 : 0) + (e.value.length === 0 ? 0 : lengthField(e.value.length));
   const w = new Writer(Buffer.allocUnsafe(size));
@@ -84,7 +104,7 @@ export function encodeEntry(e: PaxosEntry): Buffer {
     w.bytes(e.value);
   }
   assert(w.pos === size, `entry encoding size ${w.pos} != ${size}`);
-  entryBytes.set(e, w.buf);
+  remember(e, w.buf);
   return w.buf;
 }
 
