@@ -158,7 +158,7 @@ export class Scheduler {
     this.hotMachines = tuning.hotMachines ?? HOT_MACHINES;
     this.sampleRefresh = tuning.sampleRefreshPlacements ?? SAMPLE_REFRESH_PLACEMENTS;
     this.useIndex = (tuning.roomIndex ?? true) && config.relaxedRandomization;
-    this.bestSamples = (tuning.sampleOrder ?? SAMPLE_ORDER) === 'best';
+    this.bestSamples = this.useIndex && (tuning.sampleOrder ?? SAMPLE_ORDER) === 'best';
     this.bestScanMax = tuning.bestScanMax ?? BEST_SCAN_MAX;
     if (!Number.isInteger(this.bestScanMax) || this.bestScanMax < 1 || this.bestScanMax > MAX_MACHINES_PER_CELL) throw new InvalidArgument('tuning.bestScanMax', `must be in [1, ${MAX_MACHINES_PER_CELL}], got ${this.bestScanMax}`);
     if (!Number.isInteger(this.hotMachines) || this.hotMachines < 0 || this.hotMachines > 1024) throw new InvalidArgument('tuning.hotMachines', `must be in [0, 1024], got ${this.hotMachines}`);
@@ -258,8 +258,10 @@ export class Scheduler {
    *     rechecks only those (freed log), and walks the whole cell only when the log overflowed or is stale.
    *  3. Known candidates are rechecked: with score caching, an unchanged generation reuses the score and only
    *     the exact resource fit is redone (small reservation drifts do not bump generations, fit must be exact).
-   *  4. The walk tops the candidates up to `limit` feasible machines (relaxed randomization), visiting machines
-   *     in the seeded permutation from the class's own random start, so classes do not pile onto one machine.
+   *  4. Short of `limit` candidates (relaxed randomization), the class looks again: with the room index, only at
+   *     the machines whose room could fit it, all of them when they are few (a complete view), else a sample of
+   *     them ranked by fit (or drawn at random); without it, the walk tops the candidates up, visiting machines
+   *     in the seeded permutation from the class's own random start.
    *  5. The best-scoring candidate that this task does not avoid wins; ties go to the lowest machine slot, as in
    *     the exhaustive scan over slots (on an empty cell that piles a packing policy onto the same machines).
    */
