@@ -104,6 +104,9 @@ export class Scheduler {
   /** limit: feasible machines to find before choosing (relaxed randomization); every machine when it is off. */
   private readonly limit: number;
   private readonly classes = new Map<string, TaskClass>();
+  /** lastKeyed: the class the last keyed task mapped to, and that task (classFor's shortcut for runs of a job). */
+  private lastKeyed: TaskClass | undefined = undefined;
+  private lastKeyedTask: SchedTask | undefined = undefined;
   /** jobClasses: the live classes of each job, whose cached scores a placement in the job's rack makes stale. */
   private readonly jobClasses = new Map<number, TaskClass[]>();
   private cacheEntries = 0;
@@ -860,6 +863,15 @@ export class Scheduler {
     const task = entry.task;
     let c = entry.cls;
     if (c === undefined || c.dropped) {
+      // Tasks of one job arrive in runs: when the requirements equal the last keyed task's, its class is ours
+      // without building the key string.
+      const last = this.lastKeyed;
+      if (this.config.equivalenceClasses && last !== undefined && !last.dropped && sameRequirements(task, this.lastKeyedTask)) {
+        entry.cls = last;
+        c = last;
+      }
+    }
+    if (c === undefined || c.dropped) {
       const key = this.config.equivalenceClasses ? classKey(task) : `#${task.id}`;
       c = this.classes.get(key);
       if (c === undefined) {
@@ -877,6 +889,8 @@ export class Scheduler {
         this.cacheEntries += c.entries;
       }
       entry.cls = c;
+      this.lastKeyed = c;
+      this.lastKeyedTask = task;
     }
     if (c.lastPass !== this.pass) {
       // Move to the back once per pass: the Map's order is then least recently used first.
@@ -970,6 +984,18 @@ function roomBoundFits(snap: CellSnapshot, c: TaskClass, m: number): boolean {
       return unreachable(c.roomKind, 'room kind');
   }
   return c.needCpu <= cpu && c.needRam <= ram;
+}
+
+/** sameRequirements: everything classKey reads is equal (constraints only when both have none). */
+function sameRequirements(a: SchedTask, b: SchedTask | undefined): boolean {
+  if (b === undefined) return false;
+  if (a.job !== b.job || a.priority !== b.priority || a.constraints.length !== 0 || b.constraints.length !== 0) return false;
+  const la = a.limit;
+  const lb = b.limit;
+  if (la.cpuMillis !== lb.cpuMillis || la.ramBytes !== lb.ramBytes || la.diskBytes !== lb.diskBytes || la.ports !== lb.ports) return false;
+  const sa = a.spread;
+  const sb = b.spread;
+  return sa.maxPerMachine === sb.maxPerMachine && sa.maxPerRack === sb.maxPerRack && sa.maxPerPowerDomain === sb.maxPerPowerDomain;
 }
 
 function takeFromLargest(counts: Int32Array): void {
