@@ -203,6 +203,31 @@ export interface CheckpointRequest {
   result: CommandResult | undefined;
 }
 
+/**
+ * CheckpointEvents is the event history column by column (checkpoint format 2): strings interned in one table,
+ * times and log indexes as deltas from the previous event, every column packed. A fraction of the bytes of one
+ * CheckpointEvent message per event, and it decodes without an object per event.
+ */
+export interface CheckpointEvents {
+  /** the string table; entry 0 is "" */
+  strings: string[];
+  timeMsDelta: number[];
+  logIndexDelta: number[];
+  /** index into strings */
+  taskId: number[];
+  /** EventType */
+  type: number[];
+  /** index into strings */
+  machine: number[];
+  /** index into strings */
+  user: number[];
+  /** index into strings */
+  job: number[];
+  priority: number[];
+  /** index into strings */
+  message: number[];
+}
+
 export interface Checkpoint {
   format: number;
   cell: string;
@@ -213,7 +238,10 @@ export interface Checkpoint {
   tasks: CheckpointTask[];
   quotas: Quota[];
   requests: CheckpointRequest[];
+  /** format 1 */
   events: CheckpointEvent[];
+  /** format 2 */
+  packedEvents: CheckpointEvents | undefined;
 }
 
 function createBaseCommand(): Command {
@@ -2748,6 +2776,368 @@ export const CheckpointRequest: MessageFns<CheckpointRequest> = {
   },
 };
 
+function createBaseCheckpointEvents(): CheckpointEvents {
+  return {
+    strings: [],
+    timeMsDelta: [],
+    logIndexDelta: [],
+    taskId: [],
+    type: [],
+    machine: [],
+    user: [],
+    job: [],
+    priority: [],
+    message: [],
+  };
+}
+
+export const CheckpointEvents: MessageFns<CheckpointEvents> = {
+  encode(message: CheckpointEvents, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.strings) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.timeMsDelta.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.timeMsDelta) {
+        writer.sint64(v);
+      }
+      writer.join();
+    }
+    if (message.logIndexDelta.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.logIndexDelta) {
+        writer.sint64(v);
+      }
+      writer.join();
+    }
+    if (message.taskId.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.taskId) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.type.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.type) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.machine.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.machine) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.user.length !== 0) {
+      writer.uint32(58).fork();
+      for (const v of message.user) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.job.length !== 0) {
+      writer.uint32(66).fork();
+      for (const v of message.job) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.priority.length !== 0) {
+      writer.uint32(74).fork();
+      for (const v of message.priority) {
+        writer.sint32(v);
+      }
+      writer.join();
+    }
+    if (message.message.length !== 0) {
+      writer.uint32(82).fork();
+      for (const v of message.message) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckpointEvents {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckpointEvents();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strings.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.timeMsDelta.push(longToNumber(reader.sint64()));
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.timeMsDelta.push(longToNumber(reader.sint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.logIndexDelta.push(longToNumber(reader.sint64()));
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.logIndexDelta.push(longToNumber(reader.sint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.taskId.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.taskId.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.type.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.type.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag === 48) {
+              message.machine.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.machine.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 7: {
+            if (tag === 56) {
+              message.user.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 58) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.user.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 8: {
+            if (tag === 64) {
+              message.job.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 66) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.job.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 9: {
+            if (tag === 72) {
+              message.priority.push(reader.sint32());
+
+              continue;
+            }
+
+            if (tag === 74) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.priority.push(reader.sint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 10: {
+            if (tag === 80) {
+              message.message.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 82) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.message.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckpointEvents {
+    return {
+      strings: globalThis.Array.isArray(object?.strings) ? object.strings.map((e: any) => globalThis.String(e)) : [],
+      timeMsDelta: globalThis.Array.isArray(object?.timeMsDelta)
+        ? object.timeMsDelta.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.time_ms_delta)
+        ? object.time_ms_delta.map((e: any) => globalThis.Number(e))
+        : [],
+      logIndexDelta: globalThis.Array.isArray(object?.logIndexDelta)
+        ? object.logIndexDelta.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.log_index_delta)
+        ? object.log_index_delta.map((e: any) => globalThis.Number(e))
+        : [],
+      taskId: globalThis.Array.isArray(object?.taskId)
+        ? object.taskId.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.task_id)
+        ? object.task_id.map((e: any) => globalThis.Number(e))
+        : [],
+      type: globalThis.Array.isArray(object?.type) ? object.type.map((e: any) => globalThis.Number(e)) : [],
+      machine: globalThis.Array.isArray(object?.machine) ? object.machine.map((e: any) => globalThis.Number(e)) : [],
+      user: globalThis.Array.isArray(object?.user) ? object.user.map((e: any) => globalThis.Number(e)) : [],
+      job: globalThis.Array.isArray(object?.job) ? object.job.map((e: any) => globalThis.Number(e)) : [],
+      priority: globalThis.Array.isArray(object?.priority) ? object.priority.map((e: any) => globalThis.Number(e)) : [],
+      message: globalThis.Array.isArray(object?.message) ? object.message.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: CheckpointEvents): unknown {
+    const obj: any = {};
+    if (message.strings?.length) {
+      obj.strings = message.strings;
+    }
+    if (message.timeMsDelta?.length) {
+      obj.timeMsDelta = message.timeMsDelta.map((e) => Math.round(e));
+    }
+    if (message.logIndexDelta?.length) {
+      obj.logIndexDelta = message.logIndexDelta.map((e) => Math.round(e));
+    }
+    if (message.taskId?.length) {
+      obj.taskId = message.taskId.map((e) => Math.round(e));
+    }
+    if (message.type?.length) {
+      obj.type = message.type.map((e) => Math.round(e));
+    }
+    if (message.machine?.length) {
+      obj.machine = message.machine.map((e) => Math.round(e));
+    }
+    if (message.user?.length) {
+      obj.user = message.user.map((e) => Math.round(e));
+    }
+    if (message.job?.length) {
+      obj.job = message.job.map((e) => Math.round(e));
+    }
+    if (message.priority?.length) {
+      obj.priority = message.priority.map((e) => Math.round(e));
+    }
+    if (message.message?.length) {
+      obj.message = message.message.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckpointEvents>, I>>(base?: I): CheckpointEvents {
+    return CheckpointEvents.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckpointEvents>, I>>(object: I): CheckpointEvents {
+    const message = createBaseCheckpointEvents();
+    message.strings = object.strings?.map((e) => e) || [];
+    message.timeMsDelta = object.timeMsDelta?.map((e) => e) || [];
+    message.logIndexDelta = object.logIndexDelta?.map((e) => e) || [];
+    message.taskId = object.taskId?.map((e) => e) || [];
+    message.type = object.type?.map((e) => e) || [];
+    message.machine = object.machine?.map((e) => e) || [];
+    message.user = object.user?.map((e) => e) || [];
+    message.job = object.job?.map((e) => e) || [];
+    message.priority = object.priority?.map((e) => e) || [];
+    message.message = object.message?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseCheckpoint(): Checkpoint {
   return {
     format: 0,
@@ -2760,6 +3150,7 @@ function createBaseCheckpoint(): Checkpoint {
     quotas: [],
     requests: [],
     events: [],
+    packedEvents: undefined,
   };
 }
 
@@ -2794,6 +3185,9 @@ export const Checkpoint: MessageFns<Checkpoint> = {
     }
     for (const v of message.events) {
       CheckpointEvent.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.packedEvents !== undefined) {
+      CheckpointEvents.encode(message.packedEvents, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -2891,6 +3285,14 @@ export const Checkpoint: MessageFns<Checkpoint> = {
             message.events.push(CheckpointEvent.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.packedEvents = CheckpointEvents.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2927,6 +3329,11 @@ export const Checkpoint: MessageFns<Checkpoint> = {
       events: globalThis.Array.isArray(object?.events)
         ? object.events.map((e: any) => CheckpointEvent.fromJSON(e))
         : [],
+      packedEvents: isSet(object.packedEvents)
+        ? CheckpointEvents.fromJSON(object.packedEvents)
+        : isSet(object.packed_events)
+        ? CheckpointEvents.fromJSON(object.packed_events)
+        : undefined,
     };
   },
 
@@ -2962,6 +3369,9 @@ export const Checkpoint: MessageFns<Checkpoint> = {
     if (message.events?.length) {
       obj.events = message.events.map((e) => CheckpointEvent.toJSON(e));
     }
+    if (message.packedEvents !== undefined) {
+      obj.packedEvents = CheckpointEvents.toJSON(message.packedEvents);
+    }
     return obj;
   },
 
@@ -2980,6 +3390,9 @@ export const Checkpoint: MessageFns<Checkpoint> = {
     message.quotas = object.quotas?.map((e) => Quota.fromPartial(e)) || [];
     message.requests = object.requests?.map((e) => CheckpointRequest.fromPartial(e)) || [];
     message.events = object.events?.map((e) => CheckpointEvent.fromPartial(e)) || [];
+    message.packedEvents = (object.packedEvents !== undefined && object.packedEvents !== null)
+      ? CheckpointEvents.fromPartial(object.packedEvents)
+      : undefined;
     return message;
   },
 };
