@@ -793,9 +793,14 @@ export class Scheduler {
       victimIds.push(victim.id);
     }
     const machineId = snap.machineIdOf(slot);
-    for (const v of snap.preemptAndPlace(victimIds, task, machineId)) {
-      queue.add(v);
-      this.staleRack(snap, v.job, slot);
+    if (n === 0) {
+      // The common case (and all of a cell scheduled from scratch): no eviction, nothing to hand back.
+      snap.placeTask(task, machineId);
+    } else {
+      for (const v of snap.preemptAndPlace(victimIds, task, machineId)) {
+        queue.add(v);
+        this.staleRack(snap, v.job, slot);
+      }
     }
     queue.remove(task.id);
     assertFits(snap, slot);
