@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { snapshot, restore, CheckpointCorrupt } from './index';
+import { packEvents } from './checkpoint';
 import { bodies, command, largeCell } from './builders';
 import { Checkpoint } from '../../proto/index';
 
@@ -38,6 +39,22 @@ test('corrupt checkpoints are refused with CheckpointCorrupt', () => {
     ['tasks out of order', Checkpoint.encode({ ...cp, tasks: [...cp.tasks].reverse() }).finish()],
     ['running task without machine', Checkpoint.encode({ ...cp, tasks: cp.tasks.map((t) => ({ ...t, machine: -1 })) }).finish()],
     ['missing task', Checkpoint.encode({ ...cp, tasks: cp.tasks.slice(0, -1) }).finish()],
+    ['packed event naming a string outside the table', Checkpoint.encode({ ...cp, packedEvents: cp.packedEvents && { ...cp.packedEvents, taskId: cp.packedEvents.taskId.map((x, i) => (i === 0 ? 9999 : x)) } }).finish()],
+    ['packed event columns of different lengths', Checkpoint.encode({ ...cp, packedEvents: cp.packedEvents && { ...cp.packedEvents, type: cp.packedEvents.type.slice(1) } }).finish()],
+    ['format 2 with events in the format 1 field', Checkpoint.encode({ ...cp, events: [{ timeMs: 1, logIndex: 1, taskId: 'big/u/job0/0', type: 0, machine: '', user: 'u', job: 'job0', priority: 200, message: '' }] }).finish()],
   ];
   for (const [what, bytes] of rows) assert.throws(() => restore(bytes), CheckpointCorrupt, what);
+});
+
+test('a format 1 checkpoint (one message per event) still restores, to the same state', () => {
+  const s = largeCell(3, 10, 4);
+  const cp = Checkpoint.decode(snapshot(s));
+  assert.equal(cp.format, 2);
+  assert.ok(cp.packedEvents !== undefined && cp.events.length === 0, 'format 2 packs the events');
+  const events = s.events.toArray();
+  assert.equal(packEvents(events).strings.length < events.length, true, 'strings are interned');
+  const v1 = Checkpoint.encode({ ...cp, format: 1, events, packedEvents: undefined }).finish();
+  const back = restore(v1);
+  assert.deepEqual(back.events.toArray(), events);
+  assert.ok(Buffer.from(snapshot(back)).equals(Buffer.from(snapshot(s))), 'restored from format 1, saved as format 2: identical to the original');
 });

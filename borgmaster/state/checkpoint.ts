@@ -7,7 +7,7 @@ import { assert, AssertionError } from '../../model/assert';
 import { BorgError } from '../../model/errors';
 import { validateResources } from '../../model/resources';
 import { TASK_PORT_BASE } from '../../cells/limits';
-import { Checkpoint, CheckpointTask, type CheckpointEvent, type JobSpec } from '../../proto/index';
+import { Checkpoint, CheckpointTask, type CheckpointEvent, type CheckpointEvents, type JobSpec } from '../../proto/index';
 import { CellState } from './cell_state';
 import { NO_PORTS, effectiveTaskSpec, limitOf, newSpecVersion, type JobRec, type MachineRec, type SpecVersion, type TaskRec } from './records';
 import { addUsage, bandKey, jobDemand as jobDemandOf, zeroUsage } from './quota';
@@ -16,7 +16,76 @@ import { bandOf, isProd } from '../../model/priority';
 import { TaskState } from '../../proto/index';
 import { machineView } from './views';
 
-export const CHECKPOINT_FORMAT = 1;
+/** CHECKPOINT_FORMAT 2 packs the event history (CheckpointEvents); restore also reads format 1 (one message per event). */
+export const CHECKPOINT_FORMAT = 2;
+const CHECKPOINT_FORMATS_READ = [1, 2];
+
+/** packEvents writes the event history column by column with its strings interned (format 2). */
+export function packEvents(events: readonly CheckpointEvent[]): CheckpointEvents {
+  const index = new Map<string, number>([['', 0]]);
+  const strings: string[] = [''];
+  const intern = (x: string): number => {
+    let i = index.get(x);
+    if (i === undefined) {
+      i = strings.length;
+      strings.push(x);
+      index.set(x, i);
+    }
+    return i;
+  };
+  const n = events.length;
+  const out: CheckpointEvents = { strings, timeMsDelta: new Array<number>(n), logIndexDelta: new Array<number>(n), taskId: new Array<number>(n), type: new Array<number>(n), machine: new Array<number>(n), user: new Array<number>(n), job: new Array<number>(n), priority: new Array<number>(n), message: new Array<number>(n) };
+  let time = 0;
+  let log = 0;
+  for (let i = 0; i < n; i++) {
+    const e = events[i] as CheckpointEvent;
+    out.timeMsDelta[i] = e.timeMs - time;
+    out.logIndexDelta[i] = e.logIndex - log;
+    time = e.timeMs;
+    log = e.logIndex;
+    out.taskId[i] = intern(e.taskId);
+    out.type[i] = e.type;
+    out.machine[i] = intern(e.machine);
+    out.user[i] = intern(e.user);
+    out.job[i] = intern(e.job);
+    out.priority[i] = e.priority;
+    out.message[i] = intern(e.message);
+  }
+  return out;
+}
+
+/** unpackEvents reverses packEvents; CheckpointCorrupt when the columns disagree or point outside the table. */
+export function unpackEvents(p: CheckpointEvents): CheckpointEvent[] {
+  const n = p.timeMsDelta.length;
+  check(
+    [p.logIndexDelta, p.taskId, p.type, p.machine, p.user, p.job, p.priority, p.message].every((c) => c.length === n),
+    'packed events: columns of different lengths',
+  );
+  const str = (i: number, what: string): string => {
+    const v = p.strings[i];
+    check(v !== undefined, `packed events: ${what} refers to string ${i} of ${p.strings.length}`);
+    return v;
+  };
+  const out = new Array<CheckpointEvent>(n);
+  let time = 0;
+  let log = 0;
+  for (let i = 0; i < n; i++) {
+    time += p.timeMsDelta[i] as number;
+    log += p.logIndexDelta[i] as number;
+    out[i] = {
+      timeMs: time,
+      logIndex: log,
+      taskId: str(p.taskId[i] as number, 'task_id'),
+      type: p.type[i] as number,
+      machine: str(p.machine[i] as number, 'machine'),
+      user: str(p.user[i] as number, 'user'),
+      job: str(p.job[i] as number, 'job'),
+      priority: p.priority[i] as number,
+      message: str(p.message[i] as number, 'message'),
+    };
+  }
+  return out;
+}
 
 /** CheckpointCorrupt: the bytes do not decode to a consistent cell state. */
 export class CheckpointCorrupt extends BorgError {
@@ -62,7 +131,7 @@ export function snapshot(state: CellState): Uint8Array {
     j++;
   }
   const requests = [...state.requests.all()].map(([key, r]) => ({ key, fingerprint: r.fingerprint, result: r.result }));
-  const events: CheckpointEvent[] = state.events.toArray();
+  const packedEvents = packEvents(state.events.toArray());
   return Checkpoint.encode({
     format: CHECKPOINT_FORMAT,
     cell: state.cell,
@@ -73,7 +142,8 @@ export function snapshot(state: CellState): Uint8Array {
     tasks,
     quotas: [...state.quotas.values()].map((q) => ({ user: q.user, band: q.band, cell: state.cell, limit: q.limit, used: undefined })),
     requests,
-    events,
+    events: [],
+    packedEvents,
   }).finish();
 }
 
@@ -89,7 +159,8 @@ export function restore(bytes: Uint8Array, options: { eventCapacity?: number; re
   } catch (e: unknown) {
     throw new CheckpointCorrupt(`does not decode: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  check(cp.format === CHECKPOINT_FORMAT, `format ${cp.format}, expected ${CHECKPOINT_FORMAT}`);
+  check(CHECKPOINT_FORMATS_READ.includes(cp.format), `format ${cp.format}, expected one of ${CHECKPOINT_FORMATS_READ.join(', ')}`);
+  check(cp.format === 1 ? cp.packedEvents === undefined : cp.events.length === 0, `format ${cp.format} with events in the other format's field`);
   let state: CellState;
   try {
     state = new CellState(cp.cell, options);
@@ -193,7 +264,7 @@ export function restore(bytes: Uint8Array, options: { eventCapacity?: number; re
       check(r.result !== undefined, `request ${r.key} without result`);
       state.requests.put(r.key, { fingerprint: r.fingerprint, result: r.result });
     }
-    for (const e of cp.events) state.events.push(e);
+    for (const e of cp.format === 1 ? cp.events : cp.packedEvents === undefined ? [] : unpackEvents(cp.packedEvents)) state.events.push(e);
     state.restoredAt(cp.appliedIndex, cp.timeMs, cp.tasks.length);
     state.checkInvariants();
   } catch (e: unknown) {
