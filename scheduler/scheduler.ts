@@ -18,7 +18,7 @@ import { spreadFilter } from './filters/spread';
 import type { PendingQueue, QueueEntry } from './pending_queue';
 import { CODE_TOO_MANY_VICTIMS, VictimFinder } from './preemption';
 import { CODE_SKIP, REASON_SLOTS, verdictLine } from './reasons';
-import { fitScore, policyCode, scoreMachine } from './scorers/compose';
+import { fitScore, MIXING_WEIGHT, policyCode, scoreMachine, SPREADING_WEIGHT } from './scorers/compose';
 import { PREEMPTION_BASE_COST, preemptionCost } from './scorers/preemption_cost';
 import { DIMS, DIM_CPU, DIM_RAM, type CellSnapshot } from './snapshot';
 import { classKey, TaskClass } from './task_class';
@@ -46,6 +46,9 @@ export const SAMPLE_ORDER: SampleOrder = 'best';
  * quality bounds on the 2011 trace, and more costs CPU for little (trade-off table in scheduler/README.md).
  */
 export const BEST_SCAN_MAX = 256;
+
+/** SCORE_BONUS_MAX: the most spreading and mixing (each in [0, 1]) add to the fit term of a machine's score. */
+const SCORE_BONUS_MAX = SPREADING_WEIGHT + MIXING_WEIGHT;
 
 /** SchedulerTuning: measured constants, overridable for experiments (the benchmark's --hot and --refresh). */
 export interface SchedulerTuning {
@@ -681,6 +684,9 @@ export class Scheduler {
       // Only machines it fits without evictions: the hot set is for packing, and a victim search per hot machine
       // would cost more than it could win.
       if (m === this.bestSlot || !fitsFree(snap, c, m)) continue;
+      // The fit term plus the most the other terms can add bounds the score: skip what cannot win.
+      const bound = fitScore(snap, c, m, this.policy, this.ramPerCpu) + SCORE_BONUS_MAX;
+      if (bound < this.bestScore || (bound === this.bestScore && m > this.bestSlot)) continue;
       if (this.evaluate(snap, c, m) !== 0) continue;
       if (this.evalScore > this.bestScore || (this.evalScore === this.bestScore && m < this.bestSlot)) {
         this.bestSlot = m;
