@@ -4,9 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CellState, bodies, command, jobSpec, machine, taskView, type Changes } from '../state/index';
-import { PriorityBand } from '../../proto/index';
+import { PriorityBand, type WatchEvent } from '../../proto/index';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { GiB, MiB } from '../../model/resources';
-import { WatchHub } from './watch_hub';
+import { WatchHub, Watcher } from './watch_hub';
 
 function setup(options: ConstructorParameters<typeof WatchHub>[2] = {}) {
   const state = new CellState('test');
@@ -83,4 +85,23 @@ test('a full queue cuts the watcher off with the index to resume from; watchers 
   hub.subscribe(0);
   hub.subscribe(0);
   assert.throws(() => hub.subscribe(0), /already serves 2 watchers \(limit 2\)/);
+});
+
+test('a taken event is no longer held by the watcher (thousands of rendered tasks must not outlive their delivery)', async () => {
+  const w = new Watcher(100, 0);
+  let ev: WatchEvent | undefined = { logIndex: 1, snapshot: false, jobs: [], tasks: [], machines: [], deletedTaskIds: [], deletedJobIds: [], events: [], snapshotPart: 0, snapshotLast: false, cellTimeMs: 0 };
+  const ref = new WeakRef(ev);
+  w.offer(ev);
+  w.offer({ ...ev, logIndex: 2 });
+  assert.equal(w.take()?.logIndex, 1);
+  ev = undefined;
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  await new Promise((r) => setImmediate(r));
+  gc();
+  assert.equal(ref.deref(), undefined, 'the first event was collected while the second still waits');
+  assert.equal(w.queued, 1);
+  assert.equal(w.take()?.logIndex, 2);
+  assert.equal(w.take(), undefined);
 });

@@ -34,7 +34,8 @@ export interface WatchHubOptions {
 
 /** Watcher is one subscriber's bounded queue. The transport pulls with take() when it can write. */
 export class Watcher {
-  private queue: WatchEvent[] = [];
+  /** queue[head..] waits to be taken; taken slots are cleared at once (a taken event must not stay reachable). */
+  private queue: (WatchEvent | undefined)[] = [];
   private head = 0;
   closed = false;
   /** cutOff explains why the hub closed this watcher (set once). */
@@ -79,8 +80,14 @@ export class Watcher {
 
   take(): WatchEvent | undefined {
     if (this.head >= this.queue.length) return undefined;
-    const ev = this.queue[this.head++];
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+    const ev = this.queue[this.head];
+    // Clear the slot: the array is only compacted now and then, and a consumed event (thousands of rendered tasks
+    // during a fill) must not stay alive until then.
+    this.queue[this.head++] = undefined;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
