@@ -319,6 +319,9 @@ export class Scheduler {
     }
     // A dominating class with a fresher view narrows the recheck to its candidates and what was freed after it.
     // Only worth a look when many machines were freed since (the common case is one or two between two tasks).
+    // An exhausted class holds no candidates, and `seen` below visits each machine once, so every machine this
+    // recheck adds is new to the list (no duplicate scan needed).
+    assert(c.nCand === 0, 'an exhausted class holds no candidates');
     const lag = snap.freedSeq - since;
     const view = lag > RECHECK_DONOR_MIN_LAG ? this.findDonor(snap, c, this.recentViews, since, lag) : undefined;
     const from = view === undefined ? since : view.syncSeq;
@@ -348,7 +351,7 @@ export class Scheduler {
 
   /** recheckOne adds slot m as a candidate of exhausted class c if it fits now. */
   private recheckOne(snap: CellSnapshot, c: TaskClass, m: number): void {
-    if (this.evaluate(snap, c, m) !== 0 || hasCandidate(c, m)) return;
+    if (this.evaluate(snap, c, m) !== 0) return;
     c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
     // The machine was counted under some reason when the walk rejected it; which one is not kept (that would cost
     // a byte per class and machine), so take it from the largest count. The histogram keeps adding up to the
@@ -1013,11 +1016,6 @@ function takeFromLargest(counts: Int32Array): void {
   let best = -1;
   for (let i = 0; i < counts.length; i++) if ((counts[i] as number) > 0 && (best < 0 || (counts[i] as number) > (counts[best] as number))) best = i;
   if (best >= 0) counts[best] = (counts[best] as number) - 1;
-}
-
-function hasCandidate(c: TaskClass, m: number): boolean {
-  for (let i = 0; i < c.nCand; i++) if (c.cand[i] === m) return true;
-  return false;
 }
 
 /** assertFits states the invariant of every placement the scheduler makes: no charged dimension oversubscribed. */
