@@ -323,6 +323,12 @@ export class Scheduler {
     // recheck adds is new to the list (no duplicate scan needed).
     assert(c.nCand === 0, 'an exhausted class holds no candidates');
     const lag = snap.freedSeq - since;
+    // Fewer machines could fit the class at all than the log names (after a burst of evictions): a fresh view
+    // from the room index looks at fewer machines than the recheck would.
+    if (this.useIndex && lag > RECHECK_DONOR_MIN_LAG && snap.rooms.supersetSize(c.roomKind, c.needCpu, c.needRam) < lag) {
+      this.startCycle(snap, c);
+      return true;
+    }
     const view = lag > RECHECK_DONOR_MIN_LAG ? this.findDonor(snap, c, this.recentViews, since, lag) : undefined;
     const from = view === undefined ? since : view.syncSeq;
     const stamp = this.nextStamp(snap);
