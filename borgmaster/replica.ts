@@ -29,7 +29,7 @@ import {
 import { Master, BORG_MASTER_SERVICE, borgMasterHandlers, type ReplicatedLog, type TaskLogSource } from './api/index';
 import { PaxosNode } from './paxos/index';
 import { PAXOS_GRPC_OPTIONS } from './paxos/transport';
-import { bootstrapCommands, encodeCommand, type ApplyOutcome, type TaskRec } from './state/index';
+import { bootstrapCommands, encodeCommand, requestKey, type ApplyOutcome, type TaskRec } from './state/index';
 import { serverCredentials, clientCredentials, peerIdentity } from '../cells/security/index';
 import { LinkShard, TokenBucket } from './link/index';
 import { planDrainEvictions } from './plan/index';
@@ -438,8 +438,10 @@ export class Replica {
     }
     const { config } = this.options;
     const now = (this.options.clock ?? systemClock).nowMs();
-    // Request ids make bootstrap idempotent: a machine or quota registered by an earlier master is not redone.
-    const commands = bootstrapCommands(config, now).filter((c) => !this.master.state.cachedResult(c.caller, c.requestId, c));
+    // Request ids make bootstrap idempotent: a machine or quota registered by an earlier master is not redone. Only
+    // the id's presence is checked (any remembered result means it was done): fingerprinting 10,000 commands would
+    // hold a new master's event loop just when it must heartbeat and take writes.
+    const commands = bootstrapCommands(config, now).filter((c) => this.master.state.requests.get(requestKey(c.caller, c.requestId)) === undefined);
     if (commands.length > 0) {
       await this.node.propose(commands.map(encodeCommand));
       log(`elected master (ballot ${term}); bootstrapped ${commands.length} machines and quotas`);

@@ -21,12 +21,13 @@ const CELL = 'lt';
 /** Harness: N simulated machines behind one gRPC server, a cell state that runs `tasks` tasks on them, a shard. */
 async function harness(machines: number, pollIntervalMs: number) {
   const configs = simulatedMachineConfigs({ count: machines, address: '127.0.0.1:0', capacity: { cpuMillis: 8000, ramBytes: 32 * GiB, diskBytes: 0, ports: 0 }, machinesPerRack: 4, racksPerPowerDomain: 2, attributes: {} });
-  const holder = { sim: new SimBorglets(CELL, configs, systemClock, new SeededRng(1)), pollTimesMs: [] as number[], requests: [] as PollRequest[] };
+  const holder = { sim: new SimBorglets(CELL, configs, systemClock, new SeededRng(1)), pollTimesMs: [] as number[], requests: [] as PollRequest[], delayMs: 0 };
   const { server, port } = await serveSimBorglets(
     {
-      poll: (r: PollRequest): PollResponse => {
+      poll: async (r: PollRequest): Promise<PollResponse> => {
         holder.pollTimesMs.push(performance.now());
         holder.requests.push(r);
+        if (holder.delayMs > 0) await new Promise((res) => setTimeout(res, holder.delayMs));
         return holder.sim.poll(r);
       },
       taskLogs: (r: BorgletLogsRequest): BorgletLogsResponse => holder.sim.taskLogs(r),
@@ -156,4 +157,19 @@ test('link shard: started, it polls every machine about once per interval and ne
   assert.equal(counts.length, 40, 'every machine polled');
   // 1.5 s at one poll every 100 ms is 15 rounds; a loaded test host may lose a few, skipping every other is 7.
   assert.ok(Math.min(...counts) >= 10, `polls per machine over 1.5 s at a 100 ms interval: min ${Math.min(...counts)}, max ${Math.max(...counts)}`);
+});
+
+test('link shard: polls that time out narrow the window of polls out to that address; answers widen it again', { timeout: 30_000 }, async (t) => {
+  const h = await harness(4, 100);
+  t.after(h.stop);
+  const address = h.state.machines.get(h.configs[0]?.name ?? '')?.address ?? '';
+  const w0 = h.shard.windowOf(address);
+  h.holder.delayMs = 1300; // past the deadline (max(1 s, 2 intervals))
+  await h.shard.round();
+  const narrowed = h.shard.windowOf(address);
+  assert.ok(narrowed <= w0 / 4, `four timeouts narrow the window: ${w0} -> ${narrowed}`);
+  assert.ok(narrowed >= 8, 'never below the minimum');
+  h.holder.delayMs = 0;
+  for (let i = 0; i < 3; i++) await h.shard.round();
+  assert.ok(h.shard.windowOf(address) > narrowed, `answers widen it again (${narrowed} -> ${h.shard.windowOf(address)})`);
 });

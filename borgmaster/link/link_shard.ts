@@ -10,6 +10,7 @@
 import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import { BorgletClient, CHANNEL_OPTIONS, invoke, MachineState, EventType, type Ballot, type Command, type PollResponse, type ReservationUpdate, type TaskTransition } from '../../proto/index';
 import type { Clock } from '../../model/clock';
+import { BorgError } from '../../model/errors';
 import type { LinkConfig } from '../../cells/config';
 import { MAX_TRANSITIONS_PER_COMMAND } from '../../cells/limits';
 import type { CellState } from '../state/cell_state';
@@ -79,6 +80,13 @@ const MAX_CONCURRENT_POLLS = 512;
  * poll interval instead.
  */
 const MAX_POLLS_PER_ADDRESS = 256;
+/**
+ * The window of polls out to one address adapts (TCP-like additive increase, multiplicative decrease): a poll that
+ * times out halves it, one answered in time widens it by 1/window. An endpoint that slows down (a loaded host) is
+ * then polled less often instead of being flooded until its polls time out and its healthy machines go DOWN.
+ */
+const MIN_POLLS_PER_ADDRESS = 8;
+const INITIAL_POLLS_PER_ADDRESS = 64;
 /** PACE_TICK_MS: polls due are launched in small groups this often, instead of all at the start of a round. */
 const PACE_TICK_MS = 20;
 /** SPREAD_FRACTION: a round's polls are launched over this share of the interval (room for replies to come back). */
@@ -103,6 +111,18 @@ export class LinkShard {
   private readonly echoed = new Map<string, number>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly inFlightByAddress = new Map<string, number>();
+  /** pollWindow: how many polls may be out to each address now (AIMD, between the two bounds above). */
+  private readonly pollWindow = new Map<string, number>();
+
+  /** windowOf is the current poll window of an address. */
+  windowOf(address: string): number {
+    return this.pollWindow.get(address) ?? INITIAL_POLLS_PER_ADDRESS;
+  }
+
+  private adjustWindow(address: string, timedOut: boolean): void {
+    const w = this.windowOf(address);
+    this.pollWindow.set(address, timedOut ? Math.max(MIN_POLLS_PER_ADDRESS, w / 2) : Math.min(MAX_POLLS_PER_ADDRESS, w + 1 / w));
+  }
   private outbox: { machineStates: Command[]; transitions: TaskTransition[]; reservations: ReservationUpdate[] } = { machineStates: [], transitions: [], reservations: [] };
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -203,7 +223,7 @@ export class LinkShard {
           const m = machines[next] as MachineRec;
           const address = m.address;
           const out = this.inFlightByAddress.get(address) ?? 0;
-          if (out >= MAX_POLLS_PER_ADDRESS) break; // wait for that endpoint's replies
+          if (out >= Math.floor(this.windowOf(address))) break; // wait for that endpoint's replies
           next++;
           if (this.inFlight.has(m.name)) continue;
           this.inFlightByAddress.set(address, out + 1);
@@ -283,6 +303,7 @@ export class LinkShard {
     } catch (e: unknown) {
       this.stats.failedPolls++;
       this.echoed.delete(m.name);
+      if (e instanceof BorgError && e.code === 'deadline_exceeded') this.adjustWindow(m.address, true);
       this.o.onPoll?.(m.name, previous === undefined ? 0 : now - previous, false);
       if (this.health.missed(m.name) && m.state !== MachineState.DOWN && this.dedup.fresh(`down/${m.name}`)) {
         this.o.log?.(`link: ${m.name} missed ${this.health.missedCount(m.name)} polls (${e instanceof Error ? e.message : String(e)}); marking it DOWN`);
@@ -291,6 +312,7 @@ export class LinkShard {
       return;
     }
     this.o.onPoll?.(m.name, previous === undefined ? 0 : now - previous, true);
+    this.adjustWindow(m.address, false);
     if (response.refused) {
       this.refusedAt.set(m.name, ballotKey);
       this.o.log?.(`link: ${m.name} refused ballot ${ballotKey}: it has seen ${response.ballotSeen?.round}/${response.ballotSeen?.replica}`);

@@ -7,7 +7,13 @@ import { BorgError } from '../../model/errors';
 import type { Authorize } from '../../borglet/server';
 import type { SimBorglets } from './sim_borglets';
 
-export async function serveSimBorglets(sim: Pick<SimBorglets, 'poll' | 'taskLogs'>, listen: string, credentials: ServerCredentials = ServerCredentials.createInsecure(), authorize: Authorize = () => undefined): Promise<{ server: Server; port: number }> {
+/** SimBorgletsService: what the server needs (the core, or a test's wrapper around it, which may answer later). */
+export interface SimBorgletsService {
+  poll(req: PollRequest): PollResponse | Promise<PollResponse>;
+  taskLogs: SimBorglets['taskLogs'];
+}
+
+export async function serveSimBorglets(sim: SimBorgletsService, listen: string, credentials: ServerCredentials = ServerCredentials.createInsecure(), authorize: Authorize = () => undefined): Promise<{ server: Server; port: number }> {
   const server = new Server(CHANNEL_OPTIONS);
   server.addService(BorgletService, {
     poll: unary<PollRequest, PollResponse>((req, call) => {
