@@ -70,6 +70,10 @@ export interface LinkStats {
   failedPolls: number;
   /** commits counts submit() calls (each one batch of differences, from every machine polled meanwhile). */
   commits: number;
+  /** rounds counts rounds that launched polls. */
+  rounds: number;
+  /** skippedInFlight counts machines a round passed over because their previous poll was still out. */
+  skippedInFlight: number;
 }
 
 const MAX_CONCURRENT_POLLS = 512;
@@ -100,7 +104,7 @@ const OWNED_REFRESH_MS = 30_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class LinkShard {
-  readonly stats: LinkStats = { fullPolls: 0, unchangedPolls: 0, specsSent: 0, failedPolls: 0, commits: 0 };
+  readonly stats: LinkStats = { fullPolls: 0, unchangedPolls: 0, specsSent: 0, failedPolls: 0, commits: 0, rounds: 0, skippedInFlight: 0 };
   private readonly clients = new Map<string, InstanceType<typeof BorgletClient>>();
   private readonly health: MachineHealth;
   private readonly lostBucket: TokenBucket;
@@ -213,6 +217,7 @@ export class LinkShard {
       if (!view.canPoll) return { launched, machines };
       const ballotKey = `${view.ballot.round}/${view.ballot.replica}`;
       machines = this.owned(view.ballot);
+      this.stats.rounds++;
       const spreadMs = this.o.config.pollIntervalMs * SPREAD_FRACTION;
       const started = this.o.clock.nowMs();
       let next = 0;
@@ -225,7 +230,10 @@ export class LinkShard {
           const out = this.inFlightByAddress.get(address) ?? 0;
           if (out >= Math.floor(this.windowOf(address))) break; // wait for that endpoint's replies
           next++;
-          if (this.inFlight.has(m.name)) continue;
+          if (this.inFlight.has(m.name)) {
+            this.stats.skippedInFlight++;
+            continue;
+          }
           this.inFlightByAddress.set(address, out + 1);
           const p = this.pollOne(m.name, view.ballot).finally(() => {
             this.inFlight.delete(m.name);
