@@ -239,3 +239,53 @@ test('property: when every class sees every machine, all optimizations on give e
     { numRuns: 150, seed: 11 },
   );
 });
+
+test('property: an exhausted class rechecking the room index superset filtered by "freed since" decides as the freed-log recheck', () => {
+  // A full cell, then a burst of removals (more than RECHECK_DONOR_MIN_LAG machines freed) and more passes: the
+  // exhausted classes recheck either the log (supersetRecheck off) or the superset's machines freed since (on).
+  // Both must find exactly the same machines, so placements, victims and verdicts are identical.
+  const burst = fc.record({
+    machines: fc.array(fc.record({ cpu: fc.integer({ min: 1000, max: 8000 }), ramGiB: fc.integer({ min: 1, max: 32 }), rack: fc.constantFrom('r1', 'r2', 'r3') }), { minLength: 20, maxLength: 40 }),
+    tasks: fc.array(
+      fc.record({
+        job: fc.constantFrom('a', 'b', 'c'),
+        user: fc.constantFrom('u1', 'u2'),
+        priority: fc.constantFrom(0, 1, 100, 104, 200, 360),
+        cpu: fc.integer({ min: 200, max: 6000 }),
+        ramGiB: fc.integer({ min: 1, max: 20 }),
+        removeAfter: fc.boolean(),
+      }),
+      { minLength: 60, maxLength: 160 },
+    ),
+  });
+  let rechecks = 0;
+  fc.assert(
+    fc.property(burst, fc.integer({ min: 0, max: 1000 }), (w, seed) => {
+      const run = (supersetRecheck: boolean): string[] => {
+        const cell = new TestCell();
+        w.machines.forEach((m, i) => cell.machine(i + 1, { cpu: m.cpu, ramGiB: m.ramGiB, rack: m.rack }));
+        for (const t of w.tasks) cell.submit(t);
+        const sched = cell.scheduler({ feasibleLimit: 8 }, seed, { supersetRecheck });
+        const out: string[] = [];
+        const record = (p: Plan): void => {
+          if (supersetRecheck) rechecks += p.stats.supersetRechecks;
+          out.push(...p.assignments.map((a) => `${a.taskId}->${a.machineId} [${a.victims.join(',')}]`), ...p.verdicts.map((v) => `${v.taskId}: ${v.why}`), '--');
+        };
+        record(sched.schedulePass(cell.snap, cell.queue));
+        for (const [i, t] of w.tasks.entries()) if (t.removeAfter && cell.snap.isPlaced(i + 1)) cell.snap.removeTask(i + 1);
+        record(sched.schedulePass(cell.snap, cell.queue));
+        // Another burst: half of what is placed now finishes.
+        const placed: number[] = [];
+        cell.snap.forEachPlaced((t) => placed.push(t.id));
+        placed.sort((a, b) => a - b);
+        for (let i = 0; i < placed.length; i += 2) cell.snap.removeTask(placed[i] as number);
+        record(sched.schedulePass(cell.snap, cell.queue));
+        checkCell(cell);
+        return out;
+      };
+      assert.deepEqual(run(true), run(false));
+    }),
+    { numRuns: 60, seed: 5 },
+  );
+  assert.ok(rechecks > 0, 'the superset recheck ran');
+});

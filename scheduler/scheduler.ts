@@ -60,6 +60,12 @@ export interface SchedulerTuning {
   sampleOrder: SampleOrder;
   /** bestScanMax: machines of the superset bestOfSuperset ranks per sample (BEST_SCAN_MAX). */
   bestScanMax: number;
+  /**
+   * supersetRecheck: an exhausted class far behind the freed log rechecks the room index's superset filtered by
+   * "freed since" (recheckSuperset) instead of the log; the same machines either way (property test), so off only
+   * for measurements and that test.
+   */
+  supersetRecheck: boolean;
 }
 export const DONOR_POOL = 4096;
 
@@ -99,7 +105,7 @@ export interface PassOptions {
 }
 
 function emptyStats(): PassStats {
-  return { decisions: 0, placed: 0, pending: 0, preemptions: 0, evaluations: 0, cacheHits: 0, inherited: 0, indexedViews: 0, sampledViews: 0, classes: 0, passMs: 0 };
+  return { decisions: 0, placed: 0, pending: 0, preemptions: 0, evaluations: 0, cacheHits: 0, inherited: 0, indexedViews: 0, sampledViews: 0, supersetRechecks: 0, classes: 0, passMs: 0 };
 }
 
 export class Scheduler {
@@ -153,6 +159,7 @@ export class Scheduler {
   private readonly topK = new TopK(64);
   private readonly bestSamples: boolean;
   private readonly bestScanMax: number;
+  private readonly supersetRecheck: boolean;
   private readonly viewShort: RoomShortCounts = { cpuShort: 0, ramShort: 0 };
 
   constructor(
@@ -166,6 +173,7 @@ export class Scheduler {
     this.useIndex = (tuning.roomIndex ?? true) && config.relaxedRandomization;
     this.bestSamples = this.useIndex && (tuning.sampleOrder ?? SAMPLE_ORDER) === 'best';
     this.bestScanMax = tuning.bestScanMax ?? BEST_SCAN_MAX;
+    this.supersetRecheck = this.useIndex && (tuning.supersetRecheck ?? true);
     if (!Number.isInteger(this.bestScanMax) || this.bestScanMax < 1 || this.bestScanMax > MAX_MACHINES_PER_CELL) throw new InvalidArgument('tuning.bestScanMax', `must be in [1, ${MAX_MACHINES_PER_CELL}], got ${this.bestScanMax}`);
     if (!Number.isInteger(this.hotMachines) || this.hotMachines < 0 || this.hotMachines > 1024) throw new InvalidArgument('tuning.hotMachines', `must be in [0, 1024], got ${this.hotMachines}`);
     if (!Number.isInteger(this.sampleRefresh) || this.sampleRefresh < 1) throw new InvalidArgument('tuning.sampleRefreshPlacements', `must be a positive integer, got ${this.sampleRefresh}`);
@@ -313,7 +321,26 @@ export class Scheduler {
     if (since === snap.freedSeq) return false;
     // The log names the machines that gained room. A rack or power-domain spread limit is also loosened by a
     // removal on a neighbour, which the log does not name, so such classes (rare) walk the whole cell again.
-    if (snap.freedSeq - since > SCHED_FREED_LOG_ENTRIES || c.hasDomainSpread) {
+    if (c.hasDomainSpread) {
+      this.startCycle(snap, c);
+      return true;
+    }
+    assert(c.nCand === 0, 'an exhausted class holds no candidates');
+    const lag = snap.freedSeq - since;
+    // After a burst of evictions (the first online passes on a full cell: a thousand machines logged per pass),
+    // fewer machines could fit the class at all than the log names: look only at the room index's superset, and
+    // evaluate only those of its machines logged since (snap.lastFreedSeq). A machine that fits now and did not
+    // when the class was exhausted gained room since, so it was logged: the same machines the log would give,
+    // found in min(superset, log) steps instead of re-evaluating the whole superset. The per-slot stamp never
+    // overflows, so a lag beyond the ring is answered the same way.
+    if (this.supersetRecheck && lag > RECHECK_DONOR_MIN_LAG) {
+      const size = snap.rooms.supersetSize(c.roomKind, c.needCpu, c.needRam);
+      if (size < lag || lag > SCHED_FREED_LOG_ENTRIES) {
+        this.recheckSuperset(snap, c, since, size);
+        return this.endRecheck(snap, c);
+      }
+    }
+    if (lag > SCHED_FREED_LOG_ENTRIES) {
       this.startCycle(snap, c);
       return true;
     }
@@ -321,14 +348,6 @@ export class Scheduler {
     // Only worth a look when many machines were freed since (the common case is one or two between two tasks).
     // An exhausted class holds no candidates, and `seen` below visits each machine once, so every machine this
     // recheck adds is new to the list (no duplicate scan needed).
-    assert(c.nCand === 0, 'an exhausted class holds no candidates');
-    const lag = snap.freedSeq - since;
-    // Fewer machines could fit the class at all than the log names (after a burst of evictions): a fresh view
-    // from the room index looks at fewer machines than the recheck would.
-    if (this.useIndex && lag > RECHECK_DONOR_MIN_LAG && snap.rooms.supersetSize(c.roomKind, c.needCpu, c.needRam) < lag) {
-      this.startCycle(snap, c);
-      return true;
-    }
     const view = lag > RECHECK_DONOR_MIN_LAG ? this.findDonor(snap, c, this.recentViews, since, lag) : undefined;
     const from = view === undefined ? since : view.syncSeq;
     const stamp = this.nextStamp(snap);
@@ -346,13 +365,41 @@ export class Scheduler {
       this.seen[m] = stamp;
       this.recheckOne(snap, c, m);
     }
+    return this.endRecheck(snap, c);
+  }
+
+  /** endRecheck: the exhausted class c has looked at everything freed up to now. True when it found machines. */
+  private endRecheck(snap: CellSnapshot, c: TaskClass): boolean {
     c.exhaustedFreedSeq = snap.freedSeq;
     c.syncSeq = snap.freedSeq;
     this.offerView(c);
     if (c.nCand === 0) return false;
     c.exhausted = false;
     c.verdict = undefined;
+    if (this.bestSamples && c.nCand > this.limit) {
+      // As after a complete indexed view: many machines fit again, so keep the best `limit` as a sample rather
+      // than rechecking all of them for every task.
+      c.keepBest(this.limit, this.topK);
+      c.partialView = true;
+    }
     return true;
+  }
+
+  /**
+   * recheckSuperset: the exhausted class c rechecks the machines of the room index's superset (`size` of them)
+   * that were logged as freed at or after `since`; the rest cannot fit it (see recheckFreed).
+   */
+  private recheckSuperset(snap: CellSnapshot, c: TaskClass, since: number, size: number): void {
+    this.stats.supersetRechecks++;
+    if (this.viewScratch.length < size) this.viewScratch = new Int32Array(Math.max(size, 2 * this.viewScratch.length, 64));
+    const scratch = this.viewScratch;
+    const got = snap.rooms.collect(c.roomKind, c.needCpu, c.needRam, scratch, this.viewShort);
+    assert(got === size, 'room index: collect disagrees with supersetSize');
+    const freedAt = snap.lastFreedSeq;
+    for (let i = 0; i < got; i++) {
+      const m = scratch[i] as number;
+      if ((freedAt[m] as number) >= since) this.recheckOne(snap, c, m);
+    }
   }
 
   /** recheckOne adds slot m as a candidate of exhausted class c if it fits now. */

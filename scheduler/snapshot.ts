@@ -123,6 +123,12 @@ export class CellSnapshot {
    */
   readonly freedLog = new Int32Array(SCHED_FREED_LOG_ENTRIES);
   freedSeq = 0;
+  /**
+   * lastFreedSeq[slot]: the freedSeq at which the slot was last logged (never older than its last logging; at
+   * worst newer, which only costs a recheck). Unlike the ring it never overflows, so a class that found no
+   * machine can intersect the room index's superset with "freed since" instead of reading a long log.
+   */
+  lastFreedSeq = new Float64Array(0);
 
   // --- placed tasks, by task slot ---
   private taskCapacity = 0;
@@ -173,6 +179,8 @@ export class CellSnapshot {
       this.lowestRes[slot * DIMS + d] = 0;
     }
     this.generation[slot] = (this.generation[slot] as number) + 1;
+    // A new slot counts as freed now (the layout change restarts every class's view anyway).
+    this.lastFreedSeq[slot] = this.freedSeq;
     this.writeMachine(slot, m);
   }
 
@@ -294,6 +302,7 @@ export class CellSnapshot {
     const dv = new Uint32Array(cap);
     dv.set(this.driftVersion);
     this.driftVersion = dv;
+    this.lastFreedSeq = growF64(this.lastFreedSeq, cap);
     this.machineId = growF64(this.machineId, cap);
     this.rack = growI32(this.rack, cap);
     this.power = growI32(this.power, cap);
@@ -316,6 +325,7 @@ export class CellSnapshot {
   }
 
   private logFreed(slot: number): void {
+    this.lastFreedSeq[slot] = this.freedSeq;
     this.freedLog[this.freedSeq % SCHED_FREED_LOG_ENTRIES] = slot;
     this.freedSeq++;
   }
@@ -404,6 +414,7 @@ export class CellSnapshot {
     const before2 = this.resAll[b + 2] as number;
     const before3 = this.resAll[b + 3] as number;
     const seq = this.freedSeq;
+    const lastFreed = this.lastFreedSeq[slot] as number;
     const victims: SchedTask[] = [];
     for (const id of victimIds) {
       const t = this.taskSlotOf.get(id);
@@ -414,6 +425,7 @@ export class CellSnapshot {
     this.placeTask(task, machineId);
     if (victims.length === 0) return victims;
     this.freedSeq = seq;
+    this.lastFreedSeq[slot] = lastFreed;
     const r = this.resAll;
     if ((r[b] as number) < before0 || (r[b + 1] as number) < before1 || (r[b + 2] as number) < before2 || (r[b + 3] as number) < before3) this.logFreed(slot);
     return victims;

@@ -93,6 +93,8 @@ export interface PassStats {
   indexedViews: number;
   /** sampledViews: classes that took `limit` machines from a random sample of the room index's superset. */
   sampledViews: number;
+  /** supersetRechecks: exhausted classes that rechecked the room index's superset filtered by "freed since". */
+  supersetRechecks: number;
   classes: number;
   passMs: number;
 }
