@@ -77,7 +77,7 @@ function roomBound(snap: CellSnapshot, kind: number, m: number): [number, number
 }
 
 interface Op {
-  kind: 'place' | 'remove' | 'state' | 'reserve';
+  kind: 'place' | 'remove' | 'state' | 'reserve' | 'preempt';
   machine: number;
   priority: number;
   cpu: number;
@@ -87,7 +87,7 @@ interface Op {
 }
 
 const opArb: fc.Arbitrary<Op> = fc.record({
-  kind: fc.constantFrom<Op['kind']>('place', 'place', 'place', 'remove', 'state', 'reserve'),
+  kind: fc.constantFrom<Op['kind']>('place', 'place', 'place', 'remove', 'state', 'reserve', 'preempt'),
   machine: fc.integer({ min: 1, max: 10 }),
   priority: fc.constantFrom(0, 1, 50, 100, 104, 110, 200, 360),
   cpu: fc.integer({ min: 0, max: 6000 }),
@@ -109,6 +109,15 @@ function applyOps(ops: Op[]): { cell: TestCell; placed: number[] } {
       const id = placed[op.pick % placed.length] as number;
       const r = cell.snap.placedReservation(id);
       if (r !== undefined) cell.snap.updateReservation(id, { ...r, cpuMillis: Math.floor(r.cpuMillis / 2) });
+    } else if (op.kind === 'preempt' && placed.length > 0) {
+      // Evict one or two tasks of a machine and place a new one there, as one change (one room-index move).
+      const first = placed[op.pick % placed.length] as number;
+      const machine = cell.snap.machineOfTask(first);
+      const victims = placed.filter((id) => cell.snap.machineOfTask(id) === machine).slice(0, 1 + (op.pick % 2));
+      for (const v of victims) placed.splice(placed.indexOf(v), 1);
+      const t = cell.task({ priority: op.priority, cpu: op.cpu, ramGiB: op.ramGiB });
+      cell.snap.preemptAndPlace(victims, t, machine);
+      placed.push(t.id);
     }
   }
   return { cell, placed };

@@ -129,6 +129,8 @@ export class CellSnapshot {
    * machine can intersect the room index's superset with "freed since" instead of reading a long log.
    */
   lastFreedSeq = new Float64Array(0);
+  /** deferIndex: charge() leaves the room index alone (preemptAndPlace moves the machine once at the end). */
+  private deferIndex = false;
 
   // --- placed tasks, by task slot ---
   private taskCapacity = 0;
@@ -420,9 +422,21 @@ export class CellSnapshot {
       const t = this.taskSlotOf.get(id);
       if (t === undefined) throw new NotFound(`placed task ${id}`);
       if (this.tMachine[t] !== slot) throw new InvalidArgument('victims', `task ${id} is not on machine ${machineId}`);
-      victims.push(this.removeTaskSlot(t));
     }
-    this.placeTask(task, machineId);
+    // One room-index move for the whole change instead of one per victim and one for the placement.
+    this.deferIndex = true;
+    try {
+      for (const id of victimIds) {
+        const t = this.taskSlotOf.get(id);
+        // Only a victim named twice gets here unplaced.
+        if (t === undefined) throw new InvalidArgument('victims', `task ${id} is named twice`);
+        victims.push(this.removeTaskSlot(t));
+      }
+      this.placeTask(task, machineId);
+    } finally {
+      this.deferIndex = false;
+      this.indexRoom(slot);
+    }
     if (victims.length === 0) return victims;
     this.freedSeq = seq;
     this.lastFreedSeq[slot] = lastFreed;
@@ -515,7 +529,7 @@ export class CellSnapshot {
         this.lowestRes[mb + d] = 0;
       }
     }
-    this.indexRoom(slot);
+    if (!this.deferIndex) this.indexRoom(slot);
   }
 
   /** indexRoom files an UP machine in every room grid by its current room (and takes any other machine out). */
