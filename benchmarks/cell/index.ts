@@ -112,6 +112,7 @@ async function run(args: string[]): Promise<void> {
     const rssBefore = rssBytes(cell.replicas.get(leader)?.child.pid);
     const memBefore = await cell.memory(leader);
 
+    const roundAtStart = (await cell.status()).ballot?.round ?? 0;
     // Fill the cell: jobs of up to 1000 tasks, a few in flight at once.
     const fillStart = Date.now();
     const jobs = Math.ceil(tasks / JOB_SIZE);
@@ -143,6 +144,11 @@ async function run(args: string[]): Promise<void> {
     await sleep(Math.max(15_000, 8 * Number.parseFloat(pollInterval) * (pollInterval.endsWith('ms') ? 1 : 1000)));
     const iv = await cell.pollIntervals();
     const quietTo = await cell.counters();
+    const quietStatus = await cell.status();
+    // Elections since the cell came up (ballot rounds; each election takes at least one) and machines DOWN now:
+    // both mean the host starved the daemons (a quiet cell's polls then move tasks and carry specs again).
+    result.electionsBeforeTrials = (quietStatus.ballot?.round ?? 0) - roundAtStart;
+    result.machinesDownAfterQuiet = quietStatus.machinesDown;
     const cpuTo = cpuAt();
     // What polling costs in CPU on this host (a quiet cell does little else): per poll, and in cores for the
     // configured interval. Taken under whatever else the host runs.
@@ -260,6 +266,7 @@ async function run(args: string[]): Promise<void> {
       ['quiet polls carrying specs', `${result.quietFullPolls} of ${result.quietPolls}`, ''],
       ['CPU per quiet poll: replicas / sim', `${result.quietReplicaCpuMsPerPoll} / ${result.quietSimCpuMsPerPoll} ms`, ''],
       ['cores used by the quiet cell', `${result.quietCellCoresUsed}`, ''],
+      ['elections before the trials / machines DOWN', `${result.electionsBeforeTrials} / ${result.machinesDownAfterQuiet}`, ''],
       ['CreateJob p99 (light load)', `${result.createJobP99Ms} ms`, '< 50 ms'],
       ['  leader Paxos commit p50 / p99 (<=)', `${result.leaderCommitP50MsAtMost} / ${result.leaderCommitP99MsAtMost} ms`, ''],
       ['  host fsync p50 / p99', `${result.hostFsyncP50Ms} / ${result.hostFsyncP99Ms} ms`, ''],
