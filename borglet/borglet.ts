@@ -74,6 +74,12 @@ export class Borglet {
   readonly capacity: Resources;
   private readonly records = new Map<string, Rec>();
   private seenBallot: Ballot = { round: 0, replica: 0 };
+  /**
+   * desiredVersion: the master's version of the last complete desired state reconciled against, echoed in every
+   * response so steady-state polls carry no specs. Kept in memory only: after a restart it is 0 and the master
+   * sends the complete state again, which this Borglet reconciles against its recorded tasks.
+   */
+  private desiredVersion = 0;
   private dirty = false;
   private timer: NodeJS.Timeout | null = null;
   private throttling = false;
@@ -596,6 +602,7 @@ export class Borglet {
     }
     if (req.authoritative) {
       const starts = this.reconcile(req.tasks);
+      this.desiredVersion = req.desiredVersion ?? 0;
       // Persist the orders (new records in phase `starting`) while the launcher forks: the fsync and the process
       // start overlap. A Borglet killed before the pids reach the disk adopts those runs by cgroup membership.
       this.flush();
@@ -641,7 +648,12 @@ export class Borglet {
         this.records.set(d.taskId, r);
         starts.push(this.startRun(r));
       } else if (existing.specVersion !== v.specVersion || existing.valid === null) {
-        if (existing.phase === 'dead') {
+        if ((existing.phase === 'running' || existing.phase === 'starting') && existing.next === null && existing.valid !== null && sameRun(existing.valid, v)) {
+          // A new version with the same program, resources and ports (a priority change among them): the run
+          // carries on under it; B15 §2.3 updates that need no restart never restart.
+          this.adopt(existing, v);
+          this.dirty = true;
+        } else if (existing.phase === 'dead') {
           this.adopt(existing, v);
           existing.restarts = 0;
           starts.push(this.startRun(existing));
@@ -673,6 +685,7 @@ export class Borglet {
       ballotSeen: { ...this.seenBallot },
       refused,
       borgletStartMs: this.startMs,
+      desiredVersion: this.desiredVersion,
       facts: {
         hostname: this.host.hostname,
         capacity: { ...this.capacity },
@@ -945,4 +958,10 @@ export class Borglet {
   reservedTotal(): Resources {
     return sum([...this.records.values()].filter((r) => r.phase !== 'dead').map((r) => r.reservation));
   }
+}
+
+/** sameRun: two versions of a task that one process serves alike: the same spec (program, resources, policies) and ports. */
+function sameRun(a: ValidTask, b: ValidTask): boolean {
+  if (a.ports.length !== b.ports.length || a.ports.some((p, i) => p !== b.ports[i])) return false;
+  return Buffer.from(TaskSpec.encode(a.spec).finish()).equals(Buffer.from(TaskSpec.encode(b.spec).finish()));
 }

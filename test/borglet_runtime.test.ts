@@ -134,6 +134,36 @@ test('update: a new spec version replaces the running process', async () => {
   await c.poll(ballot, []);
 });
 
+test('update: a new version with the same spec (a priority change) keeps the process running', async () => {
+  const v1 = task(7, spec('/bin/sh', ['-c', 'exec sleep 100'], { killGraceMs: 200 }), { priority: 200 });
+  const p1 = await waitFor('version 1 to run', async () => {
+    const x = find(await c.poll(ballot, [v1]), v1.taskId);
+    return x.state === TaskState.RUNNING && x.pid > 0 ? x.pid : undefined;
+  });
+  const v2 = { ...v1, specVersion: 2, priority: 250 };
+  const s = find(await c.poll(ballot, [v2]), v2.taskId);
+  assert.equal(s.specVersion, 2);
+  assert.equal(s.state, TaskState.RUNNING);
+  assert.equal(s.pid, p1, 'the same process runs on under the new version');
+  assert.equal(s.restarts, 0);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(alive(p1));
+  assert.equal(find(await c.poll(ballot, [v2]), v2.taskId).pid, p1);
+  await c.poll(ballot, []);
+});
+
+test('the Borglet echoes the desired version of the last complete state it reconciled', async () => {
+  const t = task(8, spec('/bin/sleep', ['100']));
+  const full = await c.poll(ballot, [t], { desiredVersion: 4242 });
+  assert.equal(full.desiredVersion, 4242);
+  // A poll that is not authoritative changes nothing, whatever version it names.
+  const quiet = await c.poll(ballot, [], { authoritative: false, desiredVersion: 4242 });
+  assert.equal(quiet.desiredVersion, 4242);
+  assert.equal(find(quiet, t.taskId).state, TaskState.RUNNING);
+  const emptied = await c.poll(ballot, [], { desiredVersion: 7 });
+  assert.equal(emptied.desiredVersion, 7);
+});
+
 test('bad specs get a clear error and start nothing', async () => {
   const good = task(10, spec('/bin/sleep', ['100']));
   const rows = [

@@ -19,7 +19,7 @@ export class PollClient {
   constructor(readonly address: string) {
     this.client = new BorgletClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
   }
-  poll(ballot: Ballot, tasks: DesiredTask[], opts: { authoritative?: boolean; machine?: string } = {}): Promise<PollResponse> {
+  poll(ballot: Ballot, tasks: DesiredTask[], opts: { authoritative?: boolean; machine?: string; desiredVersion?: number } = {}): Promise<PollResponse> {
     return invoke(this.client.poll.bind(this.client), {
       cell: 'test',
       machine: opts.machine ?? '',
@@ -28,6 +28,7 @@ export class PollClient {
       pollSeq: ++this.seq,
       authoritative: opts.authoritative ?? true,
       tasks,
+      desiredVersion: opts.desiredVersion,
     }, new Metadata(), 10_000);
   }
   logs(taskId: string, stderr = false, tailBytes = 0): Promise<BorgletLogsResponse> {

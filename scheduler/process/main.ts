@@ -5,6 +5,7 @@ import { loadIdentity, SCHEDULER_NAME } from '../../cells/identity';
 import { clientCredentials } from '../../cells/security/index';
 import { systemClock } from '../../model/clock';
 import { InvalidArgument } from '../../model/errors';
+import { warmUp } from '../index';
 import { SchedulerProcess } from './scheduler_process';
 
 async function main(): Promise<void> {
@@ -18,6 +19,10 @@ async function main(): Promise<void> {
   }
   const config = loadCellConfig(file);
   const credentials = clientCredentials(await loadIdentity(config, SCHEDULER_NAME));
+  // Compile every pass path (preemption included) before the first real pass, so the first pass after a failover
+  // does not pay the JIT's warm-up (scheduler/README.md, "Online passes").
+  const w = warmUp(config.scheduler);
+  console.log(`scheduler warm-up: ${w.passes} passes, ${w.placed} placed, ${w.preemptions} preemptions`);
   const p = new SchedulerProcess({ config, credentials, clock: systemClock, log: (m) => console.log(m) });
   p.start();
   console.log(`scheduler for cell ${config.name}: policy ${config.scheduler.policy}, pass every ${config.scheduler.passIntervalMs} ms`);

@@ -47,16 +47,21 @@ test('an older ballot is refused and changes nothing; the newest is obeyed', () 
   assert.equal(sim.poll(req('sim-00001', { round: 1, replica: 1 }, [])).refused, false);
 });
 
-test('tasks not desired are killed; a new spec version restarts the task; non-authoritative polls only look', () => {
+test('tasks not desired are killed; a new spec restarts the task, a new version of the same spec does not; non-authoritative polls only look', () => {
   const { sim } = setup();
   const b = { round: 1, replica: 1 };
   sim.poll(req('sim-00000', b, [desired('c/u/j/0', 1), desired('c/u/j/1', 1)]));
   const look = sim.poll(req('sim-00000', b, [], false));
   assert.equal(look.tasks.length, 2);
-  const r = sim.poll(req('sim-00000', b, [desired('c/u/j/1', 2)]));
+  const r = sim.poll(req('sim-00000', b, [desired('c/u/j/1', 2, { V: '2' })]));
   assert.deepEqual(r.tasks.map((t) => [t.taskId, t.specVersion]), [['c/u/j/1', 2]]);
   assert.equal(sim.counters.kills, 2);
   assert.equal(sim.counters.starts, 3);
+  const pid = r.tasks[0]?.pid;
+  const priorityOnly = { ...desired('c/u/j/1', 3, { V: '2' }), priority: 200 };
+  const same = sim.poll(req('sim-00000', b, [priorityOnly]));
+  assert.deepEqual(same.tasks.map((t) => [t.specVersion, t.pid, t.state]), [[3, pid, TaskState.RUNNING]]);
+  assert.equal(sim.counters.starts, 3, 'a priority change never restarts a task');
 });
 
 test('a task with SIM_DURATION_MS finishes after its sampled duration; SIM_EXIT_CODE makes it fail', () => {

@@ -14,7 +14,7 @@ import { MAX_TASKS_PER_MACHINE } from '../../cells/limits';
 import type { MachineConfig } from '../../cells/config';
 import { validateDesiredTask } from '../../borglet/spec';
 import { judgeBallot } from '../../borglet/ballot';
-import type { Ballot, BorgletLogsRequest, BorgletLogsResponse, DesiredTask, PollRequest, PollResponse, TaskStatus } from '../../proto/index';
+import { TaskSpec, type Ballot, type BorgletLogsRequest, type BorgletLogsResponse, type DesiredTask, type PollRequest, type PollResponse, type TaskStatus } from '../../proto/index';
 
 /** SIM_DURATION_ENV: a task whose spec sets it finishes after about this many milliseconds. */
 export const SIM_DURATION_ENV = 'SIM_DURATION_MS';
@@ -25,6 +25,8 @@ interface SimTask {
   taskId: string;
   specVersion: number;
   priority: number;
+  /** runKey: a hash of what the run is made of (spec and ports); a new version with the same key runs on. */
+  runKey: number;
   limit: Resources;
   pid: number;
   startTimeMs: number;
@@ -212,6 +214,12 @@ export class SimBorglets {
         existing.priority = d.priority;
         return;
       }
+      // A new version of the same run (a priority change among them) is adopted in place, as the real Borglet does.
+      if (existing !== undefined && !existing.dead && existing.runKey === runKeyOf(d)) {
+        existing.specVersion = d.specVersion;
+        existing.priority = d.priority;
+        return;
+      }
       let limit: Resources;
       let env: Record<string, string>;
       try {
@@ -236,7 +244,7 @@ export class SimBorglets {
   }
 
   private blank(d: DesiredTask, now: number): SimTask {
-    return { taskId: d.taskId, specVersion: d.specVersion, priority: d.priority, limit: resources(), pid: 0, startTimeMs: now, endAtMs: Infinity, exitCode: 0, dead: false, lastEvent: EventType.SCHEDULE, message: '', endTimeMs: 0, cpuFraction: 0, ramFraction: 0 };
+    return { taskId: d.taskId, specVersion: d.specVersion, priority: d.priority, runKey: runKeyOf(d), limit: resources(), pid: 0, startTimeMs: now, endAtMs: Infinity, exitCode: 0, dead: false, lastEvent: EventType.SCHEDULE, message: '', endTimeMs: 0, cpuFraction: 0, ramFraction: 0 };
   }
 
   private start(m: SimMachine, d: DesiredTask, limit: Resources, env: Record<string, string>, now: number): SimTask {
@@ -314,4 +322,15 @@ export class SimBorglets {
       desiredVersion: m.desiredVersion,
     };
   }
+}
+
+/** runKeyOf: FNV-1a over the encoded spec and the ports, the inputs a run is made of. */
+function runKeyOf(d: DesiredTask): number {
+  let h = 0x811c9dc5;
+  const mix = (byte: number): void => {
+    h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  };
+  if (d.spec !== undefined) for (const byte of TaskSpec.encode(d.spec).finish()) mix(byte);
+  for (const port of d.ports) for (let k = 0; k < 4; k++) mix((port >>> (8 * k)) & 0xff);
+  return h;
 }
