@@ -608,14 +608,7 @@ export class Scheduler {
         best = m;
         bestScore = this.evalScore;
       }
-      if (c.nCand >= this.limit) {
-        c.partialView = true;
-        this.bestSlot = best;
-        this.bestScore = bestScore;
-        this.bestValid = c;
-        this.stats.sampledViews++;
-        return true;
-      }
+      if (c.nCand >= this.limit) return this.sampled(c, best, bestScore);
     }
     c.nCand = 0;
     return false;
@@ -657,6 +650,11 @@ export class Scheduler {
       }
     }
     if (c.nCand === 0) return false;
+    return this.sampled(c, best, bestScore);
+  }
+
+  /** sampled ends a view that stopped at a sample: c holds a partial view whose best candidate is already known. */
+  private sampled(c: TaskClass, best: number, bestScore: number): true {
     c.partialView = true;
     this.bestSlot = best;
     this.bestScore = bestScore;

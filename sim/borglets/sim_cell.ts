@@ -11,6 +11,7 @@ import { Metadata } from '@grpc/grpc-js';
 import { loadCellConfig, type CellConfig } from '../../cells/config';
 import { cellIdentities, loadIdentity, prepareIdentities } from '../../cells/identity';
 import { clientCredentials } from '../../cells/security/index';
+import type { SimCounters } from './sim_borglets';
 import { BorgMasterClient, CHANNEL_OPTIONS, invoke, type CellStatusResponse, type JobSpec } from '../../proto/index';
 import { MiB } from '../../model/resources';
 import { BorgError, NotLeader } from '../../model/errors';
@@ -41,16 +42,8 @@ export interface SimCellOptions {
 
 export type MasterClient = InstanceType<typeof BorgMasterClient>;
 
-/** SimCellCounters: the simulated Borglets' counters (sim_borglets.ts SimCounters) plus live tasks. */
-export interface SimCellCounters {
-  polls: number;
-  refused: number;
-  dropped: number;
-  starts: number;
-  kills: number;
-  finishes: number;
-  fullPolls: number;
-  specsReceived: number;
+/** SimCellCounters: the simulated Borglets' counters plus live tasks. */
+export interface SimCellCounters extends SimCounters {
   running: number;
 }
 
