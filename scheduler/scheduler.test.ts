@@ -289,3 +289,23 @@ test('property: an exhausted class rechecking the room index superset filtered b
   );
   assert.ok(rechecks > 0, 'the superset recheck ran');
 });
+
+test('a task whose class view is from an earlier pass still sees machines freed since: a resubmitted prod task preempts batch', () => {
+  // The rolling-update shape the Fauxmaster found: web's class placed web/0 in pass 1 and kept its complete view;
+  // then web/1 (1 core on machine 1) is restarted at the new size (2 cores) and batch holds the other core.
+  for (const tuning of [{}, { roomIndex: false }]) {
+    for (const over of [{}, { scoreCaching: false }, { equivalenceClasses: false }, { relaxedRandomization: false }]) {
+      const cell = new TestCell().machine(1, { cpu: 2000 }).machine(2, { cpu: 2000 });
+      const old = cell.place(1, { cpu: 1000, job: 'web', priority: 200 });
+      cell.submit({ cpu: 2000, job: 'web', priority: 200 });
+      const batch = cell.submit({ cpu: 1000, job: 'batch', priority: 100 });
+      const sched = cell.scheduler(over, 1, tuning);
+      const first = sched.schedulePass(cell.snap, cell.queue);
+      assert.deepEqual(first.assignments.map((a) => a.machineId), [2, 1], `${JSON.stringify({ tuning, over })}: web/0 on the empty machine, batch beside web/1`);
+      cell.snap.removeTask(old.id);
+      cell.queue.add({ ...old, limit: { ...old.limit, cpuMillis: 2000 } });
+      const second = sched.schedulePass(cell.snap, cell.queue);
+      assert.deepEqual(second.assignments.map((a) => [a.taskId, a.machineId, a.victims]), [[old.id, 1, [batch.id]]], `${JSON.stringify({ tuning, over })}: ${second.verdicts.map((v) => v.why).join('; ')}`);
+    }
+  }
+});

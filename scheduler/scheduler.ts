@@ -279,7 +279,7 @@ export class Scheduler {
    *  5. The best-scoring candidate that this task does not avoid wins; ties go to the lowest machine slot, as in
    *     the exhaustive scan over slots (on an empty cell that piles a packing policy onto the same machines).
    */
-  private placeTask(snap: CellSnapshot, c: TaskClass, task: SchedTask, nowMs: number): number {
+  private placeTask(snap: CellSnapshot, c: TaskClass, task: SchedTask, nowMs: number, rechecked = false): number {
     c.refreshColumns(snap);
     if (c.layoutEpoch !== snap.layoutEpoch) this.startCycle(snap, c);
     if (c.exhausted) {
@@ -308,9 +308,13 @@ export class Scheduler {
       const best = this.pickBest(snap, c, task, nowMs);
       return best >= 0 ? best : this.scanForAvoidingTask(snap, c, task, nowMs);
     }
-    // No candidate after a complete walk: the class is exhausted until a machine is freed.
+    // No candidate left in a complete view: the class is exhausted until a machine is freed. Its candidates may have
+    // run out long after the view was taken (syncSeq), and machines freed in between were never looked at (a task
+    // resubmitted by a rolling update finds its class's view from the last pass): recheck those before giving up.
     c.shrink(8);
     c.exhausted = true;
+    c.exhaustedFreedSeq = Math.min(c.syncSeq, snap.freedSeq);
+    if (c.exhaustedFreedSeq !== snap.freedSeq && !rechecked) return this.placeTask(snap, c, task, nowMs, true);
     c.exhaustedFreedSeq = snap.freedSeq;
     return -1;
   }
@@ -508,6 +512,9 @@ export class Scheduler {
     // A class that still has candidates tops up within a budget: on a loaded cell feasible machines are rare and
     // an unbounded top-up walks the whole cell for every task. Without candidates it walks until it finds one.
     const budget = c.nCand > 0 ? TOP_UP_BUDGET_FACTOR * this.limit : n;
+    // A walk may span tasks and passes: a machine it passed over and that was freed later is logged after the
+    // freedSeq the walk began at, which is therefore the view's syncSeq.
+    if (c.visited === 0) c.walkFromSeq = snap.freedSeq;
     for (let steps = 0; c.nCand < this.limit && c.visited < n && steps < budget; steps++) {
       let k = c.cycleStart + c.visited;
       if (k >= n) k -= n;
@@ -523,7 +530,7 @@ export class Scheduler {
         }
       } else if (r > 0) c.reasonCounts[r] = (c.reasonCounts[r] as number) + 1;
     }
-    if (c.visited >= n) this.walkCompleted(snap, c);
+    if (c.visited >= n) this.walkCompleted(snap, c, c.walkFromSeq);
   }
 
   /**
@@ -681,8 +688,8 @@ export class Scheduler {
   }
 
   /** walkCompleted records a complete view of the cell and offers the class as a donor. */
-  private walkCompleted(snap: CellSnapshot, c: TaskClass): void {
-    c.syncSeq = snap.freedSeq;
+  private walkCompleted(snap: CellSnapshot, c: TaskClass, fromSeq = snap.freedSeq): void {
+    c.syncSeq = fromSeq;
     this.offerView(c);
     if (!this.config.equivalenceClasses || c.donor || c.conKeys.length > 0 || c.hasSpread) return;
     c.donor = true;

@@ -104,6 +104,8 @@ export class TaskClass {
    * every machine feasible for it now is a candidate or was logged as freed after syncSeq. Donor classes rely on it.
    */
   syncSeq = 0;
+  /** walkFromSeq: freedSeq when the current cycle's walk began (the walk's syncSeq once it completes). */
+  walkFromSeq = 0;
   /**
    * partialView: the cycle is a sample of the room index's superset (visited counts as complete so the walk does
    * not top it up, but the view is not complete: never a donor, never exhausted; a fresh cycle when it runs dry).
