@@ -4,11 +4,9 @@
 //
 // Attribution: Google cluster-usage traces (clusterdata-2011-2), C. Reiss, J. Wilkes, J. L. Hellerstein,
 // Google Inc., 2011, CC-BY 4.0.
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import { GiB, TiB } from '../../model/resources';
+import { readLines } from './lines';
 import { countSkip, type Workload, type WorkloadMachine, type WorkloadTask } from './types';
 
 /**
@@ -47,16 +45,6 @@ export function tracePriority(p: number): number {
   return 360;
 }
 
-async function* lines(path: string): AsyncGenerator<string> {
-  const input = createReadStream(path).pipe(createGunzip());
-  const rl = createInterface({ input, crlfDelay: Infinity });
-  try {
-    for await (const line of rl) yield line;
-  } finally {
-    rl.close();
-    input.destroy();
-  }
-}
 
 const INT = /^-?\d+$/;
 
@@ -82,7 +70,7 @@ interface MachineRow {
 /** readMachinesAtTime0 replays machine_events rows with time 0 (ADD, REMOVE, UPDATE) and returns the survivors. */
 export async function readMachinesAtTime0(path: string, skipped: Record<string, number>): Promise<MachineRow[]> {
   const present = new Map<number, MachineRow>();
-  for await (const line of lines(path)) {
+  for await (const line of readLines(path)) {
     const f = line.split(',');
     if (f.length !== 6) {
       countSkip(skipped, 'machine_events: wrong number of fields');
@@ -128,7 +116,7 @@ export async function readTasks(path: string, scale: TraceScale, opts: TaskReadO
   const initial: WorkloadTask[] = [];
   const later: WorkloadTask[] = [];
   const seen = new Set<string>();
-  for await (const line of lines(path)) {
+  for await (const line of readLines(path)) {
     const f = line.split(',');
     if (f.length !== 13) {
       countSkip(skipped, 'task_events: wrong number of fields');

@@ -1,11 +1,9 @@
 // Reader for the plain JSONL workload format (README.md): one JSON object per line, `"kind": "machine"` or
 // `"kind": "task"`, so any workload can be fed to the scheduler benchmark. Streamed; bad lines are counted by
 // reason and skipped, and the first few are kept with their line numbers for the report.
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { basename } from 'node:path';
 import type { Resources } from '../../model/resources';
+import { readLines } from './lines';
 import { countSkip, WORKLOAD_CONSTRAINT_OPS, type Workload, type WorkloadConstraint, type WorkloadConstraintOp, type WorkloadMachine, type WorkloadTask } from './types';
 
 /** MAX_JSONL_LINE_BYTES bounds one line, so a corrupt file cannot make the reader buffer without end. */
@@ -78,38 +76,30 @@ export async function readJsonlWorkload(path: string, errors: string[] = []): Pr
   const machines: WorkloadMachine[] = [];
   const initial: WorkloadTask[] = [];
   const later: WorkloadTask[] = [];
-  const stream = createReadStream(path);
-  const input = path.endsWith('.gz') ? stream.pipe(createGunzip()) : stream;
-  const rl = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
-  try {
-    for await (const line of rl) {
-      n++;
-      const text = line.trim();
-      if (text === '' || text.startsWith('#')) continue;
+  for await (const line of readLines(path)) {
+    n++;
+    const text = line.trim();
+    if (text === '' || text.startsWith('#')) continue;
+    try {
+      if (text.length > MAX_JSONL_LINE_BYTES) throw new BadLine(`line longer than ${MAX_JSONL_LINE_BYTES} bytes`);
+      let parsed: unknown;
       try {
-        if (text.length > MAX_JSONL_LINE_BYTES) throw new BadLine(`line longer than ${MAX_JSONL_LINE_BYTES} bytes`);
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          throw new BadLine('not valid JSON');
-        }
-        const o = obj(parsed, 'line');
-        if (o.kind === 'machine') machines.push(parseMachineLine(o));
-        else if (o.kind === 'task') {
-          const t = parseTaskLine(o);
-          (t.submitMs === 0 ? initial : later).push(t);
-        } else throw new BadLine('kind must be "machine" or "task"');
-      } catch (e: unknown) {
-        if (!(e instanceof BadLine)) throw e;
-        countSkip(skipped, e.message);
-        if (errors.length < 20) errors.push(`line ${n}: ${e.message}`);
+        parsed = JSON.parse(text);
+      } catch {
+        throw new BadLine('not valid JSON');
       }
+      const o = obj(parsed, 'line');
+      if (o.kind === 'machine') machines.push(parseMachineLine(o));
+      else if (o.kind === 'task') {
+        const t = parseTaskLine(o);
+        (t.submitMs === 0 ? initial : later).push(t);
+      } else throw new BadLine('kind must be "machine" or "task"');
+    } catch (e: unknown) {
+      if (!(e instanceof BadLine)) throw e;
+      countSkip(skipped, e.message);
+      if (errors.length < 20) errors.push(`line ${n}: ${e.message}`);
     }
-  } finally {
-    rl.close();
-    input.destroy();
   }
   later.sort((a, b) => a.submitMs - b.submitMs);
   return { name: basename(path), machines, initial, later, skipped, notes: [`workload ${basename(path)} (JSONL)`] };

@@ -1,10 +1,7 @@
 // Loading a workload into the Fauxmaster and stepping it through virtual time: arrivals become CreateJob commands,
 // departures the transitions a Borglet would report (FINISH, FAIL, KILL), reservations are reported by the
 // simulated Borglets once a task has run long enough (B15 §5.5), and the real scheduler runs every pass interval.
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { MAX_TRANSITIONS_PER_COMMAND } from '../../cells/limits';
 import { assert } from '../../model/assert';
 import { InvalidArgument } from '../../model/errors';
@@ -13,6 +10,7 @@ import { add, type Resources } from '../../model/resources';
 import { bandKey, bodies, jobDemand } from '../../borgmaster/state/index';
 import { EventType, PriorityBand, TaskState, type JobSpec, type TaskTransition } from '../../proto/index';
 import type { Workload, WorkloadTask } from '../../benchmarks/workloads/types';
+import { readLines } from '../../benchmarks/workloads/lines';
 import { DEFAULT_TRACE_SCALE, tracePriority, type TraceScale } from '../../benchmarks/workloads/google_2011';
 import { endTransition, Fauxmaster, type FauxmasterOptions } from './fauxmaster';
 import { jobsFor, machineBodies, quotaBodies, workloadKey, type TaskRef } from './workload_cell';
@@ -251,17 +249,6 @@ export function workloadEvents(w: Workload, departures: readonly ReplayEvent[]):
   return events.map((e, i) => ({ e, i })).sort((a, b) => a.e.timeMs - b.e.timeMs || (a.e.kind === b.e.kind ? a.i - b.i : a.e.kind === 'submit' ? -1 : 1)).map((x) => x.e);
 }
 
-async function* lines(path: string): AsyncGenerator<string> {
-  const stream = createReadStream(path);
-  const input = path.endsWith('.gz') ? stream.pipe(createGunzip()) : stream;
-  const rl = createInterface({ input, crlfDelay: Infinity });
-  try {
-    for await (const line of rl) yield line;
-  } finally {
-    rl.close();
-    input.destroy();
-  }
-}
 
 /**
  * traceDepartures reads the FINISH, FAIL and KILL rows after time 0 from the 2011 trace's task_events (format:
@@ -274,7 +261,7 @@ export async function traceDepartures(dir: string, scale: TraceScale = DEFAULT_T
   const events: ReplayEvent[] = [];
   const skipped: Record<string, number> = {};
   const seen = new Set<string>();
-  for await (const line of lines(join(dir, 'task_events', 'part-00000-of-00500.csv.gz'))) {
+  for await (const line of readLines(join(dir, 'task_events', 'part-00000-of-00500.csv.gz'))) {
     const f = line.split(',');
     if (f.length !== 13) {
       countKey(skipped, 'task_events: wrong number of fields');
@@ -330,7 +317,7 @@ export async function traceDepartures(dir: string, scale: TraceScale = DEFAULT_T
  */
 export async function jsonlDepartures(path: string): Promise<ReplayEvent[]> {
   const out: ReplayEvent[] = [];
-  for await (const line of lines(path)) {
+  for await (const line of readLines(path)) {
     const text = line.trim();
     if (text === '' || text.startsWith('#')) continue;
     const o = parseJson(text);
