@@ -27,7 +27,7 @@ import {
   type ReplicaStatus,
 } from '../proto/index';
 import { Master, BORG_MASTER_SERVICE, borgMasterHandlers, type ReplicatedLog, type TaskLogSource } from './api/index';
-import { PaxosNode } from './paxos/index';
+import { listenNoDelay, PaxosNode, type GrpcListener } from './paxos/index';
 import { PAXOS_GRPC_OPTIONS } from './paxos/transport';
 import { bootstrapCommands, encodeCommand, requestKey, type ApplyOutcome, type TaskRec } from './state/index';
 import { serverCredentials, clientCredentials, peerIdentity } from '../cells/security/index';
@@ -69,6 +69,7 @@ export class Replica {
     readonly master: Master,
     readonly node: PaxosNode<ApplyOutcome[]>,
     readonly server: Server,
+    private readonly listener: GrpcListener,
     readonly link: LinkShard,
     private readonly peerCredentials: ChannelCredentials,
     readonly status: StatusServer,
@@ -153,7 +154,9 @@ export class Replica {
     node.registerService(server);
     const internal: { replica?: Replica } = {};
     server.addService(ReplicaInternalService, internalHandlers(() => must(internal.replica)));
-    await new Promise<number>((resolve, reject) => server.bindAsync(me.address, serverCredentials(tls), (e, p) => (e ? reject(e) : resolve(p))));
+    // Our own listener with Nagle off: grpc-js leaves it on for the sockets its server accepts, which holds small
+    // replies (CreateJob's, Paxos acks) back behind delayed ACKs.
+    const listener = await listenNoDelay(server, me.address, serverCredentials(tls));
 
     const readyNode = node;
     const metrics = new BorgMetrics({ labels: { cell: config.name, replica: String(replicaId) } });
@@ -199,7 +202,7 @@ export class Replica {
         for (const t of response.tasks) if (t.usage) usage.recordTask(t.taskId, resources(t.usage), atMs);
       },
     });
-    replica = new Replica(options, master, node, server, link, peerCredentials, status, metrics, usage, stopFollowing);
+    replica = new Replica(options, master, node, server, listener, link, peerCredentials, status, metrics, usage, stopFollowing);
     internal.replica = replica;
     replicaRef.replica = replica;
     replica.startDuties(log);
@@ -465,6 +468,7 @@ export class Replica {
     this.stopFollowing();
     await this.status.close();
     await this.bns?.close();
+    await this.listener.close();
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {
         this.server.forceShutdown();
