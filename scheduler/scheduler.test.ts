@@ -112,6 +112,39 @@ test('property: no placement oversubscribes a charged dimension, constraints and
   );
 });
 
+test('property: a task left pending has no machine an exhaustive scheduler could put it on, pass after pass', () => {
+  // Within a pass, what is decided after a task (priority no higher) can only turn room the task could preempt into
+  // free room, so a pending verdict must still hold when the pass ends: checked against all optimizations off.
+  // Between passes tasks finish and others come back bigger (a rolling update), so class views outlive the cell.
+  fc.assert(
+    fc.property(worldArb, configArb, tuningArb, fc.integer({ min: 0, max: 1000 }), (w, over, tuning, seed) => {
+      const cell = build(w);
+      const sched = cell.scheduler(over, seed, tuning);
+      const check = (plan: Plan): void => {
+        for (const v of plan.verdicts) {
+          const task = cell.queue.get(v.taskId);
+          assert.ok(task, `pending task ${v.taskId} is still queued`);
+          const oracle = new TestCell();
+          oracle.queue.add(task);
+          const exhaustive = cell.scheduler({ ...over, scoreCaching: false, equivalenceClasses: false, relaxedRandomization: false }, seed, { roomIndex: false });
+          const found = exhaustive.schedulePass(cell.snap, oracle.queue);
+          assert.deepEqual(found.assignments.map((a) => a.machineId), [], `task ${v.taskId} was left pending (${v.why}) but fits`);
+        }
+      };
+      check(sched.schedulePass(cell.snap, cell.queue));
+      for (const [i, t] of w.tasks.entries()) {
+        const id = i + 1;
+        if (!t.removeAfter || !cell.snap.isPlaced(id)) continue;
+        const old = cell.snap.removeTask(id);
+        if (i % 2 === 0) cell.queue.add({ ...old, limit: { ...old.limit, cpuMillis: old.limit.cpuMillis * 2 } });
+      }
+      check(sched.schedulePass(cell.snap, cell.queue));
+      check(sched.schedulePass(cell.snap, cell.queue));
+    }),
+    { numRuns: 150, seed: 11 },
+  );
+});
+
 test('property: the same seed gives the same plan', () => {
   fc.assert(
     fc.property(worldArb, configArb, tuningArb, fc.integer({ min: 0, max: 1000 }), (w, over, tuning, seed) => {
