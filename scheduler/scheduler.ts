@@ -456,18 +456,13 @@ export class Scheduler {
     const caching = this.config.scoreCaching;
     const gen = snap.generation;
     const drift = snap.driftVersion;
-    let best = -1;
-    let bestScore = -Infinity;
+    this.beginBest(c);
     let i = 0;
     while (i < c.nCand) {
       const m = c.cand[i] as number;
       if (caching && c.candGen[i] === gen[m] && (c.candDrift[i] === drift[m] || this.stillFits(snap, c, m, c.candPreempt[i] === 1)) && (!c.hasDomainSpread || spreadFilter(snap, c, m) === 0)) {
         this.stats.cacheHits++;
-        const sc = c.candScore[i] as number;
-        if (sc > bestScore || (sc === bestScore && m < best)) {
-          best = m;
-          bestScore = sc;
-        }
+        this.noteBest(c, m, c.candScore[i] as number);
         i++;
         continue;
       }
@@ -481,15 +476,33 @@ export class Scheduler {
       c.candGen[i] = gen[m] as number;
       c.candDrift[i] = drift[m] as number;
       c.candPreempt[i] = this.evalPreempt ? 1 : 0;
-      if (this.evalScore > bestScore || (this.evalScore === bestScore && m < best)) {
-        best = m;
-        bestScore = this.evalScore;
-      }
+      this.noteBest(c, m, this.evalScore);
       i++;
     }
-    this.bestSlot = best;
-    this.bestScore = bestScore;
+  }
+
+  /** beginBest: from here the best candidate of class c is tracked (its list starts over or is re-scored). */
+  private beginBest(c: TaskClass): void {
+    this.bestSlot = -1;
+    this.bestScore = -Infinity;
     this.bestValid = c;
+  }
+
+  /** noteBest: slot m scoring `score` becomes the tracked best of c if it beats it; ties go to the lower slot, as in pickBest. */
+  private noteBest(c: TaskClass, m: number, score: number): void {
+    if (this.bestValid === c && (score > this.bestScore || (score === this.bestScore && m < this.bestSlot))) {
+      this.bestSlot = m;
+      this.bestScore = score;
+    }
+  }
+
+  /** consider evaluates slot m for class c: a feasible machine becomes a candidate (and perhaps the best). Returns evaluate's code. */
+  private consider(snap: CellSnapshot, c: TaskClass, m: number): number {
+    const r = this.evaluate(snap, c, m);
+    if (r !== 0) return r;
+    c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
+    this.noteBest(c, m, this.evalScore);
+    return 0;
   }
 
   /**
@@ -519,16 +532,8 @@ export class Scheduler {
       let k = c.cycleStart + c.visited;
       if (k >= n) k -= n;
       c.visited++;
-      const m = perm[k] as number;
-      const r = this.evaluate(snap, c, m);
-      if (r === 0) {
-        c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
-        // Ties go to the lower slot, as in pickBest.
-        if (this.bestValid === c && (this.evalScore > this.bestScore || (this.evalScore === this.bestScore && m < this.bestSlot))) {
-          this.bestSlot = m;
-          this.bestScore = this.evalScore;
-        }
-      } else if (r > 0) c.reasonCounts[r] = (c.reasonCounts[r] as number) + 1;
+      const r = this.consider(snap, c, perm[k] as number);
+      if (r > 0) c.reasonCounts[r] = (c.reasonCounts[r] as number) + 1;
     }
     if (c.visited >= n) this.walkCompleted(snap, c, c.walkFromSeq);
   }
@@ -567,22 +572,11 @@ export class Scheduler {
     counts[CODE_INSUFFICIENT_RAM] = (counts[CODE_INSUFFICIENT_RAM] as number) + short.ramShort;
     counts[CODE_MACHINE_DOWN] = (counts[CODE_MACHINE_DOWN] as number) + this.downMachines;
     counts[CODE_MACHINE_DRAINING] = (counts[CODE_MACHINE_DRAINING] as number) + this.drainingMachines;
-    let best = -1;
-    let bestScore = -Infinity;
+    this.beginBest(c);
     for (let i = 0; i < got; i++) {
-      const m = scratch[i] as number;
-      const r = this.evaluate(snap, c, m);
-      if (r === 0) {
-        c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
-        if (this.evalScore > bestScore || (this.evalScore === bestScore && m < best)) {
-          best = m;
-          bestScore = this.evalScore;
-        }
-      } else if (r > 0) counts[r] = (counts[r] as number) + 1;
+      const r = this.consider(snap, c, scratch[i] as number);
+      if (r > 0) counts[r] = (counts[r] as number) + 1;
     }
-    this.bestSlot = best;
-    this.bestScore = bestScore;
-    this.bestValid = c;
     this.stats.indexedViews++;
     if (this.bestSamples && c.nCand > this.limit) {
       // Many machines fit: keep the best `limit` as a sample (partial view) rather than rechecking them all for
@@ -602,20 +596,13 @@ export class Scheduler {
    * shuffled and the class's candidates and counts reset, and the caller builds the complete view instead.
    */
   private sampleSuperset(snap: CellSnapshot, c: TaskClass, scratch: Int32Array, n: number): boolean {
-    let best = -1;
-    let bestScore = -Infinity;
+    this.beginBest(c);
     for (let i = 0; i < n; i++) {
       const j = i + this.rng.int(n - i);
       const m = scratch[j] as number;
       scratch[j] = scratch[i] as number;
       scratch[i] = m;
-      if (this.evaluate(snap, c, m) !== 0) continue;
-      c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
-      if (this.evalScore > bestScore || (this.evalScore === bestScore && m < best)) {
-        best = m;
-        bestScore = this.evalScore;
-      }
-      if (c.nCand >= this.limit) return this.sampled(c, best, bestScore);
+      if (this.consider(snap, c, m) === 0 && c.nCand >= this.limit) return this.sampled(c);
     }
     c.nCand = 0;
     return false;
@@ -645,27 +632,14 @@ export class Scheduler {
       const base = fitsFree(snap, c, m) ? 0 : PREEMPTION_BASE_COST;
       top.offer(m, fitScore(snap, c, m, this.policy, this.ramPerCpu) - base, m);
     }
-    let best = -1;
-    let bestScore = -Infinity;
-    for (let i = 0; i < top.size; i++) {
-      const m = top.id(i);
-      if (this.evaluate(snap, c, m) !== 0) continue;
-      c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
-      if (this.evalScore > bestScore || (this.evalScore === bestScore && m < best)) {
-        best = m;
-        bestScore = this.evalScore;
-      }
-    }
-    if (c.nCand === 0) return false;
-    return this.sampled(c, best, bestScore);
+    this.beginBest(c);
+    for (let i = 0; i < top.size; i++) this.consider(snap, c, top.id(i));
+    return c.nCand > 0 && this.sampled(c);
   }
 
-  /** sampled ends a view that stopped at a sample: c holds a partial view whose best candidate is already known. */
-  private sampled(c: TaskClass, best: number, bestScore: number): true {
+  /** sampled ends a view that stopped at a sample: c holds a partial view whose best candidate is tracked. */
+  private sampled(c: TaskClass): true {
     c.partialView = true;
-    this.bestSlot = best;
-    this.bestScore = bestScore;
-    this.bestValid = c;
     this.stats.sampledViews++;
     return true;
   }

@@ -790,7 +790,7 @@ export class PaxosReplica implements PaxosReplicaApi {
     if (this.role !== 'leader' || pr === undefined || !ballotEq(ballot, this.ballot)) return;
     this.heardFrom(pr, m.tick);
     const held = m.fromSlot >= 1 ? Math.max(m.index, m.commitIndex) : m.commitIndex;
-    this.countAccepted(m.from, pr, m.fromSlot >= 1 ? m.fromSlot : 0, m.fromSlot >= 1 ? m.index : 0, m.commitIndex);
+    this.countAccepted(m.from, pr, m.fromSlot, m.index, m.commitIndex);
     if (pr.probeTick >= 0 && m.tick === pr.probeTick) {
       pr.probeTick = -1;
       if (held < pr.probeSentThrough) pr.next = Math.min(pr.next, Math.max(held, pr.match) + 1);
