@@ -395,12 +395,9 @@ export class Scheduler {
    */
   private recheckSuperset(snap: CellSnapshot, c: TaskClass, since: number, size: number): void {
     this.stats.supersetRechecks++;
-    if (this.viewScratch.length < size) this.viewScratch = new Int32Array(Math.max(size, 2 * this.viewScratch.length, 64));
-    const scratch = this.viewScratch;
-    const got = snap.rooms.collect(c.roomKind, c.needCpu, c.needRam, scratch, this.viewShort);
-    assert(got === size, 'room index: collect disagrees with supersetSize');
+    const scratch = this.collectSuperset(snap, c, size);
     const freedAt = snap.lastFreedSeq;
-    for (let i = 0; i < got; i++) {
+    for (let i = 0; i < size; i++) {
       const m = scratch[i] as number;
       if ((freedAt[m] as number) >= since) this.recheckOne(snap, c, m);
     }
@@ -559,21 +556,18 @@ export class Scheduler {
       c.visited = snap.slotCount;
       if (this.bestOfSuperset(snap, c, size)) return true;
     }
-    if (this.viewScratch.length < size) this.viewScratch = new Int32Array(Math.max(size, 2 * this.viewScratch.length, 64));
-    const scratch = this.viewScratch;
+    const scratch = this.collectSuperset(snap, c, size);
     const short = this.viewShort;
-    const got = rooms.collect(c.roomKind, c.needCpu, c.needRam, scratch, short);
-    assert(got === size, 'room index: collect disagrees with supersetSize');
     c.startCycle(c.cycleStart, snap.layoutEpoch);
     c.visited = snap.slotCount;
-    if (!complete && !this.bestSamples && this.sampleSuperset(snap, c, scratch, got)) return true;
+    if (!complete && !this.bestSamples && this.sampleSuperset(snap, c, scratch, size)) return true;
     const counts = c.reasonCounts;
     counts[CODE_INSUFFICIENT_CPU] = (counts[CODE_INSUFFICIENT_CPU] as number) + short.cpuShort;
     counts[CODE_INSUFFICIENT_RAM] = (counts[CODE_INSUFFICIENT_RAM] as number) + short.ramShort;
     counts[CODE_MACHINE_DOWN] = (counts[CODE_MACHINE_DOWN] as number) + this.downMachines;
     counts[CODE_MACHINE_DRAINING] = (counts[CODE_MACHINE_DRAINING] as number) + this.drainingMachines;
     this.beginBest(c);
-    for (let i = 0; i < got; i++) {
+    for (let i = 0; i < size; i++) {
       const r = this.consider(snap, c, scratch[i] as number);
       if (r > 0) counts[r] = (counts[r] as number) + 1;
     }
@@ -635,6 +629,14 @@ export class Scheduler {
     this.beginBest(c);
     for (let i = 0; i < top.size; i++) this.consider(snap, c, top.id(i));
     return c.nCand > 0 && this.sampled(c);
+  }
+
+  /** collectSuperset lists the `size` machines of the room index's superset for c in viewScratch (counts of the rest in viewShort). */
+  private collectSuperset(snap: CellSnapshot, c: TaskClass, size: number): Int32Array {
+    if (this.viewScratch.length < size) this.viewScratch = new Int32Array(Math.max(size, 2 * this.viewScratch.length, 64));
+    const got = snap.rooms.collect(c.roomKind, c.needCpu, c.needRam, this.viewScratch, this.viewShort);
+    assert(got === size, 'room index: collect disagrees with supersetSize');
+    return this.viewScratch;
   }
 
   /** sampled ends a view that stopped at a sample: c holds a partial view whose best candidate is tracked. */
