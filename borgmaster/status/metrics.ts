@@ -2,6 +2,7 @@
 // so several replicas in one process (tests, the simulator) never share or collide. Components record what they
 // time and count through the typed methods; cell-wide gauges (pending by band, allocation and usage per band,
 // machines by state) are computed from the state at scrape time, so they can never drift from it.
+import { getHeapSpaceStatistics } from 'node:v8';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { assert } from '../../model/assert';
 import { STATUS_PASS_WINDOW } from '../../cells/limits';
@@ -103,6 +104,19 @@ export class BorgMetrics {
         this.set({ kind: 'heap_total' }, m.heapTotal);
         this.set({ kind: 'external' }, m.external);
         this.set({ kind: 'array_buffers' }, m.arrayBuffers);
+      },
+    });
+    // Per V8 space: where heap_total goes beyond heap_used (young generation, fragmentation of old space, code).
+    new Gauge({
+      name: 'borg_process_heap_space_bytes',
+      help: 'V8 heap spaces of this replica process: committed size and bytes used by objects.',
+      labelNames: ['space', 'kind'],
+      registers,
+      collect() {
+        for (const s of getHeapSpaceStatistics()) {
+          this.set({ space: s.space_name, kind: 'size' }, s.space_size);
+          this.set({ space: s.space_name, kind: 'used' }, s.space_used_size);
+        }
       },
     });
 
