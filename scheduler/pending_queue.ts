@@ -14,6 +14,13 @@ export class QueueEntry {
   cls: TaskClass | undefined = undefined;
   /** verdict: the last verdict given, reused while its text is unchanged (a long tail allocates nothing per pass). */
   verdict: Verdict | undefined = undefined;
+  /**
+   * parkedBy: the scheduler holding this entry with its exhausted class (scheduler.ts, parking). orderedEntries
+   * leaves it out for that scheduler, which answers it from the class's verdict until room appears for the class.
+   */
+  parkedBy: object | undefined = undefined;
+  /** verdictPass: the parking scheduler's pass that last gave this entry its verdict (so a pass gives it once). */
+  verdictPass = 0;
   constructor(readonly task: SchedTask) {}
 }
 
@@ -76,6 +83,8 @@ export class PendingQueue {
 
   private forget(e: QueueEntry): void {
     e.removed = true;
+    // The class's block of parked verdicts no longer matches its entries (scheduler.ts emitParked).
+    if (e.parkedBy !== undefined && e.cls !== undefined) e.cls.parkedDirty = true;
     this.demandCpuMillis -= e.task.limit.cpuMillis;
     this.demandRamBytes -= e.task.limit.ramBytes;
   }
@@ -87,11 +96,12 @@ export class PendingQueue {
 
   /**
    * orderedEntries returns the queue in scheduling order: priorities high to low; within a priority, users take
-   * turns one task at a time, starting from a user that rotates every call so no user is always first. The
+   * turns one task at a time, starting from a user that rotates every call so no user is always first. Entries
+   * parked by `owner` (QueueEntry.parkedBy) are left out; they keep their place for when they are unparked. The
    * returned array is the queue's own buffer, valid until the next call (a pass would otherwise allocate and drop
    * an array of the whole queue every time).
    */
-  orderedEntries(): readonly QueueEntry[] {
+  orderedEntries(owner?: object): readonly QueueEntry[] {
     const out = this.orderBuf;
     out.length = 0;
     const prios = [...this.levels.keys()].sort((a, b) => b - a);
@@ -99,20 +109,24 @@ export class PendingQueue {
     for (const p of prios) {
       const users = this.levels.get(p) as Map<number, QueueEntry[]>;
       const lists: QueueEntry[][] = [];
+      let live = 0;
       for (const [u, list] of users) {
         let w = 0;
+        let parked = 0;
         for (let i = 0; i < list.length; i++) {
           const e = list[i] as QueueEntry;
-          if (!e.removed) list[w++] = e;
+          if (e.removed) continue;
+          list[w++] = e;
+          if (owner !== undefined && e.parkedBy === owner) parked++;
         }
         list.length = w;
+        live += w;
         if (w === 0) users.delete(u);
-        else lists.push(list);
+        else if (parked === 0) lists.push(list);
+        else if (parked < w) lists.push(list.filter((e) => e.parkedBy !== owner));
       }
-      if (lists.length === 0) {
-        this.levels.delete(p);
-        continue;
-      }
+      if (live === 0) this.levels.delete(p);
+      if (lists.length === 0) continue;
       if (lists.length === 1) {
         for (const e of lists[0] as QueueEntry[]) out.push(e);
         continue;

@@ -105,7 +105,7 @@ export interface PassOptions {
 }
 
 function emptyStats(): PassStats {
-  return { decisions: 0, placed: 0, pending: 0, preemptions: 0, evaluations: 0, cacheHits: 0, inherited: 0, indexedViews: 0, sampledViews: 0, supersetRechecks: 0, classes: 0, passMs: 0 };
+  return { decisions: 0, placed: 0, pending: 0, preemptions: 0, evaluations: 0, cacheHits: 0, inherited: 0, indexedViews: 0, sampledViews: 0, supersetRechecks: 0, classes: 0, parkedTasks: 0, wokenClasses: 0, passMs: 0 };
 }
 
 export class Scheduler {
@@ -162,6 +162,19 @@ export class Scheduler {
   private readonly supersetRecheck: boolean;
   private readonly viewShort: RoomShortCounts = { cpuShort: 0, ramShort: 0 };
 
+  // Parking (examineParked): the exhausted classes holding queued tasks, per priority (priorities high to low).
+  private readonly parkToken = {};
+  private readonly parkedByPriority = new Map<number, TaskClass[]>();
+  private parkedPriorities: number[] = [];
+  private parkQueue: PendingQueue | undefined = undefined;
+  private parkSnap: CellSnapshot | undefined = undefined;
+  /** examinedDownTo: in this pass, parked classes of this priority and above have been examined. */
+  private examinedDownTo = Infinity;
+  // The pass in progress: its plan so far and its bound.
+  private passAssignments: Assignment[] = [];
+  private passVerdicts: Verdict[] = [];
+  private passMax = 0;
+
   constructor(
     readonly config: SchedulerConfig,
     private readonly rng: Rng,
@@ -210,59 +223,241 @@ export class Scheduler {
 
     // Order first: priority high to low, round-robin across users (B15 §3.2). Victims evicted during the pass
     // join the queue after this snapshot of it, so they wait for the next pass instead of chasing their evictor.
-    const entries = queue.orderedEntries();
+    // Parked tasks (of classes that found no machine) belong to this queue and snapshot; another pair starts over.
+    if (queue !== this.parkQueue || snap !== this.parkSnap) {
+      this.forgetParked();
+      this.parkQueue = queue;
+      this.parkSnap = snap;
+    }
+    const entries = queue.orderedEntries(this.parkToken);
     this.ensurePermutation(snap);
     this.ramPerCpu = workloadShape(snap, queue);
     this.countStates(snap);
 
     const assignments: Assignment[] = [];
     const verdicts: Verdict[] = [];
+    this.passAssignments = assignments;
+    this.passVerdicts = verdicts;
+    this.passMax = maxAssignments;
+    this.examinedDownTo = Infinity;
+    let bounded = false;
+    let level = Infinity;
     for (let i = 0; i < entries.length; i++) {
-      if (assignments.length >= maxAssignments) break;
+      if (assignments.length >= maxAssignments) {
+        bounded = true;
+        break;
+      }
       const entry = entries[i] as QueueEntry;
-      const task = entry.task;
-      const c = this.classFor(entry);
-      // Fast path for the long tail of a loaded cell: the class found no machine and nothing was freed since.
-      if (c.exhausted && c.exhaustedFreedSeq === snap.freedSeq && c.layoutEpoch === snap.layoutEpoch && c.verdict !== undefined) {
-        verdicts.push(verdictOf(entry, c.verdict));
-        continue;
+      // Parked classes of the priorities above this task's get their look before it (parking, examineParked).
+      if (entry.task.priority < level) {
+        level = entry.task.priority;
+        this.examineParked(snap, queue, level, nowMs);
       }
-      const before = c.entries;
-      const slot = this.placeTask(snap, c, task, nowMs);
-      this.cacheEntries += c.entries - before;
-      // Keep within the cache budget during the pass too (without relaxed randomization a class may hold a whole
-      // cell of candidates); least recently used classes go first, and the current one is the most recent.
-      if (this.cacheEntries > SCHED_CACHE_MAX_ENTRIES) this.evictClasses();
-      if (slot >= 0) {
-        if (snap.isPlaced(task.id)) {
-          // The watch stream already shows it running, so it should not be queued: drop it, never place it twice.
-          queue.remove(task.id);
-          continue;
-        }
-        const a = this.commit(snap, queue, task, c, slot);
-        if (a === undefined) {
-          verdicts.push(verdictOf(entry, `0/${snap.liveMachines} machines feasible: 1 chosen machine's reservations grew since it was checked (retried next pass)`));
-          continue;
-        }
-        assignments.push(a);
-        this.noteHot(slot);
-        this.staleRack(snap, task.job, slot);
-        c.placedInCycle++;
-        if (!this.config.equivalenceClasses) {
-          this.dropClass(c);
-          this.spare = c;
-        }
-      } else {
-        verdicts.push(verdictOf(entry, this.verdictFor(snap, c, task, nowMs)));
-      }
+      this.decide(snap, queue, entry, nowMs);
     }
-    this.evictClasses();
+    if (!bounded && assignments.length < maxAssignments) this.examineParked(snap, queue, -1, nowMs);
+    else bounded = true;
+    this.emitParked(verdicts, bounded);
+    this.evictClasses(false);
+    this.passAssignments = [];
+    this.passVerdicts = [];
     this.stats.placed = assignments.length;
     this.stats.pending = verdicts.length;
     this.stats.decisions = assignments.length + verdicts.length;
     this.stats.classes = this.classes.size;
     this.stats.passMs = this.clock.nowMs() - startMs;
     return { assignments, verdicts, stats: this.stats };
+  }
+
+  /** decide places one queued task or gives it its verdict; a task of an exhausted class is parked with it. */
+  private decide(snap: CellSnapshot, queue: PendingQueue, entry: QueueEntry, nowMs: number): void {
+    const task = entry.task;
+    const c = this.classFor(entry);
+    const verdicts = this.passVerdicts;
+    // Fast path for the long tail of a loaded cell: the class found no machine and nothing was freed since.
+    if (c.exhausted && c.exhaustedFreedSeq === snap.freedSeq && c.layoutEpoch === snap.layoutEpoch && c.verdict !== undefined) {
+      verdicts.push(verdictOf(entry, c.verdict));
+      this.park(c, entry);
+      return;
+    }
+    const before = c.entries;
+    const slot = this.placeTask(snap, c, task, nowMs);
+    this.cacheEntries += c.entries - before;
+    // Keep within the cache budget during the pass too (without relaxed randomization a class may hold a whole
+    // cell of candidates); least recently used classes go first, and the current one is the most recent.
+    if (this.cacheEntries > SCHED_CACHE_MAX_ENTRIES) this.evictClasses(true);
+    if (slot >= 0) {
+      if (snap.isPlaced(task.id)) {
+        // The watch stream already shows it running, so it should not be queued: drop it, never place it twice.
+        queue.remove(task.id);
+        return;
+      }
+      const a = this.commit(snap, queue, task, c, slot);
+      if (a === undefined) {
+        verdicts.push(verdictOf(entry, `0/${snap.liveMachines} machines feasible: 1 chosen machine's reservations grew since it was checked (retried next pass)`));
+        return;
+      }
+      this.passAssignments.push(a);
+      this.noteHot(slot);
+      this.staleRack(snap, task.job, slot);
+      c.placedInCycle++;
+      if (!this.config.equivalenceClasses) {
+        this.dropClass(c);
+        this.spare = c;
+      }
+    } else {
+      verdicts.push(verdictOf(entry, this.verdictFor(snap, c, task, nowMs)));
+      // An exhausted class's verdict holds for every task of it until room it could use appears: park the task.
+      if (c.exhausted && c.nCand === 0 && c.verdict !== undefined) this.park(c, entry);
+    }
+  }
+
+  /**
+   * park keeps entry (just given the exhausted class c's verdict) with its class: later passes leave it out of the
+   * ordering and answer it from the class's verdict (emitParked) until examineParked wakes the class.
+   */
+  private park(c: TaskClass, entry: QueueEntry): void {
+    entry.parkedBy = this.parkToken;
+    entry.verdictPass = this.pass;
+    c.parked.push(entry);
+    c.parkedDirty = true;
+    if (c.isParked) return;
+    c.isParked = true;
+    let bucket = this.parkedByPriority.get(c.priority);
+    if (bucket === undefined) {
+      bucket = [];
+      this.parkedByPriority.set(c.priority, bucket);
+      this.parkedPriorities.push(c.priority);
+      this.parkedPriorities.sort((a, b) => b - a);
+    }
+    bucket.push(c);
+  }
+
+  /**
+   * examineParked gives the parked classes of every priority above `below` not yet examined in this pass their
+   * look, highest priority first: at the end of their own priority level, so that, as for a task decided in
+   * order, only tasks of lower priority are decided after it and its verdict still holds when the pass ends
+   * (they can only turn room it could preempt into free room). A class whose recheck finds room (a machine freed
+   * since it exhausted, in the room index's superset: recheckFreed) or that lost its view wakes: its tasks are
+   * decided now, one by one. The rest stay parked at the cost of one comparison when nothing was freed.
+   */
+  private examineParked(snap: CellSnapshot, queue: PendingQueue, below: number, nowMs: number): void {
+    if (this.parkedPriorities.length === 0) return;
+    const prios = this.parkedPriorities.slice();
+    for (const p of prios) {
+      if (p >= this.examinedDownTo) continue;
+      if (p <= below) break;
+      this.examinedDownTo = p;
+      const list = this.parkedByPriority.get(p) as TaskClass[];
+      const keep: TaskClass[] = [];
+      this.parkedByPriority.set(p, keep);
+      for (const c of list) {
+        if (!c.isParked) continue;
+        if (this.passAssignments.length >= this.passMax || !this.mustWake(snap, c)) {
+          keep.push(c);
+          continue;
+        }
+        this.stats.wokenClasses++;
+        this.wake(snap, queue, c, nowMs);
+      }
+    }
+  }
+
+  /** mustWake: the parked class c may have room now (its recheck found machines) or lost the view its verdict came from. */
+  private mustWake(snap: CellSnapshot, c: TaskClass): boolean {
+    if (c.dropped || !c.exhausted || c.verdict === undefined || c.nCand > 0 || c.layoutEpoch !== snap.layoutEpoch) return true;
+    if (c.exhaustedFreedSeq === snap.freedSeq) return false;
+    c.refreshColumns(snap);
+    return this.recheckFreed(snap, c);
+  }
+
+  /** wake unparks c's tasks and decides them now (those still pending park again with a fresh verdict). */
+  private wake(snap: CellSnapshot, queue: PendingQueue, c: TaskClass, nowMs: number): void {
+    const list = c.parked;
+    c.parked = [];
+    c.isParked = false;
+    c.parkedDirty = true;
+    for (const e of list) {
+      if (e.removed || e.parkedBy !== this.parkToken) continue;
+      // Decided earlier in this pass (its verdict still holds: see examineParked): it waits for the next pass.
+      if (e.verdictPass === this.pass) {
+        this.park(c, e);
+        continue;
+      }
+      e.parkedBy = undefined;
+      // Past the plan bound the task waits for the next pass, ordered with the rest of the queue.
+      if (this.passAssignments.length < this.passMax) this.decide(snap, queue, e, nowMs);
+    }
+  }
+
+  /**
+   * emitParked gives every parked task that has none yet in this pass its class's verdict (one shared object per
+   * task while the text is unchanged), and forgets entries that left the queue. In a pass cut short by the plan
+   * bound, classes not examined get none, like the tasks the pass did not reach.
+   */
+  private emitParked(verdicts: Verdict[], bounded: boolean): void {
+    for (const p of this.parkedPriorities) {
+      const bucket = this.parkedByPriority.get(p) as TaskClass[];
+      const examined = p >= this.examinedDownTo;
+      let kept = 0;
+      for (const c of bucket) {
+        if (!c.isParked) continue;
+        const why = c.verdict;
+        if (bounded && !examined) {
+          bucket[kept++] = c;
+          continue;
+        }
+        if (!c.parkedDirty && why !== undefined && why === c.parkedWhy) {
+          // Nothing parked or removed since the last pass and the same text: hand out the same objects.
+          const block = c.parkedVerdicts;
+          for (let i = 0; i < block.length; i++) verdicts.push(block[i] as Verdict);
+          this.stats.parkedTasks += block.length;
+          bucket[kept++] = c;
+          continue;
+        }
+        const list = c.parked;
+        const block = c.parkedVerdicts;
+        block.length = 0;
+        let w = 0;
+        for (let i = 0; i < list.length; i++) {
+          const e = list[i] as QueueEntry;
+          if (e.removed || e.parkedBy !== this.parkToken) continue;
+          list[w++] = e;
+          // (A class without a verdict was woken when examined; only tasks it already answered stay parked with it.)
+          if (why === undefined) continue;
+          const v = verdictOf(e, why);
+          block.push(v);
+          if (e.verdictPass === this.pass) continue;
+          e.verdictPass = this.pass;
+          verdicts.push(v);
+          this.stats.parkedTasks++;
+        }
+        list.length = w;
+        c.parkedWhy = why;
+        c.parkedDirty = why === undefined;
+        if (w === 0) {
+          c.isParked = false;
+          continue;
+        }
+        bucket[kept++] = c;
+      }
+      bucket.length = kept;
+    }
+  }
+
+  /** unpark returns c's parked tasks to the ordering (the class is being dropped from the cache). */
+  private unpark(c: TaskClass): void {
+    for (const e of c.parked) if (e.parkedBy === this.parkToken) e.parkedBy = undefined;
+    c.parked = [];
+    c.isParked = false;
+    c.parkedDirty = true;
+  }
+
+  /** forgetParked drops all parking state (the caller switched to another queue or snapshot). */
+  private forgetParked(): void {
+    for (const bucket of this.parkedByPriority.values()) for (const c of bucket) this.unpark(c);
+    this.parkedByPriority.clear();
+    this.parkedPriorities = [];
   }
 
   /**
@@ -952,6 +1147,7 @@ export class Scheduler {
   private dropClass(c: TaskClass): void {
     if (this.classes.delete(c.key)) this.cacheEntries -= c.entries;
     c.dropped = true;
+    if (c.isParked) this.unpark(c);
     const list = this.jobClasses.get(c.job);
     if (list === undefined) return;
     const i = list.indexOf(c);
@@ -980,10 +1176,14 @@ export class Scheduler {
     }
   }
 
-  /** evictClasses keeps the cache within its budget, least recently used first (cells/limits.ts). */
-  private evictClasses(): void {
+  /**
+   * evictClasses keeps the cache within its budget, least recently used first (cells/limits.ts). During a pass
+   * (`keepParked`) parked classes stay: their tasks are owed this pass's verdict from them.
+   */
+  private evictClasses(keepParked: boolean): void {
     for (const c of this.classes.values()) {
       if (this.cacheEntries <= SCHED_CACHE_MAX_ENTRIES && this.classes.size <= SCHED_MAX_CLASSES) break;
+      if (keepParked && c.isParked) continue;
       this.dropClass(c);
     }
   }

@@ -8,7 +8,8 @@ import { MAX_CONSTRAINTS, MAX_CONSTRAINT_VALUES } from '../cells/limits';
 import { roomKindOf, type RoomKind } from './room_index';
 import type { CellSnapshot } from './snapshot';
 import type { TopK } from './top_k';
-import { OP_EQ, OP_EXISTS, OP_IN, OP_NE, OP_NOT_EXISTS, type SchedTask } from './types';
+import type { QueueEntry } from './pending_queue';
+import { OP_EQ, OP_EXISTS, OP_IN, OP_NE, OP_NOT_EXISTS, type SchedTask, type Verdict } from './types';
 
 const EMPTY_COLUMN = new Int32Array(0);
 
@@ -116,6 +117,20 @@ export class TaskClass {
   /** dropped: evicted from the scheduler's cache; tasks that still point here look their class up again. */
   dropped = false;
   verdict: string | undefined;
+  /**
+   * parked: queue entries of this exhausted class that the scheduler answers from `verdict` without ordering or
+   * looking at them one by one (scheduler.ts, parking); isParked: the class is in the scheduler's parked set.
+   */
+  parked: QueueEntry[] = [];
+  isParked = false;
+  /**
+   * parkedVerdicts: the verdict objects of `parked`, in order, as given for the text parkedWhy; valid while
+   * parkedDirty is false (a task parked or removed from the queue since sets it), so a pass hands them out as a
+   * block without touching the entries.
+   */
+  parkedVerdicts: Verdict[] = [];
+  parkedWhy: string | undefined = undefined;
+  parkedDirty = true;
   /** lastPass: the pass that last used this class (LRU and per-pass resets). */
   lastPass = 0;
   placedInCycle = 0;

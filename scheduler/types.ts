@@ -96,6 +96,10 @@ export interface PassStats {
   /** supersetRechecks: exhausted classes that rechecked the room index's superset filtered by "freed since". */
   supersetRechecks: number;
   classes: number;
+  /** parkedTasks: pending tasks answered from their parked class's verdict without being ordered or looked at. */
+  parkedTasks: number;
+  /** wokenClasses: parked classes whose recheck found room (or whose view went stale); their tasks were decided again. */
+  wokenClasses: number;
   passMs: number;
 }
 

@@ -1,0 +1,115 @@
+// Parking: the tasks of a class that found no machine are answered from the class's verdict, pass after pass,
+// without being ordered or looked at, until room the class could use appears; then the class is examined at the
+// end of its priority level and its tasks are decided again. Every pending task still gets a verdict each pass.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PendingQueue } from './pending_queue';
+import { TestCell } from './testing';
+import type { Plan } from './types';
+
+const ids = (p: Plan): number[] => p.verdicts.map((v) => v.taskId).sort((a, b) => a - b);
+
+test('a parked class is answered from its verdict and re-examined only when room it could use appears', () => {
+  const cell = new TestCell().machine(1, { cpu: 2000 }).machine(2, { cpu: 2000 }).machine(3, { cpu: 1000 });
+  // Prod blockers: a prod class may not preempt them, so the waiting class is exhausted.
+  const blocker = cell.place(1, { cpu: 2000, priority: 360 });
+  cell.place(2, { cpu: 2000, priority: 360 });
+  const waiting = [cell.submit({ job: 'w', cpu: 1500 }), cell.submit({ job: 'w', cpu: 1500 }), cell.submit({ job: 'w', cpu: 1500 })];
+  const sched = cell.scheduler();
+
+  const p1 = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(ids(p1), waiting.map((t) => t.id));
+  assert.equal(p1.stats.parkedTasks, 0, 'decided in order the first time');
+  const why = p1.verdicts[0]?.why;
+  assert.equal(why, '0/3 machines feasible: 3 insufficient cpu');
+
+  // Nothing changed: the same verdict objects, nothing looked at.
+  const p2 = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(ids(p2), ids(p1));
+  assert.equal(p2.stats.parkedTasks, 3);
+  assert.equal(p2.stats.evaluations + p2.stats.indexedViews + p2.stats.wokenClasses, 0);
+  for (const v of p2.verdicts) assert.ok(p1.verdicts.includes(v), 'the same object while the text is unchanged');
+
+  // Room appears that the class cannot use (a 1000-millicore machine frees up): it stays parked.
+  const small = cell.place(3, { cpu: 500, priority: 360 });
+  cell.snap.removeTask(small.id);
+  const p3 = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(ids(p3), ids(p1));
+  assert.equal(p3.stats.wokenClasses, 0);
+  assert.equal(p3.stats.parkedTasks, 3);
+  assert.equal(p3.stats.evaluations, 1, 'only the machine freed since is looked at, once for the class');
+
+  // A task leaves the queue while parked: it gets no verdict. A new task of the class is answered and parked too.
+  cell.queue.remove(waiting[2]?.id ?? -1);
+  const late = cell.submit({ job: 'w', cpu: 1500 });
+  const p4 = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(ids(p4), [waiting[0]?.id, waiting[1]?.id, late.id]);
+  assert.equal(p4.stats.parkedTasks, 2);
+  assert.equal(sched.schedulePass(cell.snap, cell.queue).stats.parkedTasks, 3);
+
+  // Room it can use: machine 1 frees up. The class wakes, one task is placed, the others park again.
+  cell.snap.removeTask(blocker.id);
+  const p5 = sched.schedulePass(cell.snap, cell.queue);
+  assert.equal(p5.stats.wokenClasses, 1);
+  assert.equal(p5.assignments.length, 1);
+  assert.equal(p5.assignments[0]?.machineId, 1);
+  assert.equal(p5.verdicts.length, 2);
+  assert.equal(p5.stats.parkedTasks, 0, 'the woken tasks were decided one by one');
+  const p6 = sched.schedulePass(cell.snap, cell.queue);
+  assert.equal(p6.stats.parkedTasks, 2);
+  assert.equal(p6.stats.wokenClasses, 0);
+  assert.deepEqual(p6.verdicts.map((v) => v.why), ['0/3 machines feasible: 3 insufficient cpu', '0/3 machines feasible: 3 insufficient cpu']);
+});
+
+test('a parked class is examined before lower priorities decide, so room freed by a higher-priority eviction is used', () => {
+  // Machine 1 holds a batch task (priority 110) the waiting free-band class (priority 50) may not preempt. A prod
+  // task then evicts it and takes less room: the parked class, examined at the end of its level, gets the rest.
+  const cell = new TestCell().machine(1, { cpu: 4000 });
+  const batch = cell.place(1, { cpu: 3000, priority: 110 });
+  cell.place(1, { cpu: 1000, priority: 360 });
+  const waiting = cell.submit({ job: 'free', cpu: 2000, priority: 50 });
+  const sched = cell.scheduler();
+  assert.equal(sched.schedulePass(cell.snap, cell.queue).verdicts.length, 1);
+  assert.equal(sched.schedulePass(cell.snap, cell.queue).stats.parkedTasks, 1);
+  const prod = cell.submit({ job: 'prod', cpu: 1000, priority: 200 });
+  const p = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(
+    p.assignments.map((a) => [a.taskId, a.victims]),
+    [
+      [prod.id, [batch.id]],
+      [waiting.id, []],
+    ],
+  );
+  assert.equal(p.stats.wokenClasses, 1);
+  assert.equal(p.verdicts.length, 0);
+});
+
+test('a scheduler switched to another queue forgets what it parked', () => {
+  const cell = new TestCell().machine(1, { cpu: 1000 });
+  const t = cell.submit({ cpu: 2000 });
+  const sched = cell.scheduler();
+  sched.schedulePass(cell.snap, cell.queue);
+  assert.equal(sched.schedulePass(cell.snap, cell.queue).stats.parkedTasks, 1);
+  const other = new PendingQueue();
+  other.add(t);
+  const p = sched.schedulePass(cell.snap, other);
+  assert.deepEqual(ids(p), [t.id]);
+  // Back on the first queue, its entry is ordered again (not lost in a parked list that was forgotten).
+  const back = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(ids(back), [t.id]);
+});
+
+test('a bounded pass gives no verdict to parked tasks of priorities it did not reach', () => {
+  const cell = new TestCell().machine(1, { cpu: 1000 });
+  const low = cell.submit({ cpu: 2000, priority: 0 });
+  const sched = cell.scheduler();
+  sched.schedulePass(cell.snap, cell.queue);
+  cell.submit({ cpu: 100, priority: 200 });
+  cell.submit({ cpu: 100, priority: 200 });
+  const p = sched.schedulePass(cell.snap, cell.queue, { maxAssignments: 1 });
+  assert.equal(p.assignments.length, 1);
+  assert.deepEqual(ids(p), []);
+  const q = sched.schedulePass(cell.snap, cell.queue);
+  assert.equal(q.assignments.length, 1);
+  assert.deepEqual(ids(q), [low.id]);
+});
