@@ -587,7 +587,7 @@ export class Borglet {
       ids.add(t.taskId);
     });
     const verdict = judgeBallot(this.seenBallot, req.ballot);
-    if (verdict.kind === 'refuse') return this.response(true);
+    if (verdict.kind === 'refuse') return this.response(true, req.pollSeq);
     if (verdict.newer) {
       // Persist before acting: after a crash this Borglet must still refuse every older master.
       const previous = this.seenBallot;
@@ -614,7 +614,7 @@ export class Borglet {
       }
     }
     if (this.dirty && this.flushTimer === null) this.flush();
-    return this.response(false);
+    return this.response(false, req.pollSeq);
   }
 
   /** reconcile makes the machine match the master's complete desired state. Returns the starts under way. */
@@ -678,10 +678,13 @@ export class Borglet {
     return starts;
   }
 
-  private response(refused: boolean): PollResponse {
+  /** response is the full actual state; pollSeq echoes the poll it answers (a PollStream matches replies by it). */
+  private response(refused: boolean, pollSeq: number): PollResponse {
     const tasks = [...this.records.values()].map((r) => this.status(r));
     return {
       machine: this.machine,
+      pollSeq,
+      error: undefined,
       ballotSeen: { ...this.seenBallot },
       refused,
       borgletStartMs: this.startMs,

@@ -6,7 +6,7 @@ import { Borglet, type BorgletOptions } from './borglet';
 import { serveBorglet } from './server';
 
 export { Borglet, type BorgletOptions } from './borglet';
-export { serveBorglet, borgletService, type Authorize } from './server';
+export { serveBorglet, borgletService, pollStreamHandler, type Authorize, type AuthorizedCall, type PollFn } from './server';
 export { validateDesiredTask, groupName, type ValidTask, type RestartRule, type HealthRule } from './spec';
 export { compareBallots, judgeBallot, formatBallot, type BallotVerdict } from './ballot';
 export { reclaim, UsageWindow, peakWindowMs, type ReclaimInput, type ReclaimOutput, type UsageSample } from './reclaim';

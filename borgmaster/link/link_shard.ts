@@ -3,12 +3,13 @@
 // to the replica to commit. A poll carries a machine's complete desired state only when it changed since the
 // Borglet last echoed it (desiredVersion); otherwise it says "unchanged" and carries no task at all, so a quiet
 // cell's polls are a few dozen bytes each way plus the Borglet's report. Polls are spread evenly over the interval
-// (each machine at a stable offset), never sent in bursts that would stall the event loop Paxos shares. It also
+// (each machine at a stable offset), never sent in bursts that would stall the event loop Paxos shares, on one
+// long-lived PollStream per Borglet address (poll_stream.ts: a message each way, not a call per poll). It also
 // marks unreachable machines DOWN, declares their tasks LOST at a bounded rate, and brings returning machines back
 // UP. Usage in the replies is soft state handed to onSample (never replicated). The master polls; Borglets never
 // push.
-import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
-import { BorgletClient, CHANNEL_OPTIONS, invoke, MachineState, EventType, type Ballot, type Command, type PollResponse, type ReservationUpdate, type TaskTransition } from '../../proto/index';
+import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
+import { BorgletClient, CHANNEL_OPTIONS, MachineState, EventType, type Ballot, type Command, type PollResponse, type ReservationUpdate, type TaskTransition } from '../../proto/index';
 import type { Clock } from '../../model/clock';
 import { BorgError } from '../../model/errors';
 import type { LinkConfig } from '../../cells/config';
@@ -20,6 +21,7 @@ import { machinePhase, shardOwner } from './assignment';
 import { desiredTasks, desiredVersionCached } from './desired';
 import { diffReport } from './report_diff';
 import { Dedup, MachineHealth, TokenBucket } from './health';
+import { PollChannel } from './poll_stream';
 
 /** MasterView is what the shard needs to know of Paxos right now. */
 export interface MasterView {
@@ -100,12 +102,16 @@ const FLUSH_MS = 100;
 
 /** OWNED_REFRESH_MS: the list of machines this shard polls is recomputed at least this often. */
 const OWNED_REFRESH_MS = 30_000;
+/** EXPIRE_TICK_MS: how often polls past their deadline are failed (deadlines are seconds, so this is fine enough). */
+const EXPIRE_TICK_MS = 100;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class LinkShard {
   readonly stats: LinkStats = { fullPolls: 0, unchangedPolls: 0, specsSent: 0, failedPolls: 0, commits: 0, rounds: 0, skippedInFlight: 0 };
-  private readonly clients = new Map<string, InstanceType<typeof BorgletClient>>();
+  /** channels: one PollStream per Borglet address (a simulated-Borglets process shares one among its machines). */
+  private readonly channels = new Map<string, { client: InstanceType<typeof BorgletClient>; channel: PollChannel }>();
+  private expireTimer: NodeJS.Timeout | undefined;
   private readonly health: MachineHealth;
   private readonly lostBucket: TokenBucket;
   private readonly dedup: Dedup;
@@ -163,12 +169,24 @@ export class LinkShard {
     this.timer = setTimeout(() => void loop(), 0);
   }
 
+  /** streamsOpened counts the PollStreams opened so far, over every address (one each unless streams broke). */
+  get streamsOpened(): number {
+    let n = 0;
+    for (const c of this.channels.values()) n += c.channel.streamsOpened;
+    return n;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.flushTimer) clearTimeout(this.flushTimer);
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    if (this.expireTimer) clearInterval(this.expireTimer);
+    this.expireTimer = undefined;
+    for (const c of this.channels.values()) {
+      c.channel.close();
+      c.client.close();
+    }
+    this.channels.clear();
   }
 
   /**
@@ -263,19 +281,26 @@ export class LinkShard {
     await this.flush();
   }
 
-  private client(m: MachineRec): InstanceType<typeof BorgletClient> {
-    let c = this.clients.get(m.address);
+  private channel(m: MachineRec): PollChannel {
+    let c = this.channels.get(m.address);
     if (!c) {
       const options: Record<string, string | number> = { ...CHANNEL_OPTIONS };
       if (this.o.sslTargetName) options['grpc.ssl_target_name_override'] = this.o.sslTargetName;
-      c = new BorgletClient(m.address, this.o.credentials ?? grpcCredentials.createInsecure(), options);
-      this.clients.set(m.address, c);
+      const client = new BorgletClient(m.address, this.o.credentials ?? grpcCredentials.createInsecure(), options);
+      c = { client, channel: new PollChannel(client, m.address) };
+      this.channels.set(m.address, c);
+      // Deadlines are enforced from the first channel on, whether rounds come from start() or from round().
+      this.expireTimer ??= setInterval(() => {
+        const now = this.o.clock.nowMs();
+        for (const x of this.channels.values()) x.channel.expire(now);
+      }, EXPIRE_TICK_MS);
     }
-    return c;
+    return c.channel;
   }
 
   /** pollOne polls one machine (looked up afresh: a checkpoint restore replaces the records). */
   private async pollOne(name: string, ballot: Ballot, retried = false): Promise<void> {
+    if (this.stopped) return;
     const state = this.o.state();
     const m = state.machines.get(name);
     if (m === undefined || m.address === '') return;
@@ -300,12 +325,10 @@ export class LinkShard {
     this.lastPollMs.set(m.name, now);
     let response: PollResponse;
     try {
-      const c = this.client(m);
       // The deadline is twice the interval: a reply that is merely late is not a missed poll.
-      response = await invoke(
-        c.poll.bind(c),
+      response = await this.channel(m).poll(
         { cell: state.cell, machine: m.name, ballot, replica: this.o.replicaId, pollSeq: 0, authoritative: full, tasks, desiredVersion: version },
-        new Metadata(),
+        now,
         Math.max(1000, 2 * this.o.config.pollIntervalMs),
       );
     } catch (e: unknown) {

@@ -165,7 +165,7 @@ export class SimBorglets {
     const verdict = judgeBallot(m.seenBallot, req.ballot);
     if (verdict.kind === 'refuse') {
       this.counters.refused++;
-      return this.response(m, true);
+      return this.response(m, true, req.pollSeq);
     }
     // Unlike the real Borglet nothing is persisted: a restarted simulator has no tasks to protect either.
     if (verdict.newer) m.seenBallot = { round: req.ballot.round, replica: req.ballot.replica };
@@ -179,7 +179,7 @@ export class SimBorglets {
       this.counters.fullPolls++;
       this.counters.specsReceived += req.tasks.reduce((n, t) => n + (t.spec === undefined ? 0 : 1), 0);
     }
-    return this.response(m, false);
+    return this.response(m, false, req.pollSeq);
   }
 
   taskLogs(req: BorgletLogsRequest): BorgletLogsResponse {
@@ -293,7 +293,8 @@ export class SimBorglets {
     };
   }
 
-  private response(m: SimMachine, refused: boolean): PollResponse {
+  /** response is the machine's full actual state; pollSeq echoes the poll it answers (PollStream matches by it). */
+  private response(m: SimMachine, refused: boolean, pollSeq: number): PollResponse {
     const tasks: TaskStatus[] = [];
     let cpu = 0;
     let ram = 0;
@@ -320,6 +321,8 @@ export class SimBorglets {
       // A refused poll reports no tasks: the deposed master may act on nothing it hears from this machine.
       tasks: refused ? [] : tasks,
       desiredVersion: m.desiredVersion,
+      pollSeq,
+      error: undefined,
     };
   }
 }

@@ -10,8 +10,10 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -119,7 +121,22 @@ export interface PollResponse {
    * desired_version: the PollRequest.desired_version of the last complete desired state this Borglet reconciled
    * against (0: none since it started, or it does not support versions).
    */
-  desiredVersion?: number | undefined;
+  desiredVersion?:
+    | number
+    | undefined;
+  /** poll_seq echoes PollRequest.poll_seq, so a reply on a PollStream finds its poll. */
+  pollSeq: number;
+  /**
+   * error is set (and nothing else but machine and poll_seq) when a poll on a PollStream failed; Poll answers a
+   * failure with a gRPC status instead.
+   */
+  error: PollError | undefined;
+}
+
+/** PollError is a failed poll on a PollStream: the gRPC status code and message Poll would have answered with. */
+export interface PollError {
+  code: number;
+  message: string;
 }
 
 export interface BorgletLogsRequest {
@@ -1205,6 +1222,8 @@ function createBasePollResponse(): PollResponse {
     facts: undefined,
     tasks: [],
     desiredVersion: undefined,
+    pollSeq: 0,
+    error: undefined,
   };
 }
 
@@ -1230,6 +1249,12 @@ export const PollResponse: MessageFns<PollResponse> = {
     }
     if (message.desiredVersion !== undefined) {
       writer.uint32(56).uint64(message.desiredVersion);
+    }
+    if (message.pollSeq !== 0) {
+      writer.uint32(64).uint64(message.pollSeq);
+    }
+    if (message.error !== undefined) {
+      PollError.encode(message.error, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1303,6 +1328,22 @@ export const PollResponse: MessageFns<PollResponse> = {
             message.desiredVersion = longToNumber(reader.uint64());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.pollSeq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.error = PollError.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1336,6 +1377,12 @@ export const PollResponse: MessageFns<PollResponse> = {
         : isSet(object.desired_version)
         ? globalThis.Number(object.desired_version)
         : undefined,
+      pollSeq: isSet(object.pollSeq)
+        ? globalThis.Number(object.pollSeq)
+        : isSet(object.poll_seq)
+        ? globalThis.Number(object.poll_seq)
+        : 0,
+      error: isSet(object.error) ? PollError.fromJSON(object.error) : undefined,
     };
   },
 
@@ -1362,6 +1409,12 @@ export const PollResponse: MessageFns<PollResponse> = {
     if (message.desiredVersion !== undefined) {
       obj.desiredVersion = Math.round(message.desiredVersion);
     }
+    if (message.pollSeq !== 0) {
+      obj.pollSeq = Math.round(message.pollSeq);
+    }
+    if (message.error !== undefined) {
+      obj.error = PollError.toJSON(message.error);
+    }
     return obj;
   },
 
@@ -1381,6 +1434,95 @@ export const PollResponse: MessageFns<PollResponse> = {
       : undefined;
     message.tasks = object.tasks?.map((e) => TaskStatus.fromPartial(e)) || [];
     message.desiredVersion = object.desiredVersion ?? undefined;
+    message.pollSeq = object.pollSeq ?? 0;
+    message.error = (object.error !== undefined && object.error !== null)
+      ? PollError.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePollError(): PollError {
+  return { code: 0, message: "" };
+}
+
+export const PollError: MessageFns<PollError> = {
+  encode(message: PollError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).uint32(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PollError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePollError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PollError {
+    return {
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: PollError): unknown {
+    const obj: any = {};
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PollError>, I>>(base?: I): PollError {
+    return PollError.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PollError>, I>>(object: I): PollError {
+    const message = createBasePollError();
+    message.code = object.code ?? 0;
+    message.message = object.message ?? "";
     return message;
   },
 };
@@ -1590,6 +1732,22 @@ export const BorgletService = {
     responseSerialize: (value: PollResponse): Buffer => Buffer.from(PollResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PollResponse => PollResponse.decode(value),
   },
+  /**
+   * PollStream carries the same polls on one long-lived stream from a master replica to a Borglet address: what
+   * link shards use, since a unary call per poll costs a new HTTP/2 stream with headers and trailers each way
+   * (most of a quiet poll's CPU on both ends). Every request is answered by exactly one response with its
+   * poll_seq, in any order; a poll that fails answers with `error` set and leaves the stream open. Ballots are
+   * judged per poll exactly as on Poll. Several machines may share one stream (a simulated-Borglets process).
+   */
+  pollStream: {
+    path: "/borg.v1.Borglet/PollStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: PollRequest): Buffer => Buffer.from(PollRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PollRequest => PollRequest.decode(value),
+    responseSerialize: (value: PollResponse): Buffer => Buffer.from(PollResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PollResponse => PollResponse.decode(value),
+  },
   taskLogs: {
     path: "/borg.v1.Borglet/TaskLogs" as const,
     requestStream: false as const,
@@ -1603,6 +1761,14 @@ export const BorgletService = {
 
 export interface BorgletServer extends UntypedServiceImplementation {
   poll: handleUnaryCall<PollRequest, PollResponse>;
+  /**
+   * PollStream carries the same polls on one long-lived stream from a master replica to a Borglet address: what
+   * link shards use, since a unary call per poll costs a new HTTP/2 stream with headers and trailers each way
+   * (most of a quiet poll's CPU on both ends). Every request is answered by exactly one response with its
+   * poll_seq, in any order; a poll that fails answers with `error` set and leaves the stream open. Ballots are
+   * judged per poll exactly as on Poll. Several machines may share one stream (a simulated-Borglets process).
+   */
+  pollStream: handleBidiStreamingCall<PollRequest, PollResponse>;
   taskLogs: handleUnaryCall<BorgletLogsRequest, BorgletLogsResponse>;
 }
 
@@ -1619,6 +1785,16 @@ export interface BorgletClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PollResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * PollStream carries the same polls on one long-lived stream from a master replica to a Borglet address: what
+   * link shards use, since a unary call per poll costs a new HTTP/2 stream with headers and trailers each way
+   * (most of a quiet poll's CPU on both ends). Every request is answered by exactly one response with its
+   * poll_seq, in any order; a poll that fails answers with `error` set and leaves the stream open. Ballots are
+   * judged per poll exactly as on Poll. Several machines may share one stream (a simulated-Borglets process).
+   */
+  pollStream(): ClientDuplexStream<PollRequest, PollResponse>;
+  pollStream(options: Partial<CallOptions>): ClientDuplexStream<PollRequest, PollResponse>;
+  pollStream(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<PollRequest, PollResponse>;
   taskLogs(
     request: BorgletLogsRequest,
     callback: (error: ServiceError | null, response: BorgletLogsResponse) => void,
