@@ -74,6 +74,8 @@ export const PAXOS_KV_MAX_VALUE_BYTES = 1 * MiB;
 /** PAXOS_KV_HISTORY_WRITES bounds the applied-write history the replica keeps for checks; PAXOS_KV_HISTORY_PAGE one page of it. */
 export const PAXOS_KV_HISTORY_WRITES = 200_000;
 export const PAXOS_KV_HISTORY_PAGE = 10_000;
+/** PAXOS_KV_MAX_CONCURRENT_STREAMS: calls one client connection may have open at once on a replica's client port. */
+export const PAXOS_KV_MAX_CONCURRENT_STREAMS = 4_096;
 
 // --- State ---
 export const IDEMPOTENCY_CACHE_ENTRIES = 100_000;
@@ -253,3 +255,4 @@ assert(STATUS_PAGE_ROWS_DEFAULT <= STATUS_PAGE_ROWS_MAX && STATUS_PAGE_ROWS_MAX 
 assert(STATUS_LOG_TAIL_BYTES <= LOG_TAIL_MAX_BYTES, 'the status page asks for no more log than a Borglet serves');
 assert(STATUS_LIVE_CLIENTS_MAX >= 1 && STATUS_LIVE_COALESCE_MS > 0 && STATUS_LIVE_IDS_MAX >= 1, 'live updates have positive bounds');
 assert(STATUS_RECENT_EVENTS <= STATUS_PAGE_ROWS_MAX, 'recent events fit one page');
+assert(PAXOS_KV_MAX_CONCURRENT_STREAMS >= 256 && PAXOS_KV_MAX_CONCURRENT_STREAMS <= PAXOS_MAX_INFLIGHT_SLOTS, 'one client connection'\''s calls fit in the Paxos pipeline');
