@@ -27,6 +27,10 @@ function addTo(total: Resources, r: Resources, sign: 1 | -1): void {
   total.ports += sign * r.ports;
 }
 
+function sameUsage(a: Resources, b: Resources): boolean {
+  return a.cpuMillis === b.cpuMillis && a.ramBytes === b.ramBytes && a.diskBytes === b.diskBytes && a.ports === b.ports;
+}
+
 export class UsageBook {
   private readonly tasks = new Map<string, TaskSample>();
   private readonly machines = new Map<string, UsageSample>();
@@ -70,13 +74,7 @@ export class UsageBook {
   recordTask(taskId: string, usage: Resources, sampledMs: number): void {
     const old = this.tasks.get(taskId);
     if (old !== undefined && old.sampledMs > sampledMs) return;
-    if (
-      old !== undefined &&
-      old.usage.cpuMillis === usage.cpuMillis &&
-      old.usage.ramBytes === usage.ramBytes &&
-      old.usage.diskBytes === usage.diskBytes &&
-      old.usage.ports === usage.ports
-    ) {
+    if (old !== undefined && sameUsage(old.usage, usage)) {
       old.sampledMs = sampledMs;
       return;
     }
@@ -89,10 +87,15 @@ export class UsageBook {
     this.evict();
   }
 
+  /** recordMachine keeps the newest sample of a machine; one equal to the sample held only refreshes its time. */
   recordMachine(machine: string, usage: Resources, sampledMs: number): void {
-    const u = validateResources(usage, `usage of machine ${machine}`);
     const old = this.machines.get(machine);
     if (old !== undefined && old.sampledMs > sampledMs) return;
+    if (old !== undefined && sameUsage(old.usage, usage)) {
+      old.sampledMs = sampledMs;
+      return;
+    }
+    const u = validateResources(usage, `usage of machine ${machine}`);
     this.machines.delete(machine);
     this.machines.set(machine, { usage: u, sampledMs });
     this._version++;
