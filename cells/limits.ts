@@ -255,4 +255,4 @@ assert(STATUS_PAGE_ROWS_DEFAULT <= STATUS_PAGE_ROWS_MAX && STATUS_PAGE_ROWS_MAX 
 assert(STATUS_LOG_TAIL_BYTES <= LOG_TAIL_MAX_BYTES, 'the status page asks for no more log than a Borglet serves');
 assert(STATUS_LIVE_CLIENTS_MAX >= 1 && STATUS_LIVE_COALESCE_MS > 0 && STATUS_LIVE_IDS_MAX >= 1, 'live updates have positive bounds');
 assert(STATUS_RECENT_EVENTS <= STATUS_PAGE_ROWS_MAX, 'recent events fit one page');
-assert(PAXOS_KV_MAX_CONCURRENT_STREAMS >= 256 && PAXOS_KV_MAX_CONCURRENT_STREAMS <= PAXOS_MAX_INFLIGHT_SLOTS, 'one client connection'\''s calls fit in the Paxos pipeline');
+assert(PAXOS_KV_MAX_CONCURRENT_STREAMS >= 256 && PAXOS_KV_MAX_CONCURRENT_STREAMS <= PAXOS_MAX_INFLIGHT_SLOTS, 'the calls of one client connection fit in the Paxos pipeline');
