@@ -48,7 +48,8 @@ export class PairCounter {
     assert(a >= 0 && b >= 0, 'PairCounter keys are non-negative');
     let i = this.slot(a, b);
     if (this.keysA[i] === EMPTY) {
-      assert(delta > 0, `PairCounter: decrement of absent pair (${a}, ${b})`);
+      // The message is built only on failure (a template argument would be built on every call, in a hot path).
+      if (delta <= 0) assert(false, `PairCounter: decrement of absent pair (${a}, ${b})`);
       if ((this.used + 1) * 2 > this.counts.length) {
         this.rebuild();
         i = this.slot(a, b);
@@ -59,7 +60,7 @@ export class PairCounter {
       this.used++;
     }
     const c = (this.counts[i] as number) + delta;
-    assert(c >= 0, `PairCounter: count of (${a}, ${b}) below zero`);
+    if (c < 0) assert(false, `PairCounter: count of (${a}, ${b}) below zero`);
     this.counts[i] = c;
   }
 

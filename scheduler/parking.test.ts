@@ -54,7 +54,9 @@ test('a parked class is answered from its verdict and re-examined only when room
   assert.equal(p5.assignments.length, 1);
   assert.equal(p5.assignments[0]?.machineId, 1);
   assert.equal(p5.verdicts.length, 2);
-  assert.equal(p5.stats.parkedTasks, 0, 'the woken tasks were decided one by one');
+  // The oldest task was placed, the next found the class exhausted again, and the last was not looked at.
+  assert.equal(p5.stats.parkedTasks, 1);
+  assert.equal(p5.stats.evaluations <= 2, true, `evaluations ${p5.stats.evaluations}`);
   const p6 = sched.schedulePass(cell.snap, cell.queue);
   assert.equal(p6.stats.parkedTasks, 2);
   assert.equal(p6.stats.wokenClasses, 0);

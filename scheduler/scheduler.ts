@@ -320,7 +320,16 @@ export class Scheduler {
     entry.parkedBy = this.parkToken;
     entry.verdictPass = this.pass;
     c.parked.push(entry);
-    c.parkedDirty = true;
+    // The block of verdicts stays valid when this one has the block's text: append it, marked as already given.
+    const v = entry.verdict;
+    if (!c.parkedDirty && v !== undefined && v.why === c.parkedWhy) {
+      if (c.freshPass !== this.pass) {
+        c.freshPass = this.pass;
+        c.freshCount = 0;
+      }
+      c.parkedVerdicts.push(v);
+      c.freshCount++;
+    } else c.parkedDirty = true;
     if (c.isParked) return;
     c.isParked = true;
     let bucket = this.parkedByPriority.get(c.priority);
@@ -359,6 +368,8 @@ export class Scheduler {
         }
         this.stats.wokenClasses++;
         this.wake(snap, queue, c, nowMs);
+        if (c.parked.length > 0) keep.push(c);
+        else c.isParked = false;
       }
     }
   }
@@ -371,22 +382,40 @@ export class Scheduler {
     return this.recheckFreed(snap, c);
   }
 
-  /** wake unparks c's tasks and decides them now (those still pending park again with a fresh verdict). */
+  /**
+   * wake decides c's parked tasks one by one, from the oldest, until the class is exhausted again (nothing it
+   * could use left); the rest stay parked and get the class's verdict with the others (emitParked). A class that
+   * found one freed machine places a task or two and does not walk its whole tail.
+   */
   private wake(snap: CellSnapshot, queue: PendingQueue, c: TaskClass, nowMs: number): void {
     const list = c.parked;
-    c.parked = [];
-    c.isParked = false;
-    c.parkedDirty = true;
-    for (const e of list) {
+    const n = list.length;
+    const again: QueueEntry[] = [];
+    let i = 0;
+    while (i < n) {
+      if (c.exhausted && c.exhaustedFreedSeq === snap.freedSeq && c.layoutEpoch === snap.layoutEpoch && c.verdict !== undefined && !c.dropped) break;
+      // Past the plan bound the rest waits with the class for the next pass.
+      if (this.passAssignments.length >= this.passMax) break;
+      const e = list[i++] as QueueEntry;
       if (e.removed || e.parkedBy !== this.parkToken) continue;
       // Decided earlier in this pass (its verdict still holds: see examineParked): it waits for the next pass.
       if (e.verdictPass === this.pass) {
-        this.park(c, e);
+        again.push(e);
         continue;
       }
       e.parkedBy = undefined;
-      // Past the plan bound the task waits for the next pass, ordered with the rest of the queue.
-      if (this.passAssignments.length < this.passMax) this.decide(snap, queue, e, nowMs);
+      // A task that stays pending parks again (appended to the list, past n).
+      this.decide(snap, queue, e, nowMs);
+    }
+    if (i === 0) return;
+    // The block of verdicts matches the list entry for entry while it is clean: drop the same front.
+    list.splice(0, i);
+    if (!c.parkedDirty) {
+      c.parkedVerdicts.splice(0, i);
+    }
+    for (const e of again) {
+      list.push(e);
+      c.parkedDirty = true;
     }
   }
 
@@ -408,10 +437,12 @@ export class Scheduler {
           continue;
         }
         if (!c.parkedDirty && why !== undefined && why === c.parkedWhy) {
-          // Nothing parked or removed since the last pass and the same text: hand out the same objects.
+          // Nothing removed since the last pass and the same text: hand out the same objects (not those appended
+          // in this pass: their tasks have theirs already).
           const block = c.parkedVerdicts;
-          for (let i = 0; i < block.length; i++) verdicts.push(block[i] as Verdict);
-          this.stats.parkedTasks += block.length;
+          const n = block.length - (c.freshPass === this.pass ? c.freshCount : 0);
+          for (let i = 0; i < n; i++) verdicts.push(block[i] as Verdict);
+          this.stats.parkedTasks += n;
           bucket[kept++] = c;
           continue;
         }
@@ -435,6 +466,7 @@ export class Scheduler {
         list.length = w;
         c.parkedWhy = why;
         c.parkedDirty = why === undefined;
+        c.freshPass = 0;
         if (w === 0) {
           c.isParked = false;
           continue;
@@ -1257,8 +1289,9 @@ function assertFits(snap: CellSnapshot, slot: number): void {
   const b = slot * DIMS;
   for (let d = 0; d < DIMS; d++) {
     const cap = snap.cap[b + d] as number;
-    assert((snap.resAll[b + d] as number) <= cap, `placement oversubscribes reservations on slot ${slot} dim ${d}`);
-    assert((snap.prodLimit[b + d] as number) <= cap, `placement oversubscribes prod limits on slot ${slot} dim ${d}`);
+    // Messages are built only on failure: this runs for every placement.
+    if ((snap.resAll[b + d] as number) > cap) assert(false, `placement oversubscribes reservations on slot ${slot} dim ${d}`);
+    if ((snap.prodLimit[b + d] as number) > cap) assert(false, `placement oversubscribes prod limits on slot ${slot} dim ${d}`);
   }
 }
 

@@ -265,7 +265,7 @@ export class CellSnapshot {
   }
 
   machineIdOf(slot: number): number {
-    assert(slot >= 0 && slot < this.slotCount && this.state[slot] !== MACHINE_EMPTY, `no machine in slot ${slot}`);
+    if (!(slot >= 0 && slot < this.slotCount && this.state[slot] !== MACHINE_EMPTY)) assert(false, `no machine in slot ${slot}`);
     return this.machineId[slot] as number;
   }
 
@@ -383,7 +383,7 @@ export class CellSnapshot {
 
   private removeTaskSlot(t: number): SchedTask {
     const task = this.tTask[t];
-    assert(task !== undefined, `task slot ${t} is empty`);
+    assert(task !== undefined, 'removeTaskSlot: the task slot is empty');
     const slot = this.tMachine[t] as number;
     const list = this.machineTasks[slot] as number[];
     const pos = this.tPos[t] as number;

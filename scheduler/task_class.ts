@@ -131,6 +131,9 @@ export class TaskClass {
   parkedVerdicts: Verdict[] = [];
   parkedWhy: string | undefined = undefined;
   parkedDirty = true;
+  /** freshCount: verdicts appended to parkedVerdicts in pass freshPass for tasks already answered in that pass. */
+  freshPass = 0;
+  freshCount = 0;
   /** lastPass: the pass that last used this class (LRU and per-pass resets). */
   lastPass = 0;
   placedInCycle = 0;
