@@ -134,6 +134,9 @@ export class TaskClass {
   /** freshCount: verdicts appended to parkedVerdicts in pass freshPass for tasks already answered in that pass. */
   freshPass = 0;
   freshCount = 0;
+  /** queuedLeft: this class's tasks in pass queuedPass's order not yet decided (besides the one being decided). */
+  queuedPass = 0;
+  queuedLeft = 0;
   /** lastPass: the pass that last used this class (LRU and per-pass resets). */
   lastPass = 0;
   placedInCycle = 0;

@@ -38,6 +38,17 @@ export class TopK {
     this.siftDown(id, score, slot);
   }
 
+  /** accepts says whether offer(_, score, slot) would keep the entry (so a caller can skip costlier checks first). */
+  accepts(score: number, slot: number): boolean {
+    return this.size < this.k || worse(this.scores[0] as number, this.slots[0] as number, score, slot);
+  }
+
+  /** score returns the i-th kept entry's score (0 <= i < size, in heap order). */
+  score(i: number): number {
+    assert(i >= 0 && i < this.size, 'TopK: index out of range');
+    return this.scores[i] as number;
+  }
+
   /** id returns the i-th kept entry's id (0 <= i < size, in heap order). */
   id(i: number): number {
     assert(i >= 0 && i < this.size, 'TopK: index out of range');
