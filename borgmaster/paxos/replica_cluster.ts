@@ -27,11 +27,18 @@ export interface ReplicaClusterOptions {
   extraArgs?: string[];
   /** log receives each replica's stderr lines (default: dropped, kept in the last-lines buffer). */
   log?: (id: number, line: string) => void;
+  /**
+   * kvServer: where each replica serves PaxosKv. 'client-port' (default): its own port, served by
+   * grpc_unary_server.ts (as etcd separates client and peer URLs); 'grpc-js': the Paxos peer port's grpc-js server.
+   */
+  kvServer?: 'client-port' | 'grpc-js';
 }
 
 interface Member {
   id: number;
+  /** address is the Paxos peer address; clientAddress is where PaxosKv is served (the same with kvServer grpc-js). */
   address: string;
+  clientAddress: string;
   dataDir: string;
   child: ChildProcess | undefined;
   client: PaxosKvClient;
@@ -59,10 +66,11 @@ export class ReplicaCluster {
     const c = new ReplicaCluster(options);
     for (let id = 1; id <= options.size; id++) {
       const address = `127.0.0.1:${await freePort()}`;
+      const clientAddress = options.kvServer === 'grpc-js' ? address : `127.0.0.1:${await freePort()}`;
       const dataDir = join(options.dir, `replica-${id}`);
       mkdirSync(dataDir, { recursive: true });
-      const client = new PaxosKvClient(address, credentials.createInsecure(), PAXOS_GRPC_OPTIONS);
-      c.members.set(id, { id, address, dataDir, child: undefined, client, stderrTail: [] });
+      const client = new PaxosKvClient(clientAddress, credentials.createInsecure(), PAXOS_GRPC_OPTIONS);
+      c.members.set(id, { id, address, clientAddress, dataDir, child: undefined, client, stderrTail: [] });
     }
     try {
       await Promise.all([...c.members.keys()].map((id) => c.spawn(id)));
@@ -79,6 +87,11 @@ export class ReplicaCluster {
 
   address(id: number): string {
     return this.member(id).address;
+  }
+
+  /** clientAddress is where replica id serves PaxosKv. */
+  clientAddress(id: number): string {
+    return this.member(id).clientAddress;
   }
 
   pid(id: number): number | undefined {
@@ -99,10 +112,12 @@ export class ReplicaCluster {
     const m = this.member(id);
     assert(m.child === undefined, `replica ${id} is already running`);
     const replicas = [...this.members.values()].map((x) => `${x.id}=${x.address}`).join(',');
+    const clients = [...this.members.values()].map((x) => `${x.id}=${x.clientAddress}`).join(',');
+    const clientFlags = this.options.kvServer === 'grpc-js' ? [] : ['--clients', clients];
     const child = spawn(
       process.execPath,
       // BORG_REPLICA_NODE_OPTIONS adds flags for the replica's node (e.g. --cpu-prof when profiling the benchmark).
-      [...(process.env.BORG_REPLICA_NODE_OPTIONS ?? '').split(' ').filter((x) => x !== ''), '--import', 'tsx', REPLICA_MAIN, '--id', String(id), '--replicas', replicas, '--data', m.dataDir, ...(this.options.extraArgs ?? [])],
+      [...(process.env.BORG_REPLICA_NODE_OPTIONS ?? '').split(' ').filter((x) => x !== ''), '--import', 'tsx', REPLICA_MAIN, '--id', String(id), '--replicas', replicas, ...clientFlags, '--data', m.dataDir, ...(this.options.extraArgs ?? [])],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     m.child = child;
@@ -124,9 +139,17 @@ export class ReplicaCluster {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`replica ${id} not ready after ${READY_TIMEOUT_MS} ms: ${m.stderrTail.join('\n')}`)), READY_TIMEOUT_MS);
       child.stdout?.setEncoding('utf8');
+      let ready = false;
       child.stdout?.on('data', (chunk: string) => {
+        // After `ready`, stdout (node's --trace-gc, say) goes to the log like stderr, and is not kept.
+        if (ready) {
+          for (const line of chunk.split('\n')) if (line !== '') this.options.log?.(id, line);
+          return;
+        }
         out += chunk;
         if (out.includes('ready ')) {
+          ready = true;
+          out = '';
           clearTimeout(timer);
           resolve();
         }
@@ -248,7 +271,7 @@ export class ReplicaCluster {
   }
 
   private idOf(address: string): number | undefined {
-    for (const m of this.members.values()) if (m.address === address) return m.id;
+    for (const m of this.members.values()) if (m.clientAddress === address || m.address === address) return m.id;
     return undefined;
   }
 

@@ -4,11 +4,17 @@
 import { crc32 } from 'node:zlib';
 import { PAXOS_KV_HISTORY_PAGE, PAXOS_KV_HISTORY_WRITES, PAXOS_KV_MAX_KEY_BYTES, PAXOS_KV_MAX_VALUE_BYTES } from '../../cells/limits';
 import { assert } from '../../model/assert';
-import { InvalidArgument } from '../../model/errors';
+import { InvalidArgument, NotLeader } from '../../model/errors';
 import type { Server } from '@grpc/grpc-js';
 import {
+  KvGetRequest as KvGetRequestCodec,
+  KvGetResponse as KvGetResponseCodec,
+  KvHistoryRequest as KvHistoryRequestCodec,
+  KvHistoryResponse as KvHistoryResponseCodec,
   KvPutRequest,
   KvSnapshot,
+  KvStatusRequest,
+  KvStatusResponse as KvStatusResponseCodec,
   PaxosKvService,
   unary,
   type KvApplied,
@@ -20,6 +26,7 @@ import {
   type KvStatusResponse,
 } from '../../proto/index';
 import type { PaxosNode, StateMachine } from './node';
+import type { UnaryGrpcServer } from './grpc_unary_server';
 
 /** validatePut checks a client's put before it is proposed, so only well-formed commands enter the log. */
 export function validatePut(req: KvPutRequest): void {
@@ -47,6 +54,20 @@ const KV_SERVICE = {
   ...PaxosKvService,
   put: { ...PaxosKvService.put, requestDeserialize: (b: Buffer): RawPut => ({ req: KvPutRequest.decode(b), bytes: Buffer.from(b) }) },
 };
+
+/** encodePutResponse writes KvPutResponse { index } (field 1, varint) without the generated writer. */
+export function encodePutResponse(index: number): Uint8Array {
+  assert(Number.isSafeInteger(index) && index >= 0, `index ${index}`);
+  if (index === 0) return new Uint8Array(0);
+  const out: number[] = [8];
+  let n = index;
+  while (n >= 128) {
+    out.push((n % 128) | 128);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Uint8Array.from(out);
+}
 
 interface Stored {
   value: Buffer;
@@ -156,5 +177,93 @@ export function serveKv(server: Server, node: PaxosNode<void>, kv: KvStateMachin
         readies: node.metrics.readies,
       };
     }),
+  });
+}
+
+/**
+ * KvServeOptions: clientAddressOf maps a replica's Paxos (peer) address to the address its client service listens
+ * on, so a NotLeader hint and Status name the leader where clients can reach it.
+ */
+export interface KvServeOptions {
+  id: number;
+  clientAddressOf: (peerAddress: string) => string | undefined;
+}
+
+/** KV_MAX_PUT_BYTES bounds one encoded KvPutRequest: the key and value limits plus their field headers. */
+const KV_MAX_PUT_BYTES = PAXOS_KV_MAX_KEY_BYTES + PAXOS_KV_MAX_VALUE_BYTES + 16;
+/** KV_MAX_SMALL_REQUEST_BYTES bounds Get/History/Status requests (a key, two integers, or nothing). */
+const KV_MAX_SMALL_REQUEST_BYTES = PAXOS_KV_MAX_KEY_BYTES + 64;
+
+/**
+ * serveKvUnary adds the PaxosKv methods to a UnaryGrpcServer (grpc_unary_server.ts): the same service and bytes as
+ * serveKv, on the replica's client port. Put proposes the client's request bytes as the command, as serveKv does.
+ */
+export function serveKvUnary(server: UnaryGrpcServer, node: PaxosNode<void>, kv: KvStateMachine, options: KvServeOptions): void {
+  const hint = (e: unknown): unknown => {
+    if (!(e instanceof NotLeader) || e.leaderAddress === undefined) return e;
+    return new NotLeader(options.clientAddressOf(e.leaderAddress) ?? e.leaderAddress);
+  };
+  server.addMethod<RawPut, number>(PaxosKvService.put.path, {
+    maxRequestBytes: KV_MAX_PUT_BYTES,
+    deserialize: (b) => {
+      const req = KvPutRequest.decode(b);
+      validatePut(req);
+      return { req, bytes: Buffer.from(b) };
+    },
+    serialize: encodePutResponse,
+    handle: (put, done) => {
+      node.propose([put.bytes]).then(
+        (index) => done(null, index),
+        (e: unknown) => done(hint(e)),
+      );
+    },
+  });
+  server.addMethod<KvGetRequest, KvGetResponse>(PaxosKvService.get.path, {
+    maxRequestBytes: KV_MAX_SMALL_REQUEST_BYTES,
+    deserialize: (b) => KvGetRequestCodec.decode(b),
+    serialize: (r) => KvGetResponseCodec.encode(r).finish(),
+    handle: (req, done) => {
+      if (req.key.length === 0) {
+        done(new InvalidArgument('key', 'must not be empty'));
+        return;
+      }
+      const read = req.linearizable ? node.linearizableRead() : Promise.resolve(0);
+      read.then(
+        () => {
+          const v = kv.get(req.key);
+          done(null, { found: v !== undefined, value: v?.value ?? Buffer.alloc(0), index: v?.index ?? 0, appliedIndex: kv.applied });
+        },
+        (e: unknown) => done(hint(e)),
+      );
+    },
+  });
+  server.addMethod<KvHistoryRequest, KvHistoryResponse>(PaxosKvService.history.path, {
+    maxRequestBytes: KV_MAX_SMALL_REQUEST_BYTES,
+    deserialize: (b) => KvHistoryRequestCodec.decode(b),
+    serialize: (r) => KvHistoryResponseCodec.encode(r).finish(),
+    handle: (req, done) => {
+      const { writes, firstKeptIndex } = kv.writes(req.fromIndex, req.limit === 0 ? PAXOS_KV_HISTORY_PAGE : req.limit);
+      done(null, { writes, firstKeptIndex, appliedIndex: kv.applied });
+    },
+  });
+  server.addMethod<unknown, KvStatusResponse>(PaxosKvService.status.path, {
+    maxRequestBytes: KV_MAX_SMALL_REQUEST_BYTES,
+    deserialize: (b) => KvStatusRequest.decode(b),
+    serialize: (r) => KvStatusResponseCodec.encode(r).finish(),
+    handle: (_req, done) => {
+      const s = node.status();
+      const leaderPeer = node.leaderAddress();
+      done(null, {
+        id: options.id,
+        role: s.role,
+        leaderId: s.leaderId ?? 0,
+        leaderAddress: leaderPeer === undefined ? '' : (options.clientAddressOf(leaderPeer) ?? leaderPeer),
+        appliedIndex: node.applied,
+        commitIndex: s.commitIndex,
+        leaseValid: s.leaseValid,
+        syncs: node.metrics.syncs,
+        readies: node.metrics.readies,
+      });
+    },
   });
 }

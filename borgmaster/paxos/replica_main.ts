@@ -4,7 +4,11 @@
 //
 //   node --import tsx borgmaster/paxos/replica_main.ts --id 1 --replicas 1=127.0.0.1:7401,2=...,3=... --data DIR
 //        [--tick-ms 50] [--election-ticks 10] [--heartbeat-ticks 2] [--lease-ticks 8] [--max-clock-drift 0.05]
-//        [--snapshot-every N] [--seed S]
+//        [--snapshot-every N] [--seed S] [--clients 1=127.0.0.1:7501,2=...,3=...]
+//
+// With --clients, the PaxosKv client service listens on this replica's client address (grpc_unary_server.ts,
+// gRPC served on node:http2), apart from the Paxos peer address, as etcd separates client and peer URLs; NotLeader
+// hints then name the leader's client address. Without it, PaxosKv shares the grpc-js server with Paxos.
 //
 // It prints `ready <address>` on stdout once it serves, exits 0 on SIGTERM/SIGINT, 1 on a fatal error, 2 on bad
 // flags, and 3 when its disk fails verification (it refuses to serve rather than vote wrongly).
@@ -17,7 +21,9 @@ import type { PaxosConfig } from '../../cells/config';
 import { assert } from '../../model/assert';
 import { InvalidArgument } from '../../model/errors';
 import { PaxosNode } from './node';
-import { KvStateMachine, serveKv } from './replica_kv';
+import { KvStateMachine, serveKv, serveKvUnary } from './replica_kv';
+import { UnaryGrpcServer } from './grpc_unary_server';
+import { PAXOS_KV_MAX_CONCURRENT_STREAMS } from '../../cells/limits';
 import { StorageCorrupt } from './storage';
 import { PAXOS_GRPC_OPTIONS, type PeerAddress } from './transport';
 import { listenNoDelay } from './grpc_listen';
@@ -25,6 +31,8 @@ import { listenNoDelay } from './grpc_listen';
 interface ReplicaFlags {
   id: number;
   replicas: PeerAddress[];
+  /** clients: each replica's client-service address (same ids as replicas), when the service has its own port. */
+  clients: PeerAddress[] | undefined;
   dataDir: string;
   timing: PaxosConfig;
   snapshotEveryEntries: number | undefined;
@@ -46,6 +54,7 @@ function parseReplicaFlags(argv: string[]): ReplicaFlags {
       'max-clock-drift': { type: 'string', default: '0.05' },
       'snapshot-every': { type: 'string' },
       seed: { type: 'string' },
+      clients: { type: 'string' },
     },
     strict: true,
   });
@@ -55,16 +64,25 @@ function parseReplicaFlags(argv: string[]): ReplicaFlags {
     if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgument(`--${name}`, `must be an integer >= ${min}, got ${JSON.stringify(v)}`);
     return n;
   };
-  const replicas = (values.replicas ?? '').split(',').filter((s) => s !== '').map((s, i): PeerAddress => {
-    const m = /^(\d+)=([^,=\s]+:\d+)$/.exec(s);
-    if (!m) throw new InvalidArgument(`--replicas[${i}]`, `expected ID=HOST:PORT, got ${JSON.stringify(s)}`);
-    return { id: Number(m[1]), address: m[2] as string };
-  });
+  const addresses = (flag: string, v: string): PeerAddress[] =>
+    v.split(',').filter((s) => s !== '').map((s, i): PeerAddress => {
+      const m = /^(\d+)=([^,=\s]+:\d+)$/.exec(s);
+      if (!m) throw new InvalidArgument(`--${flag}[${i}]`, `expected ID=HOST:PORT, got ${JSON.stringify(s)}`);
+      return { id: Number(m[1]), address: m[2] as string };
+    });
+  const replicas = addresses('replicas', values.replicas ?? '');
   if (![1, 3, 5].includes(replicas.length)) throw new InvalidArgument('--replicas', `a cell has 1, 3 or 5 replicas, got ${replicas.length}`);
   if (new Set(replicas.map((r) => r.id)).size !== replicas.length) throw new InvalidArgument('--replicas', 'ids must be distinct');
   const id = int('id', values.id, 1);
   if (!replicas.some((r) => r.id === id)) throw new InvalidArgument('--id', `${id} is not among --replicas`);
   if (!values.data) throw new InvalidArgument('--data', 'required');
+  const clients = values.clients === undefined ? undefined : addresses('clients', values.clients);
+  if (clients !== undefined) {
+    const ids = (xs: PeerAddress[]): string => xs.map((r) => r.id).sort((a, b) => a - b).join(',');
+    if (ids(clients) !== ids(replicas)) throw new InvalidArgument('--clients', `must list the same ids as --replicas (${ids(replicas)}), got ${ids(clients)}`);
+    const used = new Set(replicas.map((r) => r.address));
+    for (const c of clients) if (used.has(c.address)) throw new InvalidArgument('--clients', `${c.address} is also a Paxos peer address`);
+  }
   const drift = Number(values['max-clock-drift']);
   if (!(drift >= 0 && drift < 0.5)) throw new InvalidArgument('--max-clock-drift', 'must be in [0, 0.5)');
   const timing: PaxosConfig = {
@@ -79,6 +97,7 @@ function parseReplicaFlags(argv: string[]): ReplicaFlags {
   return {
     id,
     replicas,
+    clients,
     dataDir: values.data,
     timing,
     snapshotEveryEntries: values['snapshot-every'] === undefined ? undefined : int('snapshot-every', values['snapshot-every'], 1),
@@ -121,12 +140,24 @@ async function main(): Promise<void> {
   }
   const server = new Server(PAXOS_GRPC_OPTIONS);
   node.registerService(server);
-  serveKv(server, node, kv, flags.id);
+  const clients = flags.clients;
+  const selfClient = clients?.find((c) => c.id === flags.id);
+  let kvServer: UnaryGrpcServer | undefined;
+  if (clients !== undefined && selfClient !== undefined) {
+    const clientOfPeer = new Map(flags.replicas.map((r) => [r.address, clients.find((c) => c.id === r.id)?.address]));
+    kvServer = new UnaryGrpcServer({ maxConcurrentStreams: PAXOS_KV_MAX_CONCURRENT_STREAMS });
+    serveKvUnary(kvServer, node, kv, { id: flags.id, clientAddressOf: (peer) => clientOfPeer.get(peer) });
+    const i = selfClient.address.lastIndexOf(':');
+    await kvServer.listen(selfClient.address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), Number(selfClient.address.slice(i + 1)));
+  } else {
+    serveKv(server, node, kv, flags.id);
+  }
   // TCP_NODELAY on the replica's own sockets (grpc_listen.ts): Nagle would hold small responses for a delayed ACK.
   const listener = await listenNoDelay(server, self.address, ServerCredentials.createInsecure());
   process.stdout.write(`ready ${self.address}\n`);
   const shutdown = (): void => {
     void listener.close();
+    void kvServer?.close();
     server.forceShutdown();
     void node.close().then(() => process.exit(0));
   };
