@@ -35,7 +35,7 @@ import { LinkShard, TokenBucket } from './link/index';
 import { planDrainEvictions } from './plan/index';
 import { bodies, command } from './state/builders';
 import { BnsPublisher, type BnsRecord } from './bns/index';
-import { BorgMetrics, CellStateSource, StatusServer, UsageBook, followWatchHub, type ReplicaInfo } from './status/index';
+import { BorgMetrics, CellStateSource, PauseMonitor, StatusServer, UsageBook, followWatchHub, type ReplicaInfo } from './status/index';
 import { resources } from '../model/resources';
 
 export interface ReplicaOptions {
@@ -64,6 +64,8 @@ export class Replica {
   /** drainBucket paces drain evictions at the cell's rescheduling rate (leader only; soft state). */
   private drainBucket: TokenBucket | undefined;
   private evicting = false;
+  /** pauses feeds /metrics with the event loop's lag and GC pauses (started with the duties). */
+  private pauses: PauseMonitor | undefined;
 
   private constructor(
     readonly options: ReplicaOptions,
@@ -397,6 +399,8 @@ export class Replica {
   }
 
   private startDuties(log: (m: string) => void): void {
+    this.pauses = new PauseMonitor(this.metrics);
+    this.pauses.start();
     const duty = async () => {
       if (this.closed) return;
       // Progress probes run beside the duties: a dead peer's 1 s timeout must not delay a new master's bootstrap.
@@ -479,6 +483,7 @@ export class Replica {
   async close(): Promise<void> {
     this.closed = true;
     if (this.dutyTimer) clearTimeout(this.dutyTimer);
+    this.pauses?.stop();
     this.link.stop();
     this.stopFollowing();
     await this.status.close();

@@ -38,11 +38,16 @@ function rssBytes(pid: number | undefined): number {
 }
 
 /** histogram reads the cumulative buckets of one Prometheus histogram from a /metrics page: le -> count. */
-function histogram(text: string, name: string): Map<number, number> {
+function histogram(text: string, name: string, label = ''): Map<number, number> {
   const out = new Map<number, number>();
   const re = new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\d+)$`, 'gm');
-  for (const m of text.matchAll(re)) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  for (const m of text.matchAll(re)) if (m[0].includes(label)) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
   return out;
+}
+
+/** observations counts what a histogram gained between two readings. */
+function observations(before: Map<number, number>, after: Map<number, number>): number {
+  return (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
 }
 
 /** bucketQuantile: the upper bound of the bucket holding quantile q of the observations between two readings. */
@@ -181,7 +186,15 @@ async function run(args: string[]): Promise<void> {
     result.hostFsyncP50Ms = Number(pct(syncs, 0.5).toFixed(1));
     result.hostFsyncP99Ms = Number(pct(syncs, 0.99).toFixed(1));
     leader = await leaderOf();
-    const commitBefore = histogram(await cell.metricsText(leader), 'borg_paxos_commit_seconds');
+    const leaderTextBefore = await cell.metricsText(leader);
+    const commitBefore = histogram(leaderTextBefore, 'borg_paxos_commit_seconds');
+    // What the elected master paused for meanwhile (its event loop's lag and GC pauses), and its followers' lag:
+    // where a CreateJob's tail comes from when it is not the disk.
+    const lagBefore = histogram(leaderTextBefore, 'borg_event_loop_lag_seconds');
+    const majorBefore = histogram(leaderTextBefore, 'borg_gc_pause_seconds', 'kind="major"');
+    const minorBefore = histogram(leaderTextBefore, 'borg_gc_pause_seconds', 'kind="minor"');
+    const followers = [...cell.replicas.keys()].filter((id) => id !== leader);
+    const followerLagBefore = await Promise.all(followers.map((id) => cell.metricsText(id).then((t) => histogram(t, 'borg_event_loop_lag_seconds')).catch(() => new Map<number, number>())));
     const lat: number[] = [];
     for (let i = 0; i < 100; i++) {
       const s = process.hrtime.bigint();
@@ -191,7 +204,19 @@ async function run(args: string[]): Promise<void> {
     }
     result.createJobP50Ms = Number(pct(lat, 0.5).toFixed(1));
     result.createJobP99Ms = Number(pct(lat, 0.99).toFixed(1));
-    const commitAfter = await cell.metricsText(leader).then((t) => histogram(t, 'borg_paxos_commit_seconds')).catch(() => new Map<number, number>());
+    const leaderTextAfter = await cell.metricsText(leader).catch(() => '');
+    const commitAfter = histogram(leaderTextAfter, 'borg_paxos_commit_seconds');
+    const lagAfter = histogram(leaderTextAfter, 'borg_event_loop_lag_seconds');
+    const majorAfter = histogram(leaderTextAfter, 'borg_gc_pause_seconds', 'kind="major"');
+    const minorAfter = histogram(leaderTextAfter, 'borg_gc_pause_seconds', 'kind="minor"');
+    const followerLagAfter = await Promise.all(followers.map((id) => cell.metricsText(id).then((t) => histogram(t, 'borg_event_loop_lag_seconds')).catch(() => new Map<number, number>())));
+    result.leaderLoopLagP99MsAtMost = bucketQuantile(lagBefore, lagAfter, 0.99) * 1000;
+    result.leaderLoopLagMaxMsAtMost = bucketQuantile(lagBefore, lagAfter, 1) * 1000;
+    result.followerLoopLagP99MsAtMost = Math.min(...followers.map((_, i) => bucketQuantile(followerLagBefore[i] ?? new Map(), followerLagAfter[i] ?? new Map(), 0.99) * 1000));
+    result.leaderMajorGcs = observations(majorBefore, majorAfter);
+    result.leaderMajorGcMaxMsAtMost = bucketQuantile(majorBefore, majorAfter, 1) * 1000;
+    result.leaderMinorGcs = observations(minorBefore, minorAfter);
+    result.leaderMinorGcP99MsAtMost = bucketQuantile(minorBefore, minorAfter, 0.99) * 1000;
     // Bucket bounds, so "at most": the leader's commits while the CreateJobs ran (their own and any other).
     result.leaderCommitP50MsAtMost = bucketQuantile(commitBefore, commitAfter, 0.5) * 1000;
     result.leaderCommitP99MsAtMost = bucketQuantile(commitBefore, commitAfter, 0.99) * 1000;
@@ -270,6 +295,9 @@ async function run(args: string[]): Promise<void> {
       ['CreateJob p99 (light load)', `${result.createJobP99Ms} ms`, '< 50 ms'],
       ['  leader Paxos commit p50 / p99 (<=)', `${result.leaderCommitP50MsAtMost} / ${result.leaderCommitP99MsAtMost} ms`, ''],
       ['  host fsync p50 / p99', `${result.hostFsyncP50Ms} / ${result.hostFsyncP99Ms} ms`, ''],
+      ['  leader loop lag p99 / max (<=)', `${result.leaderLoopLagP99MsAtMost} / ${result.leaderLoopLagMaxMsAtMost} ms`, ''],
+      ['  best follower loop lag p99 (<=)', `${result.followerLoopLagP99MsAtMost} ms`, ''],
+      ['  leader GCs major (max) / minor (p99)', `${result.leaderMajorGcs} (${result.leaderMajorGcMaxMsAtMost}) / ${result.leaderMinorGcs} (${result.leaderMinorGcP99MsAtMost}) ms`, ''],
       ['failover: write accepted (median)', `${result.failoverSecondsMedian} s`, '< 2 s'],
       ['failover: scheduler back (median)', `${result.schedulerBackSecondsMedian} s`, '< 3 s'],
       ['tasks restarted by failovers', `${result.tasksRestarted}`, '0'],

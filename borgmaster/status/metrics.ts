@@ -72,6 +72,8 @@ export class BorgMetrics {
   private readonly preemptions: Counter;
   private readonly oomKills: Counter;
   private readonly logIndex: Gauge;
+  private readonly loopLag: Histogram;
+  private readonly gcPause: Histogram<'kind'>;
   private summaryFn: (() => CellSummary) | undefined;
 
   constructor(options: BorgMetricsOptions = {}) {
@@ -90,6 +92,9 @@ export class BorgMetrics {
     this.polls = new Counter({ name: 'borg_link_polls_total', help: 'Borglet polls by result.', labelNames: ['result'], registers });
     this.preemptions = new Counter({ name: 'borg_preemptions_total', help: 'Tasks evicted to make room for higher-priority tasks.', registers });
     this.oomKills = new Counter({ name: 'borg_oom_kills_total', help: 'Tasks killed by the kernel OOM killer, as reported by Borglets.', registers });
+    // Pauses of the process (PauseMonitor feeds them): what any request on this replica may wait behind.
+    this.loopLag = new Histogram({ name: 'borg_event_loop_lag_seconds', help: 'How late a periodic timer fired: the event loop was busy, paused by GC, or not given a CPU.', buckets: LATENCY_BUCKETS_S, registers });
+    this.gcPause = new Histogram({ name: 'borg_gc_pause_seconds', help: 'Garbage collection pauses of this process, by kind (minor, major, incremental, weakcb).', labelNames: ['kind'], buckets: LATENCY_BUCKETS_S, registers });
     this.logIndex = new Gauge({ name: 'borg_paxos_log_index', help: 'Highest log index this replica knows chosen.', registers });
     // The process's memory, read at scrape time (the cell benchmark derives the master's bytes per task from it).
     new Gauge({
@@ -198,6 +203,14 @@ export class BorgMetrics {
   countOomKills(n: number): void {
     checkCount(n, 'OOM kills');
     if (n > 0) this.oomKills.inc(n);
+  }
+
+  observeLoopLag(seconds: number): void {
+    this.loopLag.observe(seconds);
+  }
+
+  observeGcPause(kind: string, seconds: number): void {
+    this.gcPause.observe({ kind }, seconds);
   }
 
   passLatency(): PassLatency {
