@@ -127,6 +127,11 @@ export class Scheduler {
   private lastKeyedTask: SchedTask | undefined = undefined;
   /** jobClasses: the live classes of each job, whose cached scores a placement in the job's rack makes stale. */
   private readonly jobClasses = new Map<number, TaskClass[]>();
+  /**
+   * taskClass: the class each task object was last keyed to. SchedTask objects are treated as immutable (a changed
+   * task is a new object, as PendingQueue.add has it), so an evicted victim coming back is not keyed again.
+   */
+  private readonly taskClass = new WeakMap<SchedTask, TaskClass>();
   private cacheEntries = 0;
   private pass = 0;
   private perm = new Int32Array(0);
@@ -1187,37 +1192,14 @@ export class Scheduler {
   }
 
   private classFor(entry: QueueEntry): TaskClass {
-    const task = entry.task;
     let c = entry.cls;
     if (c === undefined || c.dropped) {
-      // Tasks of one job arrive in runs: when the requirements equal the last keyed task's, its class is ours
-      // without building the key string.
-      const last = this.lastKeyed;
-      if (this.config.equivalenceClasses && last !== undefined && !last.dropped && sameRequirements(task, this.lastKeyedTask)) {
-        entry.cls = last;
-        c = last;
-      }
-    }
-    if (c === undefined || c.dropped) {
-      const key = this.config.equivalenceClasses ? classKey(task) : `#${task.id}`;
-      c = this.classes.get(key);
-      if (c === undefined) {
-        c = new TaskClass(key, task, REASON_SLOTS, Math.min(this.limit, 64));
-        if (this.spare !== undefined) {
-          c.adoptStorage(this.spare);
-          this.spare = undefined;
-        }
-        this.classes.set(key, c);
-        if (this.config.scoreCaching && this.config.equivalenceClasses) {
-          const list = this.jobClasses.get(c.job);
-          if (list === undefined) this.jobClasses.set(c.job, [c]);
-          else list.push(c);
-        }
-        this.cacheEntries += c.entries;
-      }
+      const task = entry.task;
+      // A task queued again (an evicted victim, a rejected assignment) is the same object: its class is known.
+      c = this.taskClass.get(task);
+      if (c === undefined || c.dropped) c = this.keyClass(task);
       entry.cls = c;
-      this.lastKeyed = c;
-      this.lastKeyedTask = task;
+      this.taskClass.set(task, c);
     }
     if (c.lastPass !== this.pass) {
       // Move to the back once per pass: the Map's order is then least recently used first.
@@ -1225,6 +1207,33 @@ export class Scheduler {
       this.classes.set(c.key, c);
       c.lastPass = this.pass;
     }
+    return c;
+  }
+
+  /** keyClass finds or creates the class of a task not seen before. */
+  private keyClass(task: SchedTask): TaskClass {
+    // Tasks of one job arrive in runs: when the requirements equal the last keyed task's, its class is ours
+    // without building the key string.
+    const last = this.lastKeyed;
+    if (this.config.equivalenceClasses && last !== undefined && !last.dropped && sameRequirements(task, this.lastKeyedTask)) return last;
+    const key = this.config.equivalenceClasses ? classKey(task) : `#${task.id}`;
+    let c = this.classes.get(key);
+    if (c === undefined) {
+      c = new TaskClass(key, task, REASON_SLOTS, Math.min(this.limit, 64));
+      if (this.spare !== undefined) {
+        c.adoptStorage(this.spare);
+        this.spare = undefined;
+      }
+      this.classes.set(key, c);
+      if (this.config.scoreCaching && this.config.equivalenceClasses) {
+        const list = this.jobClasses.get(c.job);
+        if (list === undefined) this.jobClasses.set(c.job, [c]);
+        else list.push(c);
+      }
+      this.cacheEntries += c.entries;
+    }
+    this.lastKeyed = c;
+    this.lastKeyedTask = task;
     return c;
   }
 

@@ -627,16 +627,19 @@ function writeVec(a: Float64Array, b: number, r: Resources): void {
   a[b + 3] = r.ports;
 }
 
-function checkDim(v: number, field: string): void {
-  if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgument(field, `must be a non-negative integer, got ${String(v)}`);
+function checkDim(v: number, field: string, dim: string): void {
+  if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgument(`${field}.${dim}`, `must be a non-negative integer, got ${String(v)}`);
 }
 
-/** checkVec validates a vector from outside; field by field, without allocating (it runs on every placement). */
+/**
+ * checkVec validates a vector from outside; field by field, without allocating (it runs on every placement: the
+ * field's name is joined only when it is reported).
+ */
 function checkVec(r: Resources, field: string): void {
-  checkDim(r.cpuMillis, `${field}.cpuMillis`);
-  checkDim(r.ramBytes, `${field}.ramBytes`);
-  checkDim(r.diskBytes, `${field}.diskBytes`);
-  checkDim(r.ports, `${field}.ports`);
+  checkDim(r.cpuMillis, field, 'cpuMillis');
+  checkDim(r.ramBytes, field, 'ramBytes');
+  checkDim(r.diskBytes, field, 'diskBytes');
+  checkDim(r.ports, field, 'ports');
 }
 
 function checkMachine(m: SchedMachine): void {

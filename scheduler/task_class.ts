@@ -9,7 +9,7 @@ import { roomKindOf, type RoomKind } from './room_index';
 import type { CellSnapshot } from './snapshot';
 import type { TopK } from './top_k';
 import type { QueueEntry } from './pending_queue';
-import { OP_EQ, OP_EXISTS, OP_IN, OP_NE, OP_NOT_EXISTS, type SchedTask, type Verdict } from './types';
+import { OP_EQ, OP_EXISTS, OP_IN, OP_NE, OP_NOT_EXISTS, type SchedConstraint, type SchedTask, type Verdict } from './types';
 
 const EMPTY_COLUMN = new Int32Array(0);
 
@@ -25,7 +25,9 @@ export function validateTask(t: SchedTask): void {
   if (!Number.isInteger(t.job) || t.job <= 0) throw new InvalidArgument('task.job', 'must be an interned job id');
   if (!Number.isInteger(t.user) || t.user <= 0) throw new InvalidArgument('task.user', 'must be an interned user id');
   if (t.constraints.length > MAX_CONSTRAINTS) throw new InvalidArgument('task.constraints', `at most ${MAX_CONSTRAINTS}`);
-  t.constraints.forEach((c, i) => {
+  // A loop, not forEach: every evicted victim comes back through here, and a closure per call is garbage.
+  for (let i = 0; i < t.constraints.length; i++) {
+    const c = t.constraints[i] as SchedConstraint;
     const f = `task.constraints[${i}]`;
     if (!Number.isInteger(c.key) || c.key <= 0) throw new InvalidArgument(`${f}.key`, 'must be an interned attribute key');
     if (c.values.length > MAX_CONSTRAINT_VALUES) throw new InvalidArgument(`${f}.values`, `at most ${MAX_CONSTRAINT_VALUES}`);
@@ -44,7 +46,7 @@ export function validateTask(t: SchedTask): void {
       default:
         throw new InvalidArgument(`${f}.op`, `unknown operator ${String(c.op)}`);
     }
-  });
+  }
   checkCount(t.spread.maxPerMachine, 'task.spread.maxPerMachine');
   checkCount(t.spread.maxPerRack, 'task.spread.maxPerRack');
   checkCount(t.spread.maxPerPowerDomain, 'task.spread.maxPerPowerDomain');
