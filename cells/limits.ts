@@ -60,6 +60,11 @@ export const PAXOS_TRUNCATE_CHUNK = 512;
  * record and its ACCEPTs share one encoding (two generations of half this size; older entries are re-encoded).
  */
 export const PAXOS_ENCODED_ENTRY_CACHE_BYTES = 32 * MiB;
+/**
+ * PAXOS_ENCODED_ENTRY_CACHE_ENTRIES bounds the same cache by count (two generations of half this many): every
+ * cached encoding is an object the garbage collector traces, and a byte bound alone let ~100,000 small ones live.
+ */
+export const PAXOS_ENCODED_ENTRY_CACHE_ENTRIES = 8_192;
 /** PAXOS_SEND_QUEUE_MESSAGES / _BYTES bound what waits for one peer's stream; beyond them the oldest is dropped. */
 export const PAXOS_SEND_QUEUE_MESSAGES = 8_192;
 export const PAXOS_SEND_QUEUE_BYTES = 64 * MiB;
@@ -256,3 +261,4 @@ assert(STATUS_LOG_TAIL_BYTES <= LOG_TAIL_MAX_BYTES, 'the status page asks for no
 assert(STATUS_LIVE_CLIENTS_MAX >= 1 && STATUS_LIVE_COALESCE_MS > 0 && STATUS_LIVE_IDS_MAX >= 1, 'live updates have positive bounds');
 assert(STATUS_RECENT_EVENTS <= STATUS_PAGE_ROWS_MAX, 'recent events fit one page');
 assert(PAXOS_KV_MAX_CONCURRENT_STREAMS >= 256 && PAXOS_KV_MAX_CONCURRENT_STREAMS <= PAXOS_MAX_INFLIGHT_SLOTS, 'the calls of one client connection fit in the Paxos pipeline');
+assert(PAXOS_ENCODED_ENTRY_CACHE_ENTRIES >= 4 * PAXOS_MAX_BATCH_COMMANDS, 'two full Paxos batches fit one generation of the encoded-entry cache');
