@@ -30,6 +30,8 @@ export class PendingQueue {
   private readonly levels = new Map<number, Map<number, QueueEntry[]>>();
   private rotation = 0;
   private readonly orderBuf: QueueEntry[] = [];
+  private readonly activeBuf: QueueEntry[][] = [];
+  private readonly cursorBuf: number[] = [];
   /** demandCpuMillis, demandRamBytes: sums of the queued tasks' limits (the workload shape the hybrid scorer uses). */
   demandCpuMillis = 0;
   demandRamBytes = 0;
@@ -122,27 +124,38 @@ export class PendingQueue {
         list.length = w;
         live += w;
         if (w === 0) users.delete(u);
-        else if (parked === 0) lists.push(list);
-        else if (parked < w) lists.push(list.filter((e) => e.parkedBy !== owner));
+        else if (parked < w) lists.push(list);
       }
       if (live === 0) this.levels.delete(p);
       if (lists.length === 0) continue;
-      if (lists.length === 1) {
-        for (const e of lists[0] as QueueEntry[]) out.push(e);
-        continue;
+      // Round-robin: each turn takes the next unparked task of every user that still has one; users that run out
+      // leave the rotation, so the work is linear in the number of tasks. Cursors skip parked entries in place
+      // (no filtered copy of a long list).
+      const n = lists.length;
+      const start = rot % n;
+      const active = this.activeBuf;
+      const cursor = this.cursorBuf;
+      active.length = 0;
+      cursor.length = 0;
+      for (let k = 0; k < n; k++) {
+        active.push(lists[(start + k) % n] as QueueEntry[]);
+        cursor.push(0);
       }
-      // Round-robin: each turn takes the next task of every user that still has one; users that run out leave
-      // the rotation, so the work is linear in the number of tasks.
-      const start = rot % lists.length;
-      const active = [...lists.slice(start), ...lists.slice(0, start)];
-      for (let round = 0; active.length > 0; round++) {
+      while (active.length > 0) {
         let w = 0;
         for (let i = 0; i < active.length; i++) {
           const l = active[i] as QueueEntry[];
-          out.push(l[round] as QueueEntry);
-          if (round + 1 < l.length) active[w++] = l;
+          let c = cursor[i] as number;
+          while (c < l.length && owner !== undefined && (l[c] as QueueEntry).parkedBy === owner) c++;
+          if (c < l.length) out.push(l[c++] as QueueEntry);
+          if (c < l.length) {
+            active[w] = l;
+            cursor[w] = c;
+            w++;
+          }
         }
         active.length = w;
+        cursor.length = w;
       }
     }
     return out;

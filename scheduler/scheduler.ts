@@ -190,6 +190,7 @@ export class Scheduler {
   // The pass in progress: its plan so far and its bound.
   private passAssignments: Assignment[] = [];
   private passVerdicts: Verdict[] = [];
+  private nVerdicts = 0;
   private passMax = 0;
 
   constructor(
@@ -252,7 +253,10 @@ export class Scheduler {
     this.countStates(snap);
 
     const assignments: Assignment[] = [];
-    const verdicts: Verdict[] = [];
+    // Sized once for the whole queue (every verdict of the pass is for a task queued at its start): growing it by
+    // doubling to ~45,000 entries would leave a megabyte of young garbage per pass on a loaded cell.
+    const verdicts = new Array<Verdict>(queue.size);
+    this.nVerdicts = 0;
     this.passAssignments = assignments;
     this.passVerdicts = verdicts;
     this.passMax = maxAssignments;
@@ -282,11 +286,12 @@ export class Scheduler {
     }
     if (!bounded && assignments.length < maxAssignments) this.examineParked(snap, queue, -1, nowMs);
     else bounded = true;
-    this.emitParked(verdicts, bounded);
+    this.emitParked(bounded);
     this.evictClasses(false);
     this.passAssignments = [];
     this.passVerdicts = [];
     this.stats.placed = assignments.length;
+    verdicts.length = this.nVerdicts;
     this.stats.pending = verdicts.length;
     this.stats.decisions = assignments.length + verdicts.length;
     this.stats.classes = this.classes.size;
@@ -294,15 +299,19 @@ export class Scheduler {
     return { assignments, verdicts, stats: this.stats };
   }
 
+  /** giveVerdict appends to the pass's verdicts (an array sized for the queue, filled by index). */
+  private giveVerdict(v: Verdict): void {
+    this.passVerdicts[this.nVerdicts++] = v;
+  }
+
   /** decide places one queued task or gives it its verdict; a task of an exhausted class is parked with it. */
   private decide(snap: CellSnapshot, queue: PendingQueue, entry: QueueEntry, nowMs: number): void {
     const task = entry.task;
     const c = this.classFor(entry);
     if (c.queuedPass === this.pass && c.queuedLeft > 0) c.queuedLeft--;
-    const verdicts = this.passVerdicts;
     // Fast path for the long tail of a loaded cell: the class found no machine and nothing was freed since.
     if (c.exhausted && c.exhaustedFreedSeq === snap.freedSeq && c.layoutEpoch === snap.layoutEpoch && c.verdict !== undefined) {
-      verdicts.push(verdictOf(entry, c.verdict));
+      this.giveVerdict(verdictOf(entry, c.verdict));
       this.park(c, entry);
       return;
     }
@@ -320,7 +329,7 @@ export class Scheduler {
       }
       const a = this.commit(snap, queue, task, c, slot);
       if (a === undefined) {
-        verdicts.push(verdictOf(entry, `0/${snap.liveMachines} machines feasible: 1 chosen machine's reservations grew since it was checked (retried next pass)`));
+        this.giveVerdict(verdictOf(entry, `0/${snap.liveMachines} machines feasible: 1 chosen machine's reservations grew since it was checked (retried next pass)`));
         return;
       }
       this.passAssignments.push(a);
@@ -332,7 +341,7 @@ export class Scheduler {
         this.spare = c;
       }
     } else {
-      verdicts.push(verdictOf(entry, this.verdictFor(snap, c, task, nowMs)));
+      this.giveVerdict(verdictOf(entry, this.verdictFor(snap, c, task, nowMs)));
       // An exhausted class's verdict holds for every task of it until room it could use appears: park the task.
       if (c.exhausted && c.nCand === 0 && c.verdict !== undefined) this.park(c, entry);
     }
@@ -450,7 +459,7 @@ export class Scheduler {
    * task while the text is unchanged), and forgets entries that left the queue. In a pass cut short by the plan
    * bound, classes not examined get none, like the tasks the pass did not reach.
    */
-  private emitParked(verdicts: Verdict[], bounded: boolean): void {
+  private emitParked(bounded: boolean): void {
     for (const p of this.parkedPriorities) {
       const bucket = this.parkedByPriority.get(p) as TaskClass[];
       const examined = p >= this.examinedDownTo;
@@ -467,7 +476,7 @@ export class Scheduler {
           // in this pass: their tasks have theirs already).
           const block = c.parkedVerdicts;
           const n = block.length - (c.freshPass === this.pass ? c.freshCount : 0);
-          for (let i = 0; i < n; i++) verdicts.push(block[i] as Verdict);
+          for (let i = 0; i < n; i++) this.giveVerdict(block[i] as Verdict);
           this.stats.parkedTasks += n;
           bucket[kept++] = c;
           continue;
@@ -486,7 +495,7 @@ export class Scheduler {
           block.push(v);
           if (e.verdictPass === this.pass) continue;
           e.verdictPass = this.pass;
-          verdicts.push(v);
+          this.giveVerdict(v);
           this.stats.parkedTasks++;
         }
         list.length = w;
