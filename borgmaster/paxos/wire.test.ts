@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { SeededRng } from '../../model/rng';
 import { PaxosBatch, PaxosEntry, PaxosMessage, PaxosMessage_Type as T } from '../../proto/index';
 import { encodeBatch, encodeEntry, encodeMessage } from './wire';
-import { PAXOS_ENCODED_ENTRY_CACHE_BYTES } from '../../cells/limits';
+import { PAXOS_ENCODED_ENTRY_CACHE_BYTES, PAXOS_ENCODED_ENTRY_CACHE_ENTRIES } from '../../cells/limits';
 
 const EDGE_NUMBERS = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31 - 1, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1];
 
@@ -68,6 +68,19 @@ test('the encoding cache is bounded: past PAXOS_ENCODED_ENTRY_CACHE_BYTES an old
   const bytes = encodeEntry(first);
   const big = Buffer.alloc(1024 * 1024, 1);
   for (let i = 0; i < PAXOS_ENCODED_ENTRY_CACHE_BYTES / big.length + 2; i++) encodeEntry({ slot: 2 + i, ballot: first.ballot, noop: false, value: big });
+  const again = encodeEntry(first);
+  assert.notEqual(again, bytes, 'evicted');
+  assert.deepEqual(again, bytes);
+});
+
+test('the encoding cache is bounded by count too: past PAXOS_ENCODED_ENTRY_CACHE_ENTRIES small entries an old one is encoded again', () => {
+  const first: PaxosEntry = { slot: 1, ballot: { round: 2, replica: 1 }, noop: false, value: Buffer.from('first') };
+  const bytes = encodeEntry(first);
+  const small = Buffer.from('x');
+  // Half the bound later it is still cached (a Ready's disk record and ACCEPTs come within far fewer entries).
+  for (let i = 0; i < PAXOS_ENCODED_ENTRY_CACHE_ENTRIES / 2 - 1; i++) encodeEntry({ slot: 2 + i, ballot: first.ballot, noop: false, value: small });
+  assert.equal(encodeEntry(first), bytes, 'still cached');
+  for (let i = 0; i < PAXOS_ENCODED_ENTRY_CACHE_ENTRIES; i++) encodeEntry({ slot: 2 + i, ballot: first.ballot, noop: false, value: small });
   const again = encodeEntry(first);
   assert.notEqual(again, bytes, 'evicted');
   assert.deepEqual(again, bytes);
