@@ -667,7 +667,9 @@ export class Scheduler {
 
   /** recheckOne adds slot m as a candidate of exhausted class c if it fits now. */
   private recheckOne(snap: CellSnapshot, c: TaskClass, m: number): void {
-    if (this.evaluate(snap, c, m) !== 0) return;
+    // Most machines an exhausted class rechecks gained too little room: the room bound (an upper bound on what it
+    // could get there) rules them out in a few operations, and a recheck counts no reasons for what it rejects.
+    if (!roomBoundFits(snap, c, m) || this.evaluate(snap, c, m) !== 0) return;
     c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
     // The machine was counted under some reason when the walk rejected it; which one is not kept (that would cost
     // a byte per class and machine), so take it from the largest count. The histogram keeps adding up to the
