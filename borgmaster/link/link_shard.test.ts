@@ -88,6 +88,7 @@ test('link shard: steady-state polls carry no specs; a change reaches the Borgle
   assert.ok(h.holder.requests.every((r) => r.tasks.length === 0 && !r.authoritative && (r.desiredVersion ?? 0) > 0), 'an unchanged poll lists no task and says which version is meant');
   assert.equal(h.holder.sim.counters.specsReceived, before.specsReceived, 'no spec crossed the wire');
   assert.equal(h.holder.sim.counters.starts, before.starts);
+  assert.equal(h.shard.stats.sameReplies, 2, 'the second quiet round repeats the first one\'s reports byte for byte: not decoded again');
 
   // Another replica taking these machines over (a new election reshuffles the shards) knows no echo yet: its first
   // polls are "unchanged" ones, which the Borglets already running this state confirm. No spec is sent again.

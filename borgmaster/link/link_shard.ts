@@ -9,9 +9,9 @@
 // UP. Usage in the replies is soft state handed to onSample (never replicated). The master polls; Borglets never
 // push.
 import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { BorgletClient, CHANNEL_OPTIONS, MachineState, EventType, type Ballot, type Command, type PollResponse, type ReservationUpdate, type TaskTransition } from '../../proto/index';
+import { BorgletClient, CHANNEL_OPTIONS, MachineState, EventType, PollResponse, type Ballot, type Command, type ReservationUpdate, type TaskTransition } from '../../proto/index';
 import type { Clock } from '../../model/clock';
-import { BorgError } from '../../model/errors';
+import { BorgError, Unavailable } from '../../model/errors';
 import type { LinkConfig } from '../../cells/config';
 import { MAX_TRANSITIONS_PER_COMMAND } from '../../cells/limits';
 import type { CellState } from '../state/cell_state';
@@ -21,7 +21,7 @@ import { machinePhase, shardOwner } from './assignment';
 import { desiredTasks, desiredVersionCached } from './desired';
 import { diffReport } from './report_diff';
 import { Dedup, MachineHealth, TokenBucket } from './health';
-import { PollChannel } from './poll_stream';
+import { PollChannel, type PollReply } from './poll_stream';
 
 /** MasterView is what the shard needs to know of Paxos right now. */
 export interface MasterView {
@@ -76,6 +76,21 @@ export interface LinkStats {
   rounds: number;
   /** skippedInFlight counts machines a round passed over because their previous poll was still out. */
   skippedInFlight: number;
+  /** sameReplies counts replies byte for byte equal to the report last judged quiet against the same state (not decoded). */
+  sameReplies: number;
+}
+
+/**
+ * QuietVerdict: the report a machine last sent that asked for nothing (no transition, no reservation, no state
+ * change, its desired state confirmed), and the state it was judged against. The same bytes against the same
+ * state get the same verdict, so they are not decoded again (the usage they carry is unchanged as well).
+ */
+interface QuietVerdict {
+  body: Buffer;
+  rec: MachineRec;
+  generation: number;
+  epoch: number;
+  version: number;
 }
 
 const MAX_CONCURRENT_POLLS = 512;
@@ -108,7 +123,9 @@ const EXPIRE_TICK_MS = 100;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class LinkShard {
-  readonly stats: LinkStats = { fullPolls: 0, unchangedPolls: 0, specsSent: 0, failedPolls: 0, commits: 0, rounds: 0, skippedInFlight: 0 };
+  readonly stats: LinkStats = { fullPolls: 0, unchangedPolls: 0, specsSent: 0, failedPolls: 0, commits: 0, rounds: 0, skippedInFlight: 0, sameReplies: 0 };
+  /** quiet: per machine, the last report judged to ask for nothing (soft; bounded by the machines polled). */
+  private readonly quiet = new Map<string, QuietVerdict>();
   /** channels: one PollStream per Borglet address (a simulated-Borglets process shares one among its machines). */
   private readonly channels = new Map<string, { client: InstanceType<typeof BorgletClient>; channel: PollChannel }>();
   private expireTimer: NodeJS.Timeout | undefined;
@@ -323,15 +340,7 @@ export class LinkShard {
     const now = this.o.clock.nowMs();
     const previous = this.lastPollMs.get(m.name);
     this.lastPollMs.set(m.name, now);
-    let response: PollResponse;
-    try {
-      // The deadline is twice the interval: a reply that is merely late is not a missed poll.
-      response = await this.channel(m).poll(
-        { cell: state.cell, machine: m.name, ballot, replica: this.o.replicaId, pollSeq: 0, authoritative: full, tasks, desiredVersion: version },
-        now,
-        Math.max(1000, 2 * this.o.config.pollIntervalMs),
-      );
-    } catch (e: unknown) {
+    const failed = (e: unknown) => {
       this.stats.failedPolls++;
       this.echoed.delete(m.name);
       if (e instanceof BorgError && e.code === 'deadline_exceeded') this.adjustWindow(m.address, true);
@@ -340,6 +349,45 @@ export class LinkShard {
         this.o.log?.(`link: ${m.name} missed ${this.health.missedCount(m.name)} polls (${e instanceof Error ? e.message : String(e)}); marking it DOWN`);
         this.enqueue({ machineState: command(bodies.setMachineState(m.name, MachineState.DOWN, `missed ${this.health.missedCount(m.name)} polls`)) });
       }
+    };
+    let reply: PollReply;
+    try {
+      // The deadline is twice the interval: a reply that is merely late is not a missed poll.
+      reply = await this.channel(m).poll(
+        { cell: state.cell, machine: m.name, ballot, replica: this.o.replicaId, pollSeq: 0, authoritative: full, tasks, desiredVersion: version },
+        now,
+        Math.max(1000, 2 * this.o.config.pollIntervalMs),
+      );
+    } catch (e: unknown) {
+      failed(e);
+      return;
+    }
+    // The records may have been replaced while the poll was out (a checkpoint restore): judge against the current.
+    const current = this.o.state();
+    const cur = current.machines.get(name);
+    const last = this.quiet.get(name);
+    if (
+      !full &&
+      last !== undefined &&
+      cur === last.rec &&
+      cur.generation === last.generation &&
+      current.desiredEpoch === last.epoch &&
+      version === last.version &&
+      reply.bodyEnd === last.body.length &&
+      last.body.equals(Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bodyEnd))
+    ) {
+      this.stats.sameReplies++;
+      this.o.onPoll?.(m.name, previous === undefined ? 0 : now - previous, true);
+      this.adjustWindow(m.address, false);
+      this.health.ok(m.name);
+      return;
+    }
+    this.quiet.delete(name);
+    let response: PollResponse;
+    try {
+      response = PollResponse.decode(reply.bytes);
+    } catch (e: unknown) {
+      failed(new Unavailable(`${m.name} sent an undecodable poll reply: ${e instanceof Error ? e.message : String(e)}`));
       return;
     }
     this.o.onPoll?.(m.name, previous === undefined ? 0 : now - previous, true);
@@ -353,8 +401,6 @@ export class LinkShard {
     this.echoed.set(m.name, echo);
     this.health.ok(m.name);
     this.o.onSample?.(m.name, now, response);
-    // The records may have been replaced while the poll was out (a checkpoint restore): judge against the current.
-    const cur = this.o.state().machines.get(name);
     if (cur === undefined) return;
     if (cur.state === MachineState.DOWN && this.dedup.fresh(`up/${cur.name}/${cur.generation}`)) {
       this.enqueue({ machineState: command(bodies.setMachineState(cur.name, MachineState.UP, 'answering polls again')) });
@@ -367,6 +413,11 @@ export class LinkShard {
     for (const t of transitions) if (t.event === EventType.FAIL && response.tasks.some((s) => s.taskId === t.taskId && s.oomKilled)) this.o.onOomKill?.();
     const reservations = diff.reservations.filter((r) => this.dedup.fresh(`res/${r.taskId}/${r.reservation?.cpuMillis}/${r.reservation?.ramBytes}/${r.reservation?.diskBytes}`));
     if (transitions.length > 0 || reservations.length > 0) this.enqueue({ transitions, reservations });
+    // Nothing to ask for, and the Borglet runs exactly what was meant (as judged against this very record): the
+    // next identical report needs no decoding. The bytes are copied (the reply may be a view of a larger buffer).
+    if (!full && echo === version && cur === m && cur.state !== MachineState.DOWN && diff.transitions.length === 0 && diff.reservations.length === 0 && reply.bodyEnd >= 0) {
+      this.quiet.set(name, { body: Buffer.from(reply.bytes.subarray(0, reply.bodyEnd)), rec: cur, generation: cur.generation, epoch: current.desiredEpoch, version });
+    }
     // A Borglet that lost its desired state since its last echo (it restarted) hears the full state at once.
     if (!full && echo !== version && !retried && !this.stopped) await this.pollOne(name, ballot, true);
   }

@@ -7,7 +7,7 @@ import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
 import { BorgletClient, BorgletService, CHANNEL_OPTIONS, PollRequest, PollResponse } from '../../proto/index';
 import { BorgError, InvalidArgument, PermissionDenied } from '../../model/errors';
 import { pollStreamHandler, type Authorize, type PollFn } from '../../borglet/server';
-import { PollChannel } from './poll_stream';
+import { PollChannel, scanReply, type PollReply } from './poll_stream';
 
 async function serve(poll: PollFn, authorize: Authorize = () => undefined): Promise<{ server: Server; channel: PollChannel; client: InstanceType<typeof BorgletClient> }> {
   const server = new Server(CHANNEL_OPTIONS);
@@ -24,6 +24,8 @@ async function serve(poll: PollFn, authorize: Authorize = () => undefined): Prom
 
 const req = (machine: string) => PollRequest.fromPartial({ cell: 'c', machine, ballot: { round: 1, replica: 1 } });
 const reply = (r: PollRequest) => PollResponse.fromPartial({ machine: r.machine, ballotSeen: r.ballot });
+/** decoded: a reply's bytes as the message (the channel hands replies over undecoded). */
+const decoded = (r: PollReply) => PollResponse.decode(r.bytes);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function rejection(p: Promise<unknown>): Promise<BorgError> {
@@ -48,7 +50,7 @@ test('poll stream: replies in any order reach their own polls, on one stream', {
     s.server.forceShutdown();
   });
   const now = Date.now();
-  const answers = await Promise.all([0, 1, 2].map((i) => s.channel.poll(req(`m${i}`), now, 5000)));
+  const answers = (await Promise.all([0, 1, 2].map((i) => s.channel.poll(req(`m${i}`), now, 5000)))).map(decoded);
   assert.deepEqual(answers.map((a) => a.machine), ['m0', 'm1', 'm2']);
   assert.ok(answers.every((a) => a.error === undefined));
   assert.equal(s.channel.streamsOpened, 1);
@@ -68,7 +70,7 @@ test('poll stream: a failed poll answers with its error and the stream stays ope
   const e = await rejection(s.channel.poll(req('bad'), Date.now(), 5000));
   assert.equal(e.code, 'invalid_argument');
   assert.match(e.message, /machine: "bad" is not a machine here/);
-  assert.equal((await s.channel.poll(req('good'), Date.now(), 5000)).machine, 'good');
+  assert.equal(decoded(await s.channel.poll(req('good'), Date.now(), 5000)).machine, 'good');
   assert.equal(s.channel.streamsOpened, 1, 'the error did not close the stream');
 });
 
@@ -86,7 +88,7 @@ test('poll stream: a poll past its deadline fails with DEADLINE_EXCEEDED; its la
   });
   const sentAt = Date.now();
   const slow = s.channel.poll(req('slow'), sentAt, 1000);
-  const fast = await s.channel.poll(req('fast'), sentAt, 1000);
+  const fast = decoded(await s.channel.poll(req('fast'), sentAt, 1000));
   assert.equal(fast.machine, 'fast');
   s.channel.expire(sentAt + 999);
   assert.equal(s.channel.outstanding, 1, 'not yet past its deadline');
@@ -96,7 +98,7 @@ test('poll stream: a poll past its deadline fails with DEADLINE_EXCEEDED; its la
   release();
   await sleep(50);
   assert.equal(s.channel.outstanding, 0);
-  assert.equal((await s.channel.poll(req('after'), Date.now(), 1000)).machine, 'after', 'the late reply went nowhere and the stream still works');
+  assert.equal(decoded(await s.channel.poll(req('after'), Date.now(), 1000)).machine, 'after', 'the late reply went nowhere and the stream still works');
 });
 
 test('poll stream: a refused caller and a broken stream fail the polls out; the next poll opens a new stream', { timeout: 20_000 }, async (t) => {
@@ -117,7 +119,7 @@ test('poll stream: a refused caller and a broken stream fail the polls out; the 
     s.channel.close();
     s.client.close();
   });
-  assert.equal((await s.channel.poll(req('m'), Date.now(), 60_000)).machine, 'm');
+  assert.equal(decoded(await s.channel.poll(req('m'), Date.now(), 60_000)).machine, 'm');
   const stuck = [s.channel.poll(req('stuck'), Date.now(), 60_000), s.channel.poll(req('stuck'), Date.now(), 60_000)];
   await sleep(50);
   s.server.forceShutdown();
@@ -126,4 +128,25 @@ test('poll stream: a refused caller and a broken stream fail the polls out; the 
   const again = await rejection(s.channel.poll(req('m'), Date.now(), 60_000));
   assert.equal(again.code, 'unavailable');
   assert.equal(s.channel.streamsOpened, 2);
+});
+
+test('poll stream: a reply body is the same bytes for the same report whatever its poll_seq; scanReply finds both', { timeout: 20_000 }, async (t) => {
+  const s = await serve((r) => PollResponse.fromPartial({ machine: r.machine, ballotSeen: r.ballot, desiredVersion: 7, tasks: [{ taskId: 'c/u/j/0', specVersion: 1 }] }));
+  t.after(() => {
+    s.channel.close();
+    s.client.close();
+    s.server.forceShutdown();
+  });
+  const a = await s.channel.poll(req('m'), Date.now(), 5000);
+  for (let i = 0; i < 200; i++) await s.channel.poll(req('m'), Date.now(), 5000); // poll_seq grows past one byte
+  const b = await s.channel.poll(req('m'), Date.now(), 5000);
+  assert.ok(a.bodyEnd > 0 && b.bodyEnd > 0);
+  assert.deepEqual(Buffer.from(a.bytes.subarray(0, a.bodyEnd)), Buffer.from(b.bytes.subarray(0, b.bodyEnd)));
+  assert.ok(b.bytes.length > a.bytes.length, 'only the poll_seq at the end differs');
+  assert.equal(decoded(b).pollSeq, 202);
+  assert.equal(scanReply(b.bytes)?.seq, 202);
+  // Not protobuf at all, or cut short: no head, so no poll is resolved by it.
+  assert.equal(scanReply(Uint8Array.from([0x0a, 0x05, 0x61])), undefined);
+  assert.equal(scanReply(Uint8Array.from([0x0f])), undefined);
+  assert.equal(scanReply(b.bytes.subarray(0, b.bytes.length - 1)), undefined);
 });

@@ -53,6 +53,11 @@ interface SimMachine {
   lastPollMs: number;
   /** desiredVersion: the version of the last complete desired state reconciled against (0: none), echoed back. */
   desiredVersion: number;
+  /**
+   * reply: the machine's last report (not refused), kept until something in it changes (a reconcile, a task
+   * ending, a newer ballot): synthetic usage is constant, so a quiet machine's report is the same every poll.
+   */
+  reply: PollResponse | undefined;
 }
 
 /** PollIntervalStats: the time between successive polls of one machine, over every machine (ms). */
@@ -97,7 +102,7 @@ export class SimBorglets {
     const now = clock.nowMs();
     for (const m of machines) {
       assert(!this.machines.has(m.name), `machine ${m.name} listed twice`);
-      this.machines.set(m.name, { config: m, seenBallot: { round: 0, replica: 0 }, tasks: new Map(), startMs: now, rng: rng.fork(m.name), partitioned: false, lastPollMs: 0, desiredVersion: 0 });
+      this.machines.set(m.name, { config: m, seenBallot: { round: 0, replica: 0 }, tasks: new Map(), startMs: now, rng: rng.fork(m.name), partitioned: false, lastPollMs: 0, desiredVersion: 0, reply: undefined });
     }
   }
 
@@ -168,12 +173,16 @@ export class SimBorglets {
       return this.response(m, true, req.pollSeq);
     }
     // Unlike the real Borglet nothing is persisted: a restarted simulator has no tasks to protect either.
-    if (verdict.newer) m.seenBallot = { round: req.ballot.round, replica: req.ballot.replica };
+    if (verdict.newer) {
+      m.seenBallot = { round: req.ballot.round, replica: req.ballot.replica };
+      m.reply = undefined;
+    }
     this.finishDue(m, now);
     // An authoritative poll is the complete desired state; its version is kept and echoed. A poll that is not
     // authoritative changes nothing: with a version it means "unchanged since that version", which holds when
     // the echo matches, and when it does not (this process restarted) the master sends the full state next.
     if (req.authoritative) {
+      m.reply = undefined;
       this.reconcile(m, req.tasks, now);
       m.desiredVersion = req.desiredVersion ?? 0;
       this.counters.fullPolls++;
@@ -196,6 +205,7 @@ export class SimBorglets {
   private finishDue(m: SimMachine, now: number): void {
     for (const t of m.tasks.values()) {
       if (t.dead || t.endAtMs > now) continue;
+      m.reply = undefined;
       t.dead = true;
       t.endTimeMs = t.endAtMs;
       t.lastEvent = t.exitCode === 0 ? EventType.FINISH : EventType.FAIL;
@@ -295,6 +305,7 @@ export class SimBorglets {
 
   /** response is the machine's full actual state; pollSeq echoes the poll it answers (PollStream matches by it). */
   private response(m: SimMachine, refused: boolean, pollSeq: number): PollResponse {
+    if (!refused && m.reply !== undefined) return { ...m.reply, pollSeq };
     const tasks: TaskStatus[] = [];
     let cpu = 0;
     let ram = 0;
@@ -304,7 +315,7 @@ export class SimBorglets {
       ram += s.usage?.ramBytes ?? 0;
       tasks.push(s);
     }
-    return {
+    const reply: PollResponse = {
       machine: m.config.name,
       ballotSeen: { ...m.seenBallot },
       refused,
@@ -324,6 +335,8 @@ export class SimBorglets {
       pollSeq,
       error: undefined,
     };
+    if (!refused) m.reply = reply;
+    return reply;
   }
 }
 
