@@ -2,7 +2,7 @@
 // Paxos log, plus a bounded history of applied writes in log order so tests can compare replicas write by write;
 // and serveKv, its PaxosKv gRPC service.
 import { crc32 } from 'node:zlib';
-import { PAXOS_KV_HISTORY_PAGE, PAXOS_KV_HISTORY_WRITES, PAXOS_KV_MAX_KEY_BYTES, PAXOS_KV_MAX_VALUE_BYTES } from '../../cells/limits';
+import { PAXOS_KV_HISTORY_PAGE, PAXOS_KV_MAX_KEY_BYTES, PAXOS_KV_MAX_VALUE_BYTES } from '../../cells/limits';
 import { assert } from '../../model/assert';
 import { InvalidArgument, NotLeader } from '../../model/errors';
 import type { Server } from '@grpc/grpc-js';
@@ -27,6 +27,7 @@ import {
 } from '../../proto/index';
 import type { PaxosNode, StateMachine } from './node';
 import type { UnaryGrpcServer } from './grpc_unary_server';
+import { KvHistory } from './kv_history';
 
 /** validatePut checks a client's put before it is proposed, so only well-formed commands enter the log. */
 export function validatePut(req: KvPutRequest): void {
@@ -76,9 +77,8 @@ interface Stored {
 
 export class KvStateMachine implements StateMachine<void> {
   private readonly data = new Map<string, Stored>();
-  /** history is a ring of the newest PAXOS_KV_HISTORY_WRITES applied writes; head is the oldest kept. */
-  private history: KvApplied[] = [];
-  private head = 0;
+  /** history holds the newest PAXOS_KV_HISTORY_WRITES applied writes, encoded (kv_history.ts). */
+  private readonly history = new KvHistory();
   private appliedIndex = 0;
   /** rejectedCommands counts log entries that did not decode (only a bug or a foreign writer could put them there). */
   rejectedCommands = 0;
@@ -97,14 +97,7 @@ export class KvStateMachine implements StateMachine<void> {
     }
     const value = Buffer.from(req.value);
     this.data.set(req.key, { value, index: slot });
-    this.history.push({ index: slot, key: req.key, valueCrc32: crc32(value) });
-    if (this.history.length - this.head > PAXOS_KV_HISTORY_WRITES) {
-      this.head += 1;
-      if (this.head > 4096 && this.head * 2 > this.history.length) {
-        this.history = this.history.slice(this.head);
-        this.head = 0;
-      }
-    }
+    this.history.append(slot, req.key, crc32(value));
   }
 
   get(key: string): { value: Buffer; index: number } | undefined {
@@ -118,29 +111,26 @@ export class KvStateMachine implements StateMachine<void> {
   /** writes returns up to limit applied writes in slots >= fromIndex, in log order. */
   writes(fromIndex: number, limit: number): { writes: KvApplied[]; firstKeptIndex: number } {
     const n = Math.min(Math.max(limit, 1), PAXOS_KV_HISTORY_PAGE);
-    // Binary search the first kept write at or after fromIndex (history is sorted by index).
-    let lo = this.head;
-    let hi = this.history.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((this.history[mid]?.index ?? 0) < fromIndex) lo = mid + 1;
-      else hi = mid;
-    }
-    return { writes: this.history.slice(lo, lo + n), firstKeptIndex: this.history[this.head]?.index ?? this.appliedIndex + 1 };
+    return { writes: this.history.page(fromIndex, n), firstKeptIndex: this.history.firstSlot ?? this.appliedIndex + 1 };
   }
 
+  /**
+   * takeSnapshot encodes KvSnapshot { pairs, history, appliedIndex } as the generated encoder would, byte for byte,
+   * but with the history copied as the encoded records KvHistory already holds (fields in number order: 1, 2, 3).
+   */
   takeSnapshot(): Uint8Array {
     const pairs = [...this.data].map(([key, s]) => ({ key, value: s.value, index: s.index }));
-    const history = this.history.slice(this.head);
-    return KvSnapshot.encode({ pairs, history, appliedIndex: this.appliedIndex }).finish();
+    const head = KvSnapshot.encode({ pairs, history: [], appliedIndex: 0 }).finish();
+    const tail = KvSnapshot.encode({ pairs: [], history: [], appliedIndex: this.appliedIndex }).finish();
+    return Buffer.concat([head, this.history.snapshotBytes(), tail]);
   }
 
   restoreSnapshot(bytes: Uint8Array): void {
     const snap = KvSnapshot.decode(bytes);
     this.data.clear();
     for (const p of snap.pairs) this.data.set(p.key, { value: Buffer.from(p.value), index: p.index });
-    this.history = snap.history;
-    this.head = 0;
+    this.history.clear();
+    for (const w of snap.history) this.history.append(w.index, w.key, w.valueCrc32);
     this.appliedIndex = snap.appliedIndex;
   }
 }
