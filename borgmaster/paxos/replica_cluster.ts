@@ -47,6 +47,15 @@ interface Member {
 
 const READY_TIMEOUT_MS = 30_000;
 
+/**
+ * REPLICA_NODE_FLAGS: the replica's V8 runtime setting, as a Go deployment sets GOGC. A 64 MiB semi-space (the
+ * default is 16) lets the short-lived objects of each call and batch die before a scavenge runs, instead of every
+ * scavenge copying the hundreds of calls in flight: 256 writers, 4 s rounds, four A/B pairs at load 3-6, three
+ * servers' CPU per commit 0.114-0.139 ms against 0.127-0.144 ms, p99 86-97 against 86-117 ms; the leader's RSS
+ * grows from ~200 to ~300 MB.
+ */
+const REPLICA_NODE_FLAGS = ['--max-semi-space-size=64'];
+
 // Every replica process this process started: if it exits without stop() (a crashed test run), they die with it.
 const children = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -117,7 +126,7 @@ export class ReplicaCluster {
     const child = spawn(
       process.execPath,
       // BORG_REPLICA_NODE_OPTIONS adds flags for the replica's node (e.g. --cpu-prof when profiling the benchmark).
-      [...(process.env.BORG_REPLICA_NODE_OPTIONS ?? '').split(' ').filter((x) => x !== ''), '--import', 'tsx', REPLICA_MAIN, '--id', String(id), '--replicas', replicas, ...clientFlags, '--data', m.dataDir, ...(this.options.extraArgs ?? [])],
+      [...REPLICA_NODE_FLAGS, ...(process.env.BORG_REPLICA_NODE_OPTIONS ?? '').split(' ').filter((x) => x !== ''), '--import', 'tsx', REPLICA_MAIN, '--id', String(id), '--replicas', replicas, ...clientFlags, '--data', m.dataDir, ...(this.options.extraArgs ?? [])],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     m.child = child;

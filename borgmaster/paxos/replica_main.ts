@@ -1,11 +1,12 @@
 // A standalone Paxos replica process: the log (PaxosNode: LevelDB + gRPC + core) driving a tiny key-value state
-// machine, served with the PaxosKv client service on the same gRPC server as Paxos. The real-process kill test
-// and `npm run bench -- paxos` run three of these on loopback.
+// machine, served with the PaxosKv client service (on its own client port with --clients, else beside Paxos).
+// The real-process kill test and `npm run bench -- paxos` run three of these on loopback.
 //
-//   node --import tsx borgmaster/paxos/replica_main.ts --id 1 --replicas 1=127.0.0.1:7401,2=...,3=... --data DIR
+//   node --max-semi-space-size=64 --import tsx borgmaster/paxos/replica_main.ts --id 1 --replicas 1=127.0.0.1:7401,2=...,3=... --data DIR
 //        [--tick-ms 50] [--election-ticks 10] [--heartbeat-ticks 2] [--lease-ticks 8] [--max-clock-drift 0.05]
 //        [--snapshot-every N] [--seed S] [--clients 1=127.0.0.1:7501,2=...,3=...]
 //
+// The semi-space flag is the replica's runtime setting (replica_cluster.ts says why); it runs without it too.
 // With --clients, the PaxosKv client service listens on this replica's client address (grpc_unary_server.ts,
 // gRPC served on node:http2), apart from the Paxos peer address, as etcd separates client and peer URLs; NotLeader
 // hints then name the leader's client address. Without it, PaxosKv shares the grpc-js server with Paxos.
