@@ -146,8 +146,11 @@ export class CellSnapshot {
   private readonly freeTaskSlots: number[] = [];
   private readonly avoid = new Map<number, Avoidance[]>();
 
-  /** Tasks of a job per machine slot, per rack and per power domain (spread limits and spreading). */
-  readonly jobPerMachine = new PairCounter(SCHED_MAX_JOB_DOMAIN_COUNTERS);
+  /**
+   * Tasks of a job per rack and per power domain (spread limits and spreading). Per machine, jobTasksOn walks the
+   * machine's few tasks instead: cheaper than a shared hash table of every (job, machine) pair, which misses the
+   * cache on every lookup and costs three updates per placement.
+   */
   readonly jobPerRack = new PairCounter(SCHED_MAX_JOB_DOMAIN_COUNTERS);
   readonly jobPerPower = new PairCounter(SCHED_MAX_JOB_DOMAIN_COUNTERS);
 
@@ -552,9 +555,18 @@ export class CellSnapshot {
 
   private countDomains(t: number, slot: number, delta: number): void {
     const job = this.tJob[t] as number;
-    this.jobPerMachine.add(job, slot, delta);
     this.jobPerRack.add(job, this.rack[slot] as number, delta);
     this.jobPerPower.add(job, this.power[slot] as number, delta);
+  }
+
+  /** jobTasksOn counts the tasks of `job` on machine slot m. */
+  jobTasksOn(job: number, m: number): number {
+    const tasks = this.machineTasks[m];
+    if (tasks === undefined) return 0;
+    const tJob = this.tJob;
+    let n = 0;
+    for (let i = 0; i < tasks.length; i++) if (tJob[tasks[i] as number] === job) n++;
+    return n;
   }
 
   private recomputeMinNonProd(slot: number): void {

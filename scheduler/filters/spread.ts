@@ -1,6 +1,6 @@
 // Feasibility filter: per-job spread limits (at most k tasks of the job per machine, per rack, per power domain),
-// so one failure domain going down takes only a bounded share of a job. Counts come from the snapshot's
-// (job, domain) counters, kept exact on every place and remove.
+// so one failure domain going down takes only a bounded share of a job. Counts come from the snapshot: the
+// machine's own task list, and the (job, rack) and (job, power domain) counters kept exact on every change.
 import type { CellSnapshot } from '../snapshot';
 import type { TaskClass } from '../task_class';
 
@@ -13,7 +13,7 @@ export const CODE_SPREAD_POWER = 9;
 
 /** spreadFilter returns 0 when one more task of the class's job stays within every limit on slot m. */
 export function spreadFilter(snap: CellSnapshot, c: TaskClass, m: number): number {
-  if (c.maxPerMachine > 0 && snap.jobPerMachine.get(c.job, m) >= c.maxPerMachine) return CODE_SPREAD_MACHINE;
+  if (c.maxPerMachine > 0 && snap.jobTasksOn(c.job, m) >= c.maxPerMachine) return CODE_SPREAD_MACHINE;
   if (c.maxPerRack > 0 && snap.jobPerRack.get(c.job, snap.rack[m] as number) >= c.maxPerRack) return CODE_SPREAD_RACK;
   if (c.maxPerPower > 0 && snap.jobPerPower.get(c.job, snap.power[m] as number) >= c.maxPerPower) return CODE_SPREAD_POWER;
   return 0;
