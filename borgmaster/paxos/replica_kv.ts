@@ -28,6 +28,7 @@ import {
 import type { PaxosNode, StateMachine } from './node';
 import type { UnaryGrpcServer } from './grpc_unary_server';
 import { KvHistory } from './kv_history';
+import { encodePairRecord, type PairRecord } from './kv_pairs';
 
 /** validatePut checks a client's put before it is proposed, so only well-formed commands enter the log. */
 export function validatePut(req: KvPutRequest): void {
@@ -70,8 +71,8 @@ export function encodePutResponse(index: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
-interface Stored {
-  value: Buffer;
+/** Stored is a key's current value, kept as its encoded KvSnapshot record (kv_pairs.ts), and the slot that wrote it. */
+interface Stored extends PairRecord {
   index: number;
 }
 
@@ -95,13 +96,13 @@ export class KvStateMachine implements StateMachine<void> {
       this.rejectedCommands += 1;
       return;
     }
-    const value = Buffer.from(req.value);
-    this.data.set(req.key, { value, index: slot });
-    this.history.append(slot, req.key, crc32(value));
+    this.data.set(req.key, { ...encodePairRecord(req.key, req.value, slot), index: slot });
+    this.history.append(slot, req.key, crc32(req.value));
   }
 
   get(key: string): { value: Buffer; index: number } | undefined {
-    return this.data.get(key);
+    const s = this.data.get(key);
+    return s === undefined ? undefined : { value: s.record.subarray(s.valueStart, s.valueEnd), index: s.index };
   }
 
   get applied(): number {
@@ -116,19 +117,20 @@ export class KvStateMachine implements StateMachine<void> {
 
   /**
    * takeSnapshot encodes KvSnapshot { pairs, history, appliedIndex } as the generated encoder would, byte for byte,
-   * but with the history copied as the encoded records KvHistory already holds (fields in number order: 1, 2, 3).
+   * by concatenating the records the pairs and the history are already kept as (fields in number order: 1, 2, 3).
    */
   takeSnapshot(): Uint8Array {
-    const pairs = [...this.data].map(([key, s]) => ({ key, value: s.value, index: s.index }));
-    const head = KvSnapshot.encode({ pairs, history: [], appliedIndex: 0 }).finish();
-    const tail = KvSnapshot.encode({ pairs: [], history: [], appliedIndex: this.appliedIndex }).finish();
-    return Buffer.concat([head, this.history.snapshotBytes(), tail]);
+    const parts: Buffer[] = [];
+    for (const s of this.data.values()) parts.push(s.record);
+    parts.push(this.history.snapshotBytes());
+    parts.push(Buffer.from(KvSnapshot.encode({ pairs: [], history: [], appliedIndex: this.appliedIndex }).finish()));
+    return Buffer.concat(parts);
   }
 
   restoreSnapshot(bytes: Uint8Array): void {
     const snap = KvSnapshot.decode(bytes);
     this.data.clear();
-    for (const p of snap.pairs) this.data.set(p.key, { value: Buffer.from(p.value), index: p.index });
+    for (const p of snap.pairs) this.data.set(p.key, { ...encodePairRecord(p.key, p.value, p.index), index: p.index });
     this.history.clear();
     for (const w of snap.history) this.history.append(w.index, w.key, w.valueCrc32);
     this.appliedIndex = snap.appliedIndex;
