@@ -3,7 +3,8 @@
 // a whole cell of real daemons on this host: 3 replica processes (borgmaster/main.ts), the scheduler process and
 // one simulated-Borglets process serving every machine (sim/borglets), all over mutual TLS. It fills the cell
 // with tasks and measures the poll interval the machines see (p95), the master's memory per task (RSS delta of the
-// elected replica / tasks), CreateJob latency at light load (p99 of sequential one-task jobs), kill -9 of the
+// elected replica / tasks), CreateJob latency at light load (p99 of sequential one-task jobs, with the leader's Paxos
+// commits, event-loop lag and GC pauses meanwhile, to tell where a tail comes from), kill -9 of the
 // elected master (new master accepting a write; a new job scheduled again; tasks restarted on any machine), and
 // checkpoint save (SaveCheckpoint RPC + durable write) and restore (decoding into a cell state) of the full cell.
 import { readFileSync, writeFileSync, writeSync, openSync, fsyncSync, fdatasyncSync, closeSync } from 'node:fs';
