@@ -17,7 +17,7 @@ import { FIT_POLICIES } from '../../cells/config';
 import { SeededRng } from '../../model/rng';
 import { formatBytes } from '../../model/resources';
 import type { Clock } from '../../model/clock';
-import { HOT_MACHINES, PendingQueue, warmUp, BEST_SCAN_MAX, SAMPLE_ORDER, SAMPLE_REFRESH_PLACEMENTS, Scheduler, type SampleOrder, type SchedulerTuning, cellStats, type CellStats, type SchedTask } from '../../scheduler/index';
+import { HOT_MACHINES, PendingQueue, warmUp, BEST_SCAN_MAX, SAMPLE_MIN, SAMPLE_PER_TASK, SAMPLE_ORDER, SAMPLE_REFRESH_PLACEMENTS, Scheduler, type SampleOrder, type SchedulerTuning, cellStats, type CellStats, type SchedTask } from '../../scheduler/index';
 import { readGoogle2011 } from '../workloads/google_2011';
 import { readJsonlWorkload } from '../workloads/jsonl';
 import { loadWorkload } from '../workloads/scheduler_input';
@@ -311,6 +311,8 @@ async function run(args: string[]): Promise<void> {
     roomIndex: o.roomIndex,
     sampleOrder: o.sampleOrder,
     bestScanMax: o.bestScan,
+    samplePerTask: SAMPLE_PER_TASK,
+    sampleMin: SAMPLE_MIN,
     runs: o.runs,
     placed: mid.placed,
     pending: mid.pending,
@@ -356,7 +358,7 @@ async function run(args: string[]): Promise<void> {
   }
   const rows: [string, string][] = [
     ['workload', `${result.workload}: ${result.machines} machines, ${result.tasks} tasks (read in ${readSeconds.toFixed(1)} s)`],
-    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, hot ${o.hot}, refresh ${o.refresh}, ${o.roomIndex ? `room index, ${o.sampleOrder} samples${o.sampleOrder === 'best' ? ` (scan ${o.bestScan})` : ''}` : 'no room index'}, ${o.runs} run(s), warm-up ${o.warmUp ? `on (${warmUpCpuSeconds.toFixed(2)} s CPU at startup, untimed)` : 'off'}`],
+    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, hot ${o.hot}, refresh ${o.refresh}, ${o.roomIndex ? `room index, ${o.sampleOrder} samples${o.sampleOrder === 'best' ? ` (scan ${o.bestScan}, ${SAMPLE_PER_TASK} evaluated per task left, at least ${SAMPLE_MIN})` : ''}` : 'no room index'}, ${o.runs} run(s), warm-up ${o.warmUp ? `on (${warmUpCpuSeconds.toFixed(2)} s CPU at startup, untimed)` : 'off'}`],
     ['placed / pending', `${result.placed} / ${result.pending} (${result.passes} passes of at most 20000 assignments)`],
     ['preemptions', `${result.preemptions}`],
     ['decisions per second', `${Math.round(result.decisionsPerSecond)} (median; per CPU second ${Math.round(result.decisionsPerCpuSecond)})`],
