@@ -1083,8 +1083,10 @@ export class Scheduler {
       r = constraintsFilter(c, m);
       if (r !== 0) return r;
     }
+    // Tasks of the job on m: read by the spread limit and the spreading score, counted once.
+    const onMachine = snap.jobTasksOn(c.job, m);
     if (c.hasSpread) {
-      r = spreadFilter(snap, c, m);
+      r = spreadFilter(snap, c, m, onMachine);
       if (r !== 0) return r;
     }
     let penalty = 0;
@@ -1094,7 +1096,7 @@ export class Scheduler {
       penalty = preemptionCost(n, this.victims.prioritySum);
     }
     this.evalPreempt = preempt;
-    this.evalScore = scoreMachine(snap, c, m, this.policy, this.ramPerCpu) - penalty;
+    this.evalScore = scoreMachine(snap, c, m, this.policy, this.ramPerCpu, onMachine) - penalty;
     return 0;
   }
 

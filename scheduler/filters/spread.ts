@@ -11,9 +11,12 @@ export const CODE_SPREAD_MACHINE = 7;
 export const CODE_SPREAD_RACK = 8;
 export const CODE_SPREAD_POWER = 9;
 
-/** spreadFilter returns 0 when one more task of the class's job stays within every limit on slot m. */
-export function spreadFilter(snap: CellSnapshot, c: TaskClass, m: number): number {
-  if (c.maxPerMachine > 0 && snap.jobTasksOn(c.job, m) >= c.maxPerMachine) return CODE_SPREAD_MACHINE;
+/**
+ * spreadFilter returns 0 when one more task of the class's job stays within every limit on slot m. `onMachine`
+ * (tasks of the job on m) may be passed by a caller that counted them already.
+ */
+export function spreadFilter(snap: CellSnapshot, c: TaskClass, m: number, onMachine = c.maxPerMachine > 0 ? snap.jobTasksOn(c.job, m) : 0): number {
+  if (c.maxPerMachine > 0 && onMachine >= c.maxPerMachine) return CODE_SPREAD_MACHINE;
   if (c.maxPerRack > 0 && snap.jobPerRack.get(c.job, snap.rack[m] as number) >= c.maxPerRack) return CODE_SPREAD_RACK;
   if (c.maxPerPower > 0 && snap.jobPerPower.get(c.job, snap.power[m] as number) >= c.maxPerPower) return CODE_SPREAD_POWER;
   return 0;

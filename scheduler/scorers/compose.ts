@@ -36,10 +36,11 @@ export function policyCode(p: FitPolicy): number {
 
 /**
  * scoreMachine is the composed score of slot m for class c (before any preemption cost). `ramPerCpu` is the
- * workload shape the hybrid scorer balances against.
+ * workload shape the hybrid scorer balances against; `onMachine` (tasks of the class's job on m) may be passed by
+ * a caller that counted them already (the spread filter).
  */
-export function scoreMachine(snap: CellSnapshot, c: TaskClass, m: number, policy: number, ramPerCpu: number): number {
-  return fitScore(snap, c, m, policy, ramPerCpu) + SPREADING_WEIGHT * domainSpreading(snap, c, m) + MIXING_WEIGHT * prodMixing(snap, c, m);
+export function scoreMachine(snap: CellSnapshot, c: TaskClass, m: number, policy: number, ramPerCpu: number, onMachine = snap.jobTasksOn(c.job, m)): number {
+  return fitScore(snap, c, m, policy, ramPerCpu) + SPREADING_WEIGHT * domainSpreading(snap, c, m, onMachine) + MIXING_WEIGHT * prodMixing(snap, c, m);
 }
 
 /** fitScore is the policy's fit term alone: the bulk of the score, from the machine's own numbers (no lookups). */
