@@ -1,11 +1,13 @@
 // The Master's write path without a network: a log that never chooses a proposal makes the call fail with
-// UNAVAILABLE after the propose timeout (the client retries with the same request id), and nothing changes.
+// UNAVAILABLE after the propose timeout (the client retries with the same request id), and nothing changes; the
+// why-pending verdicts a replica holds are dropped as their tasks leave PENDING.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Unavailable } from '../../model/errors';
 import { VirtualClock } from '../../model/clock';
-import { MiB } from '../../model/resources';
-import { jobSpec } from '../state/index';
+import { GiB, MiB } from '../../model/resources';
+import { TaskState } from '../../proto/index';
+import { bodies, bootstrapCommands, command, encodeCommand, jobSpec } from '../state/index';
 import { Master } from './master';
 import { InProcessLogForHandlerTests } from './test_log_for_handler_tests';
 
@@ -21,4 +23,26 @@ test('a proposal that is never chosen fails with UNAVAILABLE after the timeout a
   log.stalled = false;
   const ok = await master.createJob({ requestId: 'r1', spec }, who);
   assert.equal(ok.job?.pending, 1);
+});
+
+test('a why-pending verdict is forgotten once its task is placed or killed, on every replica', async () => {
+  const log = new InProcessLogForHandlerTests();
+  const masters = [1, 2].map((id) => new Master({ cell: 'test', replicaId: id, log: log.view(id), clock: new VirtualClock(1000), admins: [] }));
+  masters.forEach((m, i) => log.attach(i + 1, m, `127.0.0.1:${i + 1}`));
+  const machines = [{ name: 'm0', address: '127.0.0.1:7300', capacity: { cpuMillis: 4000, ramBytes: 16 * GiB, diskBytes: 0, ports: 10 }, attributes: {}, rack: 'r0', powerDomain: 'p0', portBase: 20_000 }];
+  log.appendDirect(bootstrapCommands({ machines, quotas: [] }, 1000).map(encodeCommand));
+  const who = { commonName: 'alice', roles: ['user' as const] };
+  const spec = jobSpec({ cell: 'test', user: 'alice', priority: 0, taskCount: 2, task: { requirements: { cpuMillis: 100, ramBytes: 64 * MiB, diskBytes: 0, ports: 0 } } });
+  const leader = masters[0] as Master;
+  await leader.createJob({ requestId: 'r1', spec }, who);
+  const [t0, t1] = ['test/alice/web/0', 'test/alice/web/1'];
+  for (const m of masters) for (const id of [t0, t1]) m.whyPending.set(id as string, '0/1 machines feasible: 1 insufficient cpu');
+  log.appendDirect([encodeCommand(command(bodies.transitions([{ taskId: t0 as string, machine: 'm0', specVersion: 1 }])))]);
+  for (const m of masters) {
+    assert.equal(m.state.getTaskIfValid(t0 as string)?.state, TaskState.RUNNING);
+    assert.equal(m.whyPending.get(t0 as string), undefined, `replica ${m.options.replicaId}: the placed task's verdict is gone`);
+    assert.equal(m.whyPending.get(t1 as string), '0/1 machines feasible: 1 insufficient cpu', 'the pending one keeps its verdict');
+  }
+  await leader.killJob({ requestId: 'r2', user: 'alice', job: 'web' }, who);
+  for (const m of masters) assert.equal(m.whyPending.size, 0, `replica ${m.options.replicaId}: nothing left after the kill`);
 });

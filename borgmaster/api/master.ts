@@ -186,6 +186,13 @@ export class Master {
   applyEntry(commands: readonly Uint8Array[], logIndex: number): ApplyOutcome[] {
     const outcomes = commands.map((c) => this.state.applyEncoded(c, logIndex));
     const changes: Changes[] = outcomes.map((o) => o.changes);
+    // A verdict says why a task is pending: once the task is placed, killed or gone it says nothing. A follower is
+    // handed every verdict the leader shares and a killed pending task never reaches a plan, so without this a
+    // replica would keep one verdict per task that was ever pending (up to the cell's size, ~100 B each).
+    for (const ch of changes) {
+      for (const e of ch.events) if (e.type === EventType.SCHEDULE || e.type === EventType.KILL) this.whyPending.delete(e.taskId);
+      for (const id of ch.deletedTaskIds) this.whyPending.delete(id);
+    }
     this.watch.publish(logIndex, changes);
     return outcomes;
   }
