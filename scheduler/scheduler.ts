@@ -133,6 +133,8 @@ export class Scheduler {
    */
   private readonly taskClass = new WeakMap<SchedTask, TaskClass>();
   private cacheEntries = 0;
+  /** useSeq: a counter stamped on a class at each use (TaskClass.lastUse), so eviction knows the least recent. */
+  private useSeq = 0;
   private pass = 0;
   private perm = new Int32Array(0);
   private permEpoch = -1;
@@ -1214,12 +1216,8 @@ export class Scheduler {
       entry.cls = c;
       this.taskClass.set(task, c);
     }
-    if (c.lastPass !== this.pass) {
-      // Move to the back once per pass: the Map's order is then least recently used first.
-      this.classes.delete(c.key);
-      this.classes.set(c.key, c);
-      c.lastPass = this.pass;
-    }
+    // Least recently used is decided from lastUse when the cache is over budget (evictClasses), not kept in order.
+    c.lastUse = ++this.useSeq;
     return c;
   }
 
@@ -1287,7 +1285,10 @@ export class Scheduler {
    * (`keepParked`) parked classes stay: their tasks are owed this pass's verdict from them.
    */
   private evictClasses(keepParked: boolean): void {
-    for (const c of this.classes.values()) {
+    if (this.cacheEntries <= SCHED_CACHE_MAX_ENTRIES && this.classes.size <= SCHED_MAX_CLASSES) return;
+    // Rare (the budget holds a few full-cell scans): order by last use then, rather than on every use.
+    const byAge = [...this.classes.values()].sort((a, b) => a.lastUse - b.lastUse);
+    for (const c of byAge) {
       if (this.cacheEntries <= SCHED_CACHE_MAX_ENTRIES && this.classes.size <= SCHED_MAX_CLASSES) break;
       if (keepParked && c.isParked) continue;
       this.dropClass(c);

@@ -139,8 +139,8 @@ export class TaskClass {
   /** queuedLeft: this class's tasks in pass queuedPass's order not yet decided (besides the one being decided). */
   queuedPass = 0;
   queuedLeft = 0;
-  /** lastPass: the pass that last used this class (LRU and per-pass resets). */
-  lastPass = 0;
+  /** lastUse: the scheduler's use counter when this class was last used (least recently used go first). */
+  lastUse = 0;
   placedInCycle = 0;
 
   constructor(
