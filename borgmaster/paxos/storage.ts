@@ -1,12 +1,13 @@
 // PaxosStorage is an acceptor's durable memory on LevelDB: the promised ballot, the accepted value per slot, the
-// chosen prefix (commit index) and the latest snapshot. Every record is checksummed and a seal over all records
+// chosen prefix (commit index) and the latest snapshot. Every record is checksummed and a seal over all live records
 // is rewritten in every batch, so a corrupt or lost record is found at open and the replica refuses to serve.
+// Entries a snapshot covers leave the seal in the snapshot's own batch and are deleted afterwards by LevelDB's
+// range clear, off the event loop.
 import { crc32 } from 'node:zlib';
 import { Level } from 'level';
 import { Ballot, PaxosEntry, PaxosSnapshot } from '../../proto/index';
-import { assert } from '../../model/assert';
+import { assert, unreachable } from '../../model/assert';
 import { encodeEntry } from './wire';
-import { PAXOS_TRUNCATE_CHUNK } from '../../cells/limits';
 import { BorgError } from '../../model/errors';
 
 /**
@@ -128,7 +129,8 @@ function decodeSeal(b: Uint8Array): Seal | undefined {
   return { seq: Number(v.getBigUint64(0, true)), count: v.getUint32(8, true), sum: v.getUint32(12, true) };
 }
 
-type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+/** Op is one change to the sealed records: a put, or an entry leaving the seal (the snapshot covers it). */
+type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'unseal'; key: string };
 
 /**
  * PaxosStorage owns one LevelDB directory. Open it with PaxosStorage.open (which verifies every record), hand
@@ -146,14 +148,12 @@ export class PaxosStorage {
   private commit: number;
   private snapshotIndex: number;
   /**
-   * Log truncation is lazy: every stored entry at or below truncatedThrough is deleted; those in
-   * (truncatedThrough, snapshotIndex] are garbage (the snapshot covers them, nothing reads them) and go
-   * PAXOS_TRUNCATE_CHUNK slots per save. Deleting 50,000 records in the snapshot's own batch froze the event
-   * loop for ~300 ms on every replica; a chunk costs a few ms of one later batch.
+   * truncation is the range clear of the entries at or below the snapshot index, running in LevelDB's thread (one
+   * at a time, chained). Those entries are garbage: outside the seal since the snapshot's batch, never read, and
+   * skipped at open if a crash left some. Deleting 50,000 records in the snapshot's batch froze the event loop for
+   * ~300 ms; deleting a chunk in each later batch cost every replica two LevelDB operations per slot on its hot path.
    */
-  private truncatedThrough: number;
-  /** garbageLeft counts the stored entries at or below the snapshot index (0 once truncation caught up). */
-  private garbageLeft: number;
+  private truncation: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly dir: string,
@@ -163,15 +163,14 @@ export class PaxosStorage {
     private readonly checksums: Map<string, number>,
     private sealState: Seal,
     private readonly sync: boolean,
-    /** garbage: how many stored entries lie at or below the snapshot index, and the lowest of their slots. */
-    garbage: Garbage,
+    /** garbage: whether entries at or below the snapshot index were found at open (a crash before their clear). */
+    garbage: boolean,
   ) {
     this.loaded = state;
     this.promisedBallot = state.promised;
     this.commit = state.commitIndex;
     this.snapshotIndex = state.snapshot?.index ?? 0;
-    this.garbageLeft = garbage.count;
-    this.truncatedThrough = garbage.count > 0 ? garbage.fromSlot - 1 : this.snapshotIndex;
+    if (garbage) this.truncate(this.snapshotIndex);
   }
 
   /**
@@ -228,28 +227,16 @@ export class PaxosStorage {
         const snap: PaxosSnapshot = { index: batch.snapshot.index, data: batch.snapshot.data };
         ops.push({ type: 'put', key: KEY_SNAPSHOT, value: PaxosSnapshot.encode(snap).finish() });
       }
-      // Entries at or below the snapshot index are garbage (truncateThrough, when given, is the snapshot index).
-      // A new snapshot recounts them (one pass over the keys, no writes); each batch then deletes the next chunk.
+      // Entries at or below the snapshot index are garbage (truncateThrough, when given, is the snapshot index). A
+      // new snapshot takes the entries it covers out of the seal in this same batch ('unseal': no LevelDB write);
+      // once the batch is durable, a range clear deletes them.
       assert((batch.truncateThrough ?? 0) <= snapshotIndex, 'the log is truncated only below a snapshot');
       const garbageThrough = snapshotIndex;
-      let truncatedThrough = this.truncatedThrough;
-      let garbageLeft = this.garbageLeft;
       if (garbageThrough > this.snapshotIndex) {
-        const g = countGarbage(this.checksums.keys(), garbageThrough);
-        garbageLeft = g.count;
-        truncatedThrough = g.count > 0 ? g.fromSlot - 1 : garbageThrough;
-      }
-      const writes = ops.length + (batch.entries?.length ?? 0) + (batch.commitIndex !== undefined && batch.commitIndex !== commit ? 1 : 0);
-      if (garbageLeft > 0 && writes > 0) {
-        // At least twice what this batch writes, so deletion outpaces the log's growth and garbage stays bounded.
-        const to = Math.min(garbageThrough, truncatedThrough + Math.max(PAXOS_TRUNCATE_CHUNK, 2 * writes));
-        for (let s = truncatedThrough + 1; s <= to && garbageLeft > 0; s++) {
-          const key = entryKey(s);
-          if (!this.checksums.has(key)) continue;
-          ops.push({ type: 'del', key });
-          garbageLeft -= 1;
+        const limit = entryKey(garbageThrough);
+        for (const key of this.checksums.keys()) {
+          if (key.startsWith(ENTRY_PREFIX) && key <= limit) ops.push({ type: 'unseal', key });
         }
-        truncatedThrough = garbageLeft === 0 ? garbageThrough : to;
       }
       for (const e of batch.entries ?? []) {
         assert(e.slot > 0, 'slot 0 is never used');
@@ -277,15 +264,20 @@ export class PaxosStorage {
           count -= 1;
           sum = (sum - old) >>> 0;
         }
-        if (op.type === 'put') {
-          const c = recordChecksum(op.key, op.value);
-          touched.set(op.key, c);
-          count += 1;
-          sum = (sum + c) >>> 0;
-          chained.put(op.key, withChecksum(c, op.value));
-        } else {
-          touched.set(op.key, undefined);
-          chained.del(op.key);
+        switch (op.type) {
+          case 'put': {
+            const c = recordChecksum(op.key, op.value);
+            touched.set(op.key, c);
+            count += 1;
+            sum = (sum + c) >>> 0;
+            chained.put(op.key, withChecksum(c, op.value));
+            break;
+          }
+          case 'unseal':
+            touched.set(op.key, undefined);
+            break;
+          default:
+            unreachable(op);
         }
       }
       const sealState: Seal = { seq: this.sealState.seq + 1, count, sum };
@@ -304,9 +296,8 @@ export class PaxosStorage {
       this.sealState = sealState;
       this.promisedBallot = promised;
       this.commit = commit;
+      if (snapshotIndex > this.snapshotIndex) this.truncate(snapshotIndex);
       this.snapshotIndex = snapshotIndex;
-      this.truncatedThrough = truncatedThrough;
-      this.garbageLeft = garbageLeft;
     } finally {
       this.saving = false;
     }
@@ -329,30 +320,29 @@ export class PaxosStorage {
     return decodeOr(this.dir, KEY_SNAPSHOT, () => PaxosSnapshot.decode(payload));
   }
 
+  /**
+   * truncate deletes every entry at or below slot `through` in LevelDB's thread, after any clear already running.
+   * Only ever called for entries outside the seal, so a crash at any point of it leaves a disk that verifies. A
+   * clear that fails means the disk fails: the next save refuses, as after a failed write.
+   */
+  private truncate(through: number): void {
+    this.truncation = this.truncation.then(async () => {
+      if (this.closed) return;
+      try {
+        await this.db.clear({ gte: entryKey(0), lte: entryKey(through) });
+      } catch (e: unknown) {
+        if (!this.closed) this.failed = e;
+      }
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
+    // Let a clear in flight finish first (a closed database rejects it; its garbage would only wait for next open).
+    await this.truncation;
     this.closed = true;
     await this.db.close();
   }
-}
-
-interface Garbage {
-  count: number;
-  /** fromSlot: the lowest garbage slot (meaningless when count is 0). */
-  fromSlot: number;
-}
-
-/** countGarbage counts the entry keys at or below slot `through` and finds the lowest (string order is slot order). */
-function countGarbage(keys: Iterable<string>, through: number): Garbage {
-  const limit = entryKey(through);
-  let count = 0;
-  let lowest: string | undefined;
-  for (const key of keys) {
-    if (!key.startsWith(ENTRY_PREFIX) || key > limit) continue;
-    count += 1;
-    if (lowest === undefined || key < lowest) lowest = key;
-  }
-  return { count, fromSlot: lowest === undefined ? 0 : (slotOfKey(lowest) ?? 0) };
 }
 
 function checkRecord(dir: string, key: string, value: Uint8Array): Uint8Array {
@@ -393,7 +383,7 @@ function decodeOr<T>(dir: string, key: string, fn: () => T | undefined): T {
 async function verify(
   dir: string,
   db: Level<string, Uint8Array>,
-): Promise<{ state: StoredState; checksums: Map<string, number>; sealState: Seal; garbage: Garbage }> {
+): Promise<{ state: StoredState; checksums: Map<string, number>; sealState: Seal; garbage: boolean }> {
   const state: StoredState = { promised: { ...ZERO_BALLOT }, entries: [], commitIndex: 0, snapshot: undefined };
   const checksums = new Map<string, number>();
   let stored: Seal | undefined;
@@ -421,9 +411,22 @@ async function verify(
       throw new StorageCorrupt(dir, key, 'unknown key');
     }
   }
+  // Entries at or below the snapshot are garbage a crash kept from its range clear: checked like any record, but
+  // outside the seal (the snapshot's batch took them out) and not handed to the core.
+  const snapIndex = state.snapshot?.index ?? 0;
+  const garbageLimit = entryKey(snapIndex);
+  let garbage = false;
+  for (const [key, c] of checksums) {
+    if (!key.startsWith(ENTRY_PREFIX) || key > garbageLimit) continue;
+    checksums.delete(key);
+    count -= 1;
+    sum = (sum - c) >>> 0;
+    garbage = true;
+  }
+  state.entries = state.entries.filter((e) => e.slot > snapIndex);
   if (stored === undefined) {
     if (count > 0) throw new StorageCorrupt(dir, KEY_SEAL, `missing, but ${count} records exist`);
-    return { state, checksums, sealState: { seq: 0, count: 0, sum: 0 }, garbage: { count: 0, fromSlot: 0 } };
+    return { state, checksums, sealState: { seq: 0, count: 0, sum: 0 }, garbage };
   }
   if (stored.count !== count || stored.sum !== sum) {
     throw new StorageCorrupt(
@@ -432,10 +435,5 @@ async function verify(
       `records do not match the seal of batch ${stored.seq} (count ${count} vs ${stored.count}, sum ${sum.toString(16)} vs ${stored.sum.toString(16)}): a write was lost`,
     );
   }
-  // Entries at or below the snapshot are verified garbage awaiting lazy truncation: checked and sealed like any
-  // record, but not handed to the core.
-  const snapIndex = state.snapshot?.index ?? 0;
-  const garbage = countGarbage(checksums.keys(), snapIndex);
-  state.entries = state.entries.filter((e) => e.slot > snapIndex);
   return { state, checksums, sealState: stored, garbage };
 }
