@@ -11,7 +11,7 @@ import { CHANNEL_OPTIONS } from '../../proto/index';
 import { NotLeader, Unavailable } from '../../model/errors';
 import type { PaxosConfig } from '../../cells/config';
 import { PAXOS_MAX_BATCH_BYTES } from '../../cells/limits';
-import { PaxosNode, type StateMachine } from './node';
+import { PaxosNode, snapshotDue, snapshotPhaseOf, type StateMachine } from './node';
 import { freePort } from './replica_cluster';
 import type { PeerAddress } from './transport';
 
@@ -197,4 +197,29 @@ test('close rejects what is pending, and everything after', async (t) => {
   await pending;
   await closing;
   await assert.rejects(node.propose([Buffer.from('late')]), Unavailable);
+});
+
+test('replicas snapshot at staggered slots, each once per interval', () => {
+  const ids = [3, 1, 2];
+  assert.deepEqual(ids.map((id) => snapshotPhaseOf(id, ids, 50_000)), [33_333, 0, 16_666]);
+  assert.deepEqual([1, 2, 3, 4, 5].map((id) => snapshotPhaseOf(id, [1, 2, 3, 4, 5], 400)), [0, 80, 160, 240, 320]);
+  // Walking the log one slot at a time, each replica snapshots every `every` slots, at its own points.
+  const want: Record<number, number[]> = { 1: [90, 180, 270], 2: [60, 150, 240], 3: [30, 120, 210, 300] };
+  for (const id of [1, 2, 3]) {
+    const phase = snapshotPhaseOf(id, [1, 2, 3], 90);
+    const at: number[] = [];
+    let last = 0;
+    for (let applied = 1; applied <= 300; applied++) {
+      if (snapshotDue(applied, last, 90, phase)) {
+        at.push(applied);
+        last = applied;
+      }
+    }
+    assert.deepEqual(at, want[id], `replica ${id}`);
+  }
+  // Applying many slots in one Ready still gives one snapshot, and none until the next point.
+  assert.equal(snapshotDue(500, 0, 90, 30), true);
+  assert.equal(snapshotDue(500, 500, 90, 30), false);
+  assert.equal(snapshotDue(509, 500, 90, 30), false);
+  assert.equal(snapshotDue(510, 500, 90, 30), true);
 });

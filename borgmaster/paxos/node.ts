@@ -38,7 +38,10 @@ export interface PaxosNodeOptions<R> {
   credentials?: ChannelCredentials;
   /** seed for the core's election jitter; drawn from the OS when omitted. */
   seed?: number;
-  /** snapshotEveryEntries: take a state-machine snapshot and truncate the log after this many applied slots. */
+  /**
+   * snapshotEveryEntries: take a state-machine snapshot and truncate the log every this many applied slots (at slots
+   * staggered across the replicas: see snapshotPhaseOf).
+   */
   snapshotEveryEntries?: number;
   /**
    * onFatal hears the error that stopped the node (a failed disk write, a state machine that threw, a broken
@@ -69,6 +72,19 @@ interface AppliedWaiter {
   reject: (e: unknown) => void;
 }
 
+/** snapshotPhaseOf is replica id's shift of its snapshot points: its rank among ids (sorted) times every / count. */
+export function snapshotPhaseOf(id: number, ids: readonly number[], every: number): number {
+  const sorted = [...ids].sort((a, b) => a - b);
+  assert(sorted.includes(id), `replica ${id} is not in the membership`);
+  return Math.floor((sorted.indexOf(id) * every) / sorted.length);
+}
+
+/** snapshotDue: the applied index crossed a snapshot point (a multiple of every, shifted by phase) since the last. */
+export function snapshotDue(applied: number, lastSnapshot: number, every: number, phase: number): boolean {
+  const period = (index: number): number => Math.floor((index + phase) / every);
+  return period(applied) > period(lastSnapshot);
+}
+
 /** LEASE_READ_RETRY_TICKS: how long linearizableRead keeps retrying a leader that has no lease yet. */
 const LEASE_READ_RETRY_TICKS = 40;
 
@@ -97,6 +113,13 @@ export class PaxosNode<R = void> {
   private closed = false;
   private fatal: unknown = undefined;
   private readonly snapshotEvery: number;
+  /**
+   * snapshotPhase staggers the replicas' snapshots: replica number p (of n, by id) snapshots when its applied index
+   * crosses a multiple of snapshotEvery shifted by p * snapshotEvery / n. Taken at the same slot, every replica
+   * serialised its state and synced a multi-MB record at once, and commits stalled for a quorum; staggered, the
+   * other two replicas of three still make a quorum while one snapshots.
+   */
+  private readonly snapshotPhase: number;
   /** counters for status pages and benchmarks */
   readonly metrics = { readies: 0, syncs: 0, appliedCommands: 0, droppedInvalid: 0, snapshots: 0 };
 
@@ -108,6 +131,8 @@ export class PaxosNode<R = void> {
     assert(ids.includes(options.id), `replica ${options.id} is not in the membership ${ids.join(',')}`);
     for (const r of options.replicas) this.addresses.set(r.id, r.address);
     this.snapshotEvery = options.snapshotEveryEntries ?? PAXOS_SNAPSHOT_EVERY_ENTRIES;
+    assert(Number.isSafeInteger(this.snapshotEvery) && this.snapshotEvery >= 1, 'snapshotEveryEntries >= 1');
+    this.snapshotPhase = snapshotPhaseOf(options.id, ids, this.snapshotEvery);
     const stored = storage.takeLoaded();
     if (stored.snapshot) options.stateMachine.restoreSnapshot(stored.snapshot.data);
     this.appliedIndex = stored.snapshot?.index ?? 0;
@@ -389,7 +414,7 @@ export class PaxosNode<R = void> {
     }
     if (!applyEarly) this.applyEntries(rd.committed);
     this.core.advance(rd);
-    if (this.appliedIndex - this.lastSnapshotIndex >= this.snapshotEvery) {
+    if (snapshotDue(this.appliedIndex, this.lastSnapshotIndex, this.snapshotEvery, this.snapshotPhase)) {
       const data = this.options.stateMachine.takeSnapshot();
       this.core.compact(this.appliedIndex, data);
       this.lastSnapshotIndex = this.appliedIndex;
