@@ -51,11 +51,6 @@ export const PAXOS_MAX_PROPOSAL_QUEUE = 65_536;
 export const PAXOS_MAX_CATCHUP_ENTRIES = 4_096;
 export const PAXOS_SNAPSHOT_EVERY_ENTRIES = 50_000;
 /**
- * PAXOS_TRUNCATE_CHUNK: after a snapshot, each storage batch deletes at least this many slots of the log it covers
- * (and at least twice what the batch writes), instead of all at once in the snapshot's batch.
- */
-export const PAXOS_TRUNCATE_CHUNK = 512;
-/**
  * PAXOS_ENCODED_ENTRY_CACHE_BYTES bounds the encoded entries borgmaster/paxos/wire.ts keeps so the leader's disk
  * record and its ACCEPTs share one encoding (two generations of half this size; older entries are re-encoded).
  */
@@ -226,7 +221,6 @@ assert(SCHED_CACHE_MAX_ENTRIES >= 4 * MAX_MACHINES_PER_CELL, 'the scheduler cach
 assert(SCHED_MAX_JOB_DOMAIN_COUNTERS >= 3 * MAX_TASKS_PER_CELL, 'every placed task can count in its machine, rack and power domain');
 assert(PAXOS_MAX_CATCHUP_ENTRIES <= PAXOS_MAX_INFLIGHT_SLOTS, 'catch-up batches are within the pipeline');
 assert(PAXOS_ENCODED_ENTRY_CACHE_BYTES >= 2 * PAXOS_MAX_BATCH_BYTES, 'a full Paxos batch fits one generation of the encoded-entry cache');
-assert(PAXOS_TRUNCATE_CHUNK >= 1 && PAXOS_TRUNCATE_CHUNK <= PAXOS_SNAPSHOT_EVERY_ENTRIES, 'lazy truncation deletes something per batch, less than one snapshot interval');
 assert(PAXOS_MAX_BATCH_BYTES * 2 <= PAXOS_TRANSPORT_BATCH_BYTES && PAXOS_TRANSPORT_BATCH_BYTES <= MAX_MESSAGE_BYTES, 'one Paxos message fits a transport batch, which fits a gRPC message');
 assert(PAXOS_TRANSPORT_BATCH_BYTES <= PAXOS_SEND_QUEUE_BYTES, 'a full transport batch fits the send queue');
 assert(PAXOS_RECONNECT_MIN_MS > 0 && PAXOS_RECONNECT_MIN_MS <= PAXOS_RECONNECT_MAX_MS, 'reconnect backoff bounds are ordered');
