@@ -51,6 +51,12 @@ export const PAXOS_MAX_PROPOSAL_QUEUE = 65_536;
 export const PAXOS_MAX_CATCHUP_ENTRIES = 4_096;
 export const PAXOS_SNAPSHOT_EVERY_ENTRIES = 50_000;
 /**
+ * PAXOS_LEVELDB_WRITE_BUFFER_BYTES: each replica's LevelDB memtable (two at most: one filling, one flushing). A log
+ * entry truncated after a snapshot while still in the memtable never reaches a table file, so a memtable that holds
+ * a snapshot interval's entries (~15 MiB at 300 bytes) saves flushing and compacting nearly every entry.
+ */
+export const PAXOS_LEVELDB_WRITE_BUFFER_BYTES = 64 * MiB;
+/**
  * PAXOS_ENCODED_ENTRY_CACHE_BYTES bounds the encoded entries borgmaster/paxos/wire.ts keeps so the leader's disk
  * record and its ACCEPTs share one encoding (two generations of half this size; older entries are re-encoded).
  */
@@ -256,3 +262,4 @@ assert(STATUS_LIVE_CLIENTS_MAX >= 1 && STATUS_LIVE_COALESCE_MS > 0 && STATUS_LIV
 assert(STATUS_RECENT_EVENTS <= STATUS_PAGE_ROWS_MAX, 'recent events fit one page');
 assert(PAXOS_KV_MAX_CONCURRENT_STREAMS >= 256 && PAXOS_KV_MAX_CONCURRENT_STREAMS <= PAXOS_MAX_INFLIGHT_SLOTS, 'the calls of one client connection fit in the Paxos pipeline');
 assert(PAXOS_ENCODED_ENTRY_CACHE_ENTRIES >= 4 * PAXOS_MAX_BATCH_COMMANDS, 'two full Paxos batches fit one generation of the encoded-entry cache');
+assert(PAXOS_LEVELDB_WRITE_BUFFER_BYTES >= 4 * PAXOS_MAX_BATCH_BYTES && PAXOS_LEVELDB_WRITE_BUFFER_BYTES <= 256 * MiB, 'a Paxos memtable holds several full batches, within a replica\'s memory');
