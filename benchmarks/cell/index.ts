@@ -205,6 +205,7 @@ async function run(args: string[]): Promise<void> {
     }
     result.createJobP50Ms = Number(pct(lat, 0.5).toFixed(1));
     result.createJobP99Ms = Number(pct(lat, 0.99).toFixed(1));
+    say(`CreateJob slowest: ${[...lat].sort((a, b) => b - a).slice(0, 5).map((x) => x.toFixed(1)).join(', ')} ms`);
     const leaderTextAfter = await cell.metricsText(leader).catch(() => '');
     const commitAfter = histogram(leaderTextAfter, 'borg_paxos_commit_seconds');
     const lagAfter = histogram(leaderTextAfter, 'borg_event_loop_lag_seconds');

@@ -4,7 +4,7 @@
 // Each daemon runs in its own process, so a test can kill -9 one and start it again.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, createWriteStream, type WriteStream } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Metadata } from '@grpc/grpc-js';
@@ -18,6 +18,9 @@ import { BorgError, NotLeader } from '../../model/errors';
 import { freePort } from '../ports';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** SIM_BORGLETS_NICE: the simulated Borglets process's nice value (19 is the lowest priority). */
+const SIM_BORGLETS_NICE = 10;
 
 export interface SimCellOptions {
   name: string;
@@ -102,6 +105,9 @@ security: { caDir: ${dir}/ca }
     const cell = new SimCell(dir, cellFile, config, o);
     try {
       cell.borglets = cell.spawn('sim-borglets', join(ROOT, 'sim/borglets/main.ts'), ['--cell', cellFile], o.simNodeFlags ?? []);
+      // The simulated machines stand in for other hosts: on this one the cell's own daemons (replicas, scheduler)
+      // come first, so the simulation runs niced and takes the CPU they leave.
+      if (cell.borglets.child.pid !== undefined) setPriority(cell.borglets.child.pid, SIM_BORGLETS_NICE);
       cell.borglets.child.stdout?.on('data', (d: Buffer) => cell.simLines.push(...d.toString().split('\n').filter((l) => l !== '')));
       await cell.waitOutput(cell.borglets, 'listening on', 60_000);
       for (const r of config.replicas) cell.startReplica(r.id);
