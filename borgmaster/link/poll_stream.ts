@@ -11,6 +11,7 @@
 import { Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import { BorgletService, PollResponse, type BorgletClient, type PollRequest } from '../../proto/index';
 import { BorgError, Unavailable, fromGrpcError } from '../../model/errors';
+import { readVarint, varintEnd } from '../../model/varint';
 
 /**
  * PollReply is one reply as it came off the wire. `bodyEnd` is where poll_seq starts when it is the message's last
@@ -39,26 +40,6 @@ interface ReplyHead {
   hasError: boolean;
 }
 
-/** varintEnd: where the varint readVarint last read ended (a module-level cursor: no tuple per varint read). */
-let varintEnd = 0;
-
-/** readVarint reads a varint at pos as a number (exact below 2^53), setting varintEnd; -1 when it is cut short. */
-function readVarint(b: Uint8Array, pos: number): number {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 10; i++) {
-    if (pos >= b.length) return -1;
-    const byte = b[pos++] as number;
-    value += (byte & 0x7f) * scale;
-    if ((byte & 0x80) === 0) {
-      varintEnd = pos;
-      return value;
-    }
-    scale *= 128;
-  }
-  return -1;
-}
-
 /** scanReply walks the reply's top-level fields (skipping each by its wire type) for poll_seq and `error`. */
 export function scanReply(b: Uint8Array): ReplyHead | undefined {
   const head: ReplyHead = { seq: 0, seqStart: -1, seqEnd: -1, hasError: false };
@@ -67,7 +48,7 @@ export function scanReply(b: Uint8Array): ReplyHead | undefined {
     const start = pos;
     const tag = readVarint(b, pos);
     if (tag < 0) return undefined;
-    pos = varintEnd;
+    pos = varintEnd();
     const field = Math.floor(tag / 8);
     switch (tag % 8) {
       case 0: {
@@ -76,9 +57,9 @@ export function scanReply(b: Uint8Array): ReplyHead | undefined {
         if (field === POLL_SEQ_FIELD) {
           head.seq = v;
           head.seqStart = start;
-          head.seqEnd = varintEnd;
+          head.seqEnd = varintEnd();
         }
-        pos = varintEnd;
+        pos = varintEnd();
         break;
       }
       case 1:
@@ -87,7 +68,7 @@ export function scanReply(b: Uint8Array): ReplyHead | undefined {
       case 2: {
         const len = readVarint(b, pos);
         if (len < 0) return undefined;
-        pos = varintEnd + len;
+        pos = varintEnd() + len;
         if (field === ERROR_FIELD) head.hasError = true;
         break;
       }

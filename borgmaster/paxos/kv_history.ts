@@ -5,42 +5,13 @@
 // a snapshot copies the chunks, and a write costs one small append.
 import { PAXOS_KV_HISTORY_WRITES } from '../../cells/limits';
 import { assert } from '../../model/assert';
+import { readVarint, varintEnd, varintSize, writeVarint } from '../../model/varint';
 import { KvApplied } from '../../proto/index';
 
 /** CHUNK_BYTES: records never span chunks; a record is at most a key (PAXOS_KV_MAX_KEY_BYTES) plus ~30 bytes. */
 const CHUNK_BYTES = 1 << 20;
 /** SNAPSHOT_HISTORY_TAG: KvSnapshot.history is field 2, length-delimited. */
 const SNAPSHOT_HISTORY_TAG = 18;
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 128) {
-    buf[pos++] = (n % 128) | 128;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
-function readVarint(buf: Buffer, pos: number): { value: number; pos: number } {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    const b = buf[pos++];
-    assert(b !== undefined, 'history record within its chunk');
-    value += (b & 127) * scale;
-    if (b < 128) return { value, pos };
-    scale *= 128;
-  }
-}
 
 /**
  * KvHistory keeps the newest `capacity` writes in slot order. append() takes writes in increasing slot order;
@@ -132,7 +103,9 @@ export class KvHistory {
     assert(offset !== undefined, `history write ${i}`);
     const chunk = this.chunks[Math.floor(offset / CHUNK_BYTES) - this.firstChunk];
     assert(chunk !== undefined, 'the chunk of a kept write');
-    const { value: inner, pos } = readVarint(chunk, (offset % CHUNK_BYTES) + 1);
+    const inner = readVarint(chunk, (offset % CHUNK_BYTES) + 1);
+    assert(inner >= 0, 'history record within its chunk');
+    const pos = varintEnd();
     return chunk.subarray(pos, pos + inner);
   }
 

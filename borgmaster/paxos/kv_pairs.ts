@@ -3,6 +3,7 @@
 // form, so a snapshot (every PAXOS_SNAPSHOT_EVERY_ENTRIES slots, on every replica at once) concatenates records
 // instead of encoding every pair while the event loop waits.
 import { assert } from '../../model/assert';
+import { varintSize, writeVarint } from '../../model/varint';
 
 /** PairRecord: the encoded record and where the value's bytes sit in it. */
 export interface PairRecord {
@@ -13,24 +14,6 @@ export interface PairRecord {
 
 /** SNAPSHOT_PAIRS_TAG: KvSnapshot.pairs is field 1, length-delimited. */
 const SNAPSHOT_PAIRS_TAG = 10;
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 128) {
-    buf[pos++] = (n % 128) | 128;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
 
 /** encodePairRecord encodes KvSnapshot field 1 holding KvPair { key, value, index } (proto3: zeros omitted). */
 export function encodePairRecord(key: string, value: Uint8Array, index: number): PairRecord {
