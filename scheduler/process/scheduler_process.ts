@@ -32,6 +32,12 @@ export interface PassReport {
 
 const RECONNECT_MS = 200;
 const COMMIT_TIMEOUT_MS = 10_000;
+/**
+ * VERDICT_RESEND_MS: how often every pending task's verdict is sent again, changed or not. A plan sends only the
+ * verdicts that changed, and the leader shares them with its followers best effort: a follower that had not yet
+ * applied the task (or missed the share) drops it, and without a resend would answer "why" with nothing for good.
+ */
+const VERDICT_RESEND_MS = 10_000;
 
 export class SchedulerProcess {
   private cell = new CachedCell();
@@ -43,6 +49,8 @@ export class SchedulerProcess {
   private stopped = false;
   private planSeq = 0;
   private readonly lastVerdicts = new Map<string, string>();
+  /** verdictsResentMs: when lastVerdicts was last cleared, so that every verdict went out again. */
+  private verdictsResentMs = 0;
   /** lastPass: what the latest pass did (for logs and tests). */
   lastPass: PassReport | undefined;
 
@@ -157,6 +165,11 @@ export class SchedulerProcess {
     const seconds = (performance.now() - started) / 1000;
     const assignments: Assignment[] = plan.assignments.map((a) => assignmentToProto(a, cell.tasks, cell.machines, cell.specVersionOf(a.taskId)));
     const pending: PendingVerdict[] = [];
+    const nowMs = this.o.clock.nowMs();
+    if (nowMs - this.verdictsResentMs >= VERDICT_RESEND_MS) {
+      this.verdictsResentMs = nowMs;
+      this.lastVerdicts.clear();
+    }
     for (const v of plan.verdicts) {
       const p = verdictToProto(v, cell.tasks);
       if (this.lastVerdicts.get(p.taskId) !== p.why) pending.push(p);
