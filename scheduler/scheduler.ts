@@ -817,15 +817,12 @@ export class Scheduler {
     // Without candidates and with the superset well below the cell, a random sample of the superset finds `limit`
     // machines in n / superset times fewer steps than the walk over every machine.
     if (!complete && (c.nCand > 0 || (!this.bestSamples && size * INDEX_SAMPLE_FRACTION > snap.slotCount))) return false;
-    if (!complete && this.bestSamples) {
-      c.startCycle(c.cycleStart, snap.layoutEpoch);
-      c.visited = snap.slotCount;
-      if (this.bestOfSuperset(snap, c, size)) return true;
-    }
-    const scratch = this.collectSuperset(snap, c, size);
-    const short = this.viewShort;
     c.startCycle(c.cycleStart, snap.layoutEpoch);
     c.visited = snap.slotCount;
+    // A sample by fit that finds nothing feasible leaves the class as startCycle did (no candidate, no count).
+    if (!complete && this.bestSamples && this.bestOfSuperset(snap, c, size)) return true;
+    const scratch = this.collectSuperset(snap, c, size);
+    const short = this.viewShort;
     if (!complete && !this.bestSamples && this.sampleSuperset(snap, c, scratch, size)) return true;
     const counts = c.reasonCounts;
     counts[CODE_INSUFFICIENT_CPU] = (counts[CODE_INSUFFICIENT_CPU] as number) + short.cpuShort;
