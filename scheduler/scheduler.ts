@@ -644,12 +644,19 @@ export class Scheduler {
     if (c.nCand === 0) return false;
     c.exhausted = false;
     c.verdict = undefined;
-    if (this.bestSamples && c.nCand > this.limit) {
-      // As after a complete indexed view: many machines fit again, so keep the best `limit` as a sample rather
-      // than rechecking all of them for every task.
-      c.keepBest(this.limit, this.topK);
-      c.partialView = true;
-    }
+    // As after a complete indexed view: many machines may fit again.
+    this.keepSample(c);
+    return true;
+  }
+
+  /**
+   * keepSample: with samples by fit, a class that found more than `limit` feasible machines keeps the best `limit`
+   * as a sample (partial view) rather than rechecking all of them for every task. True when it did.
+   */
+  private keepSample(c: TaskClass): boolean {
+    if (!this.bestSamples || c.nCand <= this.limit) return false;
+    c.keepBest(this.limit, this.topK);
+    c.partialView = true;
     return true;
   }
 
@@ -835,13 +842,8 @@ export class Scheduler {
       if (r > 0) counts[r] = (counts[r] as number) + 1;
     }
     this.stats.indexedViews++;
-    if (this.bestSamples && c.nCand > this.limit) {
-      // Many machines fit: keep the best `limit` as a sample (partial view) rather than rechecking them all for
-      // every task; the complete view has served to give an exact verdict had none fitted.
-      c.keepBest(this.limit, this.topK);
-      c.partialView = true;
-      return true;
-    }
+    // Many machines fit: a sample of the best (the complete view has served to give an exact verdict had none fitted).
+    if (this.keepSample(c)) return true;
     this.walkCompleted(snap, c);
     return true;
   }
