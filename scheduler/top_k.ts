@@ -8,7 +8,7 @@ export class TopK {
   private scores: Float64Array;
   private slots: Int32Array;
   size = 0;
-  k = 0;
+  private k = 0;
 
   constructor(capacity: number) {
     this.ids = new Int32Array(capacity);
@@ -96,6 +96,6 @@ export class TopK {
 }
 
 /** worse: (score a, slot sa) ranks below (b, sb): a lower score, or the same score on a higher slot. */
-export function worse(a: number, sa: number, b: number, sb: number): boolean {
+function worse(a: number, sa: number, b: number, sb: number): boolean {
   return a < b || (a === b && sa > sb);
 }
