@@ -312,7 +312,7 @@ export class Scheduler {
     const c = this.classFor(entry);
     if (c.queuedPass === this.pass && c.queuedLeft > 0) c.queuedLeft--;
     // Fast path for the long tail of a loaded cell: the class found no machine and nothing was freed since.
-    if (c.exhausted && c.exhaustedFreedSeq === snap.freedSeq && c.layoutEpoch === snap.layoutEpoch && c.verdict !== undefined) {
+    if (verdictHolds(snap, c)) {
       this.giveVerdict(verdictOf(entry, c.verdict));
       this.park(c, entry);
       return;
@@ -430,7 +430,7 @@ export class Scheduler {
     const again: QueueEntry[] = [];
     let i = 0;
     while (i < n) {
-      if (c.exhausted && c.exhaustedFreedSeq === snap.freedSeq && c.layoutEpoch === snap.layoutEpoch && c.verdict !== undefined && !c.dropped) break;
+      if (verdictHolds(snap, c) && !c.dropped) break;
       // Past the plan bound the rest waits with the class for the next pass.
       if (this.passAssignments.length >= this.passMax) break;
       const e = list[i++] as QueueEntry;
@@ -1350,6 +1350,11 @@ function sameRequirements(a: SchedTask, b: SchedTask | undefined): boolean {
   const sa = a.spread;
   const sb = b.spread;
   return sa.maxPerMachine === sb.maxPerMachine && sa.maxPerRack === sb.maxPerRack && sa.maxPerPowerDomain === sb.maxPerPowerDomain;
+}
+
+/** verdictHolds: class c found no machine and nothing was freed (nor the layout changed) since; its verdict stands. */
+function verdictHolds(snap: CellSnapshot, c: TaskClass): c is TaskClass & { verdict: string } {
+  return c.exhausted && c.exhaustedFreedSeq === snap.freedSeq && c.layoutEpoch === snap.layoutEpoch && c.verdict !== undefined;
 }
 
 function takeFromLargest(counts: Int32Array): void {
