@@ -55,6 +55,15 @@ const MAX_SHARED_VERDICTS = 100_000;
 const MAX_POLL_LAG_SLOTS = 64;
 const ZERO_USAGE = resources();
 
+/** dropInvalid runs record and drops what it refuses as nonsense (InvalidArgument); any other error is a bug. */
+function dropInvalid(record: () => void): void {
+  try {
+    record();
+  } catch (e: unknown) {
+    if (!(e instanceof InvalidArgument)) throw e;
+  }
+}
+
 export class Replica {
   private leaderTerm: string | undefined;
   private dutyTimer: NodeJS.Timeout | undefined;
@@ -204,18 +213,10 @@ export class Replica {
         // The decoded usages go in as they are (the book copies, with validation, only a sample that changed: most
         // do not, and a copy per task per poll was a tenth of a quiet poll's cost). A Borglet reporting nonsense
         // loses that sample, nothing else.
-        try {
-          usage.recordMachine(machine, response.facts?.usage ?? ZERO_USAGE, atMs);
-        } catch (e: unknown) {
-          if (!(e instanceof InvalidArgument)) throw e;
-        }
+        dropInvalid(() => usage.recordMachine(machine, response.facts?.usage ?? ZERO_USAGE, atMs));
         for (const t of response.tasks) {
-          if (t.usage === undefined) continue;
-          try {
-            usage.recordTask(t.taskId, t.usage, atMs);
-          } catch (e: unknown) {
-            if (!(e instanceof InvalidArgument)) throw e;
-          }
+          const u = t.usage;
+          if (u !== undefined) dropInvalid(() => usage.recordTask(t.taskId, u, atMs));
         }
       },
     });
