@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib';
 import { PAXOS_KV_HISTORY_PAGE, PAXOS_KV_MAX_KEY_BYTES, PAXOS_KV_MAX_VALUE_BYTES } from '../../cells/limits';
 import { assert } from '../../model/assert';
 import { InvalidArgument, NotLeader } from '../../model/errors';
+import { varintSize, writeVarint } from '../../model/varint';
 import type { Server } from '@grpc/grpc-js';
 import {
   KvGetRequest as KvGetRequestCodec,
@@ -61,14 +62,10 @@ const KV_SERVICE = {
 export function encodePutResponse(index: number): Uint8Array {
   assert(Number.isSafeInteger(index) && index >= 0, `index ${index}`);
   if (index === 0) return new Uint8Array(0);
-  const out: number[] = [8];
-  let n = index;
-  while (n >= 128) {
-    out.push((n % 128) | 128);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return Uint8Array.from(out);
+  const out = new Uint8Array(1 + varintSize(index));
+  out[0] = 8;
+  writeVarint(out, 1, index);
+  return out;
 }
 
 /** Stored is a key's current value, kept as its encoded KvSnapshot record (kv_pairs.ts), and the slot that wrote it. */
