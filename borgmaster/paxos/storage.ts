@@ -10,6 +10,7 @@ import { assert, unreachable } from '../../model/assert';
 import { encodeEntry } from './wire';
 import { BorgError } from '../../model/errors';
 import { PAXOS_LEVELDB_WRITE_BUFFER_BYTES } from '../../cells/limits';
+import { varintSize, writeVarint } from '../../model/varint';
 
 /**
  * StorageCorrupt means the on-disk state cannot be trusted: a record fails its checksum, does not decode, sits
@@ -95,32 +96,17 @@ function recordChecksum(key: string, payload: Uint8Array): number {
  */
 function framedSnapshot(snap: PaxosSnapshot): Buffer {
   assert(Number.isSafeInteger(snap.index) && snap.index >= 0, `snapshot index ${snap.index}`);
-  const varintSize = (n: number): number => {
-    let size = 1;
-    while (n >= 128) {
-      n = Math.floor(n / 128);
-      size++;
-    }
-    return size;
-  };
   const n = snap.data.length;
   const size = (snap.index === 0 ? 0 : 1 + varintSize(snap.index)) + (n === 0 ? 0 : 1 + varintSize(n) + n);
   const out = Buffer.allocUnsafe(4 + size);
   let pos = 4;
-  const varint = (v: number): void => {
-    while (v >= 128) {
-      out[pos++] = (v % 128) | 128;
-      v = Math.floor(v / 128);
-    }
-    out[pos++] = v;
-  };
   if (snap.index !== 0) {
     out[pos++] = 8;
-    varint(snap.index);
+    pos = writeVarint(out, pos, snap.index);
   }
   if (n !== 0) {
     out[pos++] = 18;
-    varint(n);
+    pos = writeVarint(out, pos, n);
     out.set(snap.data, pos);
     pos += n;
   }
