@@ -5,6 +5,7 @@
 // and its ACCEPT to every follower. Decoding stays with the generated codec (it validates what peers send).
 import type { Ballot, PaxosBatch, PaxosEntry, PaxosMessage, PaxosSnapshot } from '../../proto/index';
 import { assert } from '../../model/assert';
+import { varintSize, writeVarint } from '../../model/varint';
 import { PAXOS_ENCODED_ENTRY_CACHE_BYTES, PAXOS_ENCODED_ENTRY_CACHE_ENTRIES } from '../../cells/limits';
 
 /**
@@ -35,14 +36,10 @@ function remember(e: PaxosEntry, b: Buffer): void {
   }
 }
 
-function varintSize(n: number): number {
+/** checkedSize is varintSize for a value that must be a non-negative safe integer (the encoding is exact only then). */
+function checkedSize(n: number): number {
   assert(Number.isSafeInteger(n) && n >= 0, `varint out of range: ${n}`);
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
+  return varintSize(n);
 }
 
 /** Writer fills one exactly-sized buffer; sizes are computed first, so nothing is copied twice. */
@@ -51,11 +48,7 @@ class Writer {
   constructor(readonly buf: Buffer) {}
 
   varint(n: number): void {
-    while (n >= 128) {
-      this.buf[this.pos++] = (n % 128) | 128;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
+    this.pos = writeVarint(this.buf, this.pos, n);
   }
 
   bytes(b: Uint8Array): void {
@@ -65,8 +58,8 @@ class Writer {
 }
 
 /** tagged sizes: a varint field (omitted at 0, as proto3 does) and a length-delimited one. */
-const varintField = (n: number): number => (n === 0 ? 0 : 1 + varintSize(n));
-const lengthField = (len: number): number => 1 + varintSize(len) + len;
+const varintField = (n: number): number => (n === 0 ? 0 : 1 + checkedSize(n));
+const lengthField = (len: number): number => 1 + checkedSize(len) + len;
 
 function ballotSize(b: Ballot): number {
   return varintField(b.round) + varintField(b.replica);
