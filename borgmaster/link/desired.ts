@@ -46,27 +46,6 @@ function mix32(h: number): number {
  * Borglets that already run what it wants. Never 0 (0 means "no version" on the wire).
  */
 export function desiredVersion(machine: MachineRec): number {
-  return desiredVersionCached(machine, undefined);
-}
-
-const versionCache = new WeakMap<MachineRec, { generation: number; epoch: number; version: number }>();
-
-/**
- * desiredVersionCached is desiredVersion remembered per machine record until the machine's generation (every
- * placement, removal and charge) or the state's desiredEpoch (in-place updates of running tasks) moves: the same
- * inputs, so the same answer, without hashing every task on every poll. epoch undefined: no cache.
- */
-export function desiredVersionCached(machine: MachineRec, epoch: number | undefined): number {
-  if (epoch !== undefined) {
-    const hit = versionCache.get(machine);
-    if (hit !== undefined && hit.generation === machine.generation && hit.epoch === epoch) return hit.version;
-  }
-  const version = computeDesiredVersion(machine);
-  if (epoch !== undefined) versionCache.set(machine, { generation: machine.generation, epoch, version });
-  return version;
-}
-
-function computeDesiredVersion(machine: MachineRec): number {
   let a = Math.imul(machine.tasks.size, 0x9e3779b1) >>> 0;
   let b = 0x2545f491;
   for (const t of machine.tasks) {
@@ -77,4 +56,19 @@ function computeDesiredVersion(machine: MachineRec): number {
   }
   const v = a * 0x200000 + (b & 0x1fffff);
   return v === 0 ? 1 : v;
+}
+
+const versionCache = new WeakMap<MachineRec, { generation: number; epoch: number; version: number }>();
+
+/**
+ * desiredVersionCached is desiredVersion remembered per machine record until the machine's generation (every
+ * placement, removal and charge) or the state's desiredEpoch (in-place updates of running tasks) moves: the same
+ * inputs, so the same answer, without hashing every task on every poll.
+ */
+export function desiredVersionCached(machine: MachineRec, epoch: number): number {
+  const hit = versionCache.get(machine);
+  if (hit !== undefined && hit.generation === machine.generation && hit.epoch === epoch) return hit.version;
+  const version = desiredVersion(machine);
+  versionCache.set(machine, { generation: machine.generation, epoch, version });
+  return version;
 }
