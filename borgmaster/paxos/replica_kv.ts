@@ -152,21 +152,24 @@ export function serveKv(server: Server, node: PaxosNode<void>, kv: KvStateMachin
       const { writes, firstKeptIndex } = kv.writes(req.fromIndex, req.limit === 0 ? PAXOS_KV_HISTORY_PAGE : req.limit);
       return { writes, firstKeptIndex, appliedIndex: kv.applied };
     }),
-    status: unary(async (): Promise<KvStatusResponse> => {
-      const s = node.status();
-      return {
-        id,
-        role: s.role,
-        leaderId: s.leaderId ?? 0,
-        leaderAddress: node.leaderAddress() ?? '',
-        appliedIndex: node.applied,
-        commitIndex: s.commitIndex,
-        leaseValid: s.leaseValid,
-        syncs: node.metrics.syncs,
-        readies: node.metrics.readies,
-      };
-    }),
+    status: unary(async (): Promise<KvStatusResponse> => kvStatus(node, id, node.leaderAddress() ?? '')),
   });
+}
+
+/** kvStatus is the Status reply of both servers; leaderAddress is the leader's address as the caller names it. */
+function kvStatus(node: PaxosNode<void>, id: number, leaderAddress: string): KvStatusResponse {
+  const s = node.status();
+  return {
+    id,
+    role: s.role,
+    leaderId: s.leaderId ?? 0,
+    leaderAddress,
+    appliedIndex: node.applied,
+    commitIndex: s.commitIndex,
+    leaseValid: s.leaseValid,
+    syncs: node.metrics.syncs,
+    readies: node.metrics.readies,
+  };
 }
 
 /**
@@ -240,19 +243,8 @@ export function serveKvUnary(server: UnaryGrpcServer, node: PaxosNode<void>, kv:
     deserialize: (b) => KvStatusRequest.decode(b),
     serialize: (r) => KvStatusResponseCodec.encode(r).finish(),
     handle: (_req, done) => {
-      const s = node.status();
       const leaderPeer = node.leaderAddress();
-      done(null, {
-        id: options.id,
-        role: s.role,
-        leaderId: s.leaderId ?? 0,
-        leaderAddress: leaderPeer === undefined ? '' : (options.clientAddressOf(leaderPeer) ?? leaderPeer),
-        appliedIndex: node.applied,
-        commitIndex: s.commitIndex,
-        leaseValid: s.leaseValid,
-        syncs: node.metrics.syncs,
-        readies: node.metrics.readies,
-      });
+      done(null, kvStatus(node, options.id, leaderPeer === undefined ? '' : (options.clientAddressOf(leaderPeer) ?? leaderPeer)));
     },
   });
 }
