@@ -15,7 +15,7 @@ export interface GrpcListener {
 }
 
 /** splitHostPort parses "host:port" or "[v6]:port"; InvalidArgument names the address. */
-function splitHostPort(address: string): { host: string; port: number } {
+export function splitHostPort(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(':');
   const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
   const port = Number(address.slice(i + 1));

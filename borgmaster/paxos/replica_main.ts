@@ -27,7 +27,7 @@ import { UnaryGrpcServer } from './grpc_unary_server';
 import { PAXOS_KV_MAX_CONCURRENT_STREAMS } from '../../cells/limits';
 import { StorageCorrupt } from './storage';
 import { PAXOS_GRPC_OPTIONS, type PeerAddress } from './transport';
-import { listenNoDelay } from './grpc_listen';
+import { listenNoDelay, splitHostPort } from './grpc_listen';
 
 interface ReplicaFlags {
   id: number;
@@ -148,8 +148,8 @@ async function main(): Promise<void> {
     const clientOfPeer = new Map(flags.replicas.map((r) => [r.address, clients.find((c) => c.id === r.id)?.address]));
     kvServer = new UnaryGrpcServer({ maxConcurrentStreams: PAXOS_KV_MAX_CONCURRENT_STREAMS });
     serveKvUnary(kvServer, node, kv, { id: flags.id, clientAddressOf: (peer) => clientOfPeer.get(peer) });
-    const i = selfClient.address.lastIndexOf(':');
-    await kvServer.listen(selfClient.address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), Number(selfClient.address.slice(i + 1)));
+    const { host, port } = splitHostPort(selfClient.address);
+    await kvServer.listen(host, port);
   } else {
     serveKv(server, node, kv, flags.id);
   }
