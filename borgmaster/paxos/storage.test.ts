@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { PaxosStorage, StorageCorrupt } from './storage';
 import { crc32 } from 'node:zlib';
-import { PaxosEntry } from '../../proto/index';
+import { PaxosEntry, PaxosSnapshot } from '../../proto/index';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'paxos-storage-'));
@@ -253,4 +253,101 @@ test('a snapshot takes the entries it covers out of the seal and a range clear d
   await raw.put(`e:${(9).toString(16).padStart(16, '0')}`, bad);
   await raw.close();
   await assert.rejects(PaxosStorage.open(dir), (e: unknown) => e instanceof StorageCorrupt && /checksum mismatch/.test(e.message));
+});
+
+/** snapshotFiles lists the snapshot files beside the LevelDB (storage closed or not). */
+function snapshotFiles(dir: string): string[] {
+  return readdirSync(join(dir, 'snapshots')).sort();
+}
+
+const SNAP_3 = 'snapshot-0000000000000003.bin';
+const SNAP_5 = 'snapshot-0000000000000005.bin';
+
+test('a snapshot lives in its own file; a newer one replaces it and the older file is removed', async (t) => {
+  const dir = tempDir(t);
+  let s = await PaxosStorage.open(dir);
+  s.takeLoaded();
+  await s.save({ entries: [1, 2, 3, 4, 5, 6].map((i) => entry(i, 1, `v${i}`)), commitIndex: 6 });
+  await s.save({ snapshot: { index: 3, data: Buffer.from('state@3') }, truncateThrough: 3 });
+  assert.deepEqual(snapshotFiles(dir), [SNAP_3]);
+  assert.equal(readFileSync(join(dir, 'snapshots', SNAP_3), 'utf8'), 'state@3');
+  await s.save({ snapshot: { index: 5, data: Buffer.from('state@5') }, truncateThrough: 5 });
+  await s.close(); // waits for the removal queued behind the range clear
+  assert.deepEqual(snapshotFiles(dir), [SNAP_5]);
+  s = await PaxosStorage.open(dir);
+  const st = s.takeLoaded();
+  assert.equal(st.snapshot?.index, 5);
+  assert.equal(st.snapshot?.data.toString(), 'state@5');
+  assert.equal((await s.snapshot())?.data.toString(), 'state@5');
+  assert.deepEqual(st.entries.map((e) => e.slot), [6]);
+  await s.close();
+});
+
+/** withSnapshotAt3 leaves a closed storage whose snapshot (index 3) is in SNAP_3. */
+async function withSnapshotAt3(dir: string): Promise<void> {
+  const s = await PaxosStorage.open(dir);
+  s.takeLoaded();
+  await s.save({ entries: [1, 2, 3, 4].map((i) => entry(i, 1, `v${i}`)), commitIndex: 4 });
+  await s.save({ snapshot: { index: 3, data: Buffer.from('state@3 MARKER') }, truncateThrough: 3 });
+  await s.close();
+}
+
+for (const c of [
+  { name: 'a byte flipped in the snapshot file', damage: (p: string) => writeFileSync(p, Buffer.from('state@3 MARKEr')), error: /checksum mismatch/ },
+  { name: 'a torn (short) snapshot file', damage: (p: string) => writeFileSync(p, Buffer.from('state@3')), error: /torn/ },
+  { name: 'a missing snapshot file', damage: (p: string) => rmSync(p), error: /unreadable/ },
+]) {
+  test(`${c.name} is caught at open`, async (t) => {
+    const dir = tempDir(t);
+    await withSnapshotAt3(dir);
+    c.damage(join(dir, 'snapshots', SNAP_3));
+    await assert.rejects(PaxosStorage.open(dir), (e: unknown) => e instanceof StorageCorrupt && c.error.test(e.message));
+  });
+}
+
+test('a snapshot file no record references (a crash before its batch) is swept at open; the referenced one stays', async (t) => {
+  const dir = tempDir(t);
+  await withSnapshotAt3(dir);
+  writeFileSync(join(dir, 'snapshots', SNAP_5), 'state@5, never referenced');
+  writeFileSync(join(dir, 'snapshots', 'notes.txt'), 'not ours');
+  const s = await PaxosStorage.open(dir);
+  const st = s.takeLoaded();
+  assert.equal(st.snapshot?.index, 3);
+  assert.equal(st.snapshot?.data.toString(), 'state@3 MARKER');
+  await s.close();
+  assert.deepEqual(snapshotFiles(dir), ['notes.txt', SNAP_3]);
+});
+
+test('a snapshot record from before snapshot files (the whole PaxosSnapshot inside) still opens', async (t) => {
+  const dir = tempDir(t);
+  await withSnapshotAt3(dir);
+  // Rewrite the snapshot record the old way, keeping the seal right: the seal sums record checksums, so the new
+  // record's checksum replaces the ref's.
+  const raw = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  await raw.open();
+  const framed = (key: string, payload: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(4 + payload.length);
+    new DataView(out.buffer).setUint32(0, crc32(payload, crc32(key)), true);
+    out.set(payload, 4);
+    return out;
+  };
+  const oldRecord = await raw.get('s:snapshot');
+  assert.ok(oldRecord);
+  const oldSum = new DataView(oldRecord.buffer, oldRecord.byteOffset, 4).getUint32(0, true);
+  const legacy = PaxosSnapshot.encode({ index: 3, data: Buffer.from('legacy state@3') }).finish();
+  const legacySum = crc32(legacy, crc32('s:snapshot'));
+  const sealRecord = await raw.get('m:seal');
+  assert.ok(sealRecord);
+  const seal = Buffer.from(sealRecord.subarray(4));
+  seal.writeUInt32LE((seal.readUInt32LE(12) - oldSum + legacySum) >>> 0, 12);
+  await raw.batch([
+    { type: 'put', key: 's:snapshot', value: framed('s:snapshot', legacy) },
+    { type: 'put', key: 'm:seal', value: framed('m:seal', seal) },
+  ]);
+  await raw.close();
+  const s = await PaxosStorage.open(dir);
+  const st = s.takeLoaded();
+  assert.equal(st.snapshot?.data.toString(), 'legacy state@3');
+  await s.close();
+  assert.deepEqual(snapshotFiles(dir), [], 'the file no record names any more is swept');
 });

@@ -2,15 +2,16 @@
 // chosen prefix (commit index) and the latest snapshot. Every record is checksummed and a seal over all live records
 // is rewritten in every batch, so a corrupt or lost record is found at open and the replica refuses to serve.
 // Entries a snapshot covers leave the seal in the snapshot's own batch and are deleted afterwards by LevelDB's
-// range clear, off the event loop.
+// range clear, off the event loop. A snapshot's bytes live in a file of their own (snapshot_file.ts); LevelDB holds
+// a checksummed reference to it.
 import { crc32 } from 'node:zlib';
 import { Level } from 'level';
 import { Ballot, PaxosEntry, PaxosSnapshot } from '../../proto/index';
-import { assert, unreachable } from '../../model/assert';
+import { assert } from '../../model/assert';
 import { encodeEntry } from './wire';
 import { BorgError } from '../../model/errors';
 import { PAXOS_LEVELDB_WRITE_BUFFER_BYTES } from '../../cells/limits';
-import { varintSize, writeVarint } from '../../model/varint';
+import { SnapshotFiles, decodeSnapshotRef, encodeSnapshotRef, isSnapshotRef } from './snapshot_file';
 
 /**
  * StorageCorrupt means the on-disk state cannot be trusted: a record fails its checksum, does not decode, sits
@@ -89,31 +90,6 @@ function recordChecksum(key: string, payload: Uint8Array): number {
 }
 
 /** withChecksum frames a payload as it is stored: its 4-byte checksum (little-endian), then the payload. */
-/**
- * framedSnapshot encodes PaxosSnapshot { index (field 1), data (field 2) } after 4 bytes reserved for the record's
- * checksum, byte for byte what the generated encoder writes, in one copy of the data (the generated writer and a
- * separate frame copied a multi-MB snapshot three times on the event loop: ~25 of ~50 ms of its save).
- */
-function framedSnapshot(snap: PaxosSnapshot): Buffer {
-  assert(Number.isSafeInteger(snap.index) && snap.index >= 0, `snapshot index ${snap.index}`);
-  const n = snap.data.length;
-  const size = (snap.index === 0 ? 0 : 1 + varintSize(snap.index)) + (n === 0 ? 0 : 1 + varintSize(n) + n);
-  const out = Buffer.allocUnsafe(4 + size);
-  let pos = 4;
-  if (snap.index !== 0) {
-    out[pos++] = 8;
-    pos = writeVarint(out, pos, snap.index);
-  }
-  if (n !== 0) {
-    out[pos++] = 18;
-    pos = writeVarint(out, pos, n);
-    out.set(snap.data, pos);
-    pos += n;
-  }
-  assert(pos === out.length, `snapshot record size ${pos} != ${out.length}`);
-  return out;
-}
-
 function withChecksum(checksum: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + payload.length);
   new DataView(out.buffer).setUint32(0, checksum, true);
@@ -161,11 +137,11 @@ function decodeSeal(b: Uint8Array): Seal | undefined {
   return { seq: Number(v.getBigUint64(0, true)), count: v.getUint32(8, true), sum: v.getUint32(12, true) };
 }
 
-/**
- * Op is one record to put: `value` is its payload, or `framed` a buffer whose first 4 bytes are reserved for the
- * checksum and the rest is the payload (a multi-MB snapshot is written once, not copied into a frame).
- */
-type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'framed'; key: string; framed: Buffer };
+/** Op is one record to put: `value` is its payload. */
+interface Op {
+  key: string;
+  value: Uint8Array;
+}
 
 /**
  * RecordSums holds the checksum of every live record (the seal is their count and sum). Entries are keyed by slot
@@ -237,6 +213,7 @@ export class PaxosStorage {
   private constructor(
     readonly dir: string,
     private readonly db: Level<string, Uint8Array>,
+    private readonly files: SnapshotFiles,
     state: StoredState,
     /** checksums of every live record except the seal, for the incremental seal. */
     private readonly checksums: RecordSums,
@@ -259,11 +236,15 @@ export class PaxosStorage {
   static async open(dir: string, options: { sync?: boolean } = {}): Promise<PaxosStorage> {
     // A memtable that holds a snapshot interval (PAXOS_LEVELDB_WRITE_BUFFER_BYTES): entries truncated before it
     // fills are never flushed to a table file or compacted; with LevelDB's default 4 MiB nearly every entry was.
+    const files = await SnapshotFiles.open(dir);
     const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view', compression: false, writeBufferSize: PAXOS_LEVELDB_WRITE_BUFFER_BYTES });
     await db.open();
     try {
-      const { state, checksums, sealState, garbage } = await verify(dir, db);
-      return new PaxosStorage(dir, db, state, checksums, sealState, options.sync ?? true, garbage);
+      const { state, checksums, sealState, garbage, snapshotFile } = await verify(dir, db, files);
+      // Files no record references: a snapshot written before a crash kept its batch from disk, or one a newer
+      // snapshot replaced before its removal ran. The referenced one was verified above.
+      await files.sweep(snapshotFile);
+      return new PaxosStorage(dir, db, files, state, checksums, sealState, options.sync ?? true, garbage);
     } catch (e: unknown) {
       await db.close();
       throw e;
@@ -300,13 +281,20 @@ export class PaxosStorage {
       if (batch.promised !== undefined && compareBallots(batch.promised, promised) !== 0) {
         assert(compareBallots(batch.promised, promised) > 0, 'a promise is never lowered');
         promised = { round: batch.promised.round, replica: batch.promised.replica };
-        ops.push({ type: 'put', key: KEY_PROMISED, value: Ballot.encode(promised).finish() });
+        ops.push({ key: KEY_PROMISED, value: Ballot.encode(promised).finish() });
       }
       if (batch.snapshot !== undefined && batch.snapshot.index !== snapshotIndex) {
         assert(batch.snapshot.index > snapshotIndex, 'a snapshot never goes back');
         snapshotIndex = batch.snapshot.index;
-        const snap: PaxosSnapshot = { index: batch.snapshot.index, data: batch.snapshot.data };
-        ops.push({ type: 'framed', key: KEY_SNAPSHOT, framed: framedSnapshot(snap) });
+        // The file is durable before the batch that references it is written (a crash between leaves a stray
+        // file, swept at open). A failed write fails the disk like a failed batch.
+        try {
+          const ref = await this.files.write(snapshotIndex, batch.snapshot.data);
+          ops.push({ key: KEY_SNAPSHOT, value: encodeSnapshotRef(ref) });
+        } catch (e: unknown) {
+          this.failed = e;
+          throw e;
+        }
       }
       // Entries at or below the snapshot index are garbage (truncateThrough, when given, is the snapshot index). A
       // new snapshot takes the entries it covers out of the seal in this same batch (no LevelDB write: `unsealed`
@@ -319,12 +307,12 @@ export class PaxosStorage {
         assert(e.ballot !== undefined, 'an accepted entry carries its ballot');
         if (e.slot <= garbageThrough) continue; // covered by the snapshot (written in this batch or before)
         // The same bytes the leader sends in its ACCEPTs (wire.ts encodes an entry once).
-        ops.push({ type: 'put', key: entryKey(e.slot), value: encodeEntry(e) });
+        ops.push({ key: entryKey(e.slot), value: encodeEntry(e) });
       }
       if (batch.commitIndex !== undefined && batch.commitIndex !== commit) {
         assert(batch.commitIndex > commit, 'the chosen prefix never shrinks');
         commit = batch.commitIndex;
-        ops.push({ type: 'put', key: KEY_COMMIT, value: encodeU64(commit) });
+        ops.push({ key: KEY_COMMIT, value: encodeU64(commit) });
       }
       if (ops.length === 0 && unsealed.count === 0) return;
 
@@ -341,27 +329,11 @@ export class PaxosStorage {
           count -= 1;
           sum = (sum - old) >>> 0;
         }
-        switch (op.type) {
-          case 'put': {
-            const c = recordChecksum(op.key, op.value);
-            touched.set(op.key, c);
-            count += 1;
-            sum = (sum + c) >>> 0;
-            chained.put(op.key, withChecksum(c, op.value));
-            break;
-          }
-          case 'framed': {
-            const c = recordChecksum(op.key, op.framed.subarray(4));
-            op.framed.writeUInt32LE(c, 0);
-            touched.set(op.key, c);
-            count += 1;
-            sum = (sum + c) >>> 0;
-            chained.put(op.key, op.framed);
-            break;
-          }
-          default:
-            unreachable(op);
-        }
+        const c = recordChecksum(op.key, op.value);
+        touched.set(op.key, c);
+        count += 1;
+        sum = (sum + c) >>> 0;
+        chained.put(op.key, withChecksum(c, op.value));
       }
       const sealState: Seal = { seq: this.sealState.seq + 1, count, sum };
       const sealPayload = encodeSeal(sealState);
@@ -377,7 +349,10 @@ export class PaxosStorage {
       this.sealState = sealState;
       this.promisedBallot = promised;
       this.commit = commit;
-      if (snapshotIndex > this.snapshotIndex) this.truncate(snapshotIndex);
+      if (snapshotIndex > this.snapshotIndex) {
+        this.truncate(snapshotIndex);
+        if (this.snapshotIndex > 0) this.removeSnapshotFile(this.snapshotIndex);
+      }
       this.snapshotIndex = snapshotIndex;
     } finally {
       this.saving = false;
@@ -397,8 +372,7 @@ export class PaxosStorage {
   async snapshot(): Promise<PaxosSnapshot | undefined> {
     const value = await this.db.get(KEY_SNAPSHOT);
     if (value === undefined) return undefined;
-    const payload = checkRecord(this.dir, KEY_SNAPSHOT, value);
-    return decodeOr(this.dir, KEY_SNAPSHOT, () => PaxosSnapshot.decode(payload));
+    return loadSnapshot(this.dir, this.files, checkRecord(this.dir, KEY_SNAPSHOT, value));
   }
 
   /**
@@ -413,6 +387,21 @@ export class PaxosStorage {
         await this.db.clear({ gte: entryKey(0), lte: entryKey(through) });
       } catch (e: unknown) {
         if (!this.closed) this.failed = e;
+      }
+    });
+  }
+
+  /**
+   * removeSnapshotFile deletes the file of a snapshot a newer durable one replaced, after the clears queued before
+   * it (same chain, so close() waits for it). A removal that fails leaves a stray file, swept at the next open.
+   */
+  private removeSnapshotFile(index: number): void {
+    this.truncation = this.truncation.then(async () => {
+      if (this.closed) return;
+      try {
+        await this.files.remove(index);
+      } catch {
+        // best effort: see above
       }
     });
   }
@@ -449,6 +438,18 @@ function decodeEntry(dir: string, key: string, payload: Uint8Array): PaxosEntry 
   return e;
 }
 
+/**
+ * loadSnapshot reads the snapshot a KEY_SNAPSHOT payload names: a SnapshotRef to a file (verified against the ref's
+ * size and CRC), or an older record that embedded the whole PaxosSnapshot.
+ */
+async function loadSnapshot(dir: string, files: SnapshotFiles, payload: Uint8Array): Promise<PaxosSnapshot> {
+  if (!isSnapshotRef(payload)) return decodeOr(dir, KEY_SNAPSHOT, () => PaxosSnapshot.decode(payload));
+  const ref = decodeOr(dir, KEY_SNAPSHOT, () => decodeSnapshotRef(payload));
+  const r = await files.read(ref);
+  if ('problem' in r) throw new StorageCorrupt(dir, KEY_SNAPSHOT, r.problem);
+  return { index: ref.index, data: r.data };
+}
+
 function decodeOr<T>(dir: string, key: string, fn: () => T | undefined): T {
   let v: T | undefined;
   try {
@@ -464,10 +465,12 @@ function decodeOr<T>(dir: string, key: string, fn: () => T | undefined): T {
 async function verify(
   dir: string,
   db: Level<string, Uint8Array>,
-): Promise<{ state: StoredState; checksums: RecordSums; sealState: Seal; garbage: boolean }> {
+  files: SnapshotFiles,
+): Promise<{ state: StoredState; checksums: RecordSums; sealState: Seal; garbage: boolean; snapshotFile: number | undefined }> {
   const state: StoredState = { promised: { ...ZERO_BALLOT }, entries: [], commitIndex: 0, snapshot: undefined };
   const checksums = new RecordSums();
   let stored: Seal | undefined;
+  let snapshotFile: number | undefined;
   let count = 0;
   let sum = 0;
   for await (const [key, value] of db.iterator()) {
@@ -485,7 +488,8 @@ async function verify(
     } else if (key === KEY_COMMIT) {
       state.commitIndex = decodeOr(dir, key, () => decodeU64(payload));
     } else if (key === KEY_SNAPSHOT) {
-      state.snapshot = decodeOr(dir, key, () => PaxosSnapshot.decode(payload));
+      state.snapshot = await loadSnapshot(dir, files, payload);
+      if (isSnapshotRef(payload)) snapshotFile = state.snapshot.index;
     } else if (key.startsWith(ENTRY_PREFIX)) {
       state.entries.push(decodeEntry(dir, key, payload));
     } else {
@@ -503,7 +507,7 @@ async function verify(
   state.entries = state.entries.filter((e) => e.slot > snapIndex);
   if (stored === undefined) {
     if (count > 0) throw new StorageCorrupt(dir, KEY_SEAL, `missing, but ${count} records exist`);
-    return { state, checksums, sealState: { seq: 0, count: 0, sum: 0 }, garbage };
+    return { state, checksums, sealState: { seq: 0, count: 0, sum: 0 }, garbage, snapshotFile };
   }
   if (stored.count !== count || stored.sum !== sum) {
     throw new StorageCorrupt(
@@ -512,5 +516,5 @@ async function verify(
       `records do not match the seal of batch ${stored.seq} (count ${count} vs ${stored.count}, sum ${sum.toString(16)} vs ${stored.sum.toString(16)}): a write was lost`,
     );
   }
-  return { state, checksums, sealState: stored, garbage };
+  return { state, checksums, sealState: stored, garbage, snapshotFile };
 }
