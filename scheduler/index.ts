@@ -12,7 +12,7 @@
 // Tasks and machines are compact (numbers; strings interned in the snapshot); convert.ts maps the proto types.
 // schedulePass applies its own plan to the snapshot; undo a rejected assignment with snap.removeTask + queue.add.
 export { CellSnapshot, DIMS, DIM_CPU, DIM_RAM, DIM_DISK, DIM_PORTS, RESERVATION_QUANTUM_FRACTION } from './snapshot';
-export { Scheduler, DONOR_POOL, RECENT_VIEWS, INHERIT_MIN_REMAINING, SAMPLE_REFRESH_PLACEMENTS, HOT_MACHINES, SAMPLE_ORDER, BEST_SCAN_MAX, SAMPLE_PER_TASK, SAMPLE_MIN, INDEX_SAMPLE_FRACTION, RECHECK_DONOR_MIN_LAG, indexedViewMax, type PassOptions, type SchedulerTuning, type SampleOrder } from './scheduler';
+export { Scheduler, DONOR_POOL, RECENT_VIEWS, INHERIT_MIN_REMAINING, SAMPLE_REFRESH_PLACEMENTS, HOT_MACHINES, SAMPLE_ORDER, BEST_SCAN_MAX, BEST_SCAN_PER_TASK, SAMPLE_PER_TASK, SAMPLE_MIN, INDEX_SAMPLE_FRACTION, RECHECK_DONOR_MIN_LAG, indexedViewMax, type PassOptions, type SchedulerTuning, type SampleOrder } from './scheduler';
 export { RoomIndex, roomKindOf, bucketOf, cpuBucket, ramBucket, ROOM_FREE, ROOM_ABOVE_LOWEST, ROOM_FREE_BAND, ROOM_NON_PROD, ROOM_PROD, ROOM_KINDS, ROOM_CPU_BUCKETS, ROOM_RAM_BUCKETS, type RoomKind, type RoomShortCounts } from './room_index';
 export { PendingQueue, QueueEntry } from './pending_queue';
 export { warmUp, WARM_UP_ROUNDS, type WarmUpReport } from './warm_up';

@@ -2,7 +2,7 @@
 // constraints or spread limits rule out never make the sample.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SAMPLE_MIN, SAMPLE_PER_TASK } from './scheduler';
+import { BEST_SCAN_PER_TASK, SAMPLE_MIN, SAMPLE_PER_TASK } from './scheduler';
 import { TestCell } from './testing';
 
 function cell(machines: number): TestCell {
@@ -11,18 +11,20 @@ function cell(machines: number): TestCell {
   return c;
 }
 
-test('a class evaluates in full SAMPLE_PER_TASK machines per task it has left in the pass, at least SAMPLE_MIN', () => {
-  // 200 empty machines: the superset is larger than the feasible limit (64), so the class samples by fit.
-  for (const [tasks, want] of [
-    [1, SAMPLE_MIN],
-    [3, Math.max(SAMPLE_MIN, 3 * SAMPLE_PER_TASK)],
-    [40, 64],
+test('a class ranks BEST_SCAN_PER_TASK machines and evaluates in full SAMPLE_PER_TASK per task it has left in the pass', () => {
+  // 200 empty machines: the superset is larger than the feasible limit (64), so the class samples by fit. It ranks
+  // BEST_SCAN_PER_TASK machines per task (the whole superset once that is more), and evaluates at least SAMPLE_MIN.
+  for (const [tasks, ranked, want] of [
+    [1, BEST_SCAN_PER_TASK, SAMPLE_MIN],
+    [3, Math.min(200, 3 * BEST_SCAN_PER_TASK), Math.max(SAMPLE_MIN, 3 * SAMPLE_PER_TASK)],
+    [40, 200, 64],
   ] as const) {
     const c = cell(200);
     for (let i = 0; i < tasks; i++) c.submit({ job: 'j', cpu: 1000 });
     const plan = c.scheduler({}, 1, { hotMachines: 0 }).schedulePass(c.snap, c.queue);
     assert.equal(plan.assignments.length, tasks);
     assert.equal(plan.stats.sampledViews, 1, `${tasks} tasks: one sample`);
+    assert.equal(plan.stats.rankedMachines, ranked, `${tasks} tasks: machines ranked`);
     // The sample's evaluations, then one re-evaluation per placement (the chosen machine changed; one machine per
     // rack, so no other candidate's spreading score went stale).
     assert.equal(plan.stats.evaluations, want + tasks - 1, `${tasks} tasks`);

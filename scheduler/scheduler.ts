@@ -48,6 +48,15 @@ export const SAMPLE_ORDER: SampleOrder = 'best';
 export const BEST_SCAN_MAX = 256;
 
 /**
+ * BEST_SCAN_PER_TASK: bestOfSuperset ranks at most this many superset machines per task the class has left to
+ * decide in the pass (up to BEST_SCAN_MAX). A class holding one task (on an online pass, most are victims going
+ * back to pending) evaluates a handful of its sample, so ranking 256 machines for it was most of a heavy online
+ * pass's sampling cost; measured on the 2011 trace (scheduler/README.md): online passes 15-20% faster, and the
+ * bulk pass places as many tasks with the same stranding (seeds 1-3).
+ */
+export const BEST_SCAN_PER_TASK = 64;
+
+/**
  * SAMPLE_PER_TASK, SAMPLE_MIN: a class evaluates in full at most max(SAMPLE_MIN, SAMPLE_PER_TASK * tasks it has
  * left to decide in the pass) of its sample by fit (the best-ranked; the rest only when none of them is feasible).
  * Measured on the 2011 trace (scheduler/README.md): a third fewer evaluations on the bulk pass and online passes,
@@ -114,7 +123,7 @@ export interface PassOptions {
 }
 
 function emptyStats(): PassStats {
-  return { decisions: 0, placed: 0, pending: 0, preemptions: 0, evaluations: 0, cacheHits: 0, inherited: 0, indexedViews: 0, sampledViews: 0, supersetRechecks: 0, classes: 0, parkedTasks: 0, wokenClasses: 0, passMs: 0 };
+  return { decisions: 0, placed: 0, pending: 0, preemptions: 0, evaluations: 0, cacheHits: 0, inherited: 0, indexedViews: 0, sampledViews: 0, rankedMachines: 0, supersetRechecks: 0, classes: 0, parkedTasks: 0, wokenClasses: 0, passMs: 0 };
 }
 
 export class Scheduler {
@@ -878,11 +887,16 @@ export class Scheduler {
     const rooms = snap.rooms;
     const top = this.topK;
     top.reset(this.limit);
-    // A superset larger than BEST_SCAN_MAX is ranked on a systematic sample of it (evenly spaced from a seeded
-    // start, so every grid cell is represented in proportion), which bounds the cost on an emptyish cell.
-    const scan = Math.min(n, this.bestScanMax);
+    // A class with few tasks left to decide in this pass needs few candidates: it ranks BEST_SCAN_PER_TASK machines
+    // per task (at most BEST_SCAN_MAX) and evaluates in full only its best-ranked SAMPLE_PER_TASK per task (at
+    // least SAMPLE_MIN), the rest only if none of those is feasible. On an online pass most classes that draw a
+    // sample hold one or two tasks (victims going back to pending). A superset larger than that is ranked on a
+    // systematic sample of it (evenly spaced from a seeded start, so every grid cell is represented in proportion).
+    const left = c.queuedPass === this.pass ? c.queuedLeft + 1 : 1;
+    const scan = Math.min(n, this.bestScanMax, BEST_SCAN_PER_TASK * left);
     const picks = this.viewScratch.length >= scan ? this.viewScratch : (this.viewScratch = new Int32Array(Math.max(scan, 64)));
     rooms.sampleEvenly(n, scan, scan < n ? this.rng.next() : 0, picks);
+    this.stats.rankedMachines += scan;
     const filtered = c.hasSpread || c.conKeys.length > 0;
     for (let i = 0; i < scan; i++) {
       const m = picks[i] as number;
@@ -899,10 +913,6 @@ export class Scheduler {
     }
     this.beginBest(c);
     const n2 = top.size;
-    // A class with few tasks left to decide in this pass needs few candidates: it evaluates in full only its
-    // best-ranked SAMPLE_PER_TASK per task (at least SAMPLE_MIN), and the rest only if none of those is feasible.
-    // On an online pass most classes that draw a sample hold one or two tasks (victims going back to pending).
-    const left = c.queuedPass === this.pass ? c.queuedLeft + 1 : 1;
     const want = Math.min(n2, Math.max(SAMPLE_MIN, SAMPLE_PER_TASK * left));
     if (want < n2) {
       // Rank order (best first), so the machines evaluated are the best-ranked `want`.

@@ -93,6 +93,8 @@ export interface PassStats {
   indexedViews: number;
   /** sampledViews: classes that took `limit` machines from a random sample of the room index's superset. */
   sampledViews: number;
+  /** rankedMachines: machines ranked by fit to draw those samples (BEST_SCAN_PER_TASK per task, at most BEST_SCAN_MAX each). */
+  rankedMachines: number;
   /** supersetRechecks: exhausted classes that rechecked the room index's superset filtered by "freed since". */
   supersetRechecks: number;
   classes: number;
