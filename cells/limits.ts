@@ -82,6 +82,13 @@ export const PAXOS_KV_HISTORY_WRITES = 200_000;
 export const PAXOS_KV_HISTORY_PAGE = 10_000;
 /** PAXOS_KV_MAX_CONCURRENT_STREAMS: calls one client connection may have open at once on a replica's client port. */
 export const PAXOS_KV_MAX_CONCURRENT_STREAMS = 4_096;
+/**
+ * PAXOS_HTTP2_WINDOW_BYTES: the HTTP/2 receive window (per connection and per stream) a Paxos replica advertises on
+ * its peer and client ports. Node's default is 64 KiB: a batch of ACCEPTs larger than that (~80 KB at 256 writers)
+ * waited mid-message for a WINDOW_UPDATE round trip, and so did a wave of 256 client puts on one connection. Go's
+ * gRPC (etcd) grows its windows by BDP estimation up to 16 MiB. It bounds what one connection may have unread.
+ */
+export const PAXOS_HTTP2_WINDOW_BYTES = 16 * MiB;
 
 // --- State ---
 export const IDEMPOTENCY_CACHE_ENTRIES = 100_000;
@@ -263,3 +270,4 @@ assert(STATUS_RECENT_EVENTS <= STATUS_PAGE_ROWS_MAX, 'recent events fit one page
 assert(PAXOS_KV_MAX_CONCURRENT_STREAMS >= 256 && PAXOS_KV_MAX_CONCURRENT_STREAMS <= PAXOS_MAX_INFLIGHT_SLOTS, 'the calls of one client connection fit in the Paxos pipeline');
 assert(PAXOS_ENCODED_ENTRY_CACHE_ENTRIES >= 4 * PAXOS_MAX_BATCH_COMMANDS, 'two full Paxos batches fit one generation of the encoded-entry cache');
 assert(PAXOS_LEVELDB_WRITE_BUFFER_BYTES >= 4 * PAXOS_MAX_BATCH_BYTES && PAXOS_LEVELDB_WRITE_BUFFER_BYTES <= 256 * MiB, 'a Paxos memtable holds several full batches, within a replica\'s memory');
+assert(PAXOS_HTTP2_WINDOW_BYTES >= 2 * PAXOS_MAX_BATCH_BYTES && PAXOS_HTTP2_WINDOW_BYTES <= 2 ** 31 - 1, 'a full Paxos batch fits one HTTP/2 window, which HTTP/2 caps at 2^31-1');
