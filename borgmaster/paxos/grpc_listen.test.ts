@@ -1,7 +1,8 @@
-// listenNoDelay: a grpc-js server reached through our own TCP listener (Nagle off) serves like a bound one, and
-// close() gives the port back.
+// listenNoDelay: a grpc-js server reached through our own TCP listener (Nagle off) serves like a bound one,
+// close() gives the port back, and windowBytes widens every connection's HTTP/2 windows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:http2';
 import { createServer } from 'node:net';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, PaxosMessage_Type, type PaxosMessage } from '../../proto/index';
@@ -51,4 +52,39 @@ test('listenNoDelay names a malformed address', async () => {
   const server = new Server(CHANNEL_OPTIONS);
   await assert.rejects(listenNoDelay(server, 'no-port', ServerCredentials.createInsecure()), /address: expected host:port/);
   server.forceShutdown();
+});
+
+/**
+ * windowsSeen connects a raw HTTP/2 client to port and returns the stream and connection windows it may send into,
+ * once the server's SETTINGS are in and (when `widened`) its connection WINDOW_UPDATE too.
+ */
+async function windowsSeen(port: number, widened: boolean): Promise<{ streamWindowBytes: number; connectionWindowBytes: number }> {
+  const session = connect(`http://127.0.0.1:${port}`);
+  try {
+    let streamWindowBytes = 0;
+    session.on('remoteSettings', (s) => {
+      streamWindowBytes = s.initialWindowSize ?? 0;
+    });
+    await waitFor(() => (widened ? streamWindowBytes > 65_535 && (session.state.remoteWindowSize ?? 0) > 65_535 : streamWindowBytes > 0), 'the server\'s windows');
+    return { streamWindowBytes, connectionWindowBytes: session.state.remoteWindowSize ?? 0 };
+  } finally {
+    session.destroy();
+  }
+}
+
+test('listenNoDelay with windowBytes advertises that HTTP/2 window per stream and per connection; without it, node\'s 64 KiB', async (t) => {
+  const windowBytes = 4 * 1024 * 1024;
+  const wide = new Server(CHANNEL_OPTIONS);
+  const narrow = new Server(CHANNEL_OPTIONS);
+  const [pWide, pNarrow] = [await freePort(), await freePort()];
+  const l1 = await listenNoDelay(wide, `127.0.0.1:${pWide}`, ServerCredentials.createInsecure(), { windowBytes });
+  const l2 = await listenNoDelay(narrow, `127.0.0.1:${pNarrow}`, ServerCredentials.createInsecure());
+  t.after(async () => {
+    await l1.close();
+    await l2.close();
+    wide.forceShutdown();
+    narrow.forceShutdown();
+  });
+  assert.deepEqual(await windowsSeen(pWide, true), { streamWindowBytes: windowBytes, connectionWindowBytes: windowBytes });
+  assert.deepEqual(await windowsSeen(pNarrow, false), { streamWindowBytes: 65_535, connectionWindowBytes: 65_535 });
 });

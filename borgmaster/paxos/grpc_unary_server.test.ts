@@ -176,3 +176,22 @@ test('encodePutResponse matches the generated encoder', async () => {
     assert.deepEqual(Buffer.from(encodePutResponse(index)), Buffer.from(KvPutResponse.encode({ index }).finish()), String(index));
   }
 });
+
+test('windowBytes is the HTTP/2 window a client may send into, per stream and per connection', async (t) => {
+  const windowBytes = 4 * 1024 * 1024;
+  const server = new UnaryGrpcServer({ maxConcurrentStreams: 16, windowBytes });
+  const port = await server.listen('127.0.0.1', 0);
+  const session = connect(`http://127.0.0.1:${port}`);
+  t.after(async () => {
+    session.destroy();
+    await server.close();
+  });
+  let streamWindowBytes = 0;
+  session.on('remoteSettings', (s) => {
+    streamWindowBytes = s.initialWindowSize ?? 0;
+  });
+  const deadline = Date.now() + 10_000;
+  while (!(streamWindowBytes > 65_535 && (session.state.remoteWindowSize ?? 0) > 65_535) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(streamWindowBytes, windowBytes);
+  assert.equal(session.state.remoteWindowSize, windowBytes);
+});

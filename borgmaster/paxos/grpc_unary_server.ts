@@ -26,6 +26,12 @@ export interface UnaryMethod<Req, Res> {
 export interface UnaryGrpcServerOptions {
   /** maxConcurrentStreams: calls one connection may have open at once (HTTP/2 SETTINGS; the client queues beyond). */
   maxConcurrentStreams: number;
+  /**
+   * windowBytes: the HTTP/2 receive window per connection and per stream (node's default, 64 KiB, when omitted).
+   * With 64 KiB, a wave of a few hundred puts on one connection stalls for a WINDOW_UPDATE, which this server sends
+   * only when its event loop gets to it.
+   */
+  windowBytes?: number;
 }
 
 export interface ServerStats {
@@ -81,11 +87,14 @@ export class UnaryGrpcServer {
 
   constructor(options: UnaryGrpcServerOptions) {
     assert(Number.isSafeInteger(options.maxConcurrentStreams) && options.maxConcurrentStreams > 0, 'maxConcurrentStreams > 0');
-    this.http2 = createServer({ settings: { maxConcurrentStreams: options.maxConcurrentStreams } });
+    const { windowBytes } = options;
+    assert(windowBytes === undefined || (Number.isSafeInteger(windowBytes) && windowBytes >= 65_535 && windowBytes <= 2 ** 31 - 1), `HTTP/2 window ${windowBytes}`);
+    this.http2 = createServer({ settings: { maxConcurrentStreams: options.maxConcurrentStreams, ...(windowBytes === undefined ? {} : { initialWindowSize: windowBytes }) } });
     // Nagle off, as Go's net package (etcd) and grpc_listen.ts do: a small response must not wait for an ACK.
     this.http2.on('connection', (socket: Socket) => socket.setNoDelay(true));
     this.http2.on('session', (session: Http2Session) => {
       this.sessions.add(session);
+      if (windowBytes !== undefined) session.setLocalWindowSize(windowBytes);
       session.once('close', () => this.sessions.delete(session));
       session.on('error', () => {
         this.stats.sessionErrors += 1; // a broken connection; its streams close with it

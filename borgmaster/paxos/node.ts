@@ -381,8 +381,8 @@ export class PaxosNode<R = void> {
 
   /**
    * handle does one Ready's IO in the order core_types.ts prescribes, with one deliberate change: committed
-   * entries are applied BEFORE this Ready's fsync instead of after it (unless a snapshot must be installed first).
-   * That is safe because a committed entry is chosen: a quorum already holds it durably (the leader counts its own
+   * entries are applied while this Ready's write and fsync run instead of after them (unless a snapshot must be
+   * installed first). That is safe because a committed entry is chosen: a quorum already holds it durably (the leader counts its own
    * vote only after its write is on disk, followers answer ACCEPTED only after theirs), so acknowledging it cannot
    * lose it, and the state machine is rebuilt from disk and peers after a crash anyway. It takes one fsync out of
    * every commit's latency: otherwise what a quorum chose waits for the leader's write of the NEXT batch.
@@ -391,12 +391,18 @@ export class PaxosNode<R = void> {
     for (const m of rd.messagesBeforePersist) this.transport.send(m);
     this.transport.flush();
     const applyEarly = rd.installSnapshot === undefined;
-    if (applyEarly) this.applyEntries(rd.committed);
-    if (rd.mustSync) {
-      // Group commit: everything proposed and stepped while the previous fsync ran is in this one batch.
-      await this.storage.save(rd.persist);
-      this.metrics.syncs += 1;
+    // Group commit: everything proposed and stepped while the previous fsync ran is in this one batch. The write
+    // starts BEFORE the chosen entries are applied, so the apply runs while LevelDB's thread writes and syncs: on a
+    // follower the ACCEPTED it sends after this write is the leader's commit, and applying first put the apply of
+    // the previous batch (~0.3 ms at 64 writers, ~1 ms at p90 under load) in front of every acknowledgement.
+    const saving = rd.mustSync ? this.storage.save(rd.persist) : undefined;
+    try {
+      if (applyEarly) this.applyEntries(rd.committed);
+    } finally {
+      // Never leave a write in flight behind a throw: close() waits for the loop, then closes the disk.
+      if (saving !== undefined) await saving;
     }
+    if (saving !== undefined) this.metrics.syncs += 1;
     if (this.closed) return;
     for (const m of rd.messages) this.transport.send(m);
     this.transport.flush();

@@ -24,7 +24,7 @@ import { InvalidArgument } from '../../model/errors';
 import { PaxosNode } from './node';
 import { KvStateMachine, serveKv, serveKvUnary } from './replica_kv';
 import { UnaryGrpcServer } from './grpc_unary_server';
-import { PAXOS_KV_MAX_CONCURRENT_STREAMS } from '../../cells/limits';
+import { PAXOS_HTTP2_WINDOW_BYTES, PAXOS_KV_MAX_CONCURRENT_STREAMS } from '../../cells/limits';
 import { StorageCorrupt } from './storage';
 import { PAXOS_GRPC_OPTIONS, type PeerAddress } from './transport';
 import { listenNoDelay, splitHostPort } from './grpc_listen';
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
   let kvServer: UnaryGrpcServer | undefined;
   if (clients !== undefined && selfClient !== undefined) {
     const clientOfPeer = new Map(flags.replicas.map((r) => [r.address, clients.find((c) => c.id === r.id)?.address]));
-    kvServer = new UnaryGrpcServer({ maxConcurrentStreams: PAXOS_KV_MAX_CONCURRENT_STREAMS });
+    kvServer = new UnaryGrpcServer({ maxConcurrentStreams: PAXOS_KV_MAX_CONCURRENT_STREAMS, windowBytes: PAXOS_HTTP2_WINDOW_BYTES });
     serveKvUnary(kvServer, node, kv, { id: flags.id, clientAddressOf: (peer) => clientOfPeer.get(peer) });
     const { host, port } = splitHostPort(selfClient.address);
     await kvServer.listen(host, port);
@@ -154,7 +154,8 @@ async function main(): Promise<void> {
     serveKv(server, node, kv, flags.id);
   }
   // TCP_NODELAY on the replica's own sockets (grpc_listen.ts): Nagle would hold small responses for a delayed ACK.
-  const listener = await listenNoDelay(server, self.address, ServerCredentials.createInsecure());
+  // Wide HTTP/2 windows: a batch of ACCEPTs above 64 KiB must not wait mid-message for a window update.
+  const listener = await listenNoDelay(server, self.address, ServerCredentials.createInsecure(), { windowBytes: PAXOS_HTTP2_WINDOW_BYTES });
   process.stdout.write(`ready ${self.address}\n`);
   const shutdown = (): void => {
     void listener.close();
