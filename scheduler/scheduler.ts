@@ -1,7 +1,7 @@
 // Scheduler: one pass over the pending queue against the cached cell (B15 §3.2, §3.4). Snapshot and queue in,
 // Plan out; no IO, time from the injected Clock, randomness from the injected Rng, so a seed replays a pass.
 // The pipeline for one task reads top to bottom in placeTask() below, in the manner of Nomad's stack.go.
-import { assert, unreachable } from '../model/assert';
+import { assert } from '../model/assert';
 import type { Clock } from '../model/clock';
 import { InvalidArgument } from '../model/errors';
 import type { Rng } from '../model/rng';
@@ -13,7 +13,7 @@ import { constraintsFilter } from './filters/constraints';
 import { portsFilter } from './filters/ports';
 import { CODE_INSUFFICIENT_CPU, CODE_INSUFFICIENT_RAM, FIT_UNKNOWN, preemptionShortfall, resourcesFilter } from './filters/resources';
 import { CODE_MACHINE_DOWN, CODE_MACHINE_DRAINING, machineStateFilter } from './filters/machine_state';
-import { ROOM_ABOVE_LOWEST, ROOM_FREE, ROOM_FREE_BAND, ROOM_NON_PROD, ROOM_PROD, type RoomShortCounts } from './room_index';
+import type { RoomShortCounts } from './room_index';
 import { spreadFilter } from './filters/spread';
 import type { PendingQueue, QueueEntry } from './pending_queue';
 import { CODE_TOO_MANY_VICTIMS, VictimFinder } from './preemption';
@@ -1320,35 +1320,7 @@ function verdictOf(entry: QueueEntry, why: string): Verdict {
  * feasibility, and what keeps bestOfSuperset from ranking a machine the request does not fit on.
  */
 function roomBoundFits(snap: CellSnapshot, c: TaskClass, m: number): boolean {
-  const b = m * DIMS;
-  const cap = snap.cap;
-  let cpu = cap[b] as number;
-  let ram = cap[b + 1] as number;
-  switch (c.roomKind) {
-    case ROOM_PROD:
-      cpu -= snap.prodLimit[b] as number;
-      ram -= snap.prodLimit[b + 1] as number;
-      break;
-    case ROOM_NON_PROD:
-      cpu -= snap.prodRes[b] as number;
-      ram -= snap.prodRes[b + 1] as number;
-      break;
-    case ROOM_FREE:
-      cpu -= snap.resAll[b] as number;
-      ram -= snap.resAll[b + 1] as number;
-      break;
-    case ROOM_ABOVE_LOWEST:
-      cpu -= (snap.resAll[b] as number) - (snap.lowestRes[b] as number);
-      ram -= (snap.resAll[b + 1] as number) - (snap.lowestRes[b + 1] as number);
-      break;
-    case ROOM_FREE_BAND:
-      cpu -= (snap.resAll[b] as number) - (snap.freeBandRes[b] as number);
-      ram -= (snap.resAll[b + 1] as number) - (snap.freeBandRes[b + 1] as number);
-      break;
-    default:
-      return unreachable(c.roomKind, 'room kind');
-  }
-  return c.needCpu <= cpu && c.needRam <= ram;
+  return c.needCpu <= snap.roomOf(c.roomKind, m, DIM_CPU) && c.needRam <= snap.roomOf(c.roomKind, m, DIM_RAM);
 }
 
 /** sameRequirements: everything classKey reads is equal (constraints only when both have none). */

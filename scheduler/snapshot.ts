@@ -8,14 +8,14 @@
 //   prodLimit sum of the limits of prod tasks (what prod is guaranteed)
 //   prodRes   sum of the reservations of prod tasks
 // Invariants the scheduler keeps for its own placements: prodLimit <= capacity and resAll <= capacity.
-import { assert } from '../model/assert';
+import { assert, unreachable } from '../model/assert';
 import { InvalidArgument, NotFound, AlreadyExists } from '../model/errors';
 import { FREE_MAX, isProd, PRIORITY_MAX } from '../model/priority';
 import type { Resources } from '../model/resources';
 import { MAX_MACHINES_PER_CELL, MAX_TASKS_PER_CELL, MAX_TASKS_PER_MACHINE, SCHED_FREED_LOG_ENTRIES, SCHED_MAX_JOB_DOMAIN_COUNTERS } from '../cells/limits';
 import { Interner } from './interner';
 import { PairCounter } from './pair_counter';
-import { ROOM_ABOVE_LOWEST, ROOM_FREE, ROOM_FREE_BAND, ROOM_NON_PROD, ROOM_PROD, RoomIndex } from './room_index';
+import { ROOM_ABOVE_LOWEST, ROOM_FREE, ROOM_FREE_BAND, ROOM_KINDS, ROOM_NON_PROD, ROOM_PROD, RoomIndex, type RoomKind } from './room_index';
 import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_EMPTY, MACHINE_UP, type MachineStateCode, type SchedMachine, type SchedTask } from './types';
 
 /** DIMS: cpuMillis, ramBytes, diskBytes, ports, in that order in every 4-wide array. */
@@ -541,16 +541,31 @@ export class CellSnapshot {
       this.rooms.remove(slot);
       return;
     }
-    const b = slot * DIMS;
-    const capCpu = this.cap[b] as number;
-    const capRam = this.cap[b + 1] as number;
-    const freeCpu = capCpu - (this.resAll[b] as number);
-    const freeRam = capRam - (this.resAll[b + 1] as number);
-    this.rooms.set(ROOM_FREE, slot, freeCpu, freeRam);
-    this.rooms.set(ROOM_ABOVE_LOWEST, slot, freeCpu + (this.lowestRes[b] as number), freeRam + (this.lowestRes[b + 1] as number));
-    this.rooms.set(ROOM_FREE_BAND, slot, freeCpu + (this.freeBandRes[b] as number), freeRam + (this.freeBandRes[b + 1] as number));
-    this.rooms.set(ROOM_NON_PROD, slot, capCpu - (this.prodRes[b] as number), capRam - (this.prodRes[b + 1] as number));
-    this.rooms.set(ROOM_PROD, slot, capCpu - (this.prodLimit[b] as number), capRam - (this.prodLimit[b + 1] as number));
+    for (let k = 0; k < ROOM_KINDS; k++) this.rooms.set(k, slot, this.roomOf(k as RoomKind, slot, DIM_CPU), this.roomOf(k as RoomKind, slot, DIM_RAM));
+  }
+
+  /**
+   * roomOf is the room in dimension d (DIM_CPU or DIM_RAM) that a candidate of room kind `kind` could get on slot m
+   * (room_index.ts lists the kinds): what the room index files the machine under, and the bound the scheduler
+   * checks a machine against before evaluating it.
+   */
+  roomOf(kind: RoomKind, m: number, d: number): number {
+    const i = m * DIMS + d;
+    const cap = this.cap[i] as number;
+    switch (kind) {
+      case ROOM_FREE:
+        return cap - (this.resAll[i] as number);
+      case ROOM_ABOVE_LOWEST:
+        return cap - (this.resAll[i] as number) + (this.lowestRes[i] as number);
+      case ROOM_FREE_BAND:
+        return cap - (this.resAll[i] as number) + (this.freeBandRes[i] as number);
+      case ROOM_NON_PROD:
+        return cap - (this.prodRes[i] as number);
+      case ROOM_PROD:
+        return cap - (this.prodLimit[i] as number);
+      default:
+        return unreachable(kind, 'room kind');
+    }
   }
 
   private countDomains(t: number, slot: number, delta: number): void {
