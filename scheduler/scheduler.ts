@@ -21,7 +21,7 @@ import { CODE_SKIP, REASON_SLOTS, verdictLine } from './reasons';
 import { fitScore, MIXING_WEIGHT, policyCode, scoreMachine, SPREADING_WEIGHT } from './scorers/compose';
 import { PREEMPTION_BASE_COST, preemptionCost } from './scorers/preemption_cost';
 import { DIMS, DIM_CPU, DIM_RAM, type CellSnapshot } from './snapshot';
-import { classKey, TaskClass } from './task_class';
+import { classKey, sameClassKey, TaskClass } from './task_class';
 import { TopK } from './top_k';
 import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_UP, type Assignment, type PassStats, type Plan, type SchedTask, type Verdict } from './types';
 
@@ -1236,7 +1236,7 @@ export class Scheduler {
     // Tasks of one job arrive in runs: when the requirements equal the last keyed task's, its class is ours
     // without building the key string.
     const last = this.lastKeyed;
-    if (this.config.equivalenceClasses && last !== undefined && !last.dropped && sameRequirements(task, this.lastKeyedTask)) return last;
+    if (this.config.equivalenceClasses && last !== undefined && !last.dropped && sameClassKey(task, this.lastKeyedTask)) return last;
     const key = this.config.equivalenceClasses ? classKey(task) : `#${task.id}`;
     let c = this.classes.get(key);
     if (c === undefined) {
@@ -1323,17 +1323,6 @@ function roomBoundFits(snap: CellSnapshot, c: TaskClass, m: number): boolean {
   return c.needCpu <= snap.roomOf(c.roomKind, m, DIM_CPU) && c.needRam <= snap.roomOf(c.roomKind, m, DIM_RAM);
 }
 
-/** sameRequirements: everything classKey reads is equal (constraints only when both have none). */
-function sameRequirements(a: SchedTask, b: SchedTask | undefined): boolean {
-  if (b === undefined) return false;
-  if (a.job !== b.job || a.priority !== b.priority || a.constraints.length !== 0 || b.constraints.length !== 0) return false;
-  const la = a.limit;
-  const lb = b.limit;
-  if (la.cpuMillis !== lb.cpuMillis || la.ramBytes !== lb.ramBytes || la.diskBytes !== lb.diskBytes || la.ports !== lb.ports) return false;
-  const sa = a.spread;
-  const sb = b.spread;
-  return sa.maxPerMachine === sb.maxPerMachine && sa.maxPerRack === sb.maxPerRack && sa.maxPerPowerDomain === sb.maxPerPowerDomain;
-}
 
 /** verdictHolds: class c found no machine and nothing was freed (nor the layout changed) since; its verdict stands. */
 function verdictHolds(snap: CellSnapshot, c: TaskClass): c is TaskClass & { verdict: string } {

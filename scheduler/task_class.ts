@@ -64,6 +64,21 @@ export function classKey(t: SchedTask): string {
   return k;
 }
 
+/**
+ * sameClassKey: classKey(a) === classKey(b), without building either string, for tasks without constraints (false
+ * when either has some): the scheduler's shortcut for runs of one job's tasks. Reads exactly the fields classKey does.
+ */
+export function sameClassKey(a: SchedTask, b: SchedTask | undefined): boolean {
+  if (b === undefined) return false;
+  if (a.job !== b.job || a.priority !== b.priority || a.constraints.length !== 0 || b.constraints.length !== 0) return false;
+  const la = a.limit;
+  const lb = b.limit;
+  if (la.cpuMillis !== lb.cpuMillis || la.ramBytes !== lb.ramBytes || la.diskBytes !== lb.diskBytes || la.ports !== lb.ports) return false;
+  const sa = a.spread;
+  const sb = b.spread;
+  return sa.maxPerMachine === sb.maxPerMachine && sa.maxPerRack === sb.maxPerRack && sa.maxPerPowerDomain === sb.maxPerPowerDomain;
+}
+
 export class TaskClass {
   readonly priority: number;
   readonly prod: boolean;
