@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
-import { KvStateMachine, encodePut, validatePut } from './replica_kv';
+import { KvStateMachine, encodePut, scanCanonicalPut, validatePut } from './replica_kv';
+import { KvPutRequest } from '../../proto/index';
 import { PAXOS_KV_MAX_KEY_BYTES } from '../../cells/limits';
 
 function put(key: string, value: string): Uint8Array {
@@ -55,4 +56,42 @@ test('validatePut names the bad field', () => {
   assert.throws(() => validatePut({ key: '', value: Buffer.alloc(0) }), /key: must not be empty/);
   assert.throws(() => validatePut({ key: 'k'.repeat(PAXOS_KV_MAX_KEY_BYTES + 1), value: Buffer.alloc(0) }), /key: longer than/);
   assert.throws(() => validatePut({ key: 'k', value: Buffer.alloc(2 * 1024 * 1024) }), /value: longer than/);
+});
+
+test('scanCanonicalPut reads what the generated decoder reads, and leaves every other form to it', () => {
+  const bytes = (...xs: number[]): Uint8Array => Uint8Array.from(xs);
+  const rows: { name: string; command: Uint8Array; scanned: boolean }[] = [
+    { name: 'key and value', command: put('k-1', 'value'), scanned: true },
+    { name: 'a 300-byte value (two-byte length)', command: put('key', 'v'.repeat(300)), scanned: true },
+    { name: 'empty value (field 2 omitted)', command: put('k', ''), scanned: false },
+    { name: 'non-ASCII key', command: put('clé', 'v'), scanned: false },
+    { name: 'value before key', command: bytes(18, 1, 0x76, 10, 1, 0x6b), scanned: false },
+    { name: 'an unknown field after the value', command: bytes(10, 1, 0x6b, 18, 1, 0x76, 24, 1), scanned: false },
+    { name: 'value length past the end', command: bytes(10, 1, 0x6b, 18, 5, 0x76), scanned: false },
+    { name: 'explicit empty value field', command: bytes(10, 1, 0x6b, 18, 0), scanned: true },
+    { name: 'key over the limit', command: put('k'.repeat(PAXOS_KV_MAX_KEY_BYTES + 1), 'v'), scanned: false },
+    { name: 'garbage', command: bytes(0xff, 0xff, 0xff), scanned: false },
+  ];
+  for (const r of rows) {
+    const s = scanCanonicalPut(r.command);
+    assert.equal(s !== undefined, r.scanned, r.name);
+    if (s === undefined) continue;
+    const g = KvPutRequest.decode(r.command);
+    assert.equal(s.key, g.key, r.name);
+    assert.deepEqual(Buffer.from(s.value), Buffer.from(g.value), r.name);
+  }
+  // Either path, the same state: each row applied on its own state machine matches the generated decoder's view.
+  for (const r of rows) {
+    let req: KvPutRequest | undefined;
+    try {
+      req = KvPutRequest.decode(r.command);
+      validatePut(req);
+    } catch {
+      req = undefined;
+    }
+    const kv = new KvStateMachine();
+    kv.apply(r.command, 1);
+    assert.equal(kv.rejectedCommands, req === undefined ? 1 : 0, r.name);
+    if (req !== undefined) assert.deepEqual(Buffer.from(kv.get(req.key)?.value ?? []), Buffer.from(req.value), r.name);
+  }
 });

@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import { PAXOS_KV_HISTORY_PAGE, PAXOS_KV_MAX_KEY_BYTES, PAXOS_KV_MAX_VALUE_BYTES } from '../../cells/limits';
 import { assert } from '../../model/assert';
 import { InvalidArgument, NotLeader } from '../../model/errors';
-import { varintSize, writeVarint } from '../../model/varint';
+import { readVarint, varintEnd, varintSize, writeVarint } from '../../model/varint';
 import type { Server } from '@grpc/grpc-js';
 import {
   KvGetRequest as KvGetRequestCodec,
@@ -68,6 +68,28 @@ export function encodePutResponse(index: number): Uint8Array {
   return out;
 }
 
+/**
+ * scanCanonicalPut reads a KvPutRequest in the form every proposer writes (key, field 1, then value, field 2, each
+ * once, nothing else) with an ASCII key that validatePut accepts, without the generated decoder: no request object,
+ * no copy of the value (a view into the command; the pair record copies it once). Anything else, it returns
+ * undefined and apply() takes the generated decoder and validatePut, so both paths mean the same for every input:
+ * for these bytes the generated decoder yields the same key (ASCII decodes alike as UTF-8) and value.
+ */
+export function scanCanonicalPut(b: Uint8Array): { key: string; value: Uint8Array } | undefined {
+  if (b.length < 2 || b[0] !== 10) return undefined;
+  const keyLength = readVarint(b, 1);
+  if (keyLength < 1 || keyLength > PAXOS_KV_MAX_KEY_BYTES) return undefined;
+  const keyStart = varintEnd();
+  const keyEnd = keyStart + keyLength;
+  if (keyEnd >= b.length || b[keyEnd] !== 18) return undefined;
+  for (let i = keyStart; i < keyEnd; i++) if ((b[i] as number) >= 0x80) return undefined;
+  const valueLength = readVarint(b, keyEnd + 1);
+  if (valueLength < 0 || valueLength > PAXOS_KV_MAX_VALUE_BYTES) return undefined;
+  const valueStart = varintEnd();
+  if (valueStart + valueLength !== b.length) return undefined;
+  return { key: Buffer.from(b.buffer, b.byteOffset + keyStart, keyLength).toString('latin1'), value: b.subarray(valueStart) };
+}
+
 /** Stored is a key's current value, kept as its encoded KvSnapshot record (kv_pairs.ts), and the slot that wrote it. */
 interface Stored extends PairRecord {
   index: number;
@@ -84,17 +106,21 @@ export class KvStateMachine implements StateMachine<void> {
   apply(command: Uint8Array, slot: number): void {
     assert(slot > this.appliedIndex, `apply out of order: slot ${slot} after ${this.appliedIndex}`);
     this.appliedIndex = slot;
-    let req: KvPutRequest;
-    try {
-      req = KvPutRequest.decode(command);
-      validatePut(req);
-    } catch {
-      // Deterministic on every replica: the same bytes fail the same way everywhere, so all skip the slot.
-      this.rejectedCommands += 1;
-      return;
+    let put: { key: string; value: Uint8Array } | undefined = scanCanonicalPut(command);
+    if (put === undefined) {
+      try {
+        const req = KvPutRequest.decode(command);
+        validatePut(req);
+        put = req;
+      } catch {
+        // Deterministic on every replica: the same bytes fail the same way everywhere, so all skip the slot.
+        this.rejectedCommands += 1;
+        return;
+      }
     }
-    this.data.set(req.key, { ...encodePairRecord(req.key, req.value, slot), index: slot });
-    this.history.append(slot, req.key, crc32(req.value));
+    const { record, valueStart, valueEnd } = encodePairRecord(put.key, put.value, slot);
+    this.data.set(put.key, { record, valueStart, valueEnd, index: slot });
+    this.history.append(slot, put.key, crc32(put.value));
   }
 
   get(key: string): { value: Buffer; index: number } | undefined {
@@ -195,16 +221,17 @@ export function serveKvUnary(server: UnaryGrpcServer, node: PaxosNode<void>, kv:
     if (!(e instanceof NotLeader) || e.leaderAddress === undefined) return e;
     return new NotLeader(options.clientAddressOf(e.leaderAddress) ?? e.leaderAddress);
   };
-  server.addMethod<RawPut, number>(PaxosKvService.put.path, {
+  server.addMethod<Buffer, number>(PaxosKvService.put.path, {
     maxRequestBytes: KV_MAX_PUT_BYTES,
     deserialize: (b) => {
-      const req = KvPutRequest.decode(b);
-      validatePut(req);
-      return { req, bytes: Buffer.from(b) };
+      // The canonical form is valid by construction (scanCanonicalPut checks what validatePut does); any other
+      // form is decoded and validated in full. The command is a copy: b is a view of the receive buffer.
+      if (scanCanonicalPut(b) === undefined) validatePut(KvPutRequest.decode(b));
+      return Buffer.from(b);
     },
     serialize: encodePutResponse,
-    handle: (put, done) => {
-      node.propose([put.bytes]).then(
+    handle: (bytes, done) => {
+      node.propose([bytes]).then(
         (index) => done(null, index),
         (e: unknown) => done(hint(e)),
       );
