@@ -115,3 +115,22 @@ test('a bounded pass gives no verdict to parked tasks of priorities it did not r
   assert.equal(q.assignments.length, 1);
   assert.deepEqual(ids(q), [low.id]);
 });
+
+test('a woken class draws one sample sized for the parked tasks it has left', () => {
+  const cell = new TestCell();
+  for (let m = 1; m <= 300; m++) cell.machine(m, { cpu: 2000, rack: `r${m}` });
+  const blockers = [];
+  for (let m = 1; m <= 300; m++) blockers.push(cell.place(m, { cpu: 2000, priority: 360 }));
+  for (let i = 0; i < 100; i++) cell.submit({ job: 'w', cpu: 1500, priority: 100 });
+  const sched = cell.scheduler({}, 1, { hotMachines: 0 });
+  assert.equal(sched.schedulePass(cell.snap, cell.queue).verdicts.length, 100, 'nothing fits: the class parks');
+  // 200 machines free up (one task fits on each). The woken class's recheck keeps the best 64 (the feasible limit)
+  // and places 64 tasks; then it samples the 136 machines left by fit, and with 36 tasks left it ranks all of
+  // them in one sample rather than BEST_SCAN_PER_TASK (64) machines at a time.
+  for (const b of blockers.slice(0, 200)) cell.snap.removeTask(b.id);
+  const p = sched.schedulePass(cell.snap, cell.queue);
+  assert.equal(p.stats.wokenClasses, 1);
+  assert.equal(p.assignments.length, 100);
+  assert.equal(p.stats.sampledViews, 1, 'one sample for the 36 tasks left');
+  assert.equal(p.stats.rankedMachines, 136);
+});

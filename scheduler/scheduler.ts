@@ -438,6 +438,10 @@ export class Scheduler {
     const list = c.parked;
     const n = list.length;
     const again: QueueEntry[] = [];
+    // Its queued tasks of this pass were decided before (a class is examined at the end of its priority level):
+    // the parked ones are what it has left, which sizes the sample it may draw (bestOfSuperset).
+    c.queuedPass = this.pass;
+    c.queuedLeft = n;
     let i = 0;
     while (i < n) {
       if (verdictHolds(snap, c) && !c.dropped) break;
