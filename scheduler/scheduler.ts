@@ -852,7 +852,10 @@ export class Scheduler {
     counts[CODE_MACHINE_DRAINING] = (counts[CODE_MACHINE_DRAINING] as number) + this.drainingMachines;
     this.beginBest(c);
     for (let i = 0; i < size; i++) {
-      const r = this.consider(snap, c, scratch[i] as number);
+      const m = scratch[i] as number;
+      // The superset's edge cells hold machines on both sides of the request: those short of the room bound are
+      // counted as evaluate would count them, without evaluating them (most of a view that finds nothing).
+      const r = boundShort(snap, c, m) || this.consider(snap, c, m);
       if (r > 0) counts[r] = (counts[r] as number) + 1;
     }
     this.stats.indexedViews++;
@@ -1320,11 +1323,20 @@ function verdictOf(entry: QueueEntry, why: string): Verdict {
 }
 
 /**
- * roomBoundFits: cpu and ram of the class's room bound (room_index.ts) cover its request on slot m. Necessary for
- * feasibility, and what keeps bestOfSuperset from ranking a machine the request does not fit on.
+ * boundShort: CODE_INSUFFICIENT_CPU or CODE_INSUFFICIENT_RAM when the class's room bound on UP slot m (room_index.ts)
+ * cannot hold its request, else 0. The bound is at least the free room and at most what evictions could give, so a
+ * machine short of it is infeasible, and evaluate names the same reason for it (preemptionShortfall checks the same
+ * bound first, cpu before ram), as the room index does for the machines outside a superset.
  */
+function boundShort(snap: CellSnapshot, c: TaskClass, m: number): number {
+  if (c.needCpu > snap.roomOf(c.roomKind, m, DIM_CPU)) return CODE_INSUFFICIENT_CPU;
+  if (c.needRam > snap.roomOf(c.roomKind, m, DIM_RAM)) return CODE_INSUFFICIENT_RAM;
+  return 0;
+}
+
+/** roomBoundFits: the class's room bound on slot m holds its request (necessary for feasibility). */
 function roomBoundFits(snap: CellSnapshot, c: TaskClass, m: number): boolean {
-  return c.needCpu <= snap.roomOf(c.roomKind, m, DIM_CPU) && c.needRam <= snap.roomOf(c.roomKind, m, DIM_RAM);
+  return boundShort(snap, c, m) === 0;
 }
 
 
