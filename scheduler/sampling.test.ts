@@ -20,7 +20,8 @@ test('a class ranks BEST_SCAN_PER_TASK machines and evaluates in full SAMPLE_PER
     [40, 200, 64],
   ] as const) {
     const c = cell(200);
-    for (let i = 0; i < tasks; i++) c.submit({ job: 'j', cpu: 1000 });
+    // Small tasks, so no machine fills up (a full one would be dropped by its room bound, without an evaluation).
+    for (let i = 0; i < tasks; i++) c.submit({ job: 'j', cpu: 100, ramGiB: 0.25 });
     const plan = c.scheduler({}, 1, { hotMachines: 0 }).schedulePass(c.snap, c.queue);
     assert.equal(plan.assignments.length, tasks);
     assert.equal(plan.stats.sampledViews, 1, `${tasks} tasks: one sample`);

@@ -750,7 +750,8 @@ export class Scheduler {
         i++;
         continue;
       }
-      const r = this.evaluate(snap, c, m);
+      // Most candidates whose machine changed have filled up: the room bound drops those without an evaluation.
+      const r = ((snap.state[m] as number) === MACHINE_UP && boundShort(snap, c, m)) || this.evaluate(snap, c, m);
       if (r !== 0) {
         if (r > 0) c.reasonCounts[r] = (c.reasonCounts[r] as number) + 1;
         c.dropCandidate(i);
