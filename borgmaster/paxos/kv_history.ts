@@ -15,7 +15,7 @@ const SNAPSHOT_HISTORY_TAG = 18;
 
 /**
  * KvHistory keeps the newest `capacity` writes in slot order. append() takes writes in increasing slot order;
- * page() reads them back as KvApplied; snapshotBytes() is the history as KvSnapshot field-2 records, ready to be
+ * page() reads them back as KvApplied; snapshotBytes() (or snapshotParts()) is the history as KvSnapshot field-2 records, ready to be
  * concatenated into an encoded KvSnapshot.
  */
 export class KvHistory {
@@ -125,13 +125,21 @@ export class KvHistory {
 
   /** snapshotBytes is every kept write as KvSnapshot field-2 records, oldest first (one copy of the chunks). */
   snapshotBytes(): Buffer {
+    return Buffer.concat(this.snapshotParts());
+  }
+
+  /**
+   * snapshotParts is snapshotBytes as views of the chunks, no copy: a caller that concatenates them with more
+   * parts copies the history once instead of twice (valid until the next append).
+   */
+  snapshotParts(): Buffer[] {
     const first = this.offsets[this.head];
-    if (first === undefined) return Buffer.alloc(0);
+    if (first === undefined) return [];
     const parts: Buffer[] = [];
     const firstPos = first % CHUNK_BYTES;
     assert(Math.floor(first / CHUNK_BYTES) === this.firstChunk, 'the oldest kept write is in the first chunk');
     this.chunks.forEach((c, i) => parts.push(c.subarray(i === 0 ? firstPos : 0, this.used[i])));
-    return Buffer.concat(parts);
+    return parts;
   }
 
   /** clear drops every write (a snapshot restore replaces the history). */

@@ -145,7 +145,7 @@ export class KvStateMachine implements StateMachine<void> {
   takeSnapshot(): Uint8Array {
     const parts: Buffer[] = [];
     for (const s of this.data.values()) parts.push(s.record);
-    parts.push(this.history.snapshotBytes());
+    for (const part of this.history.snapshotParts()) parts.push(part);
     parts.push(Buffer.from(KvSnapshot.encode({ pairs: [], history: [], appliedIndex: this.appliedIndex }).finish()));
     return Buffer.concat(parts);
   }

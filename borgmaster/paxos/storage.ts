@@ -89,10 +89,14 @@ function recordChecksum(key: string, payload: Uint8Array): number {
   return crc32(payload, crc32(key));
 }
 
-/** withChecksum frames a payload as it is stored: its 4-byte checksum (little-endian), then the payload. */
-function withChecksum(checksum: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + payload.length);
-  new DataView(out.buffer).setUint32(0, checksum, true);
+/**
+ * withChecksum frames a payload as it is stored: its 4-byte checksum (little-endian), then the payload. A slice of
+ * node's Buffer pool, not a Uint8Array of its own: each record over 64 bytes otherwise got its own malloc'd backing
+ * store, which every scavenge then had to sweep (one per entry per replica).
+ */
+function withChecksum(checksum: number, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(4 + payload.length);
+  out.writeUInt32LE(checksum >>> 0, 0);
   out.set(payload, 4);
   return out;
 }
