@@ -17,7 +17,7 @@ import { FIT_POLICIES } from '../../cells/config';
 import { SeededRng } from '../../model/rng';
 import { formatBytes } from '../../model/resources';
 import type { Clock } from '../../model/clock';
-import { HOT_MACHINES, PendingQueue, warmUp, BEST_SCAN_MAX, SAMPLE_MIN, SAMPLE_PER_TASK, SAMPLE_ORDER, SAMPLE_REFRESH_PLACEMENTS, Scheduler, type SampleOrder, type SchedulerTuning, cellStats, type CellStats, type SchedTask } from '../../scheduler/index';
+import { HOT_MACHINES, PendingQueue, warmUp, BEST_SCAN_MAX, BEST_SCAN_PER_TASK, SAMPLE_MIN, SAMPLE_PER_TASK, SAMPLE_ORDER, SAMPLE_REFRESH_PLACEMENTS, Scheduler, type SampleOrder, type SchedulerTuning, cellStats, type CellStats, type SchedTask } from '../../scheduler/index';
 import { readGoogle2011 } from '../workloads/google_2011';
 import { readJsonlWorkload } from '../workloads/jsonl';
 import { loadWorkload } from '../workloads/scheduler_input';
@@ -182,6 +182,9 @@ interface RunResult {
   why: Map<string, number>;
   onlinePassMs: number[];
   onlineCpuMs: number[];
+  /** onlinePlacements, onlineEvictions: per online pass, what it placed and evicted (the work behind its time). */
+  onlinePlacements: number[];
+  onlineEvictions: number[];
   onlinePlaced: number;
   onlinePreemptions: number;
 }
@@ -241,6 +244,8 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
   // Online: batches of newly submitted tasks on the loaded cell (with the leftover pending still queued).
   const onlinePassMs: number[] = [];
   const onlineCpuMs: number[] = [];
+  const onlinePlacements: number[] = [];
+  const onlineEvictions: number[] = [];
   let onlinePlaced = 0;
   let onlinePreemptions = 0;
   const later: SchedTask[] = loaded.later;
@@ -254,12 +259,16 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
     const cu = process.cpuUsage(c0);
     onlinePassMs.push(performance.now() - t0);
     onlineCpuMs.push((cu.user + cu.system) / 1000);
+    let evicted = 0;
+    for (const a of plan.assignments) evicted += a.victims.length;
+    onlinePlacements.push(plan.assignments.length);
+    onlineEvictions.push(evicted);
     onlinePlaced += plan.assignments.length;
-    for (const a of plan.assignments) onlinePreemptions += a.victims.length;
+    onlinePreemptions += evicted;
   }
   const wallSeconds = wallMs / 1000;
   const cpuSeconds = cpuMicros / 1e6;
-  return { placed, pending, preemptions, passes, wallSeconds, cpuSeconds, decisionsPerSecond: (placed + pending) / wallSeconds, decisionsPerCpuSecond: (placed + pending) / cpuSeconds, evaluations, cacheHits, stats, why, onlinePassMs, onlineCpuMs, onlinePlaced, onlinePreemptions };
+  return { placed, pending, preemptions, passes, wallSeconds, cpuSeconds, decisionsPerSecond: (placed + pending) / wallSeconds, decisionsPerCpuSecond: (placed + pending) / cpuSeconds, evaluations, cacheHits, stats, why, onlinePassMs, onlineCpuMs, onlinePlacements, onlineEvictions, onlinePlaced, onlinePreemptions };
 }
 
 function pct(x: number): string {
@@ -297,6 +306,9 @@ async function run(args: string[]): Promise<void> {
   const mid = [...runs].sort((a, b) => a.wallSeconds - b.wallSeconds)[Math.floor((runs.length - 1) / 2)] as RunResult;
   const online = runs.flatMap((r) => r.onlinePassMs);
   const onlineCpu = runs.flatMap((r) => r.onlineCpuMs);
+  const onlinePlacements = runs.flatMap((r) => r.onlinePlacements);
+  const onlineEvictions = runs.flatMap((r) => r.onlineEvictions);
+  const slowest = online.indexOf(Math.max(...online));
   const optimizations = o.optimizations.length === OPTIMIZATIONS.length ? 'all' : o.optimizations.length === 0 ? 'none' : o.optimizations.join(',');
   const result = {
     workload: w.name,
@@ -311,6 +323,7 @@ async function run(args: string[]): Promise<void> {
     roomIndex: o.roomIndex,
     sampleOrder: o.sampleOrder,
     bestScanMax: o.bestScan,
+    bestScanPerTask: BEST_SCAN_PER_TASK,
     samplePerTask: SAMPLE_PER_TASK,
     sampleMin: SAMPLE_MIN,
     runs: o.runs,
@@ -343,6 +356,10 @@ async function run(args: string[]): Promise<void> {
       cpuMsMax: percentile(onlineCpu, 100),
       /** firstPassCpuMs: the first online pass after the bulk pass, per run (included in the percentiles). */
       firstPassCpuMs: runs.map((r) => r.onlineCpuMs[0] ?? 0),
+      /** placementsPerPassP50 / evictionsPerPassP50: the work of a typical pass; slowestPass: the work of the slowest. */
+      placementsPerPassP50: percentile(onlinePlacements, 50),
+      evictionsPerPassP50: percentile(onlineEvictions, 50),
+      slowestPass: { ms: online[slowest] ?? 0, run: Math.floor(slowest / Math.max(1, o.onlinePasses)), pass: slowest % Math.max(1, o.onlinePasses), placements: onlinePlacements[slowest] ?? 0, evictions: onlineEvictions[slowest] ?? 0 },
       placed: mid.onlinePlaced,
       preemptions: mid.onlinePreemptions,
     },
@@ -358,7 +375,7 @@ async function run(args: string[]): Promise<void> {
   }
   const rows: [string, string][] = [
     ['workload', `${result.workload}: ${result.machines} machines, ${result.tasks} tasks (read in ${readSeconds.toFixed(1)} s)`],
-    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, hot ${o.hot}, refresh ${o.refresh}, ${o.roomIndex ? `room index, ${o.sampleOrder} samples${o.sampleOrder === 'best' ? ` (scan ${o.bestScan}, ${SAMPLE_PER_TASK} evaluated per task left, at least ${SAMPLE_MIN})` : ''}` : 'no room index'}, ${o.runs} run(s), warm-up ${o.warmUp ? `on (${warmUpCpuSeconds.toFixed(2)} s CPU at startup, untimed)` : 'off'}`],
+    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, hot ${o.hot}, refresh ${o.refresh}, ${o.roomIndex ? `room index, ${o.sampleOrder} samples${o.sampleOrder === 'best' ? ` (scan ${BEST_SCAN_PER_TASK} per task left up to ${o.bestScan}, ${SAMPLE_PER_TASK} evaluated per task left, at least ${SAMPLE_MIN})` : ''}` : 'no room index'}, ${o.runs} run(s), warm-up ${o.warmUp ? `on (${warmUpCpuSeconds.toFixed(2)} s CPU at startup, untimed)` : 'off'}`],
     ['placed / pending', `${result.placed} / ${result.pending} (${result.passes} passes of at most 20000 assignments)`],
     ['preemptions', `${result.preemptions}`],
     ['decisions per second', `${Math.round(result.decisionsPerSecond)} (median; per CPU second ${Math.round(result.decisionsPerCpuSecond)})`],
@@ -368,6 +385,7 @@ async function run(args: string[]): Promise<void> {
     ['reserved', `cpu ${pct(result.reservedCpuFraction)}, ram ${pct(result.reservedRamFraction)} of capacity`],
     ['stranded', `cpu ${pct(result.strandedCpuFraction)}, ram ${pct(result.strandedRamFraction)} of capacity`],
     ['online passes', `${online.length} x ${o.onlineTasks} new tasks: p50 ${result.online.passMsP50.toFixed(1)} ms, p99 ${result.online.passMsP99.toFixed(1)} ms, max ${result.online.passMsMax.toFixed(1)} ms (CPU p50 ${result.online.cpuMsP50.toFixed(1)}, p99 ${result.online.cpuMsP99.toFixed(1)}, max ${result.online.cpuMsMax.toFixed(1)} ms; first pass after the bulk pass ${result.online.firstPassCpuMs.map((x) => x.toFixed(1)).join(' / ')} ms CPU); placed ${mid.onlinePlaced}, preemptions ${mid.onlinePreemptions}`],
+    ['online pass work', `p50 ${result.online.placementsPerPassP50} placements, ${result.online.evictionsPerPassP50} evictions; slowest pass (run ${result.online.slowestPass.run + 1}, pass ${result.online.slowestPass.pass + 1}) ${result.online.slowestPass.ms.toFixed(1)} ms: ${result.online.slowestPass.placements} placements, ${result.online.slowestPass.evictions} evictions`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
