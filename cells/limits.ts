@@ -89,6 +89,12 @@ export const PAXOS_KV_MAX_CONCURRENT_STREAMS = 4_096;
  * gRPC (etcd) grows its windows by BDP estimation up to 16 MiB. It bounds what one connection may have unread.
  */
 export const PAXOS_HTTP2_WINDOW_BYTES = 16 * MiB;
+/**
+ * PAXOS_KV_ANSWERS_PER_TURN: answers a replica's client port writes per turn of its event loop (the rest wait for
+ * the next turns), so the answers of one large batch reach a client spread out, not as one burst it handles in one
+ * long turn before sending anything (borgmaster/paxos/grpc_unary_server.ts).
+ */
+export const PAXOS_KV_ANSWERS_PER_TURN = 32;
 
 // --- State ---
 export const IDEMPOTENCY_CACHE_ENTRIES = 100_000;
@@ -271,3 +277,4 @@ assert(PAXOS_KV_MAX_CONCURRENT_STREAMS >= 256 && PAXOS_KV_MAX_CONCURRENT_STREAMS
 assert(PAXOS_ENCODED_ENTRY_CACHE_ENTRIES >= 4 * PAXOS_MAX_BATCH_COMMANDS, 'two full Paxos batches fit one generation of the encoded-entry cache');
 assert(PAXOS_LEVELDB_WRITE_BUFFER_BYTES >= 4 * PAXOS_MAX_BATCH_BYTES && PAXOS_LEVELDB_WRITE_BUFFER_BYTES <= 256 * MiB, 'a Paxos memtable holds several full batches, within a replica\'s memory');
 assert(PAXOS_HTTP2_WINDOW_BYTES >= 2 * PAXOS_MAX_BATCH_BYTES && PAXOS_HTTP2_WINDOW_BYTES <= 2 ** 31 - 1, 'a full Paxos batch fits one HTTP/2 window, which HTTP/2 caps at 2^31-1');
+assert(PAXOS_KV_ANSWERS_PER_TURN >= 1 && PAXOS_KV_ANSWERS_PER_TURN <= PAXOS_KV_MAX_CONCURRENT_STREAMS, 'a turn answers at least one call and at most a connection\'s worth');
