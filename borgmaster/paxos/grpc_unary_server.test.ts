@@ -7,6 +7,7 @@ import { Metadata, credentials } from '@grpc/grpc-js';
 import { PaxosKvClient, invoke, type KvPutRequest } from '../../proto/index';
 import { KvPutRequest as KvPutRequestCodec } from '../../proto/index';
 import { BorgError, InvalidArgument, NotLeader } from '../../model/errors';
+import { PAXOS_KV_ANSWERS_PER_TURN } from '../../cells/limits';
 import { UnaryGrpcServer, grpcMessage } from './grpc_unary_server';
 import { encodePutResponse } from './replica_kv';
 
@@ -194,4 +195,34 @@ test('windowBytes is the HTTP/2 window a client may send into, per stream and pe
   while (!(streamWindowBytes > 65_535 && (session.state.remoteWindowSize ?? 0) > 65_535) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   assert.equal(streamWindowBytes, windowBytes);
   assert.equal(session.state.remoteWindowSize, windowBytes);
+});
+
+test('answers given in one turn beyond PAXOS_KV_ANSWERS_PER_TURN go out in the next turns, every one to its caller', async (t) => {
+  const server = new UnaryGrpcServer({ maxConcurrentStreams: 1024 });
+  let waiting: { key: string; done: (err: unknown, res?: number) => void }[] = [];
+  const calls = PAXOS_KV_ANSWERS_PER_TURN * 8 + 5;
+  server.addMethod<KvPutRequest, number>(PUT, {
+    maxRequestBytes: 1024,
+    deserialize: (b) => KvPutRequestCodec.decode(b),
+    serialize: encodePutResponse,
+    handle: (req, done) => {
+      // Hold every call until all have arrived, then answer them all in one turn, as a Paxos batch does.
+      waiting.push({ key: req.key, done });
+      if (waiting.length === calls) {
+        const all = waiting;
+        waiting = [];
+        for (const w of all) w.done(null, Number(w.key.slice(1)));
+      }
+    },
+  });
+  const port = await server.listen('127.0.0.1', 0);
+  const client = new PaxosKvClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  t.after(async () => {
+    client.close();
+    await server.close();
+  });
+  const put = (i: number): Promise<number> => invoke(client.put.bind(client), { key: `k${i + 1}`, value: Buffer.alloc(0) }, new Metadata(), 10_000).then((r) => r.index);
+  const got = await Promise.all(Array.from({ length: calls }, (_, i) => put(i)));
+  assert.deepEqual(got, Array.from({ length: calls }, (_, i) => i + 1));
+  assert.equal(server.stats.failedCalls, 0);
 });

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { status } from '@grpc/grpc-js';
 import { assert } from '../../model/assert';
 import { InvalidArgument, toGrpcError } from '../../model/errors';
+import { PAXOS_KV_ANSWERS_PER_TURN } from '../../cells/limits';
 
 /**
  * UnaryMethod is one method: how to read its request, how to write its response, and the handler, which answers
@@ -84,6 +85,18 @@ export class UnaryGrpcServer {
   private readonly sessions = new Set<Http2Session>();
   private readonly http2: Http2Server;
   readonly stats: ServerStats = { calls: 0, failedCalls: 0, cancelledCalls: 0, sessionErrors: 0 };
+  /**
+   * Answers written in this turn of the event loop, and those held for the next turns. Node's http2 sends what a
+   * turn wrote only when the turn ends, so the 256 answers of one Paxos batch went out as one burst ~4 ms after the
+   * commit; a client then read them all in one long turn (~50 ms of a grpc-js client's CPU) before any of its next
+   * calls left, and the replicas idled meanwhile. Up to PAXOS_KV_ANSWERS_PER_TURN answers go per turn: the first
+   * leave sooner, the last no later than the burst did (the turns in between are cheap), and the client's next
+   * calls start coming back while it works through the rest, as they do from servers that answer each call as it
+   * completes.
+   */
+  private writtenThisTurn = 0;
+  private held: ({ stream: ServerHttp2Stream; message: Uint8Array } | undefined)[] = [];
+  private heldHead = 0;
 
   constructor(options: UnaryGrpcServerOptions) {
     assert(Number.isSafeInteger(options.maxConcurrentStreams) && options.maxConcurrentStreams > 0, 'maxConcurrentStreams > 0');
@@ -231,7 +244,40 @@ export class UnaryGrpcServer {
       return;
     }
     call.answered = true;
-    const stream = call.stream;
+    if (this.writtenThisTurn < PAXOS_KV_ANSWERS_PER_TURN) {
+      this.noteWritten();
+      this.write(call.stream, message);
+    } else {
+      this.held.push({ stream: call.stream, message });
+    }
+  }
+
+  /** noteWritten counts an answer against this turn of the event loop; the turn ends at the next check phase. */
+  private noteWritten(): void {
+    if (this.writtenThisTurn === 0) setImmediate(this.nextTurn);
+    this.writtenThisTurn += 1;
+  }
+
+  /** nextTurn starts a turn: node has just sent what the last one wrote; up to the bound of what was held goes now. */
+  private readonly nextTurn = (): void => {
+    this.writtenThisTurn = 0;
+    const n = Math.min(this.held.length - this.heldHead, PAXOS_KV_ANSWERS_PER_TURN);
+    for (let i = 0; i < n; i++) {
+      const h = this.held[this.heldHead];
+      assert(h !== undefined, 'a held answer');
+      this.held[this.heldHead] = undefined;
+      this.heldHead += 1;
+      this.noteWritten();
+      this.write(h.stream, h.message);
+    }
+    if (this.heldHead === this.held.length) {
+      this.held = [];
+      this.heldHead = 0;
+    }
+  };
+
+  /** write sends one successful answer: the response headers, the length-prefixed message, then the trailers. */
+  private write(stream: ServerHttp2Stream, message: Uint8Array): void {
     if (stream.destroyed || stream.closed) return;
     const frame = Buffer.allocUnsafe(PREFIX_BYTES + message.length);
     frame[0] = 0;
