@@ -51,8 +51,8 @@ export const BEST_SCAN_MAX = 256;
  * BEST_SCAN_PER_TASK: bestOfSuperset ranks at most this many superset machines per task the class has left to
  * decide in the pass (up to BEST_SCAN_MAX). A class holding one task (on an online pass, most are victims going
  * back to pending) evaluates a handful of its sample, so ranking 256 machines for it was most of a heavy online
- * pass's sampling cost; measured on the 2011 trace (scheduler/README.md): online passes 15-20% faster, and the
- * bulk pass places as many tasks with the same stranding (seeds 1-3).
+ * pass's sampling cost. Measured on the 2011 trace (scheduler/README.md): the slowest online pass ~10% faster with
+ * this round's other changes, and the bulk pass places as many tasks with the same stranding (seeds 1-3).
  */
 export const BEST_SCAN_PER_TASK = 64;
 
@@ -61,7 +61,8 @@ export const BEST_SCAN_PER_TASK = 64;
  * left to decide in the pass) of its sample by fit (the best-ranked; the rest only when none of them is feasible).
  * Measured on the 2011 trace (scheduler/README.md): a third fewer evaluations on the bulk pass and online passes,
  * and seeds 1-3 place as many or more tasks than with every sample evaluated. SAMPLE_MIN went from 8 to 4 with
- * BEST_SCAN_PER_TASK: online passes 4-7% faster, the bulk pass places within 0.05% as many with the same stranding.
+ * BEST_SCAN_PER_TASK (fewer evaluations per single-task sample); the bulk pass places within 0.05% as many with
+ * the same stranding.
  */
 export const SAMPLE_PER_TASK = 4;
 export const SAMPLE_MIN = 4;
