@@ -51,6 +51,11 @@ function http2ServerBehind(server: Server): EventEmitter | undefined {
   return newest instanceof EventEmitter ? newest : undefined;
 }
 
+/** assertWindowBytes: an HTTP/2 receive window is at least the protocol's default and at most 2^31-1 (RFC 9113). */
+export function assertWindowBytes(windowBytes: number | undefined): void {
+  assert(windowBytes === undefined || (Number.isSafeInteger(windowBytes) && windowBytes >= 65_535 && windowBytes <= 2 ** 31 - 1), `HTTP/2 window ${windowBytes}`);
+}
+
 /** widenWindows sets session's receive windows: the connection's now, every stream's by a SETTINGS frame. */
 export function widenWindows(session: Http2Session, windowBytes: number): void {
   session.setLocalWindowSize(windowBytes);
@@ -61,7 +66,7 @@ export function widenWindows(session: Http2Session, windowBytes: number): void {
 export async function listenNoDelay(server: Server, address: string, credentials: ServerCredentials, options: ListenOptions = {}): Promise<GrpcListener> {
   const { host, port } = splitHostPort(address);
   const { windowBytes } = options;
-  assert(windowBytes === undefined || (Number.isSafeInteger(windowBytes) && windowBytes >= 65_535 && windowBytes <= 2 ** 31 - 1), `HTTP/2 window ${windowBytes}`);
+  assertWindowBytes(windowBytes);
   const injector = server.createConnectionInjector(credentials);
   if (windowBytes !== undefined) {
     const http2 = http2ServerBehind(server);

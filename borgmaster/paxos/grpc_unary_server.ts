@@ -10,6 +10,7 @@ import { status } from '@grpc/grpc-js';
 import { assert } from '../../model/assert';
 import { InvalidArgument, toGrpcError } from '../../model/errors';
 import { PAXOS_KV_ANSWERS_PER_TURN } from '../../cells/limits';
+import { assertWindowBytes } from './grpc_listen';
 
 /**
  * UnaryMethod is one method: how to read its request, how to write its response, and the handler, which answers
@@ -101,7 +102,7 @@ export class UnaryGrpcServer {
   constructor(options: UnaryGrpcServerOptions) {
     assert(Number.isSafeInteger(options.maxConcurrentStreams) && options.maxConcurrentStreams > 0, 'maxConcurrentStreams > 0');
     const { windowBytes } = options;
-    assert(windowBytes === undefined || (Number.isSafeInteger(windowBytes) && windowBytes >= 65_535 && windowBytes <= 2 ** 31 - 1), `HTTP/2 window ${windowBytes}`);
+    assertWindowBytes(windowBytes);
     this.http2 = createServer({ settings: { maxConcurrentStreams: options.maxConcurrentStreams, ...(windowBytes === undefined ? {} : { initialWindowSize: windowBytes }) } });
     // Nagle off, as Go's net package (etcd) and grpc_listen.ts do: a small response must not wait for an ACK.
     this.http2.on('connection', (socket: Socket) => socket.setNoDelay(true));
