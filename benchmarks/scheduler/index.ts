@@ -308,7 +308,13 @@ async function run(args: string[]): Promise<void> {
   const onlineCpu = runs.flatMap((r) => r.onlineCpuMs);
   const onlinePlacements = runs.flatMap((r) => r.onlinePlacements);
   const onlineEvictions = runs.flatMap((r) => r.onlineEvictions);
-  const slowest = online.indexOf(Math.max(...online));
+  // The slowest online pass, found run by run (a run may hold fewer passes than asked when the trace runs out).
+  let slowestPass = { ms: 0, run: 0, pass: 0, placements: 0, evictions: 0 };
+  runs.forEach((r, run) =>
+    r.onlinePassMs.forEach((ms, pass) => {
+      if (ms > slowestPass.ms) slowestPass = { ms, run, pass, placements: r.onlinePlacements[pass] ?? 0, evictions: r.onlineEvictions[pass] ?? 0 };
+    }),
+  );
   const optimizations = o.optimizations.length === OPTIMIZATIONS.length ? 'all' : o.optimizations.length === 0 ? 'none' : o.optimizations.join(',');
   const result = {
     workload: w.name,
@@ -359,7 +365,7 @@ async function run(args: string[]): Promise<void> {
       /** placementsPerPassP50 / evictionsPerPassP50: the work of a typical pass; slowestPass: the work of the slowest. */
       placementsPerPassP50: percentile(onlinePlacements, 50),
       evictionsPerPassP50: percentile(onlineEvictions, 50),
-      slowestPass: { ms: online[slowest] ?? 0, run: Math.floor(slowest / Math.max(1, o.onlinePasses)), pass: slowest % Math.max(1, o.onlinePasses), placements: onlinePlacements[slowest] ?? 0, evictions: onlineEvictions[slowest] ?? 0 },
+      slowestPass,
       placed: mid.onlinePlaced,
       preemptions: mid.onlinePreemptions,
     },
