@@ -342,6 +342,9 @@ export class PaxosReplica implements PaxosReplicaApi {
 
   ready(): Ready {
     assert(this.inflight === undefined, 'ready() called again before advance()');
+    // Slots handed out before this Ready are chosen, and the Readies that persisted them are done: the log keeps
+    // them as bytes from now on (PaxosLog.settle), so their objects die young.
+    this.log.settle(this.handedOut);
     if (this.role === 'leader') this.sendAccepts();
     const entries = [...this.persistEntries.values()].sort((a, b) => a.slot - b.slot);
     const persist: ReadyPersist = {};

@@ -1,17 +1,43 @@
 // PaxosLog is a replica's in-memory copy of its accepted values, slots snapshotIndex+1 .. lastSlot, with holes
 // where nothing was accepted. The core keeps it beside storage (etcd raft's unstable + memory storage in one).
-import type { PaxosEntry } from '../../proto/index';
+//
+// Slots the core has handed to the state machine are chosen and never change, and the core reads them again only
+// to resend or catch up a peer; the log keeps them as their PaxosEntry encoding in 1 MiB chunks (settle), not as
+// objects. Why: as objects, every entry (with its ballot and value) lived until the next snapshot, 50,000 slots
+// away, so each scavenge on a busy replica copied and promoted the last second's entries and the old space filled
+// with them; a full collection followed every second or so, and those pauses were the 64-writer tail latency.
+// Settled, an entry's objects die young, and what stays is bytes the collector does not trace.
+import { PaxosEntry } from '../../proto/index';
 import { assert } from '../../model/assert';
+import { takeEntryEncoding } from './wire';
+
+/** CHUNK_BYTES: encodings never span chunks; a larger one (a value near the batch limit) gets a chunk of its own. */
+const CHUNK_BYTES = 1 << 20;
 
 export class PaxosLog {
   /** base is the snapshot index: slots <= base are compacted away. */
   private base: number;
-  /** slots base+1 .. base+arr.length; the last element is never undefined. */
+  /** settled: slots base+1 .. settled are held as encodings (chosen, handed out, contiguous: no holes). */
+  private settled: number;
+  /** chunks hold the encodings; chunk number firstChunk + i is chunks[i], used[i] of its bytes are encodings. */
+  private chunks: Buffer[] = [];
+  private used: number[] = [];
+  private firstChunk = 0;
+  /**
+   * starts[head + k] and ends[head + k] locate slot base+1+k's encoding (chunk number * CHUNK_BYTES + position; a
+   * chunk of its own may be longer than CHUNK_BYTES, so ends are kept rather than derived); the arrays are
+   * compacted now and then, not shifted per slot.
+   */
+  private starts: number[] = [];
+  private ends: number[] = [];
+  private head = 0;
+  /** arr: slots settled+1 .. settled+arr.length as objects; the last element is never undefined. */
   private arr: (PaxosEntry | undefined)[] = [];
 
   constructor(snapshotIndex: number, entries: readonly PaxosEntry[]) {
     assert(Number.isSafeInteger(snapshotIndex) && snapshotIndex >= 0, 'snapshot index must be a non-negative integer');
     this.base = snapshotIndex;
+    this.settled = snapshotIndex;
     let prev = snapshotIndex;
     for (const e of entries) {
       assert(e.slot > prev, `restart entries must be sorted and above the snapshot (slot ${e.slot} after ${prev})`);
@@ -25,18 +51,21 @@ export class PaxosLog {
   }
 
   get lastSlot(): number {
-    return this.base + this.arr.length;
+    return this.settled + this.arr.length;
   }
 
+  /** get returns slot's entry; a settled slot's is decoded afresh (equal to what was put, not the same object). */
   get(slot: number): PaxosEntry | undefined {
     if (slot <= this.base) return undefined;
-    return this.arr[slot - this.base - 1];
+    if (slot <= this.settled) return this.decodeSettled(slot);
+    return this.arr[slot - this.settled - 1];
   }
 
-  /** put stores e at its slot, replacing what was there. */
+  /** put stores e at its slot, replacing what was there; settled slots are chosen and never replaced. */
   put(e: PaxosEntry): void {
     assert(Number.isSafeInteger(e.slot) && e.slot > this.base, `put below the snapshot: slot ${e.slot} <= ${this.base}`);
-    const i = e.slot - this.base - 1;
+    assert(e.slot > this.settled, `put into settled slot ${e.slot} (settled through ${this.settled})`);
+    const i = e.slot - this.settled - 1;
     while (this.arr.length < i) this.arr.push(undefined);
     this.arr[i] = e;
   }
@@ -47,17 +76,85 @@ export class PaxosLog {
     const lo = Math.max(from, this.base + 1);
     const hi = Math.min(to, this.lastSlot);
     for (let s = lo; s <= hi; s++) {
-      const e = this.arr[s - this.base - 1];
+      const e = this.get(s);
       if (e !== undefined) out.push(e);
     }
     return out;
   }
 
+  /**
+   * settle keeps slots through `through` as encodings from now on. The caller vouches that they are chosen and
+   * handed out, so never put again. The encoding leaves wire.ts's cache here: a later use of the entry (a resend,
+   * or a disk write that had not yet taken it) encodes it again.
+   */
+  settle(through: number): void {
+    const last = Math.min(through, this.lastSlot);
+    if (last <= this.settled) return;
+    const n = last - this.settled;
+    for (let k = 0; k < n; k++) {
+      const e = this.arr[k];
+      assert(e !== undefined && e.slot === this.settled + 1 + k, `settling slot ${this.settled + 1 + k}, which the log does not hold`);
+      this.append(takeEntryEncoding(e));
+    }
+    this.arr.splice(0, n);
+    this.settled = last;
+  }
+
   /** compact drops every slot <= index (they are covered by a snapshot). */
   compact(index: number): void {
     if (index <= this.base) return;
-    const n = Math.min(index - this.base, this.arr.length);
-    this.arr.splice(0, n);
+    if (index >= this.settled) {
+      this.arr.splice(0, Math.min(index - this.settled, this.arr.length));
+      this.chunks = [];
+      this.used = [];
+      this.firstChunk = 0;
+      this.starts = [];
+      this.ends = [];
+      this.head = 0;
+      this.settled = index;
+    } else {
+      this.head += index - this.base;
+      const firstKept = this.starts[this.head] as number;
+      // Chunks wholly before the first kept encoding are freed.
+      while (Math.floor(firstKept / CHUNK_BYTES) > this.firstChunk) {
+        this.chunks.shift();
+        this.used.shift();
+        this.firstChunk += 1;
+      }
+      if (this.head > 4096 && this.head * 2 > this.starts.length) {
+        this.starts = this.starts.slice(this.head);
+        this.ends = this.ends.slice(this.head);
+        this.head = 0;
+      }
+    }
     this.base = index;
+  }
+
+  private append(b: Buffer): void {
+    let n = this.chunks.length - 1;
+    if (n < 0 || (this.used[n] as number) + b.length > (this.chunks[n] as Buffer).length) {
+      this.chunks.push(Buffer.allocUnsafe(Math.max(CHUNK_BYTES, b.length)));
+      this.used.push(0);
+      n += 1;
+    }
+    const start = this.used[n] as number;
+    (this.chunks[n] as Buffer).set(b, start);
+    this.used[n] = start + b.length;
+    // A chunk longer than CHUNK_BYTES holds one encoding; the next chunk number starts past it all the same.
+    this.starts.push((this.firstChunk + n) * CHUNK_BYTES + start);
+    this.ends.push((this.firstChunk + n) * CHUNK_BYTES + start + b.length);
+  }
+
+  private decodeSettled(slot: number): PaxosEntry {
+    const i = this.head + slot - this.base - 1;
+    const start = this.starts[i];
+    const end = this.ends[i];
+    assert(start !== undefined && end !== undefined, `settled slot ${slot} has no encoding`);
+    const chunk = this.chunks[Math.floor(start / CHUNK_BYTES) - this.firstChunk];
+    assert(chunk !== undefined, `the chunk of settled slot ${slot}`);
+    const pos = start % CHUNK_BYTES;
+    const e = PaxosEntry.decode(chunk.subarray(pos, pos + end - start));
+    assert(e.slot === slot, `settled slot ${slot} decoded as slot ${e.slot}`);
+    return e;
   }
 }

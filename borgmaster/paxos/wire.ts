@@ -78,6 +78,17 @@ function writeBallot(w: Writer, tag: number, b: Ballot): void {
   }
 }
 
+/**
+ * takeEntryEncoding returns e's encoding (encodeEntry's) and drops it from the cache: for a caller that keeps the
+ * bytes itself from now on (the log's settled slots), so that neither e nor its Buffer outlives its last use here.
+ */
+export function takeEntryEncoding(e: PaxosEntry): Buffer {
+  const b = encodeEntry(e);
+  if (current.delete(e)) currentBytes -= b.length;
+  else previous.delete(e);
+  return b;
+}
+
 /** encodeEntry returns e's PaxosEntry encoding (cached for a while: do not modify the Buffer). */
 export function encodeEntry(e: PaxosEntry): Buffer {
   const hit = cached(e);
