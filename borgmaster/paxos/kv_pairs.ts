@@ -15,13 +15,38 @@ export interface PairRecord {
 /** SNAPSHOT_PAIRS_TAG: KvSnapshot.pairs is field 1, length-delimited. */
 const SNAPSHOT_PAIRS_TAG = 10;
 
+/** pairInnerSize is the size of the KvPair inside encodePairRecord's record (its field header comes before). */
+function pairInnerSize(keyBytes: number, valueBytes: number, index: number): number {
+  return (keyBytes === 0 ? 0 : 1 + varintSize(keyBytes) + keyBytes) + (valueBytes === 0 ? 0 : 1 + varintSize(valueBytes) + valueBytes) + (index === 0 ? 0 : 1 + varintSize(index));
+}
+
 /** encodePairRecord encodes KvSnapshot field 1 holding KvPair { key, value, index } (proto3: zeros omitted). */
 export function encodePairRecord(key: string, value: Uint8Array, index: number): PairRecord {
   assert(Number.isSafeInteger(index) && index >= 0, `pair index ${index}`);
   const keyBytes = Buffer.byteLength(key);
-  const inner = (keyBytes === 0 ? 0 : 1 + varintSize(keyBytes) + keyBytes) + (value.length === 0 ? 0 : 1 + varintSize(value.length) + value.length) + (index === 0 ? 0 : 1 + varintSize(index));
-  const size = 1 + varintSize(inner) + inner;
-  const record = Buffer.allocUnsafe(size);
+  const inner = pairInnerSize(keyBytes, value.length, index);
+  const rec: PairRecord = { record: Buffer.allocUnsafe(1 + varintSize(inner) + inner), valueStart: 0, valueEnd: 0 };
+  writePairRecord(rec, inner, key, keyBytes, value, index);
+  return rec;
+}
+
+/**
+ * rewritePairRecord writes { key, value, index } over rec's bytes when the record keeps its size (the same key with
+ * a value of the same length, the usual rewrite of a key), and says whether it did; rec must hold the same key.
+ * Why: a new record per write made every key's current value a pair of fresh objects that lived until the key's
+ * next write, long enough for the garbage collector to copy and promote them on every busy replica.
+ */
+export function rewritePairRecord(rec: PairRecord, key: string, value: Uint8Array, index: number): boolean {
+  assert(Number.isSafeInteger(index) && index >= 0, `pair index ${index}`);
+  const keyBytes = Buffer.byteLength(key);
+  const inner = pairInnerSize(keyBytes, value.length, index);
+  if (1 + varintSize(inner) + inner !== rec.record.length) return false;
+  writePairRecord(rec, inner, key, keyBytes, value, index);
+  return true;
+}
+
+function writePairRecord(rec: PairRecord, inner: number, key: string, keyBytes: number, value: Uint8Array, index: number): void {
+  const record = rec.record;
   let pos = 0;
   record[pos++] = SNAPSHOT_PAIRS_TAG;
   pos = writeVarint(record, pos, inner);
@@ -43,6 +68,7 @@ export function encodePairRecord(key: string, value: Uint8Array, index: number):
     record[pos++] = 24;
     pos = writeVarint(record, pos, index);
   }
-  assert(pos === size, `pair record size ${pos} != ${size}`);
-  return { record, valueStart, valueEnd };
+  assert(pos === record.length, `pair record size ${pos} != ${record.length}`);
+  rec.valueStart = valueStart;
+  rec.valueEnd = valueEnd;
 }

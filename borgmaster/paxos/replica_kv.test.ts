@@ -29,6 +29,20 @@ test('the latest write to a key wins and the history lists writes in log order',
   assert.throws(() => kv.apply(put('x', 'y'), 4), /out of order/);
 });
 
+test('a value read stays as read when the key is rewritten in place, and the snapshot holds the newest', () => {
+  const kv = new KvStateMachine();
+  kv.apply(put('a', 'one'), 1);
+  const read = kv.get('a');
+  kv.apply(put('a', 'two'), 2); // same size: rewritten in place
+  kv.apply(put('a', 'three'), 3); // larger: a new record
+  kv.apply(put('a', 'four!'), 4); // same size as 'three'
+  assert.equal(read?.value.toString(), 'one');
+  assert.deepEqual(kv.get('a'), { value: Buffer.from('four!'), index: 4 });
+  const b = new KvStateMachine();
+  b.restoreSnapshot(kv.takeSnapshot());
+  assert.deepEqual(b.get('a'), { value: Buffer.from('four!'), index: 4 });
+});
+
 test('a snapshot restores the same state and history on another replica', () => {
   const a = new KvStateMachine();
   for (let i = 1; i <= 50; i++) a.apply(put(`k${i % 7}`, `v${i}`), i);

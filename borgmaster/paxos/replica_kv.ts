@@ -29,7 +29,7 @@ import {
 import type { PaxosNode, StateMachine } from './node';
 import type { UnaryGrpcServer } from './grpc_unary_server';
 import { KvHistory } from './kv_history';
-import { encodePairRecord, type PairRecord } from './kv_pairs';
+import { encodePairRecord, rewritePairRecord, type PairRecord } from './kv_pairs';
 
 /** validatePut checks a client's put before it is proposed, so only well-formed commands enter the log. */
 export function validatePut(req: KvPutRequest): void {
@@ -90,7 +90,10 @@ export function scanCanonicalPut(b: Uint8Array): { key: string; value: Uint8Arra
   return { key: Buffer.from(b.buffer, b.byteOffset + keyStart, keyLength).toString('latin1'), value: b.subarray(valueStart) };
 }
 
-/** Stored is a key's current value, kept as its encoded KvSnapshot record (kv_pairs.ts), and the slot that wrote it. */
+/**
+ * Stored is a key's current value, kept as its encoded KvSnapshot record (kv_pairs.ts), and the slot that wrote it;
+ * a later write of the same size rewrites both in place.
+ */
 interface Stored extends PairRecord {
   index: number;
 }
@@ -118,14 +121,20 @@ export class KvStateMachine implements StateMachine<void> {
         return;
       }
     }
-    const { record, valueStart, valueEnd } = encodePairRecord(put.key, put.value, slot);
-    this.data.set(put.key, { record, valueStart, valueEnd, index: slot });
+    const stored = this.data.get(put.key);
+    if (stored !== undefined && rewritePairRecord(stored, put.key, put.value, slot)) {
+      stored.index = slot;
+    } else {
+      const { record, valueStart, valueEnd } = encodePairRecord(put.key, put.value, slot);
+      this.data.set(put.key, { record, valueStart, valueEnd, index: slot });
+    }
     this.history.append(slot, put.key, crc32(put.value));
   }
 
   get(key: string): { value: Buffer; index: number } | undefined {
     const s = this.data.get(key);
-    return s === undefined ? undefined : { value: s.record.subarray(s.valueStart, s.valueEnd), index: s.index };
+    // A copy: the record is rewritten in place by the key's next write (rewritePairRecord).
+    return s === undefined ? undefined : { value: Buffer.from(s.record.subarray(s.valueStart, s.valueEnd)), index: s.index };
   }
 
   get applied(): number {
