@@ -126,7 +126,7 @@ test('a woken class draws one sample sized for the parked tasks it has left', ()
   assert.equal(sched.schedulePass(cell.snap, cell.queue).verdicts.length, 100, 'nothing fits: the class parks');
   // 200 machines free up (one task fits on each). The woken class's recheck keeps the best 64 (the feasible limit)
   // and places 64 tasks; then it samples the 136 machines left by fit, and with 36 tasks left it ranks all of
-  // them in one sample rather than BEST_SCAN_PER_TASK (64) machines at a time.
+  // them in one sample rather than BEST_SCAN_PER_TASK machines at a time.
   for (const b of blockers.slice(0, 200)) cell.snap.removeTask(b.id);
   const p = sched.schedulePass(cell.snap, cell.queue);
   assert.equal(p.stats.wokenClasses, 1);
