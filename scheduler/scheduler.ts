@@ -1146,24 +1146,15 @@ export class Scheduler {
    * the task then waits for the next pass.
    */
   private commit(snap: CellSnapshot, queue: PendingQueue, task: SchedTask, c: TaskClass, slot: number): Assignment | undefined {
-    const victimIds: number[] = [];
     const n = this.victims.find(snap, c, slot);
     if (n < 0) return undefined;
-    for (let i = 0; i < n; i++) {
-      const t = this.victims.victims[i] as number;
-      const victim = snap.tTask[t];
-      assert(victim !== undefined, 'victim slot holds a task');
-      victimIds.push(victim.id);
-    }
+    // By slot: the task is queued (validated) and not placed (decide checked), the victims are slots on `slot`.
     const machineId = snap.machineIdOf(slot);
-    if (n === 0) {
-      // The common case (and all of a cell scheduled from scratch): no eviction, nothing to hand back.
-      snap.placeTask(task, machineId);
-    } else {
-      for (const v of snap.preemptAndPlace(victimIds, task, machineId)) {
-        queue.add(v);
-        this.staleRack(snap, v.job, slot);
-      }
+    const victimIds: number[] = [];
+    for (const v of snap.evictAndPlace(this.victims.victims, n, task, slot)) {
+      victimIds.push(v.id);
+      queue.add(v);
+      this.staleRack(snap, v.job, slot);
     }
     queue.remove(task.id);
     assertFits(snap, slot);

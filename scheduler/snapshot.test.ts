@@ -84,3 +84,21 @@ test('machine updates move spread counts with the rack', () => {
   assert.equal(s.jobPerRack.get(t.job, rackA), 0);
   assert.equal(s.jobPerRack.get(t.job, rackB), 1);
 });
+
+test('preemptAndPlace refuses bad victims and a placed task before changing anything', () => {
+  const cell = new TestCell().machine(1, { cpu: 4000, ramGiB: 8 }).machine(2, { cpu: 4000, ramGiB: 8 });
+  const s = cell.snap;
+  const low = cell.place(1, { cpu: 3000, ramGiB: 2, priority: 0 });
+  const other = cell.place(2, { cpu: 1000, ramGiB: 1, priority: 0 });
+  const high = cell.task({ cpu: 2000, ramGiB: 2, priority: 200 });
+  const before = { gen: s.machineGeneration(1), freed: s.freedSeq, placed: s.placedTasks(), res: Array.from(s.resAll) };
+  assert.throws(() => s.preemptAndPlace([999_999], high, 1), NotFound);
+  assert.throws(() => s.preemptAndPlace([other.id], high, 1), /is not on machine 1/);
+  assert.throws(() => s.preemptAndPlace([low.id, low.id], high, 1), /named twice/);
+  assert.throws(() => s.preemptAndPlace([low.id], low, 1), AlreadyExists);
+  assert.deepEqual({ gen: s.machineGeneration(1), freed: s.freedSeq, placed: s.placedTasks(), res: Array.from(s.resAll) }, before);
+  // The valid change evicts, places, and hands the victim back.
+  assert.deepEqual(s.preemptAndPlace([low.id], high, 1).map((t) => t.id), [low.id]);
+  assert.equal(s.machineOfTask(high.id), 1);
+  assert.equal(s.isPlaced(low.id), false);
+});

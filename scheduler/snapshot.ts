@@ -346,11 +346,16 @@ export class CellSnapshot {
     if (this.taskSlotOf.has(task.id)) throw new AlreadyExists(`task ${task.id} is already placed`);
     const slot = this.slot(machineId);
     if (this.state[slot] === MACHINE_EMPTY) throw new NotFound(`machine ${machineId}`);
-    const list = this.machineTasks[slot] as number[];
-    if (list.length >= MAX_TASKS_PER_MACHINE) throw new InvalidArgument('machine', `machine ${machineId} already runs ${MAX_TASKS_PER_MACHINE} tasks`);
-    if (this.taskSlotOf.size >= MAX_TASKS_PER_CELL) throw new InvalidArgument('task', `a cell has at most ${MAX_TASKS_PER_CELL} tasks`);
     const res = reservation ?? task.limit;
     checkReservation(res, task.limit);
+    this.placeAt(task, slot, res);
+  }
+
+  /** placeAt places a task known not to be placed on a live slot, with a checked reservation. */
+  private placeAt(task: SchedTask, slot: number, res: Resources): void {
+    const list = this.machineTasks[slot] as number[];
+    if (list.length >= MAX_TASKS_PER_MACHINE) throw new InvalidArgument('machine', `machine ${this.machineId[slot]} already runs ${MAX_TASKS_PER_MACHINE} tasks`);
+    if (this.taskSlotOf.size >= MAX_TASKS_PER_CELL) throw new InvalidArgument('task', `a cell has at most ${MAX_TASKS_PER_CELL} tasks`);
     let t = this.freeTaskSlots.pop();
     if (t === undefined) {
       t = this.taskSlotCount++;
@@ -412,7 +417,27 @@ export class CellSnapshot {
    * swaps work does not send every waiting class to recheck it. Returns the evicted tasks.
    */
   preemptAndPlace(victimIds: readonly number[], task: SchedTask, machineId: number): SchedTask[] {
+    if (this.taskSlotOf.has(task.id)) throw new AlreadyExists(`task ${task.id} is already placed`);
     const slot = this.slot(machineId);
+    if (this.state[slot] === MACHINE_EMPTY) throw new NotFound(`machine ${machineId}`);
+    checkReservation(task.limit, task.limit);
+    const victimSlots: number[] = [];
+    for (const id of victimIds) {
+      const t = this.taskSlotOf.get(id);
+      if (t === undefined) throw new NotFound(`placed task ${id}`);
+      if (this.tMachine[t] !== slot) throw new InvalidArgument('victims', `task ${id} is not on machine ${machineId}`);
+      if (victimSlots.includes(t)) throw new InvalidArgument('victims', `task ${id} is named twice`);
+      victimSlots.push(t);
+    }
+    return this.evictAndPlace(victimSlots, victimSlots.length, task, slot);
+  }
+
+  /**
+   * evictAndPlace is preemptAndPlace by slot, the scheduler's own commit path: `task` comes from the pending queue
+   * (validated there, and not placed: the scheduler checks), the machine slot from its candidates, and the first
+   * `n` victims are distinct task slots on that machine (VictimFinder), so nothing is looked up by id.
+   */
+  evictAndPlace(victimSlots: ArrayLike<number>, n: number, task: SchedTask, slot: number): SchedTask[] {
     const b = slot * DIMS;
     const before0 = this.resAll[b] as number;
     const before1 = this.resAll[b + 1] as number;
@@ -421,21 +446,15 @@ export class CellSnapshot {
     const seq = this.freedSeq;
     const lastFreed = this.lastFreedSeq[slot] as number;
     const victims: SchedTask[] = [];
-    for (const id of victimIds) {
-      const t = this.taskSlotOf.get(id);
-      if (t === undefined) throw new NotFound(`placed task ${id}`);
-      if (this.tMachine[t] !== slot) throw new InvalidArgument('victims', `task ${id} is not on machine ${machineId}`);
-    }
     // One room-index move for the whole change instead of one per victim and one for the placement.
     this.deferIndex = true;
     try {
-      for (const id of victimIds) {
-        const t = this.taskSlotOf.get(id);
-        // Only a victim named twice gets here unplaced.
-        if (t === undefined) throw new InvalidArgument('victims', `task ${id} is named twice`);
+      for (let i = 0; i < n; i++) {
+        const t = victimSlots[i] as number;
+        assert(this.tMachine[t] === slot && this.tTask[t] !== undefined, 'evictAndPlace: a victim is not on the machine');
         victims.push(this.removeTaskSlot(t));
       }
-      this.placeTask(task, machineId);
+      this.placeAt(task, slot, task.limit);
     } finally {
       this.deferIndex = false;
       this.indexRoom(slot);
