@@ -7,9 +7,7 @@ import { PAXOS_KV_HISTORY_WRITES } from '../../cells/limits';
 import { assert } from '../../model/assert';
 import { readVarint, varintEnd, varintSize, writeVarint } from '../../model/varint';
 import { KvApplied } from '../../proto/index';
-
-/** CHUNK_BYTES: records never span chunks; a record is at most a key (PAXOS_KV_MAX_KEY_BYTES) plus ~30 bytes. */
-const CHUNK_BYTES = 1 << 20;
+import { ByteChunks, CHUNK_BYTES, positionOf } from './byte_chunks';
 /** SNAPSHOT_HISTORY_TAG: KvSnapshot.history is field 2, length-delimited. */
 const SNAPSHOT_HISTORY_TAG = 18;
 
@@ -19,11 +17,9 @@ const SNAPSHOT_HISTORY_TAG = 18;
  * concatenated into an encoded KvSnapshot.
  */
 export class KvHistory {
-  /** chunks[i] holds the records of chunk number firstChunk + i; used[i] is how many of its bytes are records. */
-  private chunks: Buffer[] = [];
-  private used: number[] = [];
-  private firstChunk = 0;
-  /** slots[i] and offsets[i] (chunk number * CHUNK_BYTES + position) describe write number head + i ... */
+  /** bytes holds the records (each at most a key, PAXOS_KV_MAX_KEY_BYTES, plus ~30 bytes). */
+  private readonly bytes = new ByteChunks();
+  /** slots[i] and offsets[i] (the record's address in `bytes`) describe write number head + i ... */
   private slots: number[] = [];
   private offsets: number[] = [];
   /** ... and entries before head are dropped (the array is compacted now and then, not shifted per write). */
@@ -51,14 +47,9 @@ export class KvHistory {
     const inner = 1 + varintSize(slot) + (keyBytes === 0 ? 0 : 1 + varintSize(keyBytes) + keyBytes) + (valueCrc32 === 0 ? 0 : 1 + varintSize(valueCrc32));
     const size = 1 + varintSize(inner) + inner;
     assert(size <= CHUNK_BYTES, `history record of ${size} bytes`);
-    let n = this.chunks.length - 1;
-    if (n < 0 || (this.used[n] as number) + size > CHUNK_BYTES) {
-      this.chunks.push(Buffer.allocUnsafe(CHUNK_BYTES));
-      this.used.push(0);
-      n += 1;
-    }
-    const buf = this.chunks[n] as Buffer;
-    const start = this.used[n] as number;
+    const at = this.bytes.reserve(size);
+    const buf = this.bytes.chunkOf(at);
+    const start = positionOf(at);
     let pos = start;
     buf[pos++] = SNAPSHOT_HISTORY_TAG;
     pos = writeVarint(buf, pos, inner);
@@ -74,9 +65,8 @@ export class KvHistory {
       pos = writeVarint(buf, pos, valueCrc32);
     }
     assert(pos - start === size, `history record size ${pos - start} != ${size}`);
-    this.used[n] = pos;
     this.slots.push(slot);
-    this.offsets.push((this.firstChunk + n) * CHUNK_BYTES + start);
+    this.offsets.push(at);
     if (this.size > this.capacity) this.dropOldest();
   }
 
@@ -84,12 +74,7 @@ export class KvHistory {
     this.head += 1;
     const firstKept = this.offsets[this.head];
     assert(firstKept !== undefined, 'a kept write after the dropped one');
-    // Chunks wholly before the oldest kept write are freed.
-    while (Math.floor(firstKept / CHUNK_BYTES) > this.firstChunk) {
-      this.chunks.shift();
-      this.used.shift();
-      this.firstChunk += 1;
-    }
+    this.bytes.dropBefore(firstKept);
     if (this.head > 4096 && this.head * 2 > this.slots.length) {
       this.slots = this.slots.slice(this.head);
       this.offsets = this.offsets.slice(this.head);
@@ -101,9 +86,8 @@ export class KvHistory {
   private recordAt(i: number): Buffer {
     const offset = this.offsets[i];
     assert(offset !== undefined, `history write ${i}`);
-    const chunk = this.chunks[Math.floor(offset / CHUNK_BYTES) - this.firstChunk];
-    assert(chunk !== undefined, 'the chunk of a kept write');
-    const inner = readVarint(chunk, (offset % CHUNK_BYTES) + 1);
+    const chunk = this.bytes.chunkOf(offset);
+    const inner = readVarint(chunk, positionOf(offset) + 1);
     assert(inner >= 0, 'history record within its chunk');
     const pos = varintEnd();
     return chunk.subarray(pos, pos + inner);
@@ -134,19 +118,12 @@ export class KvHistory {
    */
   snapshotParts(): Buffer[] {
     const first = this.offsets[this.head];
-    if (first === undefined) return [];
-    const parts: Buffer[] = [];
-    const firstPos = first % CHUNK_BYTES;
-    assert(Math.floor(first / CHUNK_BYTES) === this.firstChunk, 'the oldest kept write is in the first chunk');
-    this.chunks.forEach((c, i) => parts.push(c.subarray(i === 0 ? firstPos : 0, this.used[i])));
-    return parts;
+    return first === undefined ? [] : this.bytes.partsFrom(first);
   }
 
   /** clear drops every write (a snapshot restore replaces the history). */
   clear(): void {
-    this.chunks = [];
-    this.used = [];
-    this.firstChunk = 0;
+    this.bytes.clear();
     this.slots = [];
     this.offsets = [];
     this.head = 0;

@@ -9,24 +9,19 @@
 // Settled, an entry's objects die young, and what stays is bytes the collector does not trace.
 import { PaxosEntry } from '../../proto/index';
 import { assert } from '../../model/assert';
+import { ByteChunks, positionOf } from './byte_chunks';
 import { takeEntryEncoding } from './wire';
-
-/** CHUNK_BYTES: encodings never span chunks; a larger one (a value near the batch limit) gets a chunk of its own. */
-const CHUNK_BYTES = 1 << 20;
 
 export class PaxosLog {
   /** base is the snapshot index: slots <= base are compacted away. */
   private base: number;
   /** settled: slots base+1 .. settled are held as encodings (chosen, handed out, contiguous: no holes). */
   private settled: number;
-  /** chunks hold the encodings; chunk number firstChunk + i is chunks[i], used[i] of its bytes are encodings. */
-  private chunks: Buffer[] = [];
-  private used: number[] = [];
-  private firstChunk = 0;
+  /** bytes holds the settled encodings (an encoding near the batch limit gets a chunk of its own). */
+  private readonly bytes = new ByteChunks();
   /**
-   * starts[head + k] and ends[head + k] locate slot base+1+k's encoding (chunk number * CHUNK_BYTES + position; a
-   * chunk of its own may be longer than CHUNK_BYTES, so ends are kept rather than derived); the arrays are
-   * compacted now and then, not shifted per slot.
+   * starts[head + k] and ends[head + k] are the addresses in `bytes` of slot base+1+k's encoding and of its end;
+   * the arrays are compacted now and then, not shifted per slot.
    */
   private starts: number[] = [];
   private ends: number[] = [];
@@ -105,22 +100,14 @@ export class PaxosLog {
     if (index <= this.base) return;
     if (index >= this.settled) {
       this.arr.splice(0, Math.min(index - this.settled, this.arr.length));
-      this.chunks = [];
-      this.used = [];
-      this.firstChunk = 0;
+      this.bytes.clear();
       this.starts = [];
       this.ends = [];
       this.head = 0;
       this.settled = index;
     } else {
       this.head += index - this.base;
-      const firstKept = this.starts[this.head] as number;
-      // Chunks wholly before the first kept encoding are freed.
-      while (Math.floor(firstKept / CHUNK_BYTES) > this.firstChunk) {
-        this.chunks.shift();
-        this.used.shift();
-        this.firstChunk += 1;
-      }
+      this.bytes.dropBefore(this.starts[this.head] as number);
       if (this.head > 4096 && this.head * 2 > this.starts.length) {
         this.starts = this.starts.slice(this.head);
         this.ends = this.ends.slice(this.head);
@@ -131,18 +118,10 @@ export class PaxosLog {
   }
 
   private append(b: Buffer): void {
-    let n = this.chunks.length - 1;
-    if (n < 0 || (this.used[n] as number) + b.length > (this.chunks[n] as Buffer).length) {
-      this.chunks.push(Buffer.allocUnsafe(Math.max(CHUNK_BYTES, b.length)));
-      this.used.push(0);
-      n += 1;
-    }
-    const start = this.used[n] as number;
-    (this.chunks[n] as Buffer).set(b, start);
-    this.used[n] = start + b.length;
-    // A chunk longer than CHUNK_BYTES holds one encoding; the next chunk number starts past it all the same.
-    this.starts.push((this.firstChunk + n) * CHUNK_BYTES + start);
-    this.ends.push((this.firstChunk + n) * CHUNK_BYTES + start + b.length);
+    const at = this.bytes.reserve(b.length);
+    this.bytes.chunkOf(at).set(b, positionOf(at));
+    this.starts.push(at);
+    this.ends.push(at + b.length);
   }
 
   private decodeSettled(slot: number): PaxosEntry {
@@ -150,10 +129,7 @@ export class PaxosLog {
     const start = this.starts[i];
     const end = this.ends[i];
     assert(start !== undefined && end !== undefined, `settled slot ${slot} has no encoding`);
-    const chunk = this.chunks[Math.floor(start / CHUNK_BYTES) - this.firstChunk];
-    assert(chunk !== undefined, `the chunk of settled slot ${slot}`);
-    const pos = start % CHUNK_BYTES;
-    const e = PaxosEntry.decode(chunk.subarray(pos, pos + end - start));
+    const e = PaxosEntry.decode(this.bytes.view(start, end - start));
     assert(e.slot === slot, `settled slot ${slot} decoded as slot ${e.slot}`);
     return e;
   }
