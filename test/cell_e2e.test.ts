@@ -77,7 +77,13 @@ test('a real cell: submit, run under cgroups, BNS, kill -9 the master, kill the 
     const base = task.machine.endsWith('-m0') ? 30000 : 30100;
     assert.ok(task.ports[0]! >= base && task.ports[0]! < base + 50, `task ${task.id} got port ${task.ports[0]} from its machine's range`);
   }
-  const pids = await eventually('2 task processes', async () => (pidsOf(marker).length === 2 ? pidsOf(marker) : undefined));
+  // Two equal looks 200 ms apart: while a task starts, its shell's child (`sleep 1000 &` before it execs) carries the
+  // same arguments for a moment, so a single look may count it.
+  const pids = await eventually('2 task processes', async () => {
+    const first = pidsOf(marker);
+    await new Promise((r) => setTimeout(r, 200));
+    return first.length === 2 && pidsOf(marker).join() === first.join() ? first : undefined;
+  });
 
   // BNS: the job's name resolves to both tasks' endpoints.
   const redis = cell.config.bns.redis;
