@@ -1334,7 +1334,6 @@ function roomBoundFits(snap: CellSnapshot, c: TaskClass, m: number): boolean {
   return boundShort(snap, c, m) === 0;
 }
 
-
 /** verdictHolds: class c found no machine and nothing was freed (nor the layout changed) since; its verdict stands. */
 function verdictHolds(snap: CellSnapshot, c: TaskClass): c is TaskClass & { verdict: string } {
   return c.exhausted && c.exhaustedFreedSeq === snap.freedSeq && c.layoutEpoch === snap.layoutEpoch && c.verdict !== undefined;

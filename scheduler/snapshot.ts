@@ -343,12 +343,18 @@ export class CellSnapshot {
    * refuse an oversubscribed machine; the scheduler never produces one itself.
    */
   placeTask(task: SchedTask, machineId: number, reservation?: Resources): void {
-    if (this.taskSlotOf.has(task.id)) throw new AlreadyExists(`task ${task.id} is already placed`);
-    const slot = this.slot(machineId);
-    if (this.state[slot] === MACHINE_EMPTY) throw new NotFound(`machine ${machineId}`);
+    const slot = this.placeableSlot(task, machineId);
     const res = reservation ?? task.limit;
     checkReservation(res, task.limit);
     this.placeAt(task, slot, res);
+  }
+
+  /** placeableSlot: the slot of a live machine for a task not placed yet (the checks of every placement from outside). */
+  private placeableSlot(task: SchedTask, machineId: number): number {
+    if (this.taskSlotOf.has(task.id)) throw new AlreadyExists(`task ${task.id} is already placed`);
+    const slot = this.slot(machineId);
+    if (this.state[slot] === MACHINE_EMPTY) throw new NotFound(`machine ${machineId}`);
+    return slot;
   }
 
   /** placeAt places a task known not to be placed on a live slot, with a checked reservation. */
@@ -417,9 +423,7 @@ export class CellSnapshot {
    * swaps work does not send every waiting class to recheck it. Returns the evicted tasks.
    */
   preemptAndPlace(victimIds: readonly number[], task: SchedTask, machineId: number): SchedTask[] {
-    if (this.taskSlotOf.has(task.id)) throw new AlreadyExists(`task ${task.id} is already placed`);
-    const slot = this.slot(machineId);
-    if (this.state[slot] === MACHINE_EMPTY) throw new NotFound(`machine ${machineId}`);
+    const slot = this.placeableSlot(task, machineId);
     checkReservation(task.limit, task.limit);
     const victimSlots: number[] = [];
     for (const id of victimIds) {
@@ -564,9 +568,9 @@ export class CellSnapshot {
   }
 
   /**
-   * roomOf is the room in dimension d (DIM_CPU or DIM_RAM) that a candidate of room kind `kind` could get on slot m
-   * (room_index.ts lists the kinds): what the room index files the machine under, and the bound the scheduler
-   * checks a machine against before evaluating it.
+   * roomOf is the room in dimension d (DIM_CPU .. DIM_PORTS) that a candidate of room kind `kind` could get on slot m
+   * (room_index.ts lists the kinds): what the room index files the machine under (cpu and ram), the bound the
+   * scheduler checks a machine against before evaluating it, and the room preemptionShortfall compares a request to.
    */
   roomOf(kind: RoomKind, m: number, d: number): number {
     const i = m * DIMS + d;

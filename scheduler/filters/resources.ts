@@ -3,8 +3,8 @@
 // order cpu, ram, disk, is the reason reported.
 import { unreachable } from '../../model/assert';
 import { FREE_MAX } from '../../model/priority';
-import { ROOM_ABOVE_LOWEST, ROOM_FREE, ROOM_FREE_BAND, ROOM_NON_PROD, ROOM_PROD } from '../room_index';
-import { DIMS, type CellSnapshot } from '../snapshot';
+import { ROOM_ABOVE_LOWEST, ROOM_FREE, ROOM_FREE_BAND, ROOM_NON_PROD, ROOM_PROD, type RoomKind } from '../room_index';
+import { DIMS, DIM_CPU, DIM_DISK, DIM_PORTS, DIM_RAM, type CellSnapshot } from '../snapshot';
 import { CODE_INSUFFICIENT_PORTS } from './ports';
 import type { TaskClass } from '../task_class';
 
@@ -50,53 +50,42 @@ export const FIT_UNKNOWN = -1;
  * counts the machines it rules out by the same rule, so a walk and an indexed view give the same histogram.
  */
 export function preemptionShortfall(snap: CellSnapshot, c: TaskClass, m: number): number {
-  const b = m * DIMS;
-  const cap = snap.cap;
   switch (c.roomKind) {
-    case ROOM_PROD: {
+    case ROOM_PROD:
       // Exact: prod is charged the limits of prod and may evict every non-prod task.
-      const pl = snap.prodLimit;
-      return firstShort(c, (cap[b] as number) - (pl[b] as number), (cap[b + 1] as number) - (pl[b + 1] as number), (cap[b + 2] as number) - (pl[b + 2] as number), (cap[b + 3] as number) - (pl[b + 3] as number));
-    }
+      return roomShortfall(snap, c, ROOM_PROD, m);
     case ROOM_FREE:
       // Exact: nothing runs below priority 0.
       return freeShortfall(snap, c, m);
-    case ROOM_ABOVE_LOWEST: {
+    case ROOM_ABOVE_LOWEST:
       // Exact: priority 1 may evict the priority-0 tasks and nothing else.
-      const res = snap.resAll;
-      const lo = snap.lowestRes;
-      return firstShort(c, (cap[b] as number) - (res[b] as number) + (lo[b] as number), (cap[b + 1] as number) - (res[b + 1] as number) + (lo[b + 1] as number), (cap[b + 2] as number) - (res[b + 2] as number) + (lo[b + 2] as number), (cap[b + 3] as number) - (res[b + 3] as number) + (lo[b + 3] as number));
-    }
+      return roomShortfall(snap, c, ROOM_ABOVE_LOWEST, m);
     case ROOM_FREE_BAND: {
-      const res = snap.resAll;
-      const fb = snap.freeBandRes;
-      const r = firstShort(c, (cap[b] as number) - (res[b] as number) + (fb[b] as number), (cap[b + 1] as number) - (res[b + 1] as number) + (fb[b + 1] as number), (cap[b + 2] as number) - (res[b + 2] as number) + (fb[b + 2] as number), (cap[b + 3] as number) - (res[b + 3] as number) + (fb[b + 3] as number));
+      const r = roomShortfall(snap, c, ROOM_FREE_BAND, m);
       if (r !== 0) return r;
       if ((snap.minNonProdPriority[m] as number) >= c.priority) return freeShortfall(snap, c, m);
       // The lowest batch priority may evict exactly the free band, so the bound is its exact room.
       return c.priority > FREE_MAX ? 0 : FIT_UNKNOWN;
     }
     case ROOM_NON_PROD: {
-      const pr = snap.prodRes;
-      const r = firstShort(c, (cap[b] as number) - (pr[b] as number), (cap[b + 1] as number) - (pr[b + 1] as number), (cap[b + 2] as number) - (pr[b + 2] as number), (cap[b + 3] as number) - (pr[b + 3] as number));
+      const r = roomShortfall(snap, c, ROOM_NON_PROD, m);
       if (r !== 0) return r;
       if ((snap.minNonProdPriority[m] as number) >= c.priority) return freeShortfall(snap, c, m);
       if ((snap.minBatchPriority[m] as number) < c.priority) return FIT_UNKNOWN;
       // No batch task below it: what it may evict is exactly the free band.
-      const res = snap.resAll;
-      const fb = snap.freeBandRes;
-      return firstShort(c, (cap[b] as number) - (res[b] as number) + (fb[b] as number), (cap[b + 1] as number) - (res[b + 1] as number) + (fb[b + 1] as number), (cap[b + 2] as number) - (res[b + 2] as number) + (fb[b + 2] as number), (cap[b + 3] as number) - (res[b + 3] as number) + (fb[b + 3] as number));
+      return roomShortfall(snap, c, ROOM_FREE_BAND, m);
     }
     default:
       return unreachable(c.roomKind, 'room kind');
   }
 }
 
-/** firstShort: resourcesFilter then portsFilter on an available vector given as four numbers. */
-function firstShort(c: TaskClass, cpu: number, ram: number, disk: number, ports: number): number {
-  if (c.needCpu > cpu) return CODE_INSUFFICIENT_CPU;
-  if (c.needRam > ram) return CODE_INSUFFICIENT_RAM;
-  if (c.needDisk > disk) return CODE_INSUFFICIENT_DISK;
-  if (c.needPorts > ports) return CODE_INSUFFICIENT_PORTS;
+/** roomShortfall: the first dimension (cpu, ram, disk, ports) in which the request exceeds room `kind` on slot m, else 0. */
+function roomShortfall(snap: CellSnapshot, c: TaskClass, kind: RoomKind, m: number): number {
+  if (c.needCpu > snap.roomOf(kind, m, DIM_CPU)) return CODE_INSUFFICIENT_CPU;
+  if (c.needRam > snap.roomOf(kind, m, DIM_RAM)) return CODE_INSUFFICIENT_RAM;
+  if (c.needDisk > snap.roomOf(kind, m, DIM_DISK)) return CODE_INSUFFICIENT_DISK;
+  if (c.needPorts > snap.roomOf(kind, m, DIM_PORTS)) return CODE_INSUFFICIENT_PORTS;
   return 0;
 }
+
