@@ -380,12 +380,12 @@ export class PaxosNode<R = void> {
   }
 
   /**
-   * handle does one Ready's IO in the order core_types.ts prescribes, with one deliberate change: committed
-   * entries are applied while this Ready's write and fsync run instead of after them (unless a snapshot must be
-   * installed first). That is safe because a committed entry is chosen: a quorum already holds it durably (the leader counts its own
-   * vote only after its write is on disk, followers answer ACCEPTED only after theirs), so acknowledging it cannot
-   * lose it, and the state machine is rebuilt from disk and peers after a crash anyway. It takes one fsync out of
-   * every commit's latency: otherwise what a quorum chose waits for the leader's write of the NEXT batch.
+   * handle does one Ready's IO in the order core_types.ts prescribes, with one deliberate change: committed entries
+   * are applied while this Ready's write and fsync run instead of after them (unless a snapshot must be installed
+   * first). That is safe because a committed entry is chosen: a quorum already holds it durably (the leader counts
+   * its own vote only after its write is on disk, followers answer ACCEPTED only after theirs), so acknowledging it
+   * cannot lose it, and the state machine is rebuilt from disk and peers after a crash anyway. It takes one fsync out
+   * of every commit's latency: otherwise what a quorum chose waits for the leader's write of the NEXT batch.
    */
   private async handle(rd: Ready): Promise<void> {
     for (const m of rd.messagesBeforePersist) this.transport.send(m);
