@@ -13,7 +13,7 @@ const SNAPSHOT_HISTORY_TAG = 18;
 
 /**
  * KvHistory keeps the newest `capacity` writes in slot order. append() takes writes in increasing slot order;
- * page() reads them back as KvApplied; snapshotBytes() (or snapshotParts()) is the history as KvSnapshot field-2 records, ready to be
+ * page() reads them back as KvApplied; snapshotParts() is the history as KvSnapshot field-2 records, ready to be
  * concatenated into an encoded KvSnapshot.
  */
 export class KvHistory {
@@ -107,14 +107,9 @@ export class KvHistory {
     return out;
   }
 
-  /** snapshotBytes is every kept write as KvSnapshot field-2 records, oldest first (one copy of the chunks). */
-  snapshotBytes(): Buffer {
-    return Buffer.concat(this.snapshotParts());
-  }
-
   /**
-   * snapshotParts is snapshotBytes as views of the chunks, no copy: a caller that concatenates them with more
-   * parts copies the history once instead of twice (valid until the next append).
+   * snapshotParts is every kept write as KvSnapshot field-2 records, oldest first, as views of the chunks (valid
+   * until the next append): a caller concatenates them with its other parts, copying the history once.
    */
   snapshotParts(): Buffer[] {
     const first = this.offsets[this.head];
