@@ -4,11 +4,11 @@
 import { assert } from '../model/assert';
 
 const EMPTY = -1;
+/** Each entry is one 16-byte record [a, b, count, unused] in one array, so a lookup touches one cache line. */
+const STRIDE = 4;
 
 export class PairCounter {
-  private keysA: Int32Array;
-  private keysB: Int32Array;
-  private counts: Int32Array;
+  private table: Int32Array;
   private used = 0;
   private mask: number;
 
@@ -19,25 +19,26 @@ export class PairCounter {
     let cap = 16;
     while (cap < initialCapacity) cap *= 2;
     this.mask = cap - 1;
-    this.keysA = new Int32Array(cap).fill(EMPTY);
-    this.keysB = new Int32Array(cap);
-    this.counts = new Int32Array(cap);
+    this.table = emptyTable(cap);
   }
 
+  /** slot: the record offset of (a, b), or of the empty record where it would go. */
   private slot(a: number, b: number): number {
     let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca6b);
     h ^= h >>> 15;
+    const t = this.table;
     let i = h & this.mask;
     for (;;) {
-      const k = this.keysA[i] as number;
-      if (k === EMPTY || (k === a && this.keysB[i] === b)) return i;
+      const o = i * STRIDE;
+      const k = t[o] as number;
+      if (k === EMPTY || (k === a && t[o + 1] === b)) return o;
       i = (i + 1) & this.mask;
     }
   }
 
   get(a: number, b: number): number {
-    const i = this.slot(a, b);
-    return this.keysA[i] === EMPTY ? 0 : (this.counts[i] as number);
+    const o = this.slot(a, b);
+    return this.table[o] === EMPTY ? 0 : (this.table[o + 2] as number);
   }
 
   /**
@@ -46,47 +47,51 @@ export class PairCounter {
    */
   add(a: number, b: number, delta: number): void {
     assert(a >= 0 && b >= 0, 'PairCounter keys are non-negative');
-    let i = this.slot(a, b);
-    if (this.keysA[i] === EMPTY) {
+    let o = this.slot(a, b);
+    let t = this.table;
+    if (t[o] === EMPTY) {
       // The message is built only on failure (a template argument would be built on every call, in a hot path).
       if (delta <= 0) assert(false, `PairCounter: decrement of absent pair (${a}, ${b})`);
-      if ((this.used + 1) * 2 > this.counts.length) {
+      if ((this.used + 1) * 2 > this.mask + 1) {
         this.rebuild();
-        i = this.slot(a, b);
+        o = this.slot(a, b);
+        t = this.table;
       }
-      this.keysA[i] = a;
-      this.keysB[i] = b;
-      this.counts[i] = 0;
+      t[o] = a;
+      t[o + 1] = b;
+      t[o + 2] = 0;
       this.used++;
     }
-    const c = (this.counts[i] as number) + delta;
+    const c = (t[o + 2] as number) + delta;
     if (c < 0) assert(false, `PairCounter: count of (${a}, ${b}) below zero`);
-    this.counts[i] = c;
+    t[o + 2] = c;
   }
 
   private rebuild(): void {
-    const oldA = this.keysA;
-    const oldB = this.keysB;
-    const oldC = this.counts;
+    const old = this.table;
     let live = 0;
-    for (let i = 0; i < oldA.length; i++) if (oldA[i] !== EMPTY && (oldC[i] as number) > 0) live++;
+    for (let o = 0; o < old.length; o += STRIDE) if (old[o] !== EMPTY && (old[o + 2] as number) > 0) live++;
     let cap = 16;
     while (cap < live * 4) cap *= 2;
     assert(live <= this.maxEntries, `PairCounter: more than ${this.maxEntries} live (job, domain) pairs`);
     this.mask = cap - 1;
-    this.keysA = new Int32Array(cap).fill(EMPTY);
-    this.keysB = new Int32Array(cap);
-    this.counts = new Int32Array(cap);
+    this.table = emptyTable(cap);
     this.used = 0;
-    for (let i = 0; i < oldA.length; i++) {
-      const a = oldA[i] as number;
-      const c = oldC[i] as number;
+    for (let o = 0; o < old.length; o += STRIDE) {
+      const a = old[o] as number;
+      const c = old[o + 2] as number;
       if (a === EMPTY || c === 0) continue;
-      const j = this.slot(a, oldB[i] as number);
-      this.keysA[j] = a;
-      this.keysB[j] = oldB[i] as number;
-      this.counts[j] = c;
+      const n = this.slot(a, old[o + 1] as number);
+      this.table[n] = a;
+      this.table[n + 1] = old[o + 1] as number;
+      this.table[n + 2] = c;
       this.used++;
     }
   }
+}
+
+function emptyTable(cap: number): Int32Array {
+  const t = new Int32Array(cap * STRIDE);
+  for (let o = 0; o < t.length; o += STRIDE) t[o] = EMPTY;
+  return t;
 }

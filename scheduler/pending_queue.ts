@@ -4,6 +4,7 @@
 // evictions may both report the same task).
 import { QuotaExceeded } from '../model/errors';
 import { PENDING_QUEUE_MAX } from '../cells/limits';
+import { IdMap } from './id_map';
 import { validateTask, type TaskClass } from './task_class';
 import type { SchedTask, Verdict } from './types';
 
@@ -25,7 +26,7 @@ export class QueueEntry {
 }
 
 export class PendingQueue {
-  private readonly byId = new Map<number, QueueEntry>();
+  private readonly byId = new IdMap<QueueEntry>();
   /** levels: priority -> user -> entries in arrival order (removed entries are dropped when ordering). */
   private readonly levels = new Map<number, Map<number, QueueEntry[]>>();
   private rotation = 0;
@@ -50,10 +51,13 @@ export class PendingQueue {
     return this.byId.get(taskId)?.task;
   }
 
-  /** add queues a task (validated); a full queue refuses with QuotaExceeded rather than growing without bound. */
-  add(task: SchedTask): void {
+  /**
+   * add queues a task (validated); a full queue refuses with QuotaExceeded rather than growing without bound.
+   * Returns the new entry, or undefined when this very task object was queued already.
+   */
+  add(task: SchedTask): QueueEntry | undefined {
     const old = this.byId.get(task.id);
-    if (old !== undefined && old.task === task) return;
+    if (old !== undefined && old.task === task) return undefined;
     validateTask(task);
     if (old === undefined && this.byId.size >= this.capacity) throw new QuotaExceeded(`pending queue is full (${this.capacity} tasks)`);
     if (old !== undefined) this.forget(old);
@@ -72,6 +76,7 @@ export class PendingQueue {
       users.set(task.user, list);
     }
     list.push(e);
+    return e;
   }
 
   /** remove drops a task (placed, killed); unknown ids are ignored. */

@@ -24,6 +24,23 @@ export const ROOM_PROD = 4;
 export const ROOM_KINDS = 5;
 export type RoomKind = typeof ROOM_FREE | typeof ROOM_ABOVE_LOWEST | typeof ROOM_FREE_BAND | typeof ROOM_NON_PROD | typeof ROOM_PROD;
 
+/** ALL_ROOM_KINDS: every grid, as a bit set (bit k = room kind k). */
+export const ALL_ROOM_KINDS = (1 << ROOM_KINDS) - 1;
+
+/**
+ * roomKindsMovedBy: the grids (bit set) whose room a task of this priority moves when it is placed, removed or its
+ * reservation changes. Every task moves resAll; a priority-0 task moves lowestRes by the same amount and a free-band
+ * task freeBandRes, which leaves their grids where they were; only prod tasks move prodRes and prodLimit. (Amounts
+ * are integers, so the sums are exact and "the same amount" is exactly the same.)
+ */
+export function roomKindsMovedBy(priority: number): number {
+  if (isProd(priority)) return ALL_ROOM_KINDS;
+  let kinds = 1 << ROOM_FREE;
+  if (priority > 0) kinds |= 1 << ROOM_ABOVE_LOWEST;
+  if (priority > FREE_MAX) kinds |= 1 << ROOM_FREE_BAND;
+  return kinds;
+}
+
 /** ROOM_CPU_BUCKETS, ROOM_RAM_BUCKETS: grid size; the top bucket holds everything above (2^19 millicores, 2^21 MiB). */
 export const ROOM_CPU_BUCKETS = 40;
 export const ROOM_RAM_BUCKETS = 44;
@@ -165,14 +182,15 @@ export class RoomIndex {
   /**
    * supersetSize counts the machines a query for (needCpu, needRam) must look at one by one: every bucket above
    * the request's in both dimensions, plus the request's own cpu bucket column (where cpu alone cannot decide).
+   * Counting stops once past `atMost` (the answer is then some number above it).
    */
-  supersetSize(kind: number, needCpu: number, needRam: number): number {
+  supersetSize(kind: number, needCpu: number, needRam: number, atMost = Infinity): number {
     const k = cpuBucket(needCpu);
     const j0 = ramBucket(needRam);
     const cc = this.cellCount[kind] as Int32Array;
     const col = this.colCount[kind] as Int32Array;
     let n = col[k] as number;
-    for (let i = k + 1; i < ROOM_CPU_BUCKETS; i++) {
+    for (let i = k + 1; i < ROOM_CPU_BUCKETS && n <= atMost; i++) {
       if ((col[i] as number) === 0) continue;
       const base = i * ROOM_RAM_BUCKETS;
       for (let j = j0; j < ROOM_RAM_BUCKETS; j++) n += cc[base + j] as number;

@@ -63,6 +63,8 @@ function checkCell(cell: TestCell): void {
       assert.ok((s.prodLimit[m * DIMS + d] as number) <= cap, `machine slot ${m} dim ${d}: prod limits exceed capacity`);
     }
   }
+  // Placements oldest first: a spread limit bounds the job's tasks a task found when it was placed (a later task of
+  // the job with no limit of its own may join it).
   const perMachine = new Map<string, number>();
   const perRack = new Map<string, number>();
   s.forEachPlaced((t, machineId) => {

@@ -13,9 +13,10 @@ import { InvalidArgument, NotFound, AlreadyExists } from '../model/errors';
 import { FREE_MAX, isProd, PRIORITY_MAX } from '../model/priority';
 import type { Resources } from '../model/resources';
 import { MAX_MACHINES_PER_CELL, MAX_TASKS_PER_CELL, MAX_TASKS_PER_MACHINE, SCHED_FREED_LOG_ENTRIES, SCHED_MAX_JOB_DOMAIN_COUNTERS } from '../cells/limits';
+import { IdMap } from './id_map';
 import { Interner } from './interner';
 import { PairCounter } from './pair_counter';
-import { ROOM_ABOVE_LOWEST, ROOM_FREE, ROOM_FREE_BAND, ROOM_KINDS, ROOM_NON_PROD, ROOM_PROD, RoomIndex, type RoomKind } from './room_index';
+import { ALL_ROOM_KINDS, ROOM_ABOVE_LOWEST, ROOM_FREE, ROOM_FREE_BAND, ROOM_KINDS, ROOM_NON_PROD, ROOM_PROD, RoomIndex, roomKindsMovedBy, type RoomKind } from './room_index';
 import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_EMPTY, MACHINE_UP, type MachineStateCode, type SchedMachine, type SchedTask } from './types';
 
 /** DIMS: cpuMillis, ramBytes, diskBytes, ports, in that order in every 4-wide array. */
@@ -129,8 +130,11 @@ export class CellSnapshot {
    * machine can intersect the room index's superset with "freed since" instead of reading a long log.
    */
   lastFreedSeq = new Float64Array(0);
-  /** deferIndex: charge() leaves the room index alone (preemptAndPlace moves the machine once at the end). */
-  private deferIndex = false;
+  /**
+   * deferredKinds: while evictAndPlace runs, charge() leaves the room index alone and collects here the grids the
+   * change moves (a bit per room kind); the machine is moved once at the end. -1 when not deferring.
+   */
+  private deferredKinds = -1;
 
   // --- placed tasks, by task slot ---
   private taskCapacity = 0;
@@ -142,7 +146,10 @@ export class CellSnapshot {
   tLimit = new Float64Array(0);
   tRes = new Float64Array(0);
   tTask: (SchedTask | undefined)[] = [];
-  private readonly taskSlotOf = new Map<number, number>();
+  /** tPlacedSeq: when the task was placed (a counter), so reports can list placements in order. */
+  private tPlacedSeq = new Float64Array(0);
+  private placedSeq = 0;
+  private readonly taskSlotOf = new IdMap<number>();
   private readonly freeTaskSlots: number[] = [];
   private readonly avoid = new Map<number, Avoidance[]>();
 
@@ -372,6 +379,7 @@ export class CellSnapshot {
     this.tPriority[t] = task.priority;
     this.tJob[t] = task.job;
     this.tMachine[t] = slot;
+    this.tPlacedSeq[t] = ++this.placedSeq;
     this.tPos[t] = list.length;
     list.push(t);
     const tb = t * DIMS;
@@ -451,7 +459,7 @@ export class CellSnapshot {
     const lastFreed = this.lastFreedSeq[slot] as number;
     const victims: SchedTask[] = [];
     // One room-index move for the whole change instead of one per victim and one for the placement.
-    this.deferIndex = true;
+    this.deferredKinds = 0;
     try {
       for (let i = 0; i < n; i++) {
         const t = victimSlots[i] as number;
@@ -460,8 +468,9 @@ export class CellSnapshot {
       }
       this.placeAt(task, slot, task.limit);
     } finally {
-      this.deferIndex = false;
-      this.indexRoom(slot);
+      const kinds = this.deferredKinds;
+      this.deferredKinds = -1;
+      this.indexRoom(slot, kinds);
     }
     if (victims.length === 0) return victims;
     this.freedSeq = seq;
@@ -522,9 +531,12 @@ export class CellSnapshot {
     return this.taskSlotOf.size;
   }
 
-  /** forEachPlaced calls f(task, machineId, reservation-free view) for every placed task (reports, not hot paths). */
+  /** forEachPlaced calls f(task, machineId) for every placed task, oldest placement first (reports, not hot paths). */
   forEachPlaced(f: (task: SchedTask, machineId: number) => void): void {
-    for (const [, t] of this.taskSlotOf) f(this.tTask[t] as SchedTask, this.machineId[this.tMachine[t] as number] as number);
+    const slots: number[] = [];
+    this.taskSlotOf.forEach((t) => slots.push(t));
+    slots.sort((a, b) => (this.tPlacedSeq[a] as number) - (this.tPlacedSeq[b] as number));
+    for (const t of slots) f(this.tTask[t] as SchedTask, this.machineId[this.tMachine[t] as number] as number);
   }
 
   private charge(t: number, slot: number, sign: 1 | -1): void {
@@ -545,7 +557,9 @@ export class CellSnapshot {
         this.prodLimit[mb + d] = (this.prodLimit[mb + d] as number) + sign * (this.tLimit[tb + d] as number);
       }
     }
+    let kinds = roomKindsMovedBy(p);
     if (sign < 0 && (this.machineTasks[slot] as number[]).length === 0) {
+      kinds = ALL_ROOM_KINDS;
       // Exact zero when the machine empties, so float drift can never accumulate across a cell's life.
       for (let d = 0; d < DIMS; d++) {
         this.resAll[mb + d] = 0;
@@ -555,16 +569,20 @@ export class CellSnapshot {
         this.lowestRes[mb + d] = 0;
       }
     }
-    if (!this.deferIndex) this.indexRoom(slot);
+    if (this.deferredKinds < 0) this.indexRoom(slot, kinds);
+    else this.deferredKinds |= kinds;
   }
 
-  /** indexRoom files an UP machine in every room grid by its current room (and takes any other machine out). */
-  private indexRoom(slot: number): void {
+  /**
+   * indexRoom files an UP machine in the room grids `kinds` (a bit per room kind; the others have not moved) by its
+   * current room, and takes any other machine out of every grid.
+   */
+  private indexRoom(slot: number, kinds = ALL_ROOM_KINDS): void {
     if (this.state[slot] !== MACHINE_UP) {
       this.rooms.remove(slot);
       return;
     }
-    for (let k = 0; k < ROOM_KINDS; k++) this.rooms.set(k, slot, this.roomOf(k as RoomKind, slot, DIM_CPU), this.roomOf(k as RoomKind, slot, DIM_RAM));
+    for (let k = 0; k < ROOM_KINDS; k++) if ((kinds & (1 << k)) !== 0) this.rooms.set(k, slot, this.roomOf(k as RoomKind, slot, DIM_CPU), this.roomOf(k as RoomKind, slot, DIM_RAM));
   }
 
   /**
@@ -628,6 +646,7 @@ export class CellSnapshot {
     this.tJob = growI32(this.tJob, cap);
     this.tMachine = growI32(this.tMachine, cap);
     this.tPos = growI32(this.tPos, cap);
+    this.tPlacedSeq = growF64(this.tPlacedSeq, cap);
     this.tLimit = growF64(this.tLimit, cap * DIMS);
     this.tRes = growF64(this.tRes, cap * DIMS);
     this.taskCapacity = cap;

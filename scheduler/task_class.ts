@@ -117,6 +117,8 @@ export class TaskClass {
   /** exhausted: the cycle ended with no candidate; valid while no machine was freed since exhaustedFreedSeq. */
   exhausted = false;
   exhaustedFreedSeq = 0;
+  /** siblings: the live classes of this class's job, itself included (one array shared by them; scheduler.ts staleRack). */
+  siblings: TaskClass[] | undefined = undefined;
   /**
    * syncSeq: freedSeq as of this class's last complete view of the cell (walk finished, or freed log rechecked):
    * every machine feasible for it now is a candidate or was logged as freed after syncSeq. Donor classes rely on it.

