@@ -1,13 +1,14 @@
 // Parking: the tasks of a class that found no machine are answered from the class's verdict, pass after pass,
 // without being ordered or looked at, until room the class could use appears; then the class is examined at the
-// end of its priority level and its tasks are decided again. Every pending task still gets a verdict each pass.
+// end of its priority level and its tasks are decided again. Every pending task still gets a verdict each pass: a
+// parked class gives one block for all its tasks (Plan.parked), the same object while nothing about it changed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PendingQueue } from './pending_queue';
 import { TestCell } from './testing';
-import type { Plan } from './types';
+import { planVerdicts, type Plan } from './types';
 
-const ids = (p: Plan): number[] => p.verdicts.map((v) => v.taskId).sort((a, b) => a - b);
+const ids = (p: Plan): number[] => planVerdicts(p).map((v) => v.taskId).sort((a, b) => a - b);
 
 test('a parked class is answered from its verdict and re-examined only when room it could use appears', () => {
   const cell = new TestCell().machine(1, { cpu: 2000 }).machine(2, { cpu: 2000 }).machine(3, { cpu: 1000 });
@@ -19,16 +20,17 @@ test('a parked class is answered from its verdict and re-examined only when room
 
   const p1 = sched.schedulePass(cell.snap, cell.queue);
   assert.deepEqual(ids(p1), waiting.map((t) => t.id));
-  assert.equal(p1.stats.parkedTasks, 0, 'decided in order the first time');
-  const why = p1.verdicts[0]?.why;
-  assert.equal(why, '0/3 machines feasible: 3 insufficient cpu');
+  assert.equal(p1.verdicts.length, 0, 'decided in order, then parked: their verdict is the block');
+  assert.deepEqual(p1.parked, [{ why: '0/3 machines feasible: 3 insufficient cpu', taskIds: waiting.map((t) => t.id) }]);
+  assert.equal(p1.stats.parkedTasks, 3);
+  assert.equal(p1.stats.pending, 3);
 
-  // Nothing changed: the same verdict objects, nothing looked at.
+  // Nothing changed: the same block object, nothing looked at.
   const p2 = sched.schedulePass(cell.snap, cell.queue);
   assert.deepEqual(ids(p2), ids(p1));
   assert.equal(p2.stats.parkedTasks, 3);
   assert.equal(p2.stats.evaluations + p2.stats.indexedViews + p2.stats.wokenClasses, 0);
-  for (const v of p2.verdicts) assert.ok(p1.verdicts.includes(v), 'the same object while the text is unchanged');
+  assert.equal(p2.parked[0], p1.parked[0], 'the same object while neither the text nor the tasks changed');
 
   // Room appears that the class cannot use (a 1000-millicore machine frees up): it stays parked.
   const small = cell.place(3, { cpu: 500, priority: 360 });
@@ -44,8 +46,9 @@ test('a parked class is answered from its verdict and re-examined only when room
   const late = cell.submit({ job: 'w', cpu: 1500 });
   const p4 = sched.schedulePass(cell.snap, cell.queue);
   assert.deepEqual(ids(p4), [waiting[0]?.id, waiting[1]?.id, late.id]);
-  assert.equal(p4.stats.parkedTasks, 2);
-  assert.equal(sched.schedulePass(cell.snap, cell.queue).stats.parkedTasks, 3);
+  assert.notEqual(p4.parked[0], p3.parked[0], 'a new block once its tasks changed');
+  assert.equal(p4.stats.parkedTasks, 3);
+  assert.equal(sched.schedulePass(cell.snap, cell.queue).parked[0], p4.parked[0]);
 
   // Room it can use: machine 1 frees up. The class wakes, one task is placed, the others park again.
   cell.snap.removeTask(blocker.id);
@@ -53,14 +56,14 @@ test('a parked class is answered from its verdict and re-examined only when room
   assert.equal(p5.stats.wokenClasses, 1);
   assert.equal(p5.assignments.length, 1);
   assert.equal(p5.assignments[0]?.machineId, 1);
-  assert.equal(p5.verdicts.length, 2);
   // The oldest task was placed, the next found the class exhausted again, and the last was not looked at.
-  assert.equal(p5.stats.parkedTasks, 1);
+  assert.equal(planVerdicts(p5).length, 2);
+  assert.equal(p5.stats.parkedTasks, 2);
   assert.equal(p5.stats.evaluations <= 2, true, `evaluations ${p5.stats.evaluations}`);
   const p6 = sched.schedulePass(cell.snap, cell.queue);
   assert.equal(p6.stats.parkedTasks, 2);
   assert.equal(p6.stats.wokenClasses, 0);
-  assert.deepEqual(p6.verdicts.map((v) => v.why), ['0/3 machines feasible: 3 insufficient cpu', '0/3 machines feasible: 3 insufficient cpu']);
+  assert.deepEqual(planVerdicts(p6).map((v) => v.why), ['0/3 machines feasible: 3 insufficient cpu', '0/3 machines feasible: 3 insufficient cpu']);
 });
 
 test('a parked class is examined before lower priorities decide, so room freed by a higher-priority eviction is used', () => {
@@ -71,7 +74,7 @@ test('a parked class is examined before lower priorities decide, so room freed b
   cell.place(1, { cpu: 1000, priority: 360 });
   const waiting = cell.submit({ job: 'free', cpu: 2000, priority: 50 });
   const sched = cell.scheduler();
-  assert.equal(sched.schedulePass(cell.snap, cell.queue).verdicts.length, 1);
+  assert.equal(sched.schedulePass(cell.snap, cell.queue).stats.pending, 1);
   assert.equal(sched.schedulePass(cell.snap, cell.queue).stats.parkedTasks, 1);
   const prod = cell.submit({ job: 'prod', cpu: 1000, priority: 200 });
   const p = sched.schedulePass(cell.snap, cell.queue);
@@ -83,7 +86,7 @@ test('a parked class is examined before lower priorities decide, so room freed b
     ],
   );
   assert.equal(p.stats.wokenClasses, 1);
-  assert.equal(p.verdicts.length, 0);
+  assert.equal(p.stats.pending, 0);
 });
 
 test('a scheduler switched to another queue forgets what it parked', () => {
@@ -123,7 +126,7 @@ test('a woken class draws one sample sized for the parked tasks it has left', ()
   for (let m = 1; m <= 300; m++) blockers.push(cell.place(m, { cpu: 2000, priority: 360 }));
   for (let i = 0; i < 100; i++) cell.submit({ job: 'w', cpu: 1500, priority: 100 });
   const sched = cell.scheduler({}, 1, { hotMachines: 0 });
-  assert.equal(sched.schedulePass(cell.snap, cell.queue).verdicts.length, 100, 'nothing fits: the class parks');
+  assert.equal(sched.schedulePass(cell.snap, cell.queue).stats.parkedTasks, 100, 'nothing fits: the class parks');
   // 200 machines free up (one task fits on each). The woken class's recheck keeps the best 64 (the feasible limit)
   // and places 64 tasks; then it samples the 136 machines left by fit, and with 36 tasks left it ranks all of
   // them in one sample rather than BEST_SCAN_PER_TASK machines at a time.

@@ -20,8 +20,10 @@ export class QueueEntry {
    * leaves it out for that scheduler, which answers it from the class's verdict until room appears for the class.
    */
   parkedBy: object | undefined = undefined;
-  /** verdictPass: the parking scheduler's pass that last gave this entry its verdict (so a pass gives it once). */
+  /** verdictPass: the parking scheduler's pass that last decided this entry (so a pass decides it once). */
   verdictPass = 0;
+  /** parkedWhy: the verdict this entry was parked with. */
+  parkedWhy: string | undefined = undefined;
   constructor(readonly task: SchedTask) {}
 }
 

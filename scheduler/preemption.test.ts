@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestCell } from './testing';
+import { planVerdicts } from './types';
 
 test('prod evicts non-prod, never prod', () => {
   const cell = new TestCell().machine(1, { cpu: 4000 });
@@ -19,7 +20,7 @@ test('prod evicts non-prod, never prod', () => {
   cell2.place(1, { cpu: 4000, priority: 120 });
   const t2 = cell2.submit({ cpu: 1000, priority: 359 });
   const plan2 = cell2.scheduler().schedulePass(cell2.snap, cell2.queue);
-  assert.deepEqual(plan2.verdicts, [{ taskId: t2.id, why: '0/1 machines feasible: 1 insufficient cpu' }]);
+  assert.deepEqual(planVerdicts(plan2), [{ taskId: t2.id, why: '0/1 machines feasible: 1 insufficient cpu' }]);
 });
 
 test('victims: lowest priority first, then fewest', () => {
@@ -87,7 +88,7 @@ test('victims wait for the next pass, then are placed elsewhere or get a verdict
   const sched = cell.scheduler();
   const p1 = sched.schedulePass(cell.snap, cell.queue);
   assert.deepEqual(p1.assignments[0]?.victims, [victim.id]);
-  assert.equal(p1.verdicts.length, 0, 'the victim is not looked at in the pass that evicted it');
+  assert.equal(planVerdicts(p1).length, 0, 'the victim is not looked at in the pass that evicted it');
   const p2 = sched.schedulePass(cell.snap, cell.queue);
-  assert.deepEqual(p2.verdicts, [{ taskId: victim.id, why: '0/2 machines feasible: 2 insufficient cpu' }]);
+  assert.deepEqual(planVerdicts(p2), [{ taskId: victim.id, why: '0/2 machines feasible: 2 insufficient cpu' }]);
 });

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { isProd } from '../model/priority';
 import { TestCell, type TaskDesc } from './testing';
 import { DIMS } from './snapshot';
-import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_UP, OP_EQ, OP_IN, OP_NE, type Plan, type SchedTask } from './types';
+import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_UP, OP_EQ, OP_IN, OP_NE, planVerdicts, type Plan, type SchedTask } from './types';
 import type { SchedulerConfig } from '../cells/config';
 import type { SampleOrder, SchedulerTuning } from './scheduler';
 
@@ -89,7 +89,7 @@ function checkPlan(cell: TestCell, plan: Plan): void {
     assert.ok(t, `assigned task ${a.taskId} is placed`);
     assert.ok(a.victims.length <= 64);
   }
-  for (const v of plan.verdicts) assert.match(v.why, /^\d+\/\d+ machines feasible/);
+  for (const v of planVerdicts(plan)) assert.match(v.why, /^\d+\/\d+ machines feasible/);
 }
 
 test('property: no placement oversubscribes a charged dimension, constraints and spread hold, under every setting', () => {
@@ -108,7 +108,7 @@ test('property: no placement oversubscribes a charged dimension, constraints and
       checkPlan(cell, sched.schedulePass(cell.snap, cell.queue));
       checkCell(cell);
       // Every decided task is either placed or pending with a verdict, never both.
-      for (const v of plan.verdicts) assert.ok(!cell.snap.isPlaced(v.taskId) || plan.assignments.every((a) => a.taskId !== v.taskId));
+      for (const v of planVerdicts(plan)) assert.ok(!cell.snap.isPlaced(v.taskId) || plan.assignments.every((a) => a.taskId !== v.taskId));
     }),
     { numRuns: 150, seed: 42 },
   );
@@ -123,7 +123,7 @@ test('property: a task left pending has no machine an exhaustive scheduler could
       const cell = build(w);
       const sched = cell.scheduler(over, seed, tuning);
       const check = (plan: Plan): void => {
-        for (const v of plan.verdicts) {
+        for (const v of planVerdicts(plan)) {
           const task = cell.queue.get(v.taskId);
           assert.ok(task, `pending task ${v.taskId} is still queued`);
           const oracle = new TestCell();
@@ -153,7 +153,7 @@ test('property: the same seed gives the same plan', () => {
       const plans = [0, 1].map(() => {
         const cell = build(w);
         const sched = cell.scheduler(over, seed, tuning);
-        return [sched.schedulePass(cell.snap, cell.queue), sched.schedulePass(cell.snap, cell.queue)].map((p) => ({ a: p.assignments, v: p.verdicts }));
+        return [sched.schedulePass(cell.snap, cell.queue), sched.schedulePass(cell.snap, cell.queue)].map((p) => ({ a: p.assignments, v: planVerdicts(p) }));
       });
       assert.deepEqual(plans[0], plans[1]);
     }),
@@ -207,7 +207,7 @@ test('avoided pairings are honoured; a task avoiding every fit waits with the re
   const t2 = cell2.submit();
   cell2.snap.avoidPairing(t2.id, 1, cell2.clock.nowMs() + 60_000);
   const s2 = cell2.scheduler();
-  assert.deepEqual(s2.schedulePass(cell2.snap, cell2.queue).verdicts, [{ taskId: t2.id, why: '0/1 machines feasible: 1 avoided task::machine pairing' }]);
+  assert.deepEqual(planVerdicts(s2.schedulePass(cell2.snap, cell2.queue)), [{ taskId: t2.id, why: '0/1 machines feasible: 1 avoided task::machine pairing' }]);
   cell2.clock.advance(60_000);
   assert.deepEqual(s2.schedulePass(cell2.snap, cell2.queue).assignments.map((a) => a.machineId), [1]);
 });
@@ -218,7 +218,7 @@ test('a plan is bounded; the rest of the queue waits for the next pass', () => {
   const sched = cell.scheduler();
   const p1 = sched.schedulePass(cell.snap, cell.queue, { maxAssignments: 4 });
   assert.equal(p1.assignments.length, 4);
-  assert.equal(p1.verdicts.length, 0);
+  assert.equal(planVerdicts(p1).length, 0);
   assert.equal(cell.queue.size, 6);
   assert.equal(sched.schedulePass(cell.snap, cell.queue).assignments.length, 6);
 });
@@ -238,8 +238,8 @@ test('an exhausted class is answered from its verdict until a machine frees up, 
   assert.equal(w1.stats.indexedViews, 0);
   const sched = cell.scheduler();
   const p1 = sched.schedulePass(cell.snap, cell.queue);
-  assert.deepEqual(p1.verdicts.map((v) => v.why), ['0/2 machines feasible: 1 machine down, 1 insufficient cpu', '0/2 machines feasible: 1 machine down, 1 insufficient cpu']);
-  assert.deepEqual(w1.verdicts.map((v) => v.why), p1.verdicts.map((v) => v.why), 'walk and indexed view give the same verdict');
+  assert.deepEqual(planVerdicts(p1).map((v) => v.why), ['0/2 machines feasible: 1 machine down, 1 insufficient cpu', '0/2 machines feasible: 1 machine down, 1 insufficient cpu']);
+  assert.deepEqual(planVerdicts(w1).map((v) => v.why), planVerdicts(p1).map((v) => v.why), 'walk and indexed view give the same verdict');
   assert.equal(p1.stats.evaluations, 0);
   assert.equal(p1.stats.indexedViews, 1, 'one view for the class, reused by its second task');
   const p2 = sched.schedulePass(cell.snap, cell.queue);
@@ -265,7 +265,7 @@ test('property: when every class sees every machine, all optimizations on give e
         const cell = build(w);
         const p = cell.scheduler({ policy, ...over }, seed, tuning).schedulePass(cell.snap, cell.queue);
         const why = (v: string): string => (exact ? v : v.replace(/:.*$/, ''));
-        return [...p.assignments.map((a) => `${a.taskId}->${a.machineId}`), ...p.verdicts.map((v) => `${v.taskId}: ${why(v.why)}`)].sort();
+        return [...p.assignments.map((a) => `${a.taskId}->${a.machineId}`), ...planVerdicts(p).map((v) => `${v.taskId}: ${why(v.why)}`)].sort();
       };
       const off = plan({ scoreCaching: false, equivalenceClasses: false, relaxedRandomization: false });
       const on = plan({ scoreCaching: true, equivalenceClasses: true, relaxedRandomization: true, feasibleLimit: 64 });
@@ -304,7 +304,7 @@ test('property: an exhausted class rechecking the room index superset filtered b
         const out: string[] = [];
         const record = (p: Plan): void => {
           if (supersetRecheck) rechecks += p.stats.supersetRechecks;
-          out.push(...p.assignments.map((a) => `${a.taskId}->${a.machineId} [${a.victims.join(',')}]`), ...p.verdicts.map((v) => `${v.taskId}: ${v.why}`), '--');
+          out.push(...p.assignments.map((a) => `${a.taskId}->${a.machineId} [${a.victims.join(',')}]`), ...planVerdicts(p).map((v) => `${v.taskId}: ${v.why}`), '--');
         };
         record(sched.schedulePass(cell.snap, cell.queue));
         for (const [i, t] of w.tasks.entries()) if (t.removeAfter && cell.snap.isPlaced(i + 1)) cell.snap.removeTask(i + 1);
@@ -340,7 +340,7 @@ test('a task whose class view is from an earlier pass still sees machines freed 
       cell.snap.removeTask(old.id);
       cell.queue.add({ ...old, limit: { ...old.limit, cpuMillis: 2000 } });
       const second = sched.schedulePass(cell.snap, cell.queue);
-      assert.deepEqual(second.assignments.map((a) => [a.taskId, a.machineId, a.victims]), [[old.id, 1, [batch.id]]], `${JSON.stringify({ tuning, over })}: ${second.verdicts.map((v) => v.why).join('; ')}`);
+      assert.deepEqual(second.assignments.map((a) => [a.taskId, a.machineId, a.victims]), [[old.id, 1, [batch.id]]], `${JSON.stringify({ tuning, over })}: ${planVerdicts(second).map((v) => v.why).join('; ')}`);
     }
   }
 });

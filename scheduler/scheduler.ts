@@ -23,7 +23,7 @@ import { PREEMPTION_BASE_COST, preemptionCost } from './scorers/preemption_cost'
 import { DIMS, DIM_CPU, DIM_RAM, type CellSnapshot } from './snapshot';
 import { classKey, sameClassKey, TaskClass } from './task_class';
 import { TopK } from './top_k';
-import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_UP, type Assignment, type PassStats, type Plan, type SchedTask, type Verdict } from './types';
+import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_UP, type Assignment, type ParkedVerdicts, type PassStats, type Plan, type SchedTask, type Verdict } from './types';
 
 /**
  * DONOR_POOL: how many recent complete-walk classes a class may inherit from. The scan is linear, a few
@@ -205,7 +205,7 @@ export class Scheduler {
   // The pass in progress: its plan so far and its bound.
   private passAssignments: Assignment[] = [];
   private passVerdicts: Verdict[] = [];
-  private nVerdicts = 0;
+  private passParked: ParkedVerdicts[] = [];
   private passMax = 0;
 
   constructor(
@@ -268,10 +268,11 @@ export class Scheduler {
     this.countStates(snap);
 
     const assignments: Assignment[] = [];
-    // Sized once for the whole queue (every verdict of the pass is for a task queued at its start): growing it by
-    // doubling to ~45,000 entries would leave a megabyte of young garbage per pass on a loaded cell.
-    const verdicts = new Array<Verdict>(queue.size);
-    this.nVerdicts = 0;
+    // Verdicts one by one for the tasks decided in the pass, one block per class for the parked ones: on a loaded
+    // cell ~40,000 tasks wait in a few thousand classes, and a pass hands out their blocks, not a verdict each.
+    const verdicts: Verdict[] = [];
+    const parked: ParkedVerdicts[] = [];
+    this.passParked = parked;
     this.passAssignments = assignments;
     this.passVerdicts = verdicts;
     this.passMax = maxAssignments;
@@ -305,18 +306,18 @@ export class Scheduler {
     this.evictClasses(false);
     this.passAssignments = [];
     this.passVerdicts = [];
+    this.passParked = [];
     this.stats.placed = assignments.length;
-    verdicts.length = this.nVerdicts;
-    this.stats.pending = verdicts.length;
-    this.stats.decisions = assignments.length + verdicts.length;
+    this.stats.pending = verdicts.length + this.stats.parkedTasks;
+    this.stats.decisions = assignments.length + this.stats.pending;
     this.stats.classes = this.classes.size;
     this.stats.passMs = this.clock.nowMs() - startMs;
-    return { assignments, verdicts, stats: this.stats };
+    return { assignments, verdicts, parked, stats: this.stats };
   }
 
-  /** giveVerdict appends to the pass's verdicts (an array sized for the queue, filled by index). */
+  /** giveVerdict appends to the pass's verdicts (those of tasks decided one by one; parked ones go in blocks). */
   private giveVerdict(v: Verdict): void {
-    this.passVerdicts[this.nVerdicts++] = v;
+    this.passVerdicts.push(v);
   }
 
   /** decide places one queued task or gives it its verdict; a task of an exhausted class is parked with it. */
@@ -326,7 +327,6 @@ export class Scheduler {
     if (c.queuedPass === this.pass && c.queuedLeft > 0) c.queuedLeft--;
     // Fast path for the long tail of a loaded cell: the class found no machine and nothing was freed since.
     if (verdictHolds(snap, c)) {
-      this.giveVerdict(verdictOf(entry, c.verdict));
       this.park(c, entry);
       return;
     }
@@ -356,30 +356,24 @@ export class Scheduler {
         this.spare = c;
       }
     } else {
-      this.giveVerdict(verdictOf(entry, this.verdictFor(snap, c, task, nowMs)));
-      // An exhausted class's verdict holds for every task of it until room it could use appears: park the task.
+      const why = this.verdictFor(snap, c, task, nowMs);
+      // An exhausted class's verdict holds for every task of it until room it could use appears: park the task (its
+      // verdict goes out with the class's block).
       if (c.exhausted && c.nCand === 0 && c.verdict !== undefined) this.park(c, entry);
+      else this.giveVerdict(verdictOf(entry, why));
     }
   }
 
   /**
-   * park keeps entry (just given the exhausted class c's verdict) with its class: later passes leave it out of the
-   * ordering and answer it from the class's verdict (emitParked) until examineParked wakes the class.
+   * park keeps entry with its exhausted class c: its verdict is the class's, given with the class's block at the
+   * end of the pass (emitParked), and later passes leave it out of the ordering until examineParked wakes the class.
    */
   private park(c: TaskClass, entry: QueueEntry): void {
     entry.parkedBy = this.parkToken;
     entry.verdictPass = this.pass;
+    entry.parkedWhy = c.verdict;
     c.parked.push(entry);
-    // The block of verdicts stays valid when this one has the block's text: append it, marked as already given.
-    const v = entry.verdict;
-    if (!c.parkedDirty && v !== undefined && v.why === c.parkedWhy) {
-      if (c.freshPass !== this.pass) {
-        c.freshPass = this.pass;
-        c.freshCount = 0;
-      }
-      c.parkedVerdicts.push(v);
-      c.freshCount++;
-    } else c.parkedDirty = true;
+    c.parkedDirty = true;
     if (c.isParked) return;
     c.isParked = true;
     let bucket = this.parkedByPriority.get(c.priority);
@@ -462,21 +456,15 @@ export class Scheduler {
       this.decide(snap, queue, e, nowMs);
     }
     if (i === 0) return;
-    // The block of verdicts matches the list entry for entry while it is clean: drop the same front.
     list.splice(0, i);
-    if (!c.parkedDirty) {
-      c.parkedVerdicts.splice(0, i);
-    }
-    for (const e of again) {
-      list.push(e);
-      c.parkedDirty = true;
-    }
+    for (const e of again) list.push(e);
+    c.parkedDirty = true;
   }
 
   /**
-   * emitParked gives every parked task that has none yet in this pass its class's verdict (one shared object per
-   * task while the text is unchanged), and forgets entries that left the queue. In a pass cut short by the plan
-   * bound, classes not examined get none, like the tasks the pass did not reach.
+   * emitParked gives every parked task its class's verdict as one block per class (ParkedVerdicts), the same object
+   * as in the last pass while neither its tasks nor its text changed, and forgets entries that left the queue. In
+   * a pass cut short by the plan bound, classes not examined give none, like the tasks the pass did not reach.
    */
   private emitParked(bounded: boolean): void {
     for (const p of this.parkedPriorities) {
@@ -485,50 +473,45 @@ export class Scheduler {
       let kept = 0;
       for (const c of bucket) {
         if (!c.isParked) continue;
-        const why = c.verdict;
         if (bounded && !examined) {
           bucket[kept++] = c;
           continue;
         }
-        if (!c.parkedDirty && why !== undefined && why === c.parkedWhy) {
-          // Nothing removed since the last pass and the same text: hand out the same objects (not those appended
-          // in this pass: their tasks have theirs already).
-          const block = c.parkedVerdicts;
-          const n = block.length - (c.freshPass === this.pass ? c.freshCount : 0);
-          for (let i = 0; i < n; i++) this.giveVerdict(block[i] as Verdict);
-          this.stats.parkedTasks += n;
-          bucket[kept++] = c;
-          continue;
-        }
-        const list = c.parked;
-        const block = c.parkedVerdicts;
-        block.length = 0;
-        let w = 0;
-        for (let i = 0; i < list.length; i++) {
-          const e = list[i] as QueueEntry;
-          if (e.removed || e.parkedBy !== this.parkToken) continue;
-          list[w++] = e;
-          // (A class without a verdict was woken when examined; only tasks it already answered stay parked with it.)
-          if (why === undefined) continue;
-          const v = verdictOf(e, why);
-          block.push(v);
-          if (e.verdictPass === this.pass) continue;
-          e.verdictPass = this.pass;
-          this.giveVerdict(v);
-          this.stats.parkedTasks++;
-        }
-        list.length = w;
-        c.parkedWhy = why;
-        c.parkedDirty = why === undefined;
-        c.freshPass = 0;
-        if (w === 0) {
+        const why = c.verdict;
+        if (c.parkedDirty || c.block === undefined || c.block.why !== why) this.rebuildBlock(c, why);
+        if (c.parked.length === 0) {
           c.isParked = false;
           continue;
+        }
+        if (c.block !== undefined) {
+          this.passParked.push(c.block);
+          this.stats.parkedTasks += c.block.taskIds.length;
         }
         bucket[kept++] = c;
       }
       bucket.length = kept;
     }
+  }
+
+  /**
+   * rebuildBlock drops the entries of c that left the queue or were unparked and makes c's block for text `why`.
+   * Without a verdict (the class was woken this pass and has candidates again) the tasks it still holds, decided
+   * earlier in this pass, get the verdict they were parked with, one by one.
+   */
+  private rebuildBlock(c: TaskClass, why: string | undefined): void {
+    const list = c.parked;
+    const ids: number[] = [];
+    let w = 0;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i] as QueueEntry;
+      if (e.removed || e.parkedBy !== this.parkToken) continue;
+      list[w++] = e;
+      if (why !== undefined) ids.push(e.task.id);
+      else if (e.parkedWhy !== undefined) this.giveVerdict(verdictOf(e, e.parkedWhy));
+    }
+    list.length = w;
+    c.block = why !== undefined && w > 0 ? { why, taskIds: ids } : undefined;
+    c.parkedDirty = why === undefined;
   }
 
   /** unpark returns c's parked tasks to the ordering (the class is being dropped from the cache). */
@@ -537,6 +520,7 @@ export class Scheduler {
     c.parked = [];
     c.isParked = false;
     c.parkedDirty = true;
+    c.block = undefined;
   }
 
   /** forgetParked drops all parking state (the caller switched to another queue or snapshot). */

@@ -9,7 +9,7 @@ import { roomKindOf, type RoomKind } from './room_index';
 import type { CellSnapshot } from './snapshot';
 import type { TopK } from './top_k';
 import type { QueueEntry } from './pending_queue';
-import { OP_EQ, OP_EXISTS, OP_IN, OP_NE, OP_NOT_EXISTS, type SchedConstraint, type SchedTask, type Verdict } from './types';
+import { OP_EQ, OP_EXISTS, OP_IN, OP_NE, OP_NOT_EXISTS, type ParkedVerdicts, type SchedConstraint, type SchedTask } from './types';
 
 const EMPTY_COLUMN = new Int32Array(0);
 
@@ -143,16 +143,12 @@ export class TaskClass {
   parked: QueueEntry[] = [];
   isParked = false;
   /**
-   * parkedVerdicts: the verdict objects of `parked`, in order, as given for the text parkedWhy; valid while
-   * parkedDirty is false (a task parked or removed from the queue since sets it), so a pass hands them out as a
-   * block without touching the entries.
+   * block: the verdict of `parked` as one object (the plan's parked blocks); valid while parkedDirty is false (a
+   * task parked or removed from the queue since sets it) and its text is `verdict`, so a pass hands it out again
+   * without touching the entries.
    */
-  parkedVerdicts: Verdict[] = [];
-  parkedWhy: string | undefined = undefined;
+  block: ParkedVerdicts | undefined = undefined;
   parkedDirty = true;
-  /** freshCount: verdicts appended to parkedVerdicts in pass freshPass for tasks already answered in that pass. */
-  freshPass = 0;
-  freshCount = 0;
   /** queuedLeft: this class's tasks in pass queuedPass's order not yet decided (besides the one being decided). */
   queuedPass = 0;
   queuedLeft = 0;

@@ -98,16 +98,37 @@ export interface PassStats {
   /** supersetRechecks: exhausted classes that rechecked the room index's superset filtered by "freed since". */
   supersetRechecks: number;
   classes: number;
-  /** parkedTasks: pending tasks answered from their parked class's verdict without being ordered or looked at. */
+  /** parkedTasks: pending tasks whose verdict is their parked class's, given in the class's block (Plan.parked). */
   parkedTasks: number;
   /** wokenClasses: parked classes whose recheck found room (or whose view went stale); their tasks were decided again. */
   wokenClasses: number;
   passMs: number;
 }
 
-/** Plan is the outcome of one pass: what to commit, and why the rest waits. */
+/**
+ * ParkedVerdicts is one verdict for many tasks: the pending tasks of one class that found no machine (scheduler.ts,
+ * parking). The scheduler hands out the same object in later plans while neither the text nor the tasks changed,
+ * so a consumer can skip a block it has already passed on: treat it as read-only.
+ */
+export interface ParkedVerdicts {
+  readonly why: string;
+  readonly taskIds: readonly number[];
+}
+
+/**
+ * Plan is the outcome of one pass: what to commit, and why the rest waits. Every task left pending has exactly one
+ * verdict, in `verdicts` or in one of the `parked` blocks (planVerdicts lists them all one by one).
+ */
 export interface Plan {
   assignments: Assignment[];
   verdicts: Verdict[];
+  parked: ParkedVerdicts[];
   stats: PassStats;
+}
+
+/** planVerdicts lists every verdict of a plan, the parked blocks' one by one (tests, simulation, small cells). */
+export function planVerdicts(plan: Plan): Verdict[] {
+  const out = plan.verdicts.slice();
+  for (const b of plan.parked) for (const taskId of b.taskIds) out.push({ taskId, why: b.why });
+  return out;
 }

@@ -85,7 +85,7 @@ export function warmUp(config: SchedulerConfig, tuning: Partial<SchedulerTuning>
     report.placed += plan.assignments.length;
     report.preemptions += plan.stats.preemptions;
     report.supersetRechecks += plan.stats.supersetRechecks;
-    report.pending = plan.verdicts.length;
+    report.pending = plan.stats.pending;
   };
   pass();
   const placed: number[] = [];

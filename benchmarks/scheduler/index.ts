@@ -17,7 +17,7 @@ import { FIT_POLICIES } from '../../cells/config';
 import { SeededRng } from '../../model/rng';
 import { formatBytes } from '../../model/resources';
 import type { Clock } from '../../model/clock';
-import { HOT_MACHINES, PendingQueue, warmUp, BEST_SCAN_MAX, BEST_SCAN_PER_TASK, SAMPLE_MIN, SAMPLE_PER_TASK, SAMPLE_ORDER, SAMPLE_REFRESH_PLACEMENTS, Scheduler, type SampleOrder, type SchedulerTuning, cellStats, type CellStats, type SchedTask } from '../../scheduler/index';
+import { HOT_MACHINES, PendingQueue, warmUp, BEST_SCAN_MAX, BEST_SCAN_PER_TASK, SAMPLE_MIN, SAMPLE_PER_TASK, SAMPLE_ORDER, SAMPLE_REFRESH_PLACEMENTS, Scheduler, type SampleOrder, type SchedulerTuning, cellStats, type CellStats, type SchedTask, type Plan } from '../../scheduler/index';
 import { readGoogle2011 } from '../workloads/google_2011';
 import { readJsonlWorkload } from '../workloads/jsonl';
 import { loadWorkload } from '../workloads/scheduler_input';
@@ -220,7 +220,7 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
   let cacheHits = 0;
   let wallMs = 0;
   let cpuMicros = 0;
-  let lastVerdicts: { taskId: number; why: string }[] = [];
+  let lastPlan: Plan | undefined;
   for (;;) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
@@ -233,13 +233,14 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
     evaluations += plan.stats.evaluations;
     cacheHits += plan.stats.cacheHits;
     for (const a of plan.assignments) preemptions += a.victims.length;
-    lastVerdicts = plan.verdicts;
+    lastPlan = plan;
     if (plan.stats.decisions === 0 || plan.assignments.length < 20_000) break;
   }
   const pending = queue.size;
   const stats = cellStats(snap, typicalCpu, typicalRam);
   const why = new Map<string, number>();
-  for (const v of lastVerdicts) why.set(v.why, (why.get(v.why) ?? 0) + 1);
+  for (const v of lastPlan?.verdicts ?? []) why.set(v.why, (why.get(v.why) ?? 0) + 1);
+  for (const b of lastPlan?.parked ?? []) why.set(b.why, (why.get(b.why) ?? 0) + b.taskIds.length);
 
   // Online: batches of newly submitted tasks on the loaded cell (with the leftover pending still queued).
   const onlinePassMs: number[] = [];

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { TestCell, type MachineDesc, type TaskDesc } from '../testing';
 import { TaskClass } from '../task_class';
 import { REASON_SLOTS } from '../reasons';
-import { MACHINE_DOWN, MACHINE_DRAINING, OP_EQ, OP_EXISTS, OP_IN, OP_NE, OP_NOT_EXISTS } from '../types';
+import { MACHINE_DOWN, MACHINE_DRAINING, OP_EQ, OP_EXISTS, OP_IN, OP_NE, OP_NOT_EXISTS, planVerdicts } from '../types';
 import { machineStateFilter, CODE_MACHINE_DOWN, CODE_MACHINE_DRAINING } from './machine_state';
 import { resourcesFilter, CODE_INSUFFICIENT_CPU, CODE_INSUFFICIENT_RAM, CODE_INSUFFICIENT_DISK } from './resources';
 import { portsFilter, CODE_INSUFFICIENT_PORTS } from './ports';
@@ -128,6 +128,6 @@ test('why pending: one reason per machine, largest count first, ties in reason o
     .machine(6, { state: MACHINE_DOWN });
   const t = cell.submit({ cpu: 4000, ramGiB: 8, constraints: [['arch', OP_EQ, 'arm64']] });
   const plan = cell.scheduler().schedulePass(cell.snap, cell.queue);
-  assert.deepEqual(plan.verdicts, [{ taskId: t.id, why: '0/6 machines feasible: 2 insufficient ram, 1 machine down, 1 machine draining, 1 insufficient cpu, 1 constraint arch=arm64' }]);
+  assert.deepEqual(planVerdicts(plan), [{ taskId: t.id, why: '0/6 machines feasible: 2 insufficient ram, 1 machine down, 1 machine draining, 1 insufficient cpu, 1 constraint arch=arm64' }]);
   assert.equal(plan.assignments.length, 0);
 });

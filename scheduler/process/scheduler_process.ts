@@ -11,6 +11,7 @@ import { SeededRng } from '../../model/rng';
 import { fromGrpcError, NotLeader, Unavailable } from '../../model/errors';
 import { PLAN_COMMIT_CHUNK_ASSIGNMENTS } from '../../cells/limits';
 import { Scheduler } from '../scheduler';
+import type { ParkedVerdicts, Verdict } from '../types';
 import { assignmentToProto, verdictToProto } from '../convert';
 import { CachedCell } from './cached_cell';
 
@@ -49,6 +50,8 @@ export class SchedulerProcess {
   private stopped = false;
   private planSeq = 0;
   private readonly lastVerdicts = new Map<string, string>();
+  /** lastBlocks: the parked blocks of the last pass; a block handed out again unchanged has nothing new to send. */
+  private lastBlocks = new Set<ParkedVerdicts>();
   /** verdictsResentMs: when lastVerdicts was last cleared, so that every verdict went out again. */
   private verdictsResentMs = 0;
   /** lastPass: what the latest pass did (for logs and tests). */
@@ -108,7 +111,7 @@ export class SchedulerProcess {
         this.client?.close();
         this.client = new BorgMasterClient(address, this.o.credentials, CHANNEL_OPTIONS);
         this.leaderAddress = address;
-        this.lastVerdicts.clear();
+        this.forgetSentVerdicts();
         // Every replica applies the same committed log, so a complete cache resumes from its log index on the new
         // leader (which replays its watch history from there) instead of downloading the whole cell again; a
         // replica whose history does not reach back that far answers with a snapshot, which starts the cache over.
@@ -153,6 +156,12 @@ export class SchedulerProcess {
     });
   }
 
+  /** forgetSentVerdicts makes the next pass send every verdict again (a new leader, or the periodic resend). */
+  private forgetSentVerdicts(): void {
+    this.lastVerdicts.clear();
+    this.lastBlocks.clear();
+  }
+
   /** passOnce schedules the pending queue once and commits the plan. */
   async passOnce(): Promise<void> {
     const client = this.client;
@@ -168,13 +177,21 @@ export class SchedulerProcess {
     const nowMs = this.o.clock.nowMs();
     if (nowMs - this.verdictsResentMs >= VERDICT_RESEND_MS) {
       this.verdictsResentMs = nowMs;
-      this.lastVerdicts.clear();
+      this.forgetSentVerdicts();
     }
-    for (const v of plan.verdicts) {
+    const send = (v: Verdict): void => {
       const p = verdictToProto(v, cell.tasks);
       if (this.lastVerdicts.get(p.taskId) !== p.why) pending.push(p);
       this.lastVerdicts.set(p.taskId, p.why);
+    };
+    for (const v of plan.verdicts) send(v);
+    const blocks = new Set<ParkedVerdicts>();
+    for (const b of plan.parked) {
+      blocks.add(b);
+      if (this.lastBlocks.has(b)) continue;
+      for (const taskId of b.taskIds) send({ taskId, why: b.why });
     }
+    this.lastBlocks = blocks;
     for (const a of assignments) this.lastVerdicts.delete(a.taskId);
     if (assignments.length === 0 && pending.length === 0) return;
     const holdUntil = this.o.clock.nowMs() + 2 * this.o.config.scheduler.passIntervalMs;

@@ -13,7 +13,7 @@ import { CellState, command, restore, snapshot, taskView, type TaskRec } from '.
 import { commitPlan, WhyPendingStore } from '../../borgmaster/plan/index';
 import { WatchHub, type Watcher } from '../../borgmaster/api/index';
 import { CachedCell } from '../../scheduler/process/cached_cell';
-import { Scheduler, assignmentToProto, verdictToProto } from '../../scheduler/index';
+import { Scheduler, assignmentToProto, planVerdicts, verdictToProto } from '../../scheduler/index';
 import { EventType, TaskState, type Command, type CommandResult, type TaskEvent, type TaskTransition } from '../../proto/index';
 
 type Body = NonNullable<Command['body']>;
@@ -203,7 +203,7 @@ export class Fauxmaster {
     const cell = this.cached;
     const plan = this.scheduler.schedulePass(cell.snap, cell.queue, { maxAssignments: PLAN_MAX_ASSIGNMENTS });
     const assignments = plan.assignments.map((a) => assignmentToProto(a, cell.tasks, cell.machines, cell.specVersionOf(a.taskId)));
-    const pending = plan.verdicts.map((v) => verdictToProto(v, cell.tasks));
+    const pending = planVerdicts(plan).map((v) => verdictToProto(v, cell.tasks));
     const victims = assignments.reduce((n, a) => n + a.victimTaskIds.length, 0);
     const r = await commitPlan(
       this.state,

@@ -12,7 +12,7 @@ import { CellState, bodies, command, jobSpec, machine, machineView, reservationO
 import { WatchHub } from '../../borgmaster/api/watch_hub';
 import { WhyPendingStore, commitPlan } from '../../borgmaster/plan/index';
 import { BorgMetrics, CellStateSource, StatusServer, UsageBook, followWatchHub, type LogReader, type ReplicaInfo } from '../../borgmaster/status/index';
-import { CellSnapshot, IdTable, PendingQueue, Scheduler, assignmentToProto, machineFromProto, taskFromProto, verdictToProto } from '../../scheduler/index';
+import { CellSnapshot, IdTable, PendingQueue, Scheduler, assignmentToProto, machineFromProto, planVerdicts, taskFromProto, verdictToProto } from '../../scheduler/index';
 
 type Body = Parameters<typeof command>[0];
 
@@ -114,10 +114,10 @@ export class DrivenCell {
     const res = await commitPlan(
       this.state,
       this.whyPending,
-      { requestId: `plan-${++this.requestSeq}`, baseLogIndex: this.state.appliedIndex, assignments, pending: plan.verdicts.map((v) => verdictToProto(v, tasks)), passSeconds },
+      { requestId: `plan-${++this.requestSeq}`, baseLogIndex: this.state.appliedIndex, assignments, pending: planVerdicts(plan).map((v) => verdictToProto(v, tasks)), passSeconds },
       async (body, requestId) => this.apply(body, requestId),
     );
-    return { placed: res.acceptedTaskIds.length, pending: plan.verdicts.length, passSeconds };
+    return { placed: res.acceptedTaskIds.length, pending: plan.stats.pending, passSeconds };
   }
 }
 
