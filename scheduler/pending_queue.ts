@@ -16,22 +16,36 @@ export class QueueEntry {
   /** verdict: the last verdict given, reused while its text is unchanged (a long tail allocates nothing per pass). */
   verdict: Verdict | undefined = undefined;
   /**
-   * parkedBy: the scheduler holding this entry with its exhausted class (scheduler.ts, parking). orderedEntries
-   * leaves it out for that scheduler, which answers it from the class's verdict until room appears for the class.
+   * parkedBy: the scheduler holding this entry with its exhausted class (scheduler.ts, parking; PendingQueue.park).
+   * A parked entry is out of the ordering; that scheduler answers it from the class's verdict until room appears.
    */
   parkedBy: object | undefined = undefined;
   /** verdictPass: the parking scheduler's pass that last decided this entry (so a pass decides it once). */
   verdictPass = 0;
   /** parkedWhy: the verdict this entry was parked with. */
   parkedWhy: string | undefined = undefined;
+  /** inList: the entry is still in its user's list (a parked or removed one stays there until the next ordering). */
+  inList = false;
   constructor(readonly task: SchedTask) {}
+}
+
+/**
+ * UserList is one user's entries at one priority, in arrival order. `holes` counts the entries in it that left the
+ * ordering (removed, or parked) since the last ordering, which drops them: an ordering walks the entries that can
+ * be scheduled, not the parked tail of a loaded cell.
+ */
+class UserList {
+  entries: QueueEntry[] = [];
+  holes = 0;
 }
 
 export class PendingQueue {
   private readonly byId = new IdMap<QueueEntry>();
-  /** levels: priority -> user -> entries in arrival order (removed entries are dropped when ordering). */
-  private readonly levels = new Map<number, Map<number, QueueEntry[]>>();
+  /** levels: priority -> user -> entries in arrival order (removed and parked entries are dropped when ordering). */
+  private readonly levels = new Map<number, Map<number, UserList>>();
   private rotation = 0;
+  /** parkOwner: the one scheduler whose parked entries are out of the ordering (another caller gets them back). */
+  private parkOwner: object | undefined = undefined;
   private readonly orderBuf: QueueEntry[] = [];
   private readonly activeBuf: QueueEntry[][] = [];
   private readonly cursorBuf: number[] = [];
@@ -67,17 +81,7 @@ export class PendingQueue {
     this.demandCpuMillis += task.limit.cpuMillis;
     this.demandRamBytes += task.limit.ramBytes;
     this.byId.set(task.id, e);
-    let users = this.levels.get(task.priority);
-    if (users === undefined) {
-      users = new Map();
-      this.levels.set(task.priority, users);
-    }
-    let list = users.get(task.user);
-    if (list === undefined) {
-      list = [];
-      users.set(task.user, list);
-    }
-    list.push(e);
+    this.append(e);
     return e;
   }
 
@@ -90,12 +94,60 @@ export class PendingQueue {
     return true;
   }
 
+  /**
+   * park takes a queued entry out of the ordering for `owner` (a scheduler parking it with its exhausted class);
+   * unpark puts it back, behind its user's other entries at its priority. An ordering for another owner, or for
+   * none, first puts every parked entry back.
+   */
+  park(e: QueueEntry, owner: object): void {
+    if (owner !== this.parkOwner) this.releaseParked(owner);
+    if (e.parkedBy !== undefined || e.removed) return;
+    e.parkedBy = owner;
+    if (e.inList) this.listOf(e.task).holes++;
+  }
+
+  unpark(e: QueueEntry): void {
+    if (e.parkedBy === undefined) return;
+    e.parkedBy = undefined;
+    if (e.removed) return;
+    // Still in its list (parked and unparked between two orderings): it is no hole after all.
+    if (e.inList) this.listOf(e.task).holes--;
+    else this.append(e);
+  }
+
+  /** releaseParked puts every parked entry back in the ordering and makes `owner` the one that may park. */
+  private releaseParked(owner: object | undefined): void {
+    this.byId.forEach((e) => this.unpark(e));
+    this.parkOwner = owner;
+  }
+
   private forget(e: QueueEntry): void {
     e.removed = true;
+    if (e.inList && e.parkedBy === undefined) this.listOf(e.task).holes++;
     // The class's block of parked verdicts no longer matches its entries (scheduler.ts emitParked).
     if (e.parkedBy !== undefined && e.cls !== undefined) e.cls.parkedDirty = true;
     this.demandCpuMillis -= e.task.limit.cpuMillis;
     this.demandRamBytes -= e.task.limit.ramBytes;
+  }
+
+  private append(e: QueueEntry): void {
+    this.listOf(e.task).entries.push(e);
+    e.inList = true;
+  }
+
+  /** listOf: the user's list at the task's priority, created when missing. */
+  private listOf(task: SchedTask): UserList {
+    let users = this.levels.get(task.priority);
+    if (users === undefined) {
+      users = new Map();
+      this.levels.set(task.priority, users);
+    }
+    let list = users.get(task.user);
+    if (list === undefined) {
+      list = new UserList();
+      users.set(task.user, list);
+    }
+    return list;
   }
 
   /** ordered returns the queued tasks in scheduling order (see orderedEntries). */
@@ -106,38 +158,41 @@ export class PendingQueue {
   /**
    * orderedEntries returns the queue in scheduling order: priorities high to low; within a priority, users take
    * turns one task at a time, starting from a user that rotates every call so no user is always first. Entries
-   * parked by `owner` (QueueEntry.parkedBy) are left out; they keep their place for when they are unparked. The
-   * returned array is the queue's own buffer, valid until the next call (a pass would otherwise allocate and drop
-   * an array of the whole queue every time).
+   * parked by `owner` are left out (those of any other owner are put back first). The returned array is the
+   * queue's own buffer, valid until the next call (a pass would otherwise allocate and drop an array of the whole
+   * queue every time).
    */
   orderedEntries(owner?: object): readonly QueueEntry[] {
+    if (owner !== this.parkOwner) this.releaseParked(owner);
     const out = this.orderBuf;
     out.length = 0;
     const prios = [...this.levels.keys()].sort((a, b) => b - a);
     const rot = this.rotation++;
     for (const p of prios) {
-      const users = this.levels.get(p) as Map<number, QueueEntry[]>;
+      const users = this.levels.get(p) as Map<number, UserList>;
       const lists: QueueEntry[][] = [];
-      let live = 0;
       for (const [u, list] of users) {
-        let w = 0;
-        let parked = 0;
-        for (let i = 0; i < list.length; i++) {
-          const e = list[i] as QueueEntry;
-          if (e.removed) continue;
-          list[w++] = e;
-          if (owner !== undefined && e.parkedBy === owner) parked++;
+        if (list.holes > 0) {
+          const l = list.entries;
+          let w = 0;
+          for (let i = 0; i < l.length; i++) {
+            const e = l[i] as QueueEntry;
+            if (e.removed || e.parkedBy !== undefined) {
+              e.inList = false;
+              continue;
+            }
+            l[w++] = e;
+          }
+          l.length = w;
+          list.holes = 0;
         }
-        list.length = w;
-        live += w;
-        if (w === 0) users.delete(u);
-        else if (parked < w) lists.push(list);
+        if (list.entries.length === 0) users.delete(u);
+        else lists.push(list.entries);
       }
-      if (live === 0) this.levels.delete(p);
+      if (users.size === 0) this.levels.delete(p);
       if (lists.length === 0) continue;
-      // Round-robin: each turn takes the next unparked task of every user that still has one; users that run out
-      // leave the rotation, so the work is linear in the number of tasks. Cursors skip parked entries in place
-      // (no filtered copy of a long list).
+      // Round-robin: each turn takes the next task of every user that still has one; users that run out leave the
+      // rotation, so the work is linear in the number of tasks.
       const n = lists.length;
       const start = rot % n;
       const active = this.activeBuf;
@@ -153,8 +208,7 @@ export class PendingQueue {
         for (let i = 0; i < active.length; i++) {
           const l = active[i] as QueueEntry[];
           let c = cursor[i] as number;
-          while (c < l.length && owner !== undefined && (l[c] as QueueEntry).parkedBy === owner) c++;
-          if (c < l.length) out.push(l[c++] as QueueEntry);
+          out.push(l[c++] as QueueEntry);
           if (c < l.length) {
             active[w] = l;
             cursor[w] = c;

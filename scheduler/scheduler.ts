@@ -369,7 +369,7 @@ export class Scheduler {
    * end of the pass (emitParked), and later passes leave it out of the ordering until examineParked wakes the class.
    */
   private park(c: TaskClass, entry: QueueEntry): void {
-    entry.parkedBy = this.parkToken;
+    (this.parkQueue as PendingQueue).park(entry, this.parkToken);
     entry.verdictPass = this.pass;
     entry.parkedWhy = c.verdict;
     c.parked.push(entry);
@@ -451,7 +451,7 @@ export class Scheduler {
         again.push(e);
         continue;
       }
-      e.parkedBy = undefined;
+      queue.unpark(e);
       // A task that stays pending parks again (appended to the list, past n).
       this.decide(snap, queue, e, nowMs);
     }
@@ -516,7 +516,8 @@ export class Scheduler {
 
   /** unpark returns c's parked tasks to the ordering (the class is being dropped from the cache). */
   private unpark(c: TaskClass): void {
-    for (const e of c.parked) if (e.parkedBy === this.parkToken) e.parkedBy = undefined;
+    const queue = this.parkQueue as PendingQueue;
+    for (const e of c.parked) if (e.parkedBy === this.parkToken) queue.unpark(e);
     c.parked = [];
     c.isParked = false;
     c.parkedDirty = true;
