@@ -49,3 +49,26 @@ test('bad tasks are refused with the field named', () => {
   assert.throws(() => q.add({ ...t, spread: { ...t.spread, maxPerRack: 1.5 } }), /task.spread.maxPerRack/);
   assert.equal(q.size, 0);
 });
+
+test('park takes an entry out of its owner ordering; unpark puts it back behind its user; another owner gets it back', () => {
+  const cell = new TestCell();
+  const q = new PendingQueue();
+  const [a, b, c] = [cell.task({ user: 'alice' }), cell.task({ user: 'alice' }), cell.task({ user: 'alice' })];
+  for (const t of [a, b, c]) q.add(t);
+  const owner = {};
+  const ids = (o?: object): number[] => q.orderedEntries(o).map((e) => e.task.id);
+  const entry = q.orderedEntries(owner).find((e) => e.task.id === a.id);
+  assert.ok(entry);
+  q.park(entry, owner);
+  assert.deepEqual(ids(owner), [b.id, c.id]);
+  assert.deepEqual(ids(owner), [b.id, c.id], 'still out after the list dropped it');
+  q.unpark(entry);
+  assert.deepEqual(ids(owner), [b.id, c.id, a.id], 'back behind the others');
+  q.park(entry, owner);
+  assert.deepEqual(ids(), [b.id, c.id, a.id], 'an ordering for no owner puts parked entries back');
+  q.park(entry, owner);
+  q.remove(a.id);
+  q.unpark(entry);
+  assert.deepEqual(ids(owner), [b.id, c.id], 'a removed entry stays gone');
+  assert.equal(q.size, 2);
+});
