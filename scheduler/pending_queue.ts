@@ -47,6 +47,8 @@ export class PendingQueue {
   /** parkOwner: the one scheduler whose parked entries are out of the ordering (another caller gets them back). */
   private parkOwner: object | undefined = undefined;
   private readonly orderBuf: QueueEntry[] = [];
+  private readonly prioBuf: number[] = [];
+  private readonly listsBuf: QueueEntry[][] = [];
   private readonly activeBuf: QueueEntry[][] = [];
   private readonly cursorBuf: number[] = [];
   /** demandCpuMillis, demandRamBytes: sums of the queued tasks' limits (the workload shape the hybrid scorer uses). */
@@ -166,29 +168,16 @@ export class PendingQueue {
     if (owner !== this.parkOwner) this.releaseParked(owner);
     const out = this.orderBuf;
     out.length = 0;
-    const prios = [...this.levels.keys()].sort((a, b) => b - a);
+    const prios = this.prioBuf;
+    prios.length = 0;
+    for (const p of this.levels.keys()) prios.push(p);
+    prios.sort(descending);
     const rot = this.rotation++;
+    const lists = this.listsBuf;
     for (const p of prios) {
       const users = this.levels.get(p) as Map<number, UserList>;
-      const lists: QueueEntry[][] = [];
-      for (const [u, list] of users) {
-        if (list.holes > 0) {
-          const l = list.entries;
-          let w = 0;
-          for (let i = 0; i < l.length; i++) {
-            const e = l[i] as QueueEntry;
-            if (e.removed || e.parkedBy !== undefined) {
-              e.inList = false;
-              continue;
-            }
-            l[w++] = e;
-          }
-          l.length = w;
-          list.holes = 0;
-        }
-        if (list.entries.length === 0) users.delete(u);
-        else lists.push(list.entries);
-      }
+      lists.length = 0;
+      users.forEach(compactInto, lists);
       if (users.size === 0) this.levels.delete(p);
       if (lists.length === 0) continue;
       // Round-robin: each turn takes the next task of every user that still has one; users that run out leave the
@@ -221,4 +210,29 @@ export class PendingQueue {
     }
     return out;
   }
+}
+
+const descending = (a: number, b: number): number => b - a;
+
+/**
+ * compactInto (a Map.forEach callback, `this` the lists of the priority being ordered): drops the list's removed and
+ * parked entries if it has holes, forgets the list when it is empty, and otherwise adds its entries to the lists.
+ */
+function compactInto(this: QueueEntry[][], list: UserList, user: number, users: Map<number, UserList>): void {
+  if (list.holes > 0) {
+    const l = list.entries;
+    let w = 0;
+    for (let i = 0; i < l.length; i++) {
+      const e = l[i] as QueueEntry;
+      if (e.removed || e.parkedBy !== undefined) {
+        e.inList = false;
+        continue;
+      }
+      l[w++] = e;
+    }
+    l.length = w;
+    list.holes = 0;
+  }
+  if (list.entries.length === 0) users.delete(user);
+  else this.push(list.entries);
 }

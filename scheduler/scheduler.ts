@@ -141,10 +141,15 @@ export class Scheduler {
   /** jobClasses: the live classes of each job, whose cached scores a placement in the job's rack makes stale. */
   private readonly jobClasses = new Map<number, TaskClass[]>();
   /**
-   * taskClass: the class each task object was last keyed to. SchedTask objects are treated as immutable (a changed
-   * task is a new object, as PendingQueue.add has it), so an evicted victim coming back is not keyed again.
+   * slotClass, slotTask: by snapshot task slot, the class of the task this scheduler placed there and that task, so
+   * an evicted victim's queue entry starts with its class instead of being keyed again (valid while the snapshot's
+   * task in the slot is still that task: classAt).
    */
-  private readonly taskClass = new WeakMap<SchedTask, TaskClass>();
+  private readonly slotClass: (TaskClass | undefined)[] = [];
+  private readonly slotTask: (SchedTask | undefined)[] = [];
+  /** commit's scratch: the victims' classes and the evicted tasks. */
+  private readonly victimClasses: (TaskClass | undefined)[] = [];
+  private readonly evicted: SchedTask[] = [];
   private cacheEntries = 0;
   /** useSeq: a counter stamped on a class at each use (TaskClass.lastUse), so eviction knows the least recent. */
   private useSeq = 0;
@@ -372,8 +377,8 @@ export class Scheduler {
     (this.parkQueue as PendingQueue).park(entry, this.parkToken);
     entry.verdictPass = this.pass;
     entry.parkedWhy = c.verdict;
+    // Appended past the class's blocks: the next emitParked gives it in a tail block (extendBlock).
     c.parked.push(entry);
-    c.parkedDirty = true;
     if (c.isParked) return;
     c.isParked = true;
     let bucket = this.parkedByPriority.get(c.priority);
@@ -462,9 +467,11 @@ export class Scheduler {
   }
 
   /**
-   * emitParked gives every parked task its class's verdict as one block per class (ParkedVerdicts), the same object
-   * as in the last pass while neither its tasks nor its text changed, and forgets entries that left the queue. In
-   * a pass cut short by the plan bound, classes not examined give none, like the tasks the pass did not reach.
+   * emitParked gives every parked task its class's verdict in the class's blocks (ParkedVerdicts): a base block,
+   * the same object as in the last pass while neither its tasks nor its text changed, and a tail block for tasks
+   * parked since it was made, so a task joining a class of thousands does not copy all their ids. A removal (or a
+   * new text) rebuilds the base and forgets entries that left the queue. In a pass cut short by the plan bound,
+   * classes not examined give none, like the tasks the pass did not reach.
    */
   private emitParked(bounded: boolean): void {
     for (const p of this.parkedPriorities) {
@@ -479,18 +486,23 @@ export class Scheduler {
         }
         const why = c.verdict;
         if (c.parkedDirty || c.block === undefined || c.block.why !== why) this.rebuildBlock(c, why);
+        else if (c.parked.length > c.blockEntries) this.extendBlock(c, c.block);
         if (c.parked.length === 0) {
           c.isParked = false;
           continue;
         }
-        if (c.block !== undefined) {
-          this.passParked.push(c.block);
-          this.stats.parkedTasks += c.block.taskIds.length;
-        }
+        this.giveBlock(c.block);
+        this.giveBlock(c.tail);
         bucket[kept++] = c;
       }
       bucket.length = kept;
     }
+  }
+
+  private giveBlock(b: ParkedVerdicts | undefined): void {
+    if (b === undefined) return;
+    this.passParked.push(b);
+    this.stats.parkedTasks += b.taskIds.length;
   }
 
   /**
@@ -511,7 +523,24 @@ export class Scheduler {
     }
     list.length = w;
     c.block = why !== undefined && w > 0 ? { why, taskIds: ids } : undefined;
+    c.tail = undefined;
+    c.blockEntries = w;
     c.parkedDirty = why === undefined;
+  }
+
+  /**
+   * extendBlock gives the entries parked since c's blocks were made (appended past blockEntries, all still queued:
+   * a removal would have made the class dirty) in a new tail block; a tail grown to half the base is merged into it.
+   */
+  private extendBlock(c: TaskClass, base: ParkedVerdicts): void {
+    const list = c.parked;
+    const ids = c.tail === undefined ? [] : c.tail.taskIds.slice();
+    for (let i = c.blockEntries; i < list.length; i++) ids.push((list[i] as QueueEntry).task.id);
+    c.blockEntries = list.length;
+    if (2 * ids.length > base.taskIds.length) {
+      c.block = { why: base.why, taskIds: base.taskIds.concat(ids) };
+      c.tail = undefined;
+    } else c.tail = { why: base.why, taskIds: ids };
   }
 
   /** unpark returns c's parked tasks to the ordering (the class is being dropped from the cache). */
@@ -522,6 +551,7 @@ export class Scheduler {
     c.isParked = false;
     c.parkedDirty = true;
     c.block = undefined;
+    c.tail = undefined;
   }
 
   /** forgetParked drops all parking state (the caller switched to another queue or snapshot). */
@@ -1138,21 +1168,41 @@ export class Scheduler {
     if (n < 0) return undefined;
     // By slot: the task is queued (validated) and not placed (decide checked), the victims are slots on `slot`.
     const machineId = snap.machineIdOf(slot);
-    const victimIds: number[] = [];
-    for (const v of snap.evictAndPlace(this.victims.victims, n, task, slot)) {
-      victimIds.push(v.id);
-      // The victim's class is known (it was placed by this scheduler, or the watch stream's task is keyed later):
-      // its queue entry starts with it, and its job's classes are found through it.
-      const vc = this.taskClass.get(v);
-      const live = vc !== undefined && !vc.dropped ? vc : undefined;
-      const e = queue.add(v);
-      if (e !== undefined && live !== undefined) e.cls = live;
-      this.staleRack(snap, live !== undefined ? live.siblings : this.jobClasses.get(v.job), slot);
+    const victimSlots = this.victims.victims;
+    const classes = this.victimClasses;
+    for (let i = 0; i < n; i++) {
+      const t = victimSlots[i] as number;
+      classes[i] = this.classAt(snap, t);
+      this.slotClass[t] = undefined;
+      this.slotTask[t] = undefined;
     }
+    const evicted = this.evicted;
+    const placed = snap.evictAndPlace(victimSlots, n, task, slot, evicted);
+    this.slotClass[placed] = c;
+    this.slotTask[placed] = task;
+    const victimIds = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const v = evicted[i] as SchedTask;
+      victimIds[i] = v.id;
+      // The victim's class is known when this scheduler placed it (a task placed from outside is keyed when
+      // decided): its queue entry starts with it, and its job's classes are found through it.
+      const vc = classes[i];
+      classes[i] = undefined;
+      const e = queue.add(v);
+      if (e !== undefined && vc !== undefined) e.cls = vc;
+      this.staleRack(snap, vc !== undefined ? vc.siblings : this.jobClasses.get(v.job), slot);
+    }
+    evicted.length = 0;
     queue.remove(task.id);
     assertFits(snap, slot);
     this.stats.preemptions += victimIds.length;
     return { taskId: task.id, machineId, machineGeneration: snap.generation[slot] as number, victims: victimIds };
+  }
+
+  /** classAt: the live class of the task in task slot t, if this scheduler placed it there. */
+  private classAt(snap: CellSnapshot, t: number): TaskClass | undefined {
+    const c = this.slotClass[t];
+    return c !== undefined && !c.dropped && this.slotTask[t] === snap.tTask[t] ? c : undefined;
   }
 
   /** verdictFor renders why a task stayed pending. The class's line is cached until its counts change. */
@@ -1214,12 +1264,8 @@ export class Scheduler {
   private classFor(entry: QueueEntry): TaskClass {
     let c = entry.cls;
     if (c === undefined || c.dropped) {
-      const task = entry.task;
-      // A task queued again (an evicted victim, a rejected assignment) is the same object: its class is known.
-      c = this.taskClass.get(task);
-      if (c === undefined || c.dropped) c = this.keyClass(task);
+      c = this.keyClass(entry.task);
       entry.cls = c;
-      this.taskClass.set(task, c);
     }
     // Least recently used is decided from lastUse when the cache is over budget (evictClasses), not kept in order.
     c.lastUse = ++this.useSeq;

@@ -364,8 +364,8 @@ export class CellSnapshot {
     return slot;
   }
 
-  /** placeAt places a task known not to be placed on a live slot, with a checked reservation. */
-  private placeAt(task: SchedTask, slot: number, res: Resources): void {
+  /** placeAt places a task known not to be placed on a live slot, with a checked reservation; returns its task slot. */
+  private placeAt(task: SchedTask, slot: number, res: Resources): number {
     const list = this.machineTasks[slot] as number[];
     if (list.length >= MAX_TASKS_PER_MACHINE) throw new InvalidArgument('machine', `machine ${this.machineId[slot]} already runs ${MAX_TASKS_PER_MACHINE} tasks`);
     if (this.taskSlotOf.size >= MAX_TASKS_PER_CELL) throw new InvalidArgument('task', `a cell has at most ${MAX_TASKS_PER_CELL} tasks`);
@@ -394,6 +394,7 @@ export class CellSnapshot {
       if (task.priority > FREE_MAX && task.priority < (this.minBatchPriority[slot] as number)) this.minBatchPriority[slot] = task.priority;
     }
     this.bump(slot);
+    return t;
   }
 
   /** removeTask forgets a placed task (evicted, finished, failed, killed or lost) and returns it. */
@@ -441,15 +442,19 @@ export class CellSnapshot {
       if (victimSlots.includes(t)) throw new InvalidArgument('victims', `task ${id} is named twice`);
       victimSlots.push(t);
     }
-    return this.evictAndPlace(victimSlots, victimSlots.length, task, slot);
+    const evicted: SchedTask[] = [];
+    this.evictAndPlace(victimSlots, victimSlots.length, task, slot, evicted);
+    return evicted;
   }
 
   /**
    * evictAndPlace is preemptAndPlace by slot, the scheduler's own commit path: `task` comes from the pending queue
    * (validated there, and not placed: the scheduler checks), the machine slot from its candidates, and the first
-   * `n` victims are distinct task slots on that machine (VictimFinder), so nothing is looked up by id.
+   * `n` victims are distinct task slots on that machine (VictimFinder), so nothing is looked up by id. The evicted
+   * tasks are written to `evicted` (cleared first; the caller's scratch), in victim order; returns the task slot
+   * the task was placed in.
    */
-  evictAndPlace(victimSlots: ArrayLike<number>, n: number, task: SchedTask, slot: number): SchedTask[] {
+  evictAndPlace(victimSlots: ArrayLike<number>, n: number, task: SchedTask, slot: number, evicted: SchedTask[]): number {
     const b = slot * DIMS;
     const before0 = this.resAll[b] as number;
     const before1 = this.resAll[b + 1] as number;
@@ -457,27 +462,28 @@ export class CellSnapshot {
     const before3 = this.resAll[b + 3] as number;
     const seq = this.freedSeq;
     const lastFreed = this.lastFreedSeq[slot] as number;
-    const victims: SchedTask[] = [];
+    evicted.length = 0;
+    let placed: number;
     // One room-index move for the whole change instead of one per victim and one for the placement.
     this.deferredKinds = 0;
     try {
       for (let i = 0; i < n; i++) {
         const t = victimSlots[i] as number;
         assert(this.tMachine[t] === slot && this.tTask[t] !== undefined, 'evictAndPlace: a victim is not on the machine');
-        victims.push(this.removeTaskSlot(t));
+        evicted.push(this.removeTaskSlot(t));
       }
-      this.placeAt(task, slot, task.limit);
+      placed = this.placeAt(task, slot, task.limit);
     } finally {
       const kinds = this.deferredKinds;
       this.deferredKinds = -1;
       this.indexRoom(slot, kinds);
     }
-    if (victims.length === 0) return victims;
+    if (n === 0) return placed;
     this.freedSeq = seq;
     this.lastFreedSeq[slot] = lastFreed;
     const r = this.resAll;
     if ((r[b] as number) < before0 || (r[b + 1] as number) < before1 || (r[b + 2] as number) < before2 || (r[b + 3] as number) < before3) this.logFreed(slot);
-    return victims;
+    return placed;
   }
 
   /**

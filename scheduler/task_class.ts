@@ -143,11 +143,14 @@ export class TaskClass {
   parked: QueueEntry[] = [];
   isParked = false;
   /**
-   * block: the verdict of `parked` as one object (the plan's parked blocks); valid while parkedDirty is false (a
-   * task parked or removed from the queue since sets it) and its text is `verdict`, so a pass hands it out again
-   * without touching the entries.
+   * block, tail: the verdict of `parked` as one or two objects (the plan's parked blocks, scheduler.ts emitParked):
+   * the first `blockEntries` entries are in them; the entries after those were parked since. Valid while
+   * parkedDirty is false (a task removed from the queue or woken since sets it) and the text is `verdict`, so a pass
+   * hands them out again without touching the entries.
    */
   block: ParkedVerdicts | undefined = undefined;
+  tail: ParkedVerdicts | undefined = undefined;
+  blockEntries = 0;
   parkedDirty = true;
   /** queuedLeft: this class's tasks in pass queuedPass's order not yet decided (besides the one being decided). */
   queuedPass = 0;
