@@ -6,7 +6,7 @@ import type { Clock } from '../model/clock';
 import { InvalidArgument } from '../model/errors';
 import type { Rng } from '../model/rng';
 import type { SchedulerConfig } from '../cells/config';
-import { MAX_MACHINES_PER_CELL, PLAN_MAX_ASSIGNMENTS, SCHED_CACHE_MAX_ENTRIES, SCHED_FREED_LOG_ENTRIES, SCHED_MAX_CLASSES } from '../cells/limits';
+import { MAX_MACHINES_PER_CELL, MAX_VICTIMS_PER_ASSIGNMENT, PLAN_MAX_ASSIGNMENTS, SCHED_CACHE_MAX_ENTRIES, SCHED_FREED_LOG_ENTRIES, SCHED_MAX_CLASSES } from '../cells/limits';
 import { availableWithPreemption, fitsFree } from './charged';
 import { avoidFilter, CODE_AVOIDED_PAIRING } from './filters/avoid';
 import { constraintsFilter } from './filters/constraints';
@@ -68,6 +68,9 @@ export const BEST_SCAN_PER_TASK = 16;
  */
 export const SAMPLE_PER_TASK = 4;
 export const SAMPLE_MIN = 4;
+
+const VICTIM_CLASSES = new Array<TaskClass | undefined>(MAX_VICTIMS_PER_ASSIGNMENT).fill(undefined);
+const EVICTED: SchedTask[] = [];
 
 /** SCORE_BONUS_MAX: the most spreading and mixing (each in [0, 1]) add to the fit term of a machine's score. */
 const SCORE_BONUS_MAX = SPREADING_WEIGHT + MIXING_WEIGHT;
@@ -147,9 +150,12 @@ export class Scheduler {
    */
   private readonly slotClass: (TaskClass | undefined)[] = [];
   private readonly slotTask: (SchedTask | undefined)[] = [];
-  /** commit's scratch: the victims' classes and the evicted tasks. */
-  private readonly victimClasses: (TaskClass | undefined)[] = [];
-  private readonly evicted: SchedTask[] = [];
+  /**
+   * commit's scratch: the victims' classes and the evicted tasks. Shared by every scheduler of the process (commit
+   * does not re-enter), so the arrays the compiled code saw during warmUp are the ones a real pass uses.
+   */
+  private readonly victimClasses = VICTIM_CLASSES;
+  private readonly evicted = EVICTED;
   private cacheEntries = 0;
   /** useSeq: a counter stamped on a class at each use (TaskClass.lastUse), so eviction knows the least recent. */
   private useSeq = 0;
@@ -269,6 +275,7 @@ export class Scheduler {
     }
     const entries = queue.orderedEntries(this.parkToken);
     this.ensurePermutation(snap);
+    this.ensureSeen(snap);
     this.ramPerCpu = workloadShape(snap, queue);
     this.countStates(snap);
 
@@ -1230,11 +1237,15 @@ export class Scheduler {
     if (!this.bestSamples) this.inheritWalk(snap, c);
   }
 
+  /** ensureSeen sizes the visit marks for the cell (once per pass, outside the loops that stamp them). */
+  private ensureSeen(snap: CellSnapshot): void {
+    if (this.seen.length >= snap.slotCount) return;
+    this.seen = new Uint32Array(Math.max(64, snap.slotCount * 2));
+    this.stamp = 0;
+  }
+
   private nextStamp(snap: CellSnapshot): number {
-    if (this.seen.length < snap.slotCount) {
-      this.seen = new Uint32Array(Math.max(64, snap.slotCount * 2));
-      this.stamp = 0;
-    }
+    this.ensureSeen(snap);
     this.stamp = (this.stamp + 1) >>> 0;
     if (this.stamp === 0) {
       this.seen.fill(0);

@@ -74,9 +74,12 @@ export function warmUp(config: SchedulerConfig, tuning: Partial<SchedulerTuning>
   const notX86: readonly SchedConstraint[] = [{ key: arch, op: OP_NE, values: [x86] }];
   const none: readonly SchedConstraint[] = [];
   // The fill: more free-tier and batch work than fits, so classes exhaust and leftovers wait with verdicts.
-  for (let i = 0; i < 900; i++) {
-    const band = i % 3;
-    queue.add(task(i % 9, i % 4, band === 0 ? 0 : band === 1 ? 25 : 100 + (i % 5), 500 + (i % 7) * 250, 1 + (i % 5) * 0.5, i % 11 === 0 ? onX86 : none, i % 13 === 0 ? 2 : 0));
+  // Every room kind's path (room_index.ts): priorities 0 and 1 (the trace's two free levels), the rest of the free
+  // band, batch; prod arrives below.
+  const fillPriorities = [0, 1, 25, 100];
+  for (let i = 0; i < 1200; i++) {
+    const p = fillPriorities[i % 4] as number;
+    queue.add(task(i % 9, i % 4, p === 100 ? 100 + (i % 5) : p, 500 + (i % 7) * 250, 1 + (i % 5) * 0.5, i % 11 === 0 ? onX86 : none, i % 13 === 0 ? 2 : 0));
   }
   const report: WarmUpReport = { passes: 0, placed: 0, preemptions: 0, supersetRechecks: 0, pending: 0 };
   const pass = (): void => {
