@@ -144,6 +144,28 @@ test('property: every UP machine sits in the cell of its current room, in every 
   );
 });
 
+const GiB = 1024 ** 3;
+
+test('property: collectFreedSince is the superset filtered by freed-log stamp, in the same order, after any changes', () => {
+  fc.assert(
+    fc.property(fc.array(opArb, { maxLength: 60 }), fc.nat(), fc.integer({ min: 0, max: 6000 }), fc.integer({ min: 0, max: 12 }), (ops, since, cpu, ramGiB) => {
+      const { cell } = applyOps(ops);
+      const snap = cell.snap;
+      const from = since % (snap.freedSeq + 2);
+      for (let kind = 0; kind < ROOM_KINDS; kind++) {
+        const size = snap.rooms.supersetSize(kind, cpu, ramGiB * GiB);
+        const all = new Int32Array(size);
+        snap.rooms.collect(kind, cpu, ramGiB * GiB, all, { cpuShort: 0, ramShort: 0 });
+        const want = [...all].filter((m) => (snap.lastFreedSeq[m] as number) >= from);
+        const out = new Int32Array(size);
+        const n = snap.rooms.collectFreedSince(kind, cpu, ramGiB * GiB, from, snap.lastFreedSeq, out);
+        assert.deepEqual([...out.subarray(0, n)], want, `grid ${kind}, freed since ${from}`);
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
+
 test('property: a query holds every machine whose room bound fits, and counts the rest under the reason preemptionShortfall gives', () => {
   fc.assert(
     fc.property(fc.array(opArb, { maxLength: 60 }), fc.constantFrom(0, 1, 50, 100, 104, 110, 200, 360), fc.integer({ min: 0, max: 9000 }), fc.integer({ min: 0, max: 13 }), (ops, priority, cpu, ramGiB) => {

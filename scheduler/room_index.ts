@@ -96,6 +96,11 @@ export class RoomIndex {
   private readonly colCount: Int32Array[] = [];
   /** cellCount[kind][cell]: machines per cell, a flat typed array so queries read sizes without touching the lists. */
   private readonly cellCount: Int32Array[] = [];
+  /**
+   * cellFreed[kind][cell]: at least the newest freed-log stamp (CellSnapshot.lastFreedSeq) of any machine in the
+   * cell (never lowered when one leaves), so collectFreedSince skips the cells where nothing was freed.
+   */
+  private readonly cellFreed: Float64Array[] = [];
   private capacity = 0;
   // prepare()'s cells and their running totals.
   private readonly prepCells = new Int32Array(CELLS);
@@ -112,6 +117,7 @@ export class RoomIndex {
       this.posOf.push(new Int32Array(0));
       this.colCount.push(new Int32Array(ROOM_CPU_BUCKETS));
       this.cellCount.push(new Int32Array(CELLS));
+      this.cellFreed.push(new Float64Array(CELLS).fill(-1));
     }
   }
 
@@ -129,13 +135,18 @@ export class RoomIndex {
     this.capacity = n;
   }
 
-  /** set files slot under (cpu, ram) room in grid `kind`; the snapshot calls it whenever the room may have moved. */
-  set(kind: number, slot: number, cpuRoom: number, ramRoom: number): void {
+  /**
+   * set files slot under (cpu, ram) room in grid `kind`; the snapshot calls it whenever the room may have moved.
+   * `freedAt` is the slot's freed-log stamp (CellSnapshot.lastFreedSeq).
+   */
+  set(kind: number, slot: number, cpuRoom: number, ramRoom: number, freedAt: number): void {
     const cell = cpuBucket(cpuRoom) * ROOM_RAM_BUCKETS + ramBucket(ramRoom);
     const cellOf = this.cellOf[kind] as Int32Array;
     const old = cellOf[slot] as number;
     if (old === cell) return;
     if (old >= 0) this.unlink(kind, slot, old);
+    const freed = this.cellFreed[kind] as Float64Array;
+    if ((freed[cell] as number) < freedAt) freed[cell] = freedAt;
     const list = (this.members[kind] as number[][])[cell] as number[];
     (this.posOf[kind] as Int32Array)[slot] = list.length;
     list.push(slot);
@@ -145,6 +156,16 @@ export class RoomIndex {
     const col = this.colCount[kind] as Int32Array;
     const i = (cell / ROOM_RAM_BUCKETS) | 0;
     col[i] = (col[i] as number) + 1;
+  }
+
+  /** noteFreed records that slot was logged as freed at stamp `seq` (in every grid's cell it is filed in). */
+  noteFreed(slot: number, seq: number): void {
+    if (slot >= this.capacity) return;
+    for (let k = 0; k < ROOM_KINDS; k++) {
+      const cell = (this.cellOf[k] as Int32Array)[slot] as number;
+      const freed = this.cellFreed[k] as Float64Array;
+      if (cell >= 0 && (freed[cell] as number) < seq) freed[cell] = seq;
+    }
   }
 
   /** remove takes slot out of every grid (machine not UP, or gone). */
@@ -228,6 +249,35 @@ export class RoomIndex {
     }
     short.cpuShort = cpuShort;
     short.ramShort = ramShort;
+    return n;
+  }
+
+  /**
+   * collectFreedSince writes into out the machines of the superset for (needCpu, needRam) whose freed-log stamp
+   * (`freedAt`, CellSnapshot.lastFreedSeq) is at least `since`, in collect's order, and returns how many; cells
+   * where nothing was freed since are skipped whole. out must hold the superset.
+   */
+  collectFreedSince(kind: number, needCpu: number, needRam: number, since: number, freedAt: Float64Array, out: Int32Array): number {
+    const k = cpuBucket(needCpu);
+    const j0 = ramBucket(needRam);
+    const cells = this.members[kind] as number[][];
+    const cc = this.cellCount[kind] as Int32Array;
+    const col = this.colCount[kind] as Int32Array;
+    const freed = this.cellFreed[kind] as Float64Array;
+    let n = 0;
+    for (let i = k; i < ROOM_CPU_BUCKETS; i++) {
+      if ((col[i] as number) === 0) continue;
+      const base = i * ROOM_RAM_BUCKETS;
+      for (let j = i === k ? 0 : j0; j < ROOM_RAM_BUCKETS; j++) {
+        const cell = base + j;
+        if ((cc[cell] as number) === 0 || (freed[cell] as number) < since) continue;
+        const list = cells[cell] as number[];
+        for (let p = 0; p < list.length; p++) {
+          const m = list[p] as number;
+          if ((freedAt[m] as number) >= since) out[n++] = m;
+        }
+      }
+    }
     return n;
   }
 

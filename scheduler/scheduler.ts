@@ -705,12 +705,10 @@ export class Scheduler {
    */
   private recheckSuperset(snap: CellSnapshot, c: TaskClass, since: number, size: number): void {
     this.stats.supersetRechecks++;
-    const scratch = this.collectSuperset(snap, c, size);
-    const freedAt = snap.lastFreedSeq;
-    for (let i = 0; i < size; i++) {
-      const m = scratch[i] as number;
-      if ((freedAt[m] as number) >= since) this.recheckOne(snap, c, m);
-    }
+    if (this.viewScratch.length < size) this.viewScratch = new Int32Array(Math.max(size, 2 * this.viewScratch.length, 64));
+    const scratch = this.viewScratch;
+    const n = snap.rooms.collectFreedSince(c.roomKind, c.needCpu, c.needRam, since, snap.lastFreedSeq, scratch);
+    for (let i = 0; i < n; i++) this.recheckOne(snap, c, scratch[i] as number);
   }
 
   /** recheckOne adds slot m as a candidate of exhausted class c if it fits now. */

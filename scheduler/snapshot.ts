@@ -338,6 +338,7 @@ export class CellSnapshot {
 
   private logFreed(slot: number): void {
     this.lastFreedSeq[slot] = this.freedSeq;
+    this.rooms.noteFreed(slot, this.freedSeq);
     this.freedLog[this.freedSeq % SCHED_FREED_LOG_ENTRIES] = slot;
     this.freedSeq++;
   }
@@ -588,7 +589,8 @@ export class CellSnapshot {
       this.rooms.remove(slot);
       return;
     }
-    for (let k = 0; k < ROOM_KINDS; k++) if ((kinds & (1 << k)) !== 0) this.rooms.set(k, slot, this.roomOf(k as RoomKind, slot, DIM_CPU), this.roomOf(k as RoomKind, slot, DIM_RAM));
+    const freedAt = this.lastFreedSeq[slot] as number;
+    for (let k = 0; k < ROOM_KINDS; k++) if ((kinds & (1 << k)) !== 0) this.rooms.set(k, slot, this.roomOf(k as RoomKind, slot, DIM_CPU), this.roomOf(k as RoomKind, slot, DIM_RAM), freedAt);
   }
 
   /**
