@@ -4,9 +4,11 @@
 // Options: --policy worst|best|hybrid  --optimizations all|none|caching,classes,randomization
 //          --workload google-2011|FILE.jsonl  --runs N  --machines N --tasks N (sample)  --feasible-limit N
 //          --online-passes N  --online-tasks N  --seed N  --hot N  --refresh N
-//          --room-index on|off  --sample-order best|random  --best-scan N  --warm-up on|off  --json
+//          --room-index on|off  --sample-order best|random  --best-scan N  --warm-up on|off  --idle-gc on|off  --json
 // --warm-up (default on) runs scheduler/warm_up.ts once before the runs, untimed, as a scheduler process does at
-// startup; its CPU time is reported. Every online pass is timed, the first after the bulk pass included.
+// startup; its CPU time is reported. --idle-gc (default on) collects the young generation between passes, untimed,
+// as the scheduler process does while it waits for its next pass (scheduler/idle_gc.ts); off, a scavenge lands in
+// some passes. Every online pass is timed, the first after the bulk pass included.
 // Accounting: every task is charged a reservation equal to its limit (all tasks are new, B15 §5.5).
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -17,7 +19,7 @@ import { FIT_POLICIES } from '../../cells/config';
 import { SeededRng } from '../../model/rng';
 import { formatBytes } from '../../model/resources';
 import type { Clock } from '../../model/clock';
-import { HOT_MACHINES, PendingQueue, warmUp, BEST_SCAN_MAX, BEST_SCAN_PER_TASK, SAMPLE_MIN, SAMPLE_PER_TASK, SAMPLE_ORDER, SAMPLE_REFRESH_PLACEMENTS, Scheduler, type SampleOrder, type SchedulerTuning, cellStats, type CellStats, type SchedTask, type Plan } from '../../scheduler/index';
+import { HOT_MACHINES, PendingQueue, idleMinorGc, warmUp, BEST_SCAN_MAX, BEST_SCAN_PER_TASK, SAMPLE_MIN, SAMPLE_PER_TASK, SAMPLE_ORDER, SAMPLE_REFRESH_PLACEMENTS, Scheduler, type SampleOrder, type SchedulerTuning, cellStats, type CellStats, type SchedTask, type Plan } from '../../scheduler/index';
 import { readGoogle2011 } from '../workloads/google_2011';
 import { readJsonlWorkload } from '../workloads/jsonl';
 import { loadWorkload } from '../workloads/scheduler_input';
@@ -47,11 +49,12 @@ interface Options {
   sampleOrder: SampleOrder;
   bestScan: number;
   warmUp: boolean;
+  idleGc: boolean;
   json: boolean;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { policy: 'hybrid', optimizations: [...OPTIMIZATIONS], workload: 'google-2011', runs: 3, machines: 0, tasks: 0, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, onlinePasses: 20, onlineTasks: 1000, seed: 1, hot: HOT_MACHINES, refresh: SAMPLE_REFRESH_PLACEMENTS, roomIndex: true, sampleOrder: SAMPLE_ORDER, bestScan: BEST_SCAN_MAX, warmUp: true, json: false };
+  const o: Options = { policy: 'hybrid', optimizations: [...OPTIMIZATIONS], workload: 'google-2011', runs: 3, machines: 0, tasks: 0, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, onlinePasses: 20, onlineTasks: 1000, seed: 1, hot: HOT_MACHINES, refresh: SAMPLE_REFRESH_PLACEMENTS, roomIndex: true, sampleOrder: SAMPLE_ORDER, bestScan: BEST_SCAN_MAX, warmUp: true, idleGc: true, json: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const v = (): string => {
@@ -130,6 +133,12 @@ function parseArgs(args: string[]): Options {
         const x = v();
         if (x !== 'on' && x !== 'off') throw new Error('--warm-up must be on or off');
         o.warmUp = x === 'on';
+        break;
+      }
+      case '--idle-gc': {
+        const x = v();
+        if (x !== 'on' && x !== 'off') throw new Error('--idle-gc must be on or off');
+        o.idleGc = x === 'on';
         break;
       }
       case '--best-scan':
@@ -235,7 +244,9 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
     for (const a of plan.assignments) preemptions += a.victims.length;
     lastPlan = plan;
     if (plan.stats.decisions === 0 || plan.assignments.length < 20_000) break;
+    if (o.idleGc) idleMinorGc();
   }
+  if (o.idleGc) idleMinorGc();
   const pending = queue.size;
   const stats = cellStats(snap, typicalCpu, typicalRam);
   const why = new Map<string, number>();
@@ -266,6 +277,8 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
     onlineEvictions.push(evicted);
     onlinePlaced += plan.assignments.length;
     onlinePreemptions += evicted;
+    // The scheduler process collects its young generation while it waits for the next pass (untimed here too).
+    if (o.idleGc) idleMinorGc();
   }
   const wallSeconds = wallMs / 1000;
   const cpuSeconds = cpuMicros / 1e6;
@@ -372,6 +385,7 @@ async function run(args: string[]): Promise<void> {
     },
     readSeconds,
     warmUp: o.warmUp,
+    idleGc: o.idleGc,
     warmUpCpuSeconds,
     skipped: w.skipped,
     notes: [...w.notes, 'accounting: reservations = limits (every task is new); typical task for stranding = median request', `stranding threshold: ${typicalCpu} millicores / ${formatBytes(typicalRam)}`],
@@ -382,7 +396,7 @@ async function run(args: string[]): Promise<void> {
   }
   const rows: [string, string][] = [
     ['workload', `${result.workload}: ${result.machines} machines, ${result.tasks} tasks (read in ${readSeconds.toFixed(1)} s)`],
-    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, hot ${o.hot}, refresh ${o.refresh}, ${o.roomIndex ? `room index, ${o.sampleOrder} samples${o.sampleOrder === 'best' ? ` (scan ${BEST_SCAN_PER_TASK} per task left up to ${o.bestScan}, ${SAMPLE_PER_TASK} evaluated per task left, at least ${SAMPLE_MIN})` : ''}` : 'no room index'}, ${o.runs} run(s), warm-up ${o.warmUp ? `on (${warmUpCpuSeconds.toFixed(2)} s CPU at startup, untimed)` : 'off'}`],
+    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, hot ${o.hot}, refresh ${o.refresh}, ${o.roomIndex ? `room index, ${o.sampleOrder} samples${o.sampleOrder === 'best' ? ` (scan ${BEST_SCAN_PER_TASK} per task left up to ${o.bestScan}, ${SAMPLE_PER_TASK} evaluated per task left, at least ${SAMPLE_MIN})` : ''}` : 'no room index'}, ${o.runs} run(s), warm-up ${o.warmUp ? `on (${warmUpCpuSeconds.toFixed(2)} s CPU at startup, untimed)` : 'off'}, idle-time GC ${o.idleGc ? 'on' : 'off'}`],
     ['placed / pending', `${result.placed} / ${result.pending} (${result.passes} passes of at most 20000 assignments)`],
     ['preemptions', `${result.preemptions}`],
     ['decisions per second', `${Math.round(result.decisionsPerSecond)} (median; per CPU second ${Math.round(result.decisionsPerCpuSecond)})`],
