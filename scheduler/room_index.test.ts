@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { canPreempt, isProd } from '../model/priority';
+import { canPreempt, FREE_MAX, isProd } from '../model/priority';
 import { TestCell } from './testing';
 import { TaskClass } from './task_class';
 import { REASON_SLOTS } from './reasons';
-import { DIMS, type CellSnapshot } from './snapshot';
+import { DIMS, NO_NONPROD_PRIORITY, type CellSnapshot } from './snapshot';
 import { fitsFree } from './charged';
 import { CODE_INSUFFICIENT_CPU, CODE_INSUFFICIENT_RAM, FIT_UNKNOWN, preemptionShortfall, resourcesFilter } from './filters/resources';
 import { portsFilter } from './filters/ports';
@@ -141,6 +141,29 @@ test('property: every UP machine sits in the cell of its current room, in every 
       }
     }),
     { numRuns: 200, seed: 5 },
+  );
+});
+
+test('property: the lowest non-prod and batch priorities of every machine stay exact after any changes', () => {
+  fc.assert(
+    fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => {
+      const { cell } = applyOps(ops);
+      const snap = cell.snap;
+      const lowest = new Map<number, [number, number]>();
+      snap.forEachPlaced((t, machineId) => {
+        const m = snap.slot(machineId);
+        const [min, minBatch] = lowest.get(m) ?? [NO_NONPROD_PRIORITY, NO_NONPROD_PRIORITY];
+        const p = t.priority;
+        if (isProd(p)) return;
+        lowest.set(m, [Math.min(min, p), p > FREE_MAX ? Math.min(minBatch, p) : minBatch]);
+      });
+      for (let m = 0; m < snap.slotCount; m++) {
+        const [min, minBatch] = lowest.get(m) ?? [NO_NONPROD_PRIORITY, NO_NONPROD_PRIORITY];
+        assert.equal(snap.minNonProdPriority[m], min, `slot ${m}: lowest non-prod priority`);
+        assert.equal(snap.minBatchPriority[m], minBatch, `slot ${m}: lowest batch priority`);
+      }
+    }),
+    { numRuns: 300 },
   );
 });
 

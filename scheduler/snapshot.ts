@@ -101,6 +101,12 @@ export class CellSnapshot {
   lowestRes = new Float64Array(0);
   minBatchPriority = new Int32Array(0);
   /**
+   * minNonProdCount, minBatchCount: how many tasks on the machine are at those priorities, so removing one of
+   * several (an eviction takes the lowest first) keeps the minimum without a walk over the machine's tasks.
+   */
+  private minNonProdCount = new Int32Array(0);
+  private minBatchCount = new Int32Array(0);
+  /**
    * rooms: the UP machines bucketed by the room each kind of candidate could get (room_index.ts), kept current by
    * indexRoom() after every change of capacity, state or charges, so the scheduler's walks on a loaded cell visit
    * only machines that could fit.
@@ -186,6 +192,8 @@ export class CellSnapshot {
     }
     this.minNonProdPriority[slot] = NO_NONPROD_PRIORITY;
     this.minBatchPriority[slot] = NO_NONPROD_PRIORITY;
+    this.minNonProdCount[slot] = 0;
+    this.minBatchCount[slot] = 0;
     for (let d = 0; d < DIMS; d++) {
       this.freeBandRes[slot * DIMS + d] = 0;
       this.lowestRes[slot * DIMS + d] = 0;
@@ -324,6 +332,8 @@ export class CellSnapshot {
     this.prodRes = growF64(this.prodRes, cap * DIMS);
     this.minNonProdPriority = growI32(this.minNonProdPriority, cap, NO_NONPROD_PRIORITY);
     this.minBatchPriority = growI32(this.minBatchPriority, cap, NO_NONPROD_PRIORITY);
+    this.minNonProdCount = growI32(this.minNonProdCount, cap);
+    this.minBatchCount = growI32(this.minBatchCount, cap);
     this.freeBandRes = growF64(this.freeBandRes, cap * DIMS);
     this.lowestRes = growF64(this.lowestRes, cap * DIMS);
     for (const [k, col] of this.attrColumns) this.attrColumns.set(k, growI32(col, cap));
@@ -391,8 +401,17 @@ export class CellSnapshot {
     this.charge(t, slot, +1);
     this.countDomains(t, slot, +1);
     if (!isProd(task.priority)) {
-      if (task.priority < (this.minNonProdPriority[slot] as number)) this.minNonProdPriority[slot] = task.priority;
-      if (task.priority > FREE_MAX && task.priority < (this.minBatchPriority[slot] as number)) this.minBatchPriority[slot] = task.priority;
+      const p = task.priority;
+      const min = this.minNonProdPriority[slot] as number;
+      if (p < min) {
+        this.minNonProdPriority[slot] = p;
+        this.minNonProdCount[slot] = 1;
+      } else if (p === min) this.minNonProdCount[slot] = (this.minNonProdCount[slot] as number) + 1;
+      const minBatch = this.minBatchPriority[slot] as number;
+      if (p > FREE_MAX && p < minBatch) {
+        this.minBatchPriority[slot] = p;
+        this.minBatchCount[slot] = 1;
+      } else if (p > FREE_MAX && p === minBatch) this.minBatchCount[slot] = (this.minBatchCount[slot] as number) + 1;
     }
     this.bump(slot);
     return t;
@@ -418,7 +437,7 @@ export class CellSnapshot {
     }
     this.charge(t, slot, -1);
     this.countDomains(t, slot, -1);
-    if (!isProd(task.priority) && (task.priority === this.minNonProdPriority[slot] || task.priority === this.minBatchPriority[slot])) this.recomputeMinNonProd(slot);
+    if (!isProd(task.priority)) this.uncountMin(slot, task.priority);
     this.taskSlotOf.delete(task.id);
     this.tTask[t] = undefined;
     this.freeTaskSlots.push(t);
@@ -633,18 +652,47 @@ export class CellSnapshot {
     return n;
   }
 
+  /** uncountMin: a non-prod task of priority p left slot; the minima are walked for again only when p's count ran out. */
+  private uncountMin(slot: number, p: number): void {
+    let walk = false;
+    if (p === this.minNonProdPriority[slot]) {
+      const n = (this.minNonProdCount[slot] as number) - 1;
+      this.minNonProdCount[slot] = n;
+      if (n === 0) walk = true;
+    }
+    if (p === this.minBatchPriority[slot]) {
+      const n = (this.minBatchCount[slot] as number) - 1;
+      this.minBatchCount[slot] = n;
+      if (n === 0) walk = true;
+    }
+    if (walk) this.recomputeMinNonProd(slot);
+  }
+
   private recomputeMinNonProd(slot: number): void {
     let min = NO_NONPROD_PRIORITY;
     let minBatch = NO_NONPROD_PRIORITY;
+    let minCount = 0;
+    let minBatchCount = 0;
     for (const t of this.machineTasks[slot] as number[]) {
       const p = this.tPriority[t] as number;
       if (isProd(p)) continue;
-      if (p < min) min = p;
-      if (p > FREE_MAX && p < minBatch) minBatch = p;
+      if (p < min) {
+        min = p;
+        minCount = 0;
+      }
+      if (p === min) minCount++;
+      if (p > FREE_MAX && p < minBatch) {
+        minBatch = p;
+        minBatchCount = 0;
+      }
+      if (p > FREE_MAX && p === minBatch) minBatchCount++;
     }
     this.minNonProdPriority[slot] = min;
     this.minBatchPriority[slot] = minBatch;
+    this.minNonProdCount[slot] = minCount;
+    this.minBatchCount[slot] = minBatchCount;
   }
+
 
   private ensureTaskCapacity(n: number): void {
     if (n <= this.taskCapacity) return;
