@@ -3,9 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GiB } from '../model/resources';
 import { AlreadyExists, InvalidArgument, NotFound } from '../model/errors';
+import fc from 'fast-check';
 import { TestCell } from './testing';
 import { DIMS, RESERVATION_QUANTUM_FRACTION } from './snapshot';
-import { MACHINE_DRAINING, MACHINE_UP } from './types';
+import { MACHINE_DRAINING, MACHINE_UP, type SchedTask } from './types';
 
 test('placing and removing keeps reservation and prod-limit sums exact', () => {
   const cell = new TestCell().machine(1, { cpu: 8000, ramGiB: 32 });
@@ -101,4 +102,27 @@ test('preemptAndPlace refuses bad victims and a placed task before changing anyt
   assert.deepEqual(s.preemptAndPlace([low.id], high, 1).map((t) => t.id), [low.id]);
   assert.equal(s.machineOfTask(high.id), 1);
   assert.equal(s.isPlaced(low.id), false);
+});
+
+test('property: jobTasksOn counts exactly the tasks of a job on a machine, with 40 jobs over 4 machines, after any changes', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 39 }), fc.nat()), { maxLength: 120 }), (ops) => {
+      const cell = new TestCell();
+      for (let m = 1; m <= 4; m++) cell.machine(m, { cpu: 1_000_000, ramGiB: 1024 });
+      const placed: SchedTask[] = [];
+      for (const [add, machine, job, pick] of ops) {
+        if (add) placed.push(cell.place(machine, { job: `j${job}`, cpu: 10, ramGiB: 0.01 }));
+        else if (placed.length > 0) cell.snap.removeTask((placed.splice(pick % placed.length, 1)[0] as SchedTask).id);
+      }
+      const s = cell.snap;
+      for (let job = 0; job < 40; job++) {
+        const id = s.jobs.id(`u/j${job}`);
+        for (let m = 1; m <= 4; m++) {
+          const want = placed.filter((t) => t.job === id && s.machineOfTask(t.id) === m).length;
+          assert.equal(s.jobTasksOn(id, s.slot(m)), want, `job ${job} on machine ${m}`);
+        }
+      }
+    }),
+    { numRuns: 200 },
+  );
 });

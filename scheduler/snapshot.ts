@@ -38,6 +38,12 @@ export const NO_NONPROD_PRIORITY = PRIORITY_MAX + 1;
 
 const AVOID_MAX_PER_TASK = 16;
 
+/** JOB_BINS: bins of a machine's job summary (CellSnapshot.jobBits); jobBin hashes a job id to one. */
+const JOB_BINS = 32;
+function jobBin(job: number): number {
+  return Math.imul(job, 0x9e3779b1) >>> 27;
+}
+
 interface Avoidance {
   machineSlot: number;
   untilMs: number;
@@ -112,6 +118,13 @@ export class CellSnapshot {
    * only machines that could fit.
    */
   readonly rooms = new RoomIndex();
+  /**
+   * jobBits, jobBinCount: per machine, a 32-bin summary of its tasks' jobs (bit b set while jobBinCount[slot * 32 +
+   * b] tasks of jobs hashing to bin b run there), so jobTasksOn answers "none" for most (job, machine) pairs
+   * without walking the machine's tasks.
+   */
+  private jobBits = new Int32Array(0);
+  private jobBinCount = new Uint16Array(0);
   /** machineTasks: task slots on each machine (unordered). */
   machineTasks: number[][] = [];
   /** attrColumns: one column per attribute key; value id per machine slot, 0 when absent. */
@@ -333,6 +346,10 @@ export class CellSnapshot {
     this.minNonProdPriority = growI32(this.minNonProdPriority, cap, NO_NONPROD_PRIORITY);
     this.minBatchPriority = growI32(this.minBatchPriority, cap, NO_NONPROD_PRIORITY);
     this.minNonProdCount = growI32(this.minNonProdCount, cap);
+    this.jobBits = growI32(this.jobBits, cap);
+    const bins = new Uint16Array(cap * JOB_BINS);
+    bins.set(this.jobBinCount);
+    this.jobBinCount = bins;
     this.minBatchCount = growI32(this.minBatchCount, cap);
     this.freeBandRes = growF64(this.freeBandRes, cap * DIMS);
     this.lowestRes = growF64(this.lowestRes, cap * DIMS);
@@ -393,6 +410,9 @@ export class CellSnapshot {
     this.tPlacedSeq[t] = ++this.placedSeq;
     this.tPos[t] = list.length;
     list.push(t);
+    const bin = jobBin(task.job);
+    const bi = slot * JOB_BINS + bin;
+    if ((this.jobBinCount[bi] = (this.jobBinCount[bi] as number) + 1) === 1) this.jobBits[slot] = (this.jobBits[slot] as number) | (1 << bin);
     const tb = t * DIMS;
     writeVec(this.tLimit, tb, task.limit);
     writeVec(this.tRes, tb, res);
@@ -435,6 +455,9 @@ export class CellSnapshot {
       list[pos] = last;
       this.tPos[last] = pos;
     }
+    const bin = jobBin(task.job);
+    const bi = slot * JOB_BINS + bin;
+    if ((this.jobBinCount[bi] = (this.jobBinCount[bi] as number) - 1) === 0) this.jobBits[slot] = (this.jobBits[slot] as number) & ~(1 << bin);
     this.charge(t, slot, -1);
     this.countDomains(t, slot, -1);
     if (!isProd(task.priority)) this.uncountMin(slot, task.priority);
@@ -644,6 +667,7 @@ export class CellSnapshot {
 
   /** jobTasksOn counts the tasks of `job` on machine slot m. */
   jobTasksOn(job: number, m: number): number {
+    if (((this.jobBits[m] as number) & (1 << jobBin(job))) === 0) return 0;
     const tasks = this.machineTasks[m];
     if (tasks === undefined) return 0;
     const tJob = this.tJob;
