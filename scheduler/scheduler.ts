@@ -69,6 +69,7 @@ export const BEST_SCAN_PER_TASK = 16;
 export const SAMPLE_PER_TASK = 4;
 export const SAMPLE_MIN = 4;
 
+/** commit's scratch arrays, shared by every Scheduler of the process (see Scheduler.victimClasses). */
 const VICTIM_CLASSES = new Array<TaskClass | undefined>(MAX_VICTIMS_PER_ASSIGNMENT).fill(undefined);
 const EVICTED: SchedTask[] = [];
 

@@ -173,9 +173,9 @@ export class CellSnapshot {
   private readonly avoid = new Map<number, Avoidance[]>();
 
   /**
-   * Tasks of a job per rack and per power domain (spread limits and spreading). Per machine, jobTasksOn walks the
-   * machine's few tasks instead: cheaper than a shared hash table of every (job, machine) pair, which misses the
-   * cache on every lookup and costs three updates per placement.
+   * Tasks of a job per rack and per power domain (spread limits and spreading). Per machine, jobTasksOn reads the
+   * machine's job summary (jobBits) and walks its few tasks only when the job's bin is set: cheaper than a shared
+   * hash table of every (job, machine) pair, which misses the cache on every lookup and update.
    */
   readonly jobPerRack = new PairCounter(SCHED_MAX_JOB_DOMAIN_COUNTERS);
   readonly jobPerPower = new PairCounter(SCHED_MAX_JOB_DOMAIN_COUNTERS);
