@@ -8,8 +8,8 @@ test('idleMinorGc runs a minor collection, every time it is called', async () =>
   const seen: PerformanceEntry[] = [];
   const obs = new PerformanceObserver((list) => seen.push(...list.getEntries()));
   obs.observe({ entryTypes: ['gc'] });
-  idleMinorGc();
-  idleMinorGc();
+  assert.equal(idleMinorGc(), true);
+  assert.equal(idleMinorGc(), true);
   await new Promise((r) => setTimeout(r, 50));
   obs.disconnect();
   const minor = seen.filter((e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR);
