@@ -146,7 +146,7 @@ test('property: every UP machine sits in the cell of its current room, in every 
 
 test('property: the lowest non-prod and batch priorities of every machine stay exact after any changes', () => {
   fc.assert(
-    fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => {
+    fc.property(fc.array(opArb, { minLength: 20, maxLength: 80 }), (ops) => {
       const { cell } = applyOps(ops);
       const snap = cell.snap;
       const lowest = new Map<number, [number, number]>();
@@ -171,7 +171,7 @@ const GiB = 1024 ** 3;
 
 test('property: collectFreedSince is the superset filtered by freed-log stamp, in the same order, after any changes', () => {
   fc.assert(
-    fc.property(fc.array(opArb, { maxLength: 60 }), fc.nat(), fc.integer({ min: 0, max: 6000 }), fc.integer({ min: 0, max: 12 }), (ops, since, cpu, ramGiB) => {
+    fc.property(fc.array(opArb, { minLength: 20, maxLength: 60 }), fc.nat(), fc.integer({ min: 0, max: 6000 }), fc.integer({ min: 0, max: 12 }), (ops, since, cpu, ramGiB) => {
       const { cell } = applyOps(ops);
       const snap = cell.snap;
       const from = since % (snap.freedSeq + 2);

@@ -125,6 +125,8 @@ export class CellSnapshot {
    */
   private jobBits = new Int32Array(0);
   private jobBinCount = new Uint16Array(0);
+  /** jobBinJob: the job of a bin's only task while it has exactly one and it is known (-1 otherwise). */
+  private jobBinJob = new Int32Array(0);
   /** machineTasks: task slots on each machine (unordered). */
   machineTasks: number[][] = [];
   /** attrColumns: one column per attribute key; value id per machine slot, 0 when absent. */
@@ -350,6 +352,7 @@ export class CellSnapshot {
     const bins = new Uint16Array(cap * JOB_BINS);
     bins.set(this.jobBinCount);
     this.jobBinCount = bins;
+    this.jobBinJob = growI32(this.jobBinJob, cap * JOB_BINS);
     this.minBatchCount = growI32(this.minBatchCount, cap);
     this.freeBandRes = growF64(this.freeBandRes, cap * DIMS);
     this.lowestRes = growF64(this.lowestRes, cap * DIMS);
@@ -412,7 +415,10 @@ export class CellSnapshot {
     list.push(t);
     const bin = jobBin(task.job);
     const bi = slot * JOB_BINS + bin;
-    if ((this.jobBinCount[bi] = (this.jobBinCount[bi] as number) + 1) === 1) this.jobBits[slot] = (this.jobBits[slot] as number) | (1 << bin);
+    if ((this.jobBinCount[bi] = (this.jobBinCount[bi] as number) + 1) === 1) {
+      this.jobBits[slot] = (this.jobBits[slot] as number) | (1 << bin);
+      this.jobBinJob[bi] = task.job;
+    }
     const tb = t * DIMS;
     writeVec(this.tLimit, tb, task.limit);
     writeVec(this.tRes, tb, res);
@@ -457,7 +463,10 @@ export class CellSnapshot {
     }
     const bin = jobBin(task.job);
     const bi = slot * JOB_BINS + bin;
-    if ((this.jobBinCount[bi] = (this.jobBinCount[bi] as number) - 1) === 0) this.jobBits[slot] = (this.jobBits[slot] as number) & ~(1 << bin);
+    const left = (this.jobBinCount[bi] = (this.jobBinCount[bi] as number) - 1);
+    if (left === 0) this.jobBits[slot] = (this.jobBits[slot] as number) & ~(1 << bin);
+    // One task left in the bin: which job it belongs to is not known without a walk.
+    else if (left === 1) this.jobBinJob[bi] = -1;
     this.charge(t, slot, -1);
     this.countDomains(t, slot, -1);
     if (!isProd(task.priority)) this.uncountMin(slot, task.priority);
@@ -667,7 +676,15 @@ export class CellSnapshot {
 
   /** jobTasksOn counts the tasks of `job` on machine slot m. */
   jobTasksOn(job: number, m: number): number {
-    if (((this.jobBits[m] as number) & (1 << jobBin(job))) === 0) return 0;
+    const bin = jobBin(job);
+    if (((this.jobBits[m] as number) & (1 << bin)) === 0) return 0;
+    // A bin holding one task of a known job answers without a walk too.
+    const bi = m * JOB_BINS + bin;
+    if (this.jobBinCount[bi] === 1) {
+      const only = this.jobBinJob[bi] as number;
+      if (only === job) return 1;
+      if (only >= 0) return 0;
+    }
     const tasks = this.machineTasks[m];
     if (tasks === undefined) return 0;
     const tJob = this.tJob;
