@@ -69,7 +69,10 @@ export const BEST_SCAN_PER_TASK = 16;
 export const SAMPLE_PER_TASK = 4;
 export const SAMPLE_MIN = 4;
 
-/** commit's scratch arrays, shared by every Scheduler of the process (see Scheduler.victimClasses). */
+/**
+ * commit's scratch: the victims' classes and the evicted tasks. Shared by every Scheduler of the process (commit
+ * does not re-enter), so the arrays the compiled code saw during warmUp are the ones a real pass uses.
+ */
 const VICTIM_CLASSES = new Array<TaskClass | undefined>(MAX_VICTIMS_PER_ASSIGNMENT).fill(undefined);
 const EVICTED: SchedTask[] = [];
 
@@ -151,12 +154,6 @@ export class Scheduler {
    */
   private readonly slotClass: (TaskClass | undefined)[] = [];
   private readonly slotTask: (SchedTask | undefined)[] = [];
-  /**
-   * commit's scratch: the victims' classes and the evicted tasks. Shared by every scheduler of the process (commit
-   * does not re-enter), so the arrays the compiled code saw during warmUp are the ones a real pass uses.
-   */
-  private readonly victimClasses = VICTIM_CLASSES;
-  private readonly evicted = EVICTED;
   private cacheEntries = 0;
   /** useSeq: a counter stamped on a class at each use (TaskClass.lastUse), so eviction knows the least recent. */
   private useSeq = 0;
@@ -706,8 +703,7 @@ export class Scheduler {
    */
   private recheckSuperset(snap: CellSnapshot, c: TaskClass, since: number, size: number): void {
     this.stats.supersetRechecks++;
-    if (this.viewScratch.length < size) this.viewScratch = new Int32Array(Math.max(size, 2 * this.viewScratch.length, 64));
-    const scratch = this.viewScratch;
+    const scratch = this.scratchOf(size);
     const n = snap.rooms.collectFreedSince(c.roomKind, c.needCpu, c.needRam, since, snap.lastFreedSeq, scratch);
     for (let i = 0; i < n; i++) this.recheckOne(snap, c, scratch[i] as number);
   }
@@ -930,7 +926,7 @@ export class Scheduler {
     // systematic sample of it (evenly spaced from a seeded start, so every grid cell is represented in proportion).
     const left = c.queuedPass === this.pass ? c.queuedLeft + 1 : 1;
     const scan = Math.min(n, this.bestScanMax, BEST_SCAN_PER_TASK * left);
-    const picks = this.viewScratch.length >= scan ? this.viewScratch : (this.viewScratch = new Int32Array(Math.max(scan, 64)));
+    const picks = this.scratchOf(scan);
     rooms.sampleEvenly(n, scan, scan < n ? this.rng.next() : 0, picks);
     this.stats.rankedMachines += scan;
     const filtered = c.hasSpread || c.conKeys.length > 0;
@@ -973,10 +969,15 @@ export class Scheduler {
     return c.nCand > 0 && this.sampled(c);
   }
 
+  /** scratchOf returns viewScratch, grown to hold at least `size` machine slots. */
+  private scratchOf(size: number): Int32Array {
+    if (this.viewScratch.length < size) this.viewScratch = new Int32Array(Math.max(size, 2 * this.viewScratch.length, 64));
+    return this.viewScratch;
+  }
+
   /** collectSuperset lists the `size` machines of the room index's superset for c in viewScratch (counts of the rest in viewShort). */
   private collectSuperset(snap: CellSnapshot, c: TaskClass, size: number): Int32Array {
-    if (this.viewScratch.length < size) this.viewScratch = new Int32Array(Math.max(size, 2 * this.viewScratch.length, 64));
-    const got = snap.rooms.collect(c.roomKind, c.needCpu, c.needRam, this.viewScratch, this.viewShort);
+    const got = snap.rooms.collect(c.roomKind, c.needCpu, c.needRam, this.scratchOf(size), this.viewShort);
     assert(got === size, 'room index: collect disagrees with supersetSize');
     return this.viewScratch;
   }
@@ -1175,14 +1176,14 @@ export class Scheduler {
     // By slot: the task is queued (validated) and not placed (decide checked), the victims are slots on `slot`.
     const machineId = snap.machineIdOf(slot);
     const victimSlots = this.victims.victims;
-    const classes = this.victimClasses;
+    const classes = VICTIM_CLASSES;
     for (let i = 0; i < n; i++) {
       const t = victimSlots[i] as number;
       classes[i] = this.classAt(snap, t);
       this.slotClass[t] = undefined;
       this.slotTask[t] = undefined;
     }
-    const evicted = this.evicted;
+    const evicted = EVICTED;
     const placed = snap.evictAndPlace(victimSlots, n, task, slot, evicted);
     this.slotClass[placed] = c;
     this.slotTask[placed] = task;

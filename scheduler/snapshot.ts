@@ -205,10 +205,7 @@ export class CellSnapshot {
       this.prodLimit[b + d] = 0;
       this.prodRes[b + d] = 0;
     }
-    this.minNonProdPriority[slot] = NO_NONPROD_PRIORITY;
-    this.minBatchPriority[slot] = NO_NONPROD_PRIORITY;
-    this.minNonProdCount[slot] = 0;
-    this.minBatchCount[slot] = 0;
+    this.resetLowest(slot);
     for (let d = 0; d < DIMS; d++) {
       this.freeBandRes[slot * DIMS + d] = 0;
       this.lowestRes[slot * DIMS + d] = 0;
@@ -348,12 +345,12 @@ export class CellSnapshot {
     this.minNonProdPriority = growI32(this.minNonProdPriority, cap, NO_NONPROD_PRIORITY);
     this.minBatchPriority = growI32(this.minBatchPriority, cap, NO_NONPROD_PRIORITY);
     this.minNonProdCount = growI32(this.minNonProdCount, cap);
+    this.minBatchCount = growI32(this.minBatchCount, cap);
     this.jobBits = growI32(this.jobBits, cap);
     const bins = new Uint16Array(cap * JOB_BINS);
     bins.set(this.jobBinCount);
     this.jobBinCount = bins;
     this.jobBinJob = growI32(this.jobBinJob, cap * JOB_BINS);
-    this.minBatchCount = growI32(this.minBatchCount, cap);
     this.freeBandRes = growF64(this.freeBandRes, cap * DIMS);
     this.lowestRes = growF64(this.lowestRes, cap * DIMS);
     for (const [k, col] of this.attrColumns) this.attrColumns.set(k, growI32(col, cap));
@@ -426,19 +423,7 @@ export class CellSnapshot {
     this.tRes[tb + DIM_PORTS] = task.limit.ports;
     this.charge(t, slot, +1);
     this.countDomains(t, slot, +1);
-    if (!isProd(task.priority)) {
-      const p = task.priority;
-      const min = this.minNonProdPriority[slot] as number;
-      if (p < min) {
-        this.minNonProdPriority[slot] = p;
-        this.minNonProdCount[slot] = 1;
-      } else if (p === min) this.minNonProdCount[slot] = (this.minNonProdCount[slot] as number) + 1;
-      const minBatch = this.minBatchPriority[slot] as number;
-      if (p > FREE_MAX && p < minBatch) {
-        this.minBatchPriority[slot] = p;
-        this.minBatchCount[slot] = 1;
-      } else if (p > FREE_MAX && p === minBatch) this.minBatchCount[slot] = (this.minBatchCount[slot] as number) + 1;
-    }
+    this.countLowest(slot, task.priority);
     this.bump(slot);
     return t;
   }
@@ -469,7 +454,7 @@ export class CellSnapshot {
     else if (left === 1) this.jobBinJob[bi] = -1;
     this.charge(t, slot, -1);
     this.countDomains(t, slot, -1);
-    if (!isProd(task.priority)) this.uncountMin(slot, task.priority);
+    this.uncountLowest(slot, task.priority);
     this.taskSlotOf.delete(task.id);
     this.tTask[t] = undefined;
     this.freeTaskSlots.push(t);
@@ -693,46 +678,34 @@ export class CellSnapshot {
     return n;
   }
 
-  /** uncountMin: a non-prod task of priority p left slot; the minima are walked for again only when p's count ran out. */
-  private uncountMin(slot: number, p: number): void {
-    let walk = false;
-    if (p === this.minNonProdPriority[slot]) {
-      const n = (this.minNonProdCount[slot] as number) - 1;
-      this.minNonProdCount[slot] = n;
-      if (n === 0) walk = true;
-    }
-    if (p === this.minBatchPriority[slot]) {
-      const n = (this.minBatchCount[slot] as number) - 1;
-      this.minBatchCount[slot] = n;
-      if (n === 0) walk = true;
-    }
-    if (walk) this.recomputeMinNonProd(slot);
+  /** resetLowest: slot holds no non-prod task (the lowest priorities and their counts start over). */
+  private resetLowest(slot: number): void {
+    this.minNonProdPriority[slot] = NO_NONPROD_PRIORITY;
+    this.minBatchPriority[slot] = NO_NONPROD_PRIORITY;
+    this.minNonProdCount[slot] = 0;
+    this.minBatchCount[slot] = 0;
   }
 
-  private recomputeMinNonProd(slot: number): void {
-    let min = NO_NONPROD_PRIORITY;
-    let minBatch = NO_NONPROD_PRIORITY;
-    let minCount = 0;
-    let minBatchCount = 0;
-    for (const t of this.machineTasks[slot] as number[]) {
-      const p = this.tPriority[t] as number;
-      if (isProd(p)) continue;
-      if (p < min) {
-        min = p;
-        minCount = 0;
-      }
-      if (p === min) minCount++;
-      if (p > FREE_MAX && p < minBatch) {
-        minBatch = p;
-        minBatchCount = 0;
-      }
-      if (p > FREE_MAX && p === minBatch) minBatchCount++;
-    }
-    this.minNonProdPriority[slot] = min;
-    this.minBatchPriority[slot] = minBatch;
-    this.minNonProdCount[slot] = minCount;
-    this.minBatchCount[slot] = minBatchCount;
+  /** countLowest: a task of priority p joins slot's lowest non-prod and batch priorities and their counts. */
+  private countLowest(slot: number, p: number): void {
+    if (isProd(p)) return;
+    countMin(this.minNonProdPriority, this.minNonProdCount, slot, p);
+    if (p > FREE_MAX) countMin(this.minBatchPriority, this.minBatchCount, slot, p);
   }
+
+  /**
+   * uncountLowest: a task of priority p left slot. The machine's tasks are walked for the lowest priorities again
+   * only when the last task at one of them left.
+   */
+  private uncountLowest(slot: number, p: number): void {
+    if (isProd(p)) return;
+    const nonProdGone = uncountMin(this.minNonProdPriority, this.minNonProdCount, slot, p);
+    const batchGone = uncountMin(this.minBatchPriority, this.minBatchCount, slot, p);
+    if (!nonProdGone && !batchGone) return;
+    this.resetLowest(slot);
+    for (const t of this.machineTasks[slot] as number[]) this.countLowest(slot, this.tPriority[t] as number);
+  }
+
 
 
   private ensureTaskCapacity(n: number): void {
@@ -784,6 +757,23 @@ export class CellSnapshot {
   hasAvoidances(taskId: number): boolean {
     return this.avoid.has(taskId);
   }
+}
+
+/** countMin: priority p joins a per-slot (lowest priority, tasks at it) tally. */
+function countMin(mins: Int32Array, counts: Int32Array, slot: number, p: number): void {
+  const min = mins[slot] as number;
+  if (p < min) {
+    mins[slot] = p;
+    counts[slot] = 1;
+  } else if (p === min) counts[slot] = (counts[slot] as number) + 1;
+}
+
+/** uncountMin: a task of priority p left a per-slot tally; true when it was the last at the lowest priority. */
+function uncountMin(mins: Int32Array, counts: Int32Array, slot: number, p: number): boolean {
+  if (p !== mins[slot]) return false;
+  const n = (counts[slot] as number) - 1;
+  counts[slot] = n;
+  return n === 0;
 }
 
 function writeVec(a: Float64Array, b: number, r: Resources): void {
