@@ -133,8 +133,13 @@ export interface PassOptions {
   maxAssignments?: number;
 }
 
+/**
+ * emptyStats: passMs starts as NaN (a double) because a wall clock's milliseconds are doubles. Starting at 0 (a small
+ * integer) let the first pass with a real clock change the field's representation, which deoptimized every function
+ * that touches the stats, all at once, in the middle of the first bulk pass (`--trace-deopt`: "code dependencies").
+ */
 function emptyStats(): PassStats {
-  return { decisions: 0, placed: 0, pending: 0, preemptions: 0, evaluations: 0, cacheHits: 0, inherited: 0, indexedViews: 0, sampledViews: 0, rankedMachines: 0, supersetRechecks: 0, classes: 0, parkedTasks: 0, wokenClasses: 0, passMs: 0 };
+  return { decisions: 0, placed: 0, pending: 0, preemptions: 0, evaluations: 0, cacheHits: 0, inherited: 0, indexedViews: 0, sampledViews: 0, rankedMachines: 0, supersetRechecks: 0, classes: 0, parkedTasks: 0, wokenClasses: 0, passMs: Number.NaN };
 }
 
 export class Scheduler {

@@ -25,8 +25,17 @@ const WARM_UP_MACHINES = 96;
  * for 0.5 s of warm-up CPU instead of 0.3 s).
  */
 const WARM_UP_ARRIVALS = 160;
+/** WARM_UP_FEASIBLE_LIMIT: the warm-up scheduler's feasible-machine limit (see warmUp). */
+const WARM_UP_FEASIBLE_LIMIT = 16;
+/** WARM_UP_SMALL_CLASSES: classes per round small enough to fit on most machines after a burst of finished tasks. */
+const WARM_UP_SMALL_CLASSES = 8;
 const GiB = 1024 * 1024 * 1024;
-const fixedClock: Clock = { nowMs: () => 0 };
+/**
+ * The warm-up's clock stands still at an epoch time like a real clock's (not 0): a time kept in a field then has
+ * the representation real passes give it (a double, not a small integer), so they do not deoptimize what it taught.
+ */
+const WARM_UP_NOW_MS = Date.UTC(2026, 0, 1);
+const fixedClock: Clock = { nowMs: () => WARM_UP_NOW_MS };
 
 export interface WarmUpReport {
   passes: number;
@@ -45,7 +54,9 @@ export function warmUp(config: SchedulerConfig, tuning: Partial<SchedulerTuning>
   assert(Number.isInteger(rounds) && rounds >= 0, 'warmUp rounds must be a non-negative integer');
   const snap = new CellSnapshot();
   const rng = new SeededRng(1);
-  const sched = new Scheduler(config, rng, fixedClock, tuning);
+  // A 96-machine cell rarely holds more feasible machines than the cell's limit (64 by default), so the warm-up
+  // scheduler keeps fewer: the paths that trim a long view to a sample (keepBest) run too.
+  const sched = new Scheduler({ ...config, feasibleLimit: Math.min(config.feasibleLimit, WARM_UP_FEASIBLE_LIMIT) }, rng, fixedClock, tuning);
   const queue = new PendingQueue();
   const arch = snap.attrKeys.id('arch');
   const x86 = snap.attrValues.id('x86');
@@ -104,6 +115,9 @@ export function warmUp(config: SchedulerConfig, tuning: Partial<SchedulerTuning>
     snap.forEachPlaced((t) => placed.push(t.id));
     placed.sort((a, b) => a - b);
     for (let i = r % 3; i < placed.length; i += 3) snap.removeTask(placed[i] as number);
+    // Small tasks of new classes then fit on most of the cell: their views hold more machines than a class keeps
+    // (candidate lists grow, and keepBest trims them to a sample), a path the trace's first online passes take.
+    for (let i = 0; i < WARM_UP_SMALL_CLASSES; i++) queue.add(task(40 + i, i % 3, 340, 10 + i + r, 0.01, none, 0));
     const m = (r * 7) % WARM_UP_MACHINES;
     snap.setMachineState(m + 1, MACHINE_DRAINING);
     pass();
