@@ -191,6 +191,11 @@ export class Scheduler {
   private evalScore = 0;
   private evalPreempt = false;
 
+  // The three optimizations, copied from the config: the hot paths then read fields of this object only, whatever
+  // object (and hidden class) the caller's config is, so the warm-up's config and a real one do not deoptimize them.
+  private readonly scoreCaching: boolean;
+  private readonly equivalenceClasses: boolean;
+  private readonly relaxedRandomization: boolean;
   private readonly hotMachines: number;
   private readonly sampleRefresh: number;
   private readonly useIndex: boolean;
@@ -228,6 +233,9 @@ export class Scheduler {
     private readonly clock: Clock,
     tuning: Partial<SchedulerTuning> = {},
   ) {
+    this.scoreCaching = config.scoreCaching;
+    this.equivalenceClasses = config.equivalenceClasses;
+    this.relaxedRandomization = config.relaxedRandomization;
     this.hotMachines = tuning.hotMachines ?? HOT_MACHINES;
     this.sampleRefresh = tuning.sampleRefreshPlacements ?? SAMPLE_REFRESH_PLACEMENTS;
     this.useIndex = (tuning.roomIndex ?? true) && config.relaxedRandomization;
@@ -366,7 +374,7 @@ export class Scheduler {
       this.noteHot(slot);
       this.staleRack(snap, c.siblings, slot);
       c.placedInCycle++;
-      if (!this.config.equivalenceClasses) {
+      if (!this.equivalenceClasses) {
         this.dropClass(c);
         this.spare = c;
       }
@@ -593,7 +601,7 @@ export class Scheduler {
     }
     // A class that placed SAMPLE_REFRESH_PLACEMENTS tasks from one sample draws a fresh one: a long-lived sample
     // keeps filling the same machines with one job's shape, which strands resources (measured: scheduler/README.md).
-    if (this.config.relaxedRandomization && c.placedInCycle >= this.sampleRefresh) this.startCycle(snap, c);
+    if (this.relaxedRandomization && c.placedInCycle >= this.sampleRefresh) this.startCycle(snap, c);
     this.refreshCandidates(snap, c);
     // A sample of the room index's superset that ran dry starts a fresh cycle (it was never a complete view).
     if (c.nCand === 0 && c.partialView) this.startCycle(snap, c);
@@ -608,7 +616,7 @@ export class Scheduler {
     if (c.nCand > 0) {
       // refreshCandidates and walk tracked the best candidate as they went; avoided pairings need a second look.
       if (!snap.hasAvoidances(task.id) && this.bestSlot >= 0 && this.bestValid === c) {
-        if (this.hotMachines > 0 && this.config.relaxedRandomization) this.considerHot(snap, c);
+        if (this.hotMachines > 0 && this.relaxedRandomization) this.considerHot(snap, c);
         return this.bestSlot;
       }
       const best = this.pickBest(snap, c, task, nowMs);
@@ -732,7 +740,7 @@ export class Scheduler {
    * candidates or was freed after its view. Returns the cheapest such donor if it costs less than `budget`.
    */
   private findDonor(snap: CellSnapshot, c: TaskClass, pool: readonly TaskClass[], notBefore: number, budget: number): TaskClass | undefined {
-    if (!this.config.equivalenceClasses) return undefined;
+    if (!this.equivalenceClasses) return undefined;
     let best: TaskClass | undefined;
     let bestCost = budget;
     for (let i = pool.length - 1; i >= 0; i--) {
@@ -755,14 +763,14 @@ export class Scheduler {
 
   /** offerView records a fresh complete view (a walk just ended, or a recheck) in the recent-views ring. */
   private offerView(c: TaskClass): void {
-    if (!this.config.equivalenceClasses || c.conKeys.length > 0 || c.hasSpread) return;
+    if (!this.equivalenceClasses || c.conKeys.length > 0 || c.hasSpread) return;
     this.recentViews[this.recentNext] = c;
     this.recentNext = (this.recentNext + 1) % RECENT_VIEWS;
   }
 
   /** refreshCandidates: step 3. Drops candidates that no longer fit, counting their reason for why-pending. */
   private refreshCandidates(snap: CellSnapshot, c: TaskClass): void {
-    const caching = this.config.scoreCaching;
+    const caching = this.scoreCaching;
     const gen = snap.generation;
     const drift = snap.driftVersion;
     this.beginBest(c);
@@ -1015,7 +1023,7 @@ export class Scheduler {
   private walkCompleted(snap: CellSnapshot, c: TaskClass, fromSeq = snap.freedSeq): void {
     c.syncSeq = fromSeq;
     this.offerView(c);
-    if (!this.config.equivalenceClasses || c.donor || c.conKeys.length > 0 || c.hasSpread) return;
+    if (!this.equivalenceClasses || c.donor || c.conKeys.length > 0 || c.hasSpread) return;
     c.donor = true;
     this.donors.push(c);
     if (this.donors.length > DONOR_POOL) {
@@ -1235,7 +1243,7 @@ export class Scheduler {
     const n = snap.slotCount;
     // Relaxed randomization: each walk starts at a seeded random point of the permutation. Without it, every
     // walk starts at slot 0 of the identity order and visits every machine.
-    const start = this.config.relaxedRandomization && n > 0 ? this.rng.int(n) : 0;
+    const start = this.relaxedRandomization && n > 0 ? this.rng.int(n) : 0;
     c.startCycle(start, snap.layoutEpoch);
     // With samples by fit the room index gives a class its view directly; a donor's complete view would hand it
     // every feasible machine to recheck for each task.
@@ -1265,7 +1273,7 @@ export class Scheduler {
     const n = snap.slotCount;
     const perm = new Int32Array(n);
     for (let i = 0; i < n; i++) perm[i] = i;
-    if (this.config.relaxedRandomization) {
+    if (this.relaxedRandomization) {
       for (let i = n - 1; i > 0; i--) {
         const j = this.rng.int(i + 1);
         const t = perm[i] as number;
@@ -1293,8 +1301,8 @@ export class Scheduler {
     // Tasks of one job arrive in runs: when the requirements equal the last keyed task's, its class is ours
     // without building the key string.
     const last = this.lastKeyed;
-    if (this.config.equivalenceClasses && last !== undefined && !last.dropped && sameClassKey(task, this.lastKeyedTask)) return last;
-    const key = this.config.equivalenceClasses ? classKey(task) : `#${task.id}`;
+    if (this.equivalenceClasses && last !== undefined && !last.dropped && sameClassKey(task, this.lastKeyedTask)) return last;
+    const key = this.equivalenceClasses ? classKey(task) : `#${task.id}`;
     let c = this.classes.get(key);
     if (c === undefined) {
       c = new TaskClass(key, task, REASON_SLOTS, Math.min(this.limit, 64));
@@ -1303,7 +1311,7 @@ export class Scheduler {
         this.spare = undefined;
       }
       this.classes.set(key, c);
-      if (this.config.scoreCaching && this.config.equivalenceClasses) {
+      if (this.scoreCaching && this.equivalenceClasses) {
         let list = this.jobClasses.get(c.job);
         if (list === undefined) {
           list = [];
