@@ -92,3 +92,18 @@ test('victims wait for the next pass, then are placed elsewhere or get a verdict
   const p2 = sched.schedulePass(cell.snap, cell.queue);
   assert.deepEqual(planVerdicts(p2), [{ taskId: victim.id, why: '0/2 machines feasible: 2 insufficient cpu' }]);
 });
+
+test('on a full cell, a task that may preempt takes the one machine with free room rather than evicting', () => {
+  // 400 machines run free-tier tasks that a batch task could evict; one has free room. The superset the task
+  // could preempt on is far larger than a sample, so only a look at free room first finds that machine.
+  for (const seed of [1, 2, 3]) {
+    const cell = new TestCell();
+    for (let m = 1; m <= 400; m++) {
+      cell.machine(m, { cpu: 4000 });
+      if (m !== 257) cell.place(m, { cpu: 4000, ramGiB: 2, priority: 0 });
+    }
+    cell.submit({ cpu: 1000, priority: 104 });
+    const plan = cell.scheduler({}, seed).schedulePass(cell.snap, cell.queue);
+    assert.deepEqual(plan.assignments.map((a) => [a.machineId, a.victims.length]), [[257, 0]], `seed ${seed}`);
+  }
+});
