@@ -1,4 +1,4 @@
-// IdMap against a JS Map: the same answers after any sequence of sets and deletes, including ids that collide in
+// IdMap against a JS Map: the same answers after any sequence of sets, swaps, deletes and takes, including ids that collide in
 // small tables, deletes in the middle of probe runs, growth, and ids beyond 2^32.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,11 +6,11 @@ import fc from 'fast-check';
 import { IdMap } from './id_map';
 
 const id = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 2 ** 20 }), fc.constantFrom(2 ** 32, 2 ** 32 + 1, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER));
-const op = fc.tuple(fc.constantFrom('set', 'delete', 'get'), id);
+const op = fc.tuple(fc.constantFrom('set', 'delete', 'get', 'swap', 'take'), id);
 
 test('IdMap answers as a Map does after any sequence of sets and deletes', () => {
   fc.assert(
-    fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+    fc.property(fc.array(op, { minLength: 50, maxLength: 400 }), (ops) => {
       const m = new IdMap<number>();
       const ref = new Map<number, number>();
       ops.forEach(([kind, k], i) => {
@@ -18,6 +18,13 @@ test('IdMap answers as a Map does after any sequence of sets and deletes', () =>
           m.set(k, i);
           ref.set(k, i);
         } else if (kind === 'delete') assert.equal(m.delete(k), ref.delete(k));
+        else if (kind === 'swap') {
+          assert.equal(m.swap(k, i), ref.get(k));
+          ref.set(k, i);
+        } else if (kind === 'take') {
+          assert.equal(m.take(k), ref.get(k));
+          ref.delete(k);
+        }
         assert.equal(m.get(k), ref.get(k));
         assert.equal(m.has(k), ref.has(k));
         assert.equal(m.size, ref.size);
@@ -39,7 +46,9 @@ test('IdMap: values that are not ids are absent, and setting one is refused', ()
     assert.equal(m.has(bad), false);
     assert.equal(m.get(bad), undefined);
     assert.equal(m.delete(bad), false);
+    assert.equal(m.take(bad), undefined);
   }
+  assert.throws(() => m.swap(-1, 'x'));
   assert.throws(() => m.set(-1, 'x'));
   assert.throws(() => m.set(0.5, 'x'));
   assert.equal(m.get(0), 'zero');

@@ -51,27 +51,55 @@ export class IdMap<V> {
   }
 
   set(id: number, v: V): void {
+    this.swap(id, v);
+  }
+
+  /**
+   * swap sets id to v and returns the value it replaced (undefined when id was absent): a get and a set in one
+   * probe.
+   */
+  swap(id: number, v: V): V | undefined {
     if (!(Number.isSafeInteger(id) && id >= 0)) assert(false, `IdMap: id ${id} is not a non-negative safe integer`);
     let i = this.index(id);
-    if (this.keys[i] !== id) {
-      if ((this.count + 1) * 2 > this.keys.length) {
-        this.grow();
-        i = this.index(id);
-      }
-      this.keys[i] = id;
-      this.count++;
+    if (this.keys[i] === id) {
+      const old = this.vals[i];
+      this.vals[i] = v;
+      return old;
     }
+    if ((this.count + 1) * 2 > this.keys.length) {
+      this.grow();
+      i = this.index(id);
+    }
+    this.keys[i] = id;
     this.vals[i] = v;
+    this.count++;
+    return undefined;
   }
 
   /** delete removes id; the entries after it in its probe run shift back, so lookups never need tombstones. */
   delete(id: number): boolean {
+    if (!(id >= 0)) return false;
+    const i = this.index(id);
+    if (this.keys[i] !== id) return false;
+    this.removeAt(i);
+    return true;
+  }
+
+  /** take removes id and returns its value (undefined when absent): a get and a delete in one probe. */
+  take(id: number): V | undefined {
+    if (!(id >= 0)) return undefined;
+    const i = this.index(id);
+    if (this.keys[i] !== id) return undefined;
+    const v = this.vals[i];
+    this.removeAt(i);
+    return v;
+  }
+
+  /** removeAt empties table position i (which holds an entry) by backward shift. */
+  private removeAt(i: number): void {
     const keys = this.keys;
     const vals = this.vals;
     const mask = this.mask;
-    if (!(id >= 0)) return false;
-    let i = this.index(id);
-    if (keys[i] !== id) return false;
     this.count--;
     // Backward shift: move a later entry of the run into the hole when its home position is not in (hole, entry].
     let j = i;
@@ -87,7 +115,6 @@ export class IdMap<V> {
     }
     keys[i] = EMPTY;
     vals[i] = undefined;
-    return true;
   }
 
   /** forEach visits every entry, in table order (not insertion order). */

@@ -74,25 +74,30 @@ export class PendingQueue {
    * Returns the new entry, or undefined when this very task object was queued already.
    */
   add(task: SchedTask): QueueEntry | undefined {
-    const old = this.byId.get(task.id);
-    if (old !== undefined && old.task === task) return undefined;
     validateTask(task);
-    if (old === undefined && this.byId.size >= this.capacity) throw new QuotaExceeded(`pending queue is full (${this.capacity} tasks)`);
-    if (old !== undefined) this.forget(old);
+    if (this.byId.size >= this.capacity && !this.byId.has(task.id)) throw new QuotaExceeded(`pending queue is full (${this.capacity} tasks)`);
+    // One probe of the id table for the lookup and the insertion; the rare re-add of the very same task object
+    // puts the old entry back.
     const e = new QueueEntry(task);
+    const old = this.byId.swap(task.id, e);
+    if (old !== undefined) {
+      if (old.task === task) {
+        this.byId.set(task.id, old);
+        return undefined;
+      }
+      this.forget(old);
+    }
     this.demandCpuMillis += task.limit.cpuMillis;
     this.demandRamBytes += task.limit.ramBytes;
-    this.byId.set(task.id, e);
     this.append(e);
     return e;
   }
 
   /** remove drops a task (placed, killed); unknown ids are ignored. */
   remove(taskId: number): boolean {
-    const e = this.byId.get(taskId);
+    const e = this.byId.take(taskId);
     if (e === undefined) return false;
     this.forget(e);
-    this.byId.delete(taskId);
     return true;
   }
 
