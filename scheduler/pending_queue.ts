@@ -75,6 +75,19 @@ export class PendingQueue {
    */
   add(task: SchedTask): QueueEntry | undefined {
     validateTask(task);
+    return this.insert(task);
+  }
+
+  /**
+   * requeue puts back a task object that this queue validated when it was added, and that a scheduler placed and
+   * has now evicted, with its class: a victim's way back to pending, without validating it again.
+   */
+  requeue(task: SchedTask, cls: TaskClass): void {
+    const e = this.insert(task);
+    if (e !== undefined) e.cls = cls;
+  }
+
+  private insert(task: SchedTask): QueueEntry | undefined {
     if (this.byId.size >= this.capacity && !this.byId.has(task.id)) throw new QuotaExceeded(`pending queue is full (${this.capacity} tasks)`);
     // One probe of the id table for the lookup and the insertion; the rare re-add of the very same task object
     // puts the old entry back.

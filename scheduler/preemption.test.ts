@@ -2,6 +2,12 @@
 // the pending queue; a machine that fits without evictions always beats one that needs them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { canPreempt } from '../model/priority';
+import { VictimFinder } from './preemption';
+import { REASON_SLOTS } from './reasons';
+import { DIMS } from './snapshot';
+import { classKey, TaskClass } from './task_class';
 import { TestCell } from './testing';
 import { planVerdicts } from './types';
 
@@ -107,3 +113,53 @@ test('on a full cell, a task that may preempt takes the one machine with free ro
     assert.deepEqual(plan.assignments.map((a) => [a.machineId, a.victims.length]), [[257, 0]], `seed ${seed}`);
   }
 });
+
+test('find chooses what the greedy order and pruning choose, on any machine (the single-victim shortcut agrees)', () => {
+  const victim = fc.record({ priority: fc.constantFrom(0, 1, 25, 100, 104, 110, 120, 200), cpu: fc.integer({ min: 100, max: 3000 }), ramGiB: fc.integer({ min: 0, max: 8 }) });
+  const want = fc.record({ priority: fc.constantFrom(1, 25, 104, 110, 200, 300), cpu: fc.integer({ min: 100, max: 12000 }), ramGiB: fc.integer({ min: 0, max: 24 }) });
+  fc.assert(
+    fc.property(fc.array(victim, { minLength: 1, maxLength: 24 }), want, fc.integer({ min: 0, max: 2000 }), fc.integer({ min: 0, max: 4 }), (placed, w, slackCpu, slackGiB) => {
+      const cell = new TestCell().machine(1, {
+        cpu: placed.reduce((a, v) => a + v.cpu, 0) + slackCpu,
+        ramGiB: placed.reduce((a, v) => a + v.ramGiB, 0) + slackGiB,
+      });
+      for (const v of placed) cell.place(1, v);
+      const task = cell.task(w);
+      const c = new TaskClass(classKey(task), task, REASON_SLOTS, 8);
+      const snap = cell.snap;
+      const m = snap.slot(1);
+      const finder = new VictimFinder();
+      const n = finder.find(snap, c, m);
+      assert.deepEqual(n < 0 ? undefined : [...finder.victims.subarray(0, n)], referenceVictims(snap, c, m));
+    }),
+    { numRuns: 400 },
+  );
+});
+
+/** referenceVictims: preemption.ts's rule written plainly (sort, greedy, prune); undefined when nothing makes room. */
+function referenceVictims(snap: TestCell['snap'], c: TaskClass, m: number): number[] | undefined {
+  const need = [c.needCpu, c.needRam, c.needDisk, c.needPorts];
+  const def = need.map((x, d) => x - ((snap.cap[m * DIMS + d] as number) - (snap.resAll[m * DIMS + d] as number)));
+  const covered = (): boolean => def.every((x) => x <= 0);
+  if (covered()) return [];
+  const res = (t: number, d: number): number => snap.tRes[t * DIMS + d] as number;
+  const weight = (t: number): number => def.reduce((a, x, d) => (x > 0 ? a + Math.min(1, res(t, d) / x) : a), 0);
+  const order = (snap.machineTasks[m] as number[])
+    .filter((t) => canPreempt(c.priority, snap.tPriority[t] as number))
+    .map((t) => ({ t, p: snap.tPriority[t] as number, w: weight(t) }))
+    .sort((a, b) => a.p - b.p || b.w - a.w || a.t - b.t);
+  const chosen: number[] = [];
+  for (const { t } of order) {
+    if (covered()) break;
+    for (let d = 0; d < DIMS; d++) def[d] = (def[d] as number) - res(t, d);
+    chosen.push(t);
+  }
+  if (!covered()) return undefined;
+  for (let i = chosen.length - 1; i >= 0; i--) {
+    const t = chosen[i] as number;
+    if (def.some((x, d) => x + res(t, d) > 0)) continue;
+    for (let d = 0; d < DIMS; d++) def[d] = (def[d] as number) + res(t, d);
+    chosen.splice(i, 1);
+  }
+  return chosen;
+}

@@ -37,9 +37,16 @@ export class VictimFinder {
     this.prioritySum = 0;
     if (covered(def)) return 0;
 
-    // Candidates: preemptible tasks, weighted by how much of the deficit each covers.
     const tasks = snap.machineTasks[m] as number[];
     const tRes = snap.tRes;
+    const single = this.singleVictim(snap, c, tasks);
+    if (single >= 0) {
+      this.victims[0] = single;
+      this.count = 1;
+      this.prioritySum = snap.tPriority[single] as number;
+      return 1;
+    }
+    // Candidates: preemptible tasks, weighted by how much of the deficit each covers.
     let n = 0;
     for (let i = 0; i < tasks.length; i++) {
       const t = tasks[i] as number;
@@ -104,6 +111,36 @@ export class VictimFinder {
     this.count = count;
     this.prioritySum = prioritySum;
     return count;
+  }
+
+  /**
+   * singleVictim is the common case of find, without weights or sorting: when a task of the lowest preemptible
+   * priority covers the whole deficit alone, the greedy order puts such a task first (each of its weight terms is
+   * 1, the most there is), the lowest slot among them, and it is the only victim. Returns that task slot, or -1
+   * when no task at that priority covers the deficit alone (find then runs in full).
+   */
+  private singleVictim(snap: CellSnapshot, c: TaskClass, tasks: readonly number[]): number {
+    const def = this.deficit;
+    const d0 = def[0] as number;
+    const d1 = def[1] as number;
+    const d2 = def[2] as number;
+    const d3 = def[3] as number;
+    const tRes = snap.tRes;
+    const tPriority = snap.tPriority;
+    let low = Infinity;
+    let best = -1;
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[i] as number;
+      const p = tPriority[t] as number;
+      if (p > low || !canPreempt(c.priority, p)) continue;
+      if (p < low) {
+        low = p;
+        best = -1;
+      }
+      const tb = t * DIMS;
+      if ((tRes[tb] as number) >= d0 && (tRes[tb + 1] as number) >= d1 && (tRes[tb + 2] as number) >= d2 && (tRes[tb + 3] as number) >= d3 && (best < 0 || t < best)) best = t;
+    }
+    return best;
   }
 }
 

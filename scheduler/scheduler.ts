@@ -1222,12 +1222,13 @@ export class Scheduler {
     for (let i = 0; i < n; i++) {
       const v = evicted[i] as SchedTask;
       victimIds[i] = v.id;
-      // The victim's class is known when this scheduler placed it (a task placed from outside is keyed when
-      // decided): its queue entry starts with it, and its job's classes are found through it.
+      // The victim's class is known when this scheduler placed it from the queue (a task placed from outside is
+      // validated and keyed when it is queued and decided): its queue entry starts with it, and its job's classes
+      // are found through it.
       const vc = classes[i];
       classes[i] = undefined;
-      const e = queue.add(v);
-      if (e !== undefined && vc !== undefined) e.cls = vc;
+      if (vc !== undefined) queue.requeue(v, vc);
+      else queue.add(v);
       this.staleRack(snap, vc !== undefined ? vc.siblings : this.jobClasses.get(v.job), slot);
     }
     evicted.length = 0;
