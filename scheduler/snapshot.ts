@@ -459,7 +459,8 @@ export class CellSnapshot {
     this.tTask[t] = undefined;
     this.freeTaskSlots.push(t);
     this.bump(slot);
-    this.logFreed(slot);
+    // Inside evictAndPlace the change as a whole decides whether the machine is logged as freed.
+    if (this.deferredKinds < 0) this.logFreed(slot);
     return task;
   }
 
@@ -497,8 +498,6 @@ export class CellSnapshot {
     const before1 = this.resAll[b + 1] as number;
     const before2 = this.resAll[b + 2] as number;
     const before3 = this.resAll[b + 3] as number;
-    const seq = this.freedSeq;
-    const lastFreed = this.lastFreedSeq[slot] as number;
     evicted.length = 0;
     let placed: number;
     // One room-index move for the whole change instead of one per victim and one for the placement.
@@ -516,8 +515,6 @@ export class CellSnapshot {
       this.indexRoom(slot, kinds);
     }
     if (n === 0) return placed;
-    this.freedSeq = seq;
-    this.lastFreedSeq[slot] = lastFreed;
     const r = this.resAll;
     if ((r[b] as number) < before0 || (r[b + 1] as number) < before1 || (r[b + 2] as number) < before2 || (r[b + 3] as number) < before3) this.logFreed(slot);
     return placed;
