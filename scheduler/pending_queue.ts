@@ -26,6 +26,8 @@ export class QueueEntry {
   parkedWhy: string | undefined = undefined;
   /** inList: the entry is still in its user's list (a parked or removed one stays there until the next ordering). */
   inList = false;
+  /** list: that list while inList (so leaving it costs no lookup by priority and user). */
+  list: UserList | undefined = undefined;
   constructor(readonly task: SchedTask) {}
 }
 
@@ -123,7 +125,7 @@ export class PendingQueue {
     if (owner !== this.parkOwner) this.releaseParked(owner);
     if (e.parkedBy !== undefined || e.removed) return;
     e.parkedBy = owner;
-    if (e.inList) this.listOf(e.task).holes++;
+    if (e.inList) (e.list as UserList).holes++;
   }
 
   unpark(e: QueueEntry): void {
@@ -131,7 +133,7 @@ export class PendingQueue {
     e.parkedBy = undefined;
     if (e.removed) return;
     // Still in its list (parked and unparked between two orderings): it is no hole after all.
-    if (e.inList) this.listOf(e.task).holes--;
+    if (e.inList) (e.list as UserList).holes--;
     else this.append(e);
   }
 
@@ -143,7 +145,7 @@ export class PendingQueue {
 
   private forget(e: QueueEntry): void {
     e.removed = true;
-    if (e.inList && e.parkedBy === undefined) this.listOf(e.task).holes++;
+    if (e.inList && e.parkedBy === undefined) (e.list as UserList).holes++;
     // The class's block of parked verdicts no longer matches its entries (scheduler.ts emitParked).
     if (e.parkedBy !== undefined && e.cls !== undefined) e.cls.parkedDirty = true;
     this.demandCpuMillis -= e.task.limit.cpuMillis;
@@ -151,7 +153,9 @@ export class PendingQueue {
   }
 
   private append(e: QueueEntry): void {
-    this.listOf(e.task).entries.push(e);
+    const list = this.listOf(e.task);
+    list.entries.push(e);
+    e.list = list;
     e.inList = true;
   }
 
@@ -244,6 +248,7 @@ function compactInto(this: QueueEntry[][], list: UserList, user: number, users: 
       const e = l[i] as QueueEntry;
       if (e.removed || e.parkedBy !== undefined) {
         e.inList = false;
+        e.list = undefined;
         continue;
       }
       l[w++] = e;
