@@ -16,7 +16,7 @@ export { Scheduler, DONOR_POOL, RECENT_VIEWS, INHERIT_MIN_REMAINING, SAMPLE_REFR
 export { RoomIndex, roomKindOf, bucketOf, cpuBucket, ramBucket, ROOM_FREE, ROOM_ABOVE_LOWEST, ROOM_FREE_BAND, ROOM_NON_PROD, ROOM_PROD, ROOM_KINDS, ROOM_CPU_BUCKETS, ROOM_RAM_BUCKETS, type RoomKind, type RoomShortCounts } from './room_index';
 export { PendingQueue, QueueEntry } from './pending_queue';
 export { warmUp, WARM_UP_ROUNDS, type WarmUpReport } from './warm_up';
-export { idleMinorGc } from './idle_gc';
+export { idleGc, IDLE_MAJOR_GROWTH_BYTES, type IdleGcKind } from './idle_gc';
 export { TaskClass, classKey, validateTask } from './task_class';
 export { Interner } from './interner';
 export { VictimFinder, REASON_TOO_MANY_VICTIMS, CODE_TOO_MANY_VICTIMS } from './preemption';

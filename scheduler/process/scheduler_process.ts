@@ -10,7 +10,7 @@ import type { Clock } from '../../model/clock';
 import { SeededRng } from '../../model/rng';
 import { fromGrpcError, NotLeader, Unavailable } from '../../model/errors';
 import { PLAN_COMMIT_CHUNK_ASSIGNMENTS } from '../../cells/limits';
-import { idleMinorGc } from '../idle_gc';
+import { idleGc } from '../idle_gc';
 import { Scheduler } from '../scheduler';
 import type { ParkedVerdicts, Verdict } from '../types';
 import { assignmentToProto, verdictToProto } from '../convert';
@@ -68,8 +68,8 @@ export class SchedulerProcess {
       if (this.stopped) return;
       await this.passOnce().catch((e: unknown) => this.log(`pass failed: ${e instanceof Error ? e.message : String(e)}`));
       if (this.stopped) return;
-      // Idle until the next pass: collect the young generation now rather than in the middle of that pass.
-      idleMinorGc();
+      // Idle until the next pass: collect now rather than in the middle of that pass (idle_gc.ts).
+      idleGc();
       this.passTimer = setTimeout(() => void loop(), this.o.config.scheduler.passIntervalMs);
     };
     this.passTimer = setTimeout(() => void loop(), this.o.config.scheduler.passIntervalMs);
