@@ -163,3 +163,22 @@ function referenceVictims(snap: TestCell['snap'], c: TaskClass, m: number): numb
   }
   return chosen;
 }
+
+test('a class whose cached sample offers only evictions looks again when a machine has free room for it', () => {
+  // The first task's sample is drawn on a full cell (every candidate needs an eviction); then a task finishes on
+  // machine 257. The class's next task, decided from its cached sample, would evict again; it takes 257.
+  for (const seed of [1, 2, 3]) {
+    const cell = new TestCell();
+    for (let m = 1; m <= 400; m++) cell.machine(m, { cpu: 4000 });
+    const free = new Map<number, number>();
+    for (let m = 1; m <= 400; m++) free.set(m, cell.place(m, { cpu: 4000, ramGiB: 2, priority: 0 }).id);
+    const sched = cell.scheduler({}, seed);
+    cell.submit({ job: 'batch', cpu: 3000, ramGiB: 2, priority: 104 });
+    const first = sched.schedulePass(cell.snap, cell.queue);
+    assert.equal(first.assignments[0]?.victims.length, 1, `seed ${seed}: the first task evicts`);
+    cell.snap.removeTask(free.get(257) as number);
+    cell.submit({ job: 'batch', cpu: 3000, ramGiB: 2, priority: 104 });
+    const second = sched.schedulePass(cell.snap, cell.queue);
+    assert.deepEqual(second.assignments.map((a) => [a.machineId, a.victims.length]), [[257, 0]], `seed ${seed}`);
+  }
+});

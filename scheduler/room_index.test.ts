@@ -189,6 +189,25 @@ test('property: collectFreedSince is the superset filtered by freed-log stamp, i
   );
 });
 
+test('property: hasRoomAbove says whether some UP machine\'s room is a whole bucket above the request in both dimensions', () => {
+  fc.assert(
+    fc.property(fc.array(opArb, { minLength: 20, maxLength: 60 }), fc.integer({ min: 0, max: 6000 }), fc.integer({ min: 0, max: 12 }), (ops, cpu, ramGiB) => {
+      const { cell } = applyOps(ops);
+      const snap = cell.snap;
+      for (let kind = 0; kind < ROOM_KINDS; kind++) {
+        let want = false;
+        for (let m = 0; m < snap.slotCount; m++) {
+          if (snap.state[m] !== MACHINE_UP) continue;
+          const [c, r] = roomBound(snap, kind, m);
+          if (cpuBucket(c) > cpuBucket(cpu) && ramBucket(r) > ramBucket(ramGiB * GiB)) want = true;
+        }
+        assert.equal(snap.rooms.hasRoomAbove(kind, cpu, ramGiB * GiB), want, `grid ${kind}`);
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
+
 test('property: a query holds every machine whose room bound fits, and counts the rest under the reason preemptionShortfall gives', () => {
   fc.assert(
     fc.property(fc.array(opArb, { maxLength: 60 }), fc.constantFrom(0, 1, 50, 100, 104, 110, 200, 360), fc.integer({ min: 0, max: 9000 }), fc.integer({ min: 0, max: 13 }), (ops, priority, cpu, ramGiB) => {

@@ -220,6 +220,24 @@ export class RoomIndex {
   }
 
   /**
+   * hasRoomAbove: some machine's room is above (needCpu, needRam) in both dimensions by a whole bucket, so it fits
+   * both for certain (the grid alone decides; supersetSize also counts the request's own column, where it may not).
+   * Stops at the first one.
+   */
+  hasRoomAbove(kind: number, needCpu: number, needRam: number): boolean {
+    const k = cpuBucket(needCpu);
+    const j0 = ramBucket(needRam);
+    const cc = this.cellCount[kind] as Int32Array;
+    const col = this.colCount[kind] as Int32Array;
+    for (let i = k + 1; i < ROOM_CPU_BUCKETS; i++) {
+      if ((col[i] as number) === 0) continue;
+      const base = i * ROOM_RAM_BUCKETS;
+      for (let j = j0 + 1; j < ROOM_RAM_BUCKETS; j++) if ((cc[base + j] as number) > 0) return true;
+    }
+    return false;
+  }
+
+  /**
    * collect writes into out the machines supersetSize counted (out must hold that many) and returns how many,
    * filling `short` with the machines ruled out by the grid alone: below the request in cpu (cpu short), or
    * above it in cpu and below it in ram (ram short). Order is deterministic: by grid cell, then insertion.

@@ -603,6 +603,12 @@ export class Scheduler {
     // keeps filling the same machines with one job's shape, which strands resources (measured: scheduler/README.md).
     if (this.relaxedRandomization && c.placedInCycle >= this.sampleRefresh) this.startCycle(snap, c);
     this.refreshCandidates(snap, c);
+    // A sample drawn when no machine had free room for the class may now offer only evictions while some machine
+    // has it (freed since): once a pass, such a class draws a fresh sample, which looks at free room first.
+    if (c.partialView && this.bestSlot >= 0 && c.roomKind !== ROOM_FREE && c.freeLookPass !== this.pass && !fitsFree(snap, c, this.bestSlot) && snap.rooms.hasRoomAbove(ROOM_FREE, c.needCpu, c.needRam)) {
+      c.freeLookPass = this.pass;
+      this.startCycle(snap, c);
+    }
     // A sample of the room index's superset that ran dry starts a fresh cycle (it was never a complete view).
     if (c.nCand === 0 && c.partialView) this.startCycle(snap, c);
     // Short of candidates where the room index can narrow the search: look only at machines that could fit

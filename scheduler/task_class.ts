@@ -152,6 +152,8 @@ export class TaskClass {
   tail: ParkedVerdicts | undefined = undefined;
   blockEntries = 0;
   parkedDirty = true;
+  /** freeLookPass: the pass in which this class last dropped a cached sample to look for free room (placeTask). */
+  freeLookPass = 0;
   /** queuedLeft: this class's tasks in pass queuedPass's order not yet decided (besides the one being decided). */
   queuedPass = 0;
   queuedLeft = 0;
