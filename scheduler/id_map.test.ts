@@ -1,5 +1,5 @@
-// IdMap against a JS Map: the same answers after any sequence of sets, swaps, deletes and takes, including ids that collide in
-// small tables, deletes in the middle of probe runs, growth, and ids beyond 2^32.
+// IdMap against a JS Map: the same answers after any sequence of sets, swaps, deletes and takes, including ids that
+// collide in small tables, deletes in the middle of probe runs, growth, and ids beyond 2^32.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -36,7 +36,8 @@ export function idleGc(majorGrowthBytes = IDLE_MAJOR_GROWTH_BYTES): IdleGcKind {
   const kind = used - heapLow >= majorGrowthBytes ? 'major' : 'minor';
   if (kind === 'major') gcFunction();
   else gcFunction({ type: 'minor' });
-  heapLow = Math.min(kind === 'major' ? Infinity : heapLow, getHeapStatistics().used_heap_size);
+  const after = getHeapStatistics().used_heap_size;
+  heapLow = kind === 'major' ? after : Math.min(heapLow, after);
   return kind;
 }
 

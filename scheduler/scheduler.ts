@@ -603,9 +603,7 @@ export class Scheduler {
     // keeps filling the same machines with one job's shape, which strands resources (measured: scheduler/README.md).
     if (this.relaxedRandomization && c.placedInCycle >= this.sampleRefresh) this.startCycle(snap, c);
     this.refreshCandidates(snap, c);
-    // A sample drawn when no machine had free room for the class may now offer only evictions while some machine
-    // has it (freed since): once a pass, such a class draws a fresh sample, which looks at free room first.
-    if (c.partialView && this.bestSlot >= 0 && c.roomKind !== ROOM_FREE && c.freeLookPass !== this.pass && !fitsFree(snap, c, this.bestSlot) && snap.rooms.hasRoomAbove(ROOM_FREE, c.needCpu, c.needRam)) {
+    if (this.freeRoomMissed(snap, c)) {
       c.freeLookPass = this.pass;
       this.startCycle(snap, c);
     }
@@ -637,6 +635,16 @@ export class Scheduler {
     if (c.exhaustedFreedSeq !== snap.freedSeq && !rechecked) return this.placeTask(snap, c, task, nowMs, true);
     c.exhaustedFreedSeq = snap.freedSeq;
     return -1;
+  }
+
+  /**
+   * freeRoomMissed: c's cached sample (drawn when no machine had free room for it) offers only evictions at best,
+   * while the free-room grid now has a machine a whole bucket above its request. Once a pass such a class draws a
+   * fresh sample, which looks at free room first (bestOfSuperset).
+   */
+  private freeRoomMissed(snap: CellSnapshot, c: TaskClass): boolean {
+    if (!c.partialView || this.bestSlot < 0 || c.roomKind === ROOM_FREE || c.freeLookPass === this.pass) return false;
+    return !fitsFree(snap, c, this.bestSlot) && snap.rooms.hasRoomAbove(ROOM_FREE, c.needCpu, c.needRam);
   }
 
   /** recheckFreed: step 2 above. Returns true when the class has candidates again (or must walk again). */
