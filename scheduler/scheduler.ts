@@ -32,7 +32,9 @@ import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_UP, type Assignment, type Parke
 /**
  * HOT_MACHINES: besides its own sample, a task also scores the machines the last HOT_MACHINES placements went to.
  * A packing policy piles onto those and a random sample rarely holds them; with them, relaxed randomization
- * places within 0.1-0.4% of an exhaustive search on the 2011 trace (scheduler/README.md).
+ * places within 0.1-0.4% of an exhaustive search on the 2011 trace (scheduler/README.md). A class's last task of
+ * the pass skips them (most online classes hold one task: victims going back to pending): 6-8% of an online pass,
+ * for the same placements within the run-to-run differences (scheduler/README.md).
  */
 export const HOT_MACHINES = 16;
 
@@ -620,7 +622,7 @@ export class Scheduler {
     if (c.nCand > 0) {
       // refreshCandidates and walk tracked the best candidate as they went; avoided pairings need a second look.
       if (!snap.hasAvoidances(task.id) && this.bestSlot >= 0 && this.bestValid === c) {
-        if (this.hotMachines > 0 && this.relaxedRandomization) this.considerHot(snap, c);
+        if (this.hotMachines > 0 && this.relaxedRandomization && !lastOfPass(this.pass, c)) this.considerHot(snap, c);
         return this.bestSlot;
       }
       const best = this.pickBest(snap, c, task, nowMs);
@@ -1407,6 +1409,11 @@ export class Scheduler {
       this.dropClass(c);
     }
   }
+}
+
+/** lastOfPass: the task being decided is class c's last queued task of this pass (see TaskClass.queuedLeft). */
+function lastOfPass(pass: number, c: TaskClass): boolean {
+  return c.queuedPass === pass && c.queuedLeft === 0;
 }
 
 /** verdictOf reuses the entry's last verdict object while its text is unchanged, so a long tail allocates nothing. */
