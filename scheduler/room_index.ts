@@ -271,9 +271,11 @@ export class RoomIndex {
   }
 
   /**
-   * collectFreedSince writes into out the machines of the superset for (needCpu, needRam) whose freed-log stamp
-   * (`freedAt`, CellSnapshot.lastFreedSeq) is at least `since`, in collect's order, and returns how many; cells
-   * where nothing was freed since are skipped whole. out must hold the superset.
+   * collectFreedSince writes into out the machines of the superset for (needCpu, needRam) that may fit and whose
+   * freed-log stamp (`freedAt`, CellSnapshot.lastFreedSeq) is at least `since`, in collect's order, and returns how
+   * many. Left out: cells where nothing was freed since, and the cells of the request's own cpu column below its ram
+   * bucket (certainly short of ram; on a full cell most of a small request's superset, and a recheck would only
+   * reject them one by one). out must hold the superset.
    */
   collectFreedSince(kind: number, needCpu: number, needRam: number, since: number, freedAt: Float64Array, out: Int32Array): number {
     const k = cpuBucket(needCpu);
@@ -286,7 +288,7 @@ export class RoomIndex {
     for (let i = k; i < ROOM_CPU_BUCKETS; i++) {
       if ((col[i] as number) === 0) continue;
       const base = i * ROOM_RAM_BUCKETS;
-      for (let j = i === k ? 0 : j0; j < ROOM_RAM_BUCKETS; j++) {
+      for (let j = j0; j < ROOM_RAM_BUCKETS; j++) {
         const cell = base + j;
         if ((cc[cell] as number) === 0 || (freed[cell] as number) < since) continue;
         const list = cells[cell] as number[];
