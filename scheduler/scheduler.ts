@@ -1122,8 +1122,9 @@ export class Scheduler {
     for (let i = 0; i < this.hotCount; i++) {
       const m = this.hot[i] as number;
       // Only machines it fits without evictions: the hot set is for packing, and a victim search per hot machine
-      // would cost more than it could win.
-      if (m === this.bestSlot || !fitsFree(snap, c, m)) continue;
+      // would cost more than it could win. A job limited to k tasks per machine has usually just filled the hot
+      // machines itself (a 1,000-task job of one task per machine spent half of its pass's evaluations on them).
+      if (m === this.bestSlot || !fitsFree(snap, c, m) || (c.hasSpread && spreadFilter(snap, c, m) !== 0)) continue;
       // The fit term plus the most the other terms can add bounds the score: skip what cannot win.
       const bound = fitScore(snap, c, m, this.policy, this.ramPerCpu) + SCORE_BONUS_MAX;
       if (bound < this.bestScore || (bound === this.bestScore && m > this.bestSlot)) continue;
