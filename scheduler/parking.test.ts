@@ -137,3 +137,40 @@ test('a woken class draws one sample sized for the parked tasks it has left', ()
   assert.equal(p.stats.sampledViews, 1, 'one sample for the 36 tasks left');
   assert.equal(p.stats.rankedMachines, 136);
 });
+
+test('a parked class that many freed machines could wake ranks them as a sample, and still finds the one that fits', () => {
+  // 150 machines full of 65 small free-tier tasks each: evicting enough of them for the waiting batch task would take
+  // more victims than an assignment may have. Then machine 150's tasks are replaced by one large one, and every other
+  // machine has one task end and another start (logged as freed, no room gained): the class's recheck sees more
+  // freed machines than RECHECK_RANK_MIN and ranks them by fit, machine 150 last (its ram is the least used), and
+  // the best-ranked need too many victims. The recheck still goes on to machine 150 (one victim).
+  const cell = new TestCell();
+  for (let m = 1; m <= 150; m++) cell.machine(m, { cpu: 6500 });
+  const small = new Map<number, number[]>();
+  for (let m = 1; m <= 150; m++) small.set(m, Array.from({ length: 65 }, () => cell.place(m, { cpu: 100, ramGiB: 0.1, priority: 0 }).id));
+  const waiting = cell.submit({ job: 'w', cpu: 6500, ramGiB: 1, priority: 104 });
+  const sched = cell.scheduler();
+  assert.deepEqual(ids(sched.schedulePass(cell.snap, cell.queue)), [waiting.id]);
+  for (const id of small.get(150) as number[]) cell.snap.removeTask(id);
+  const big = cell.place(150, { cpu: 6500, ramGiB: 6, priority: 0 });
+  for (let m = 1; m < 150; m++) {
+    cell.snap.removeTask((small.get(m) as number[])[0] as number);
+    cell.place(m, { cpu: 100, ramGiB: 0.1, priority: 0 });
+  }
+  const p = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(p.assignments.map((a) => [a.taskId, a.machineId, a.victims]), [[waiting.id, 150, [big.id]]]);
+  assert.equal(p.stats.supersetRechecks, 1);
+
+  // When many of them fit: the recheck evaluates a sample of the 150, not all of them.
+  const cell2 = new TestCell();
+  for (let m = 1; m <= 150; m++) cell2.machine(m, { cpu: 4000 });
+  const running: number[] = [];
+  for (let m = 1; m <= 150; m++) for (let k = 0; k < 2; k++) running.push(cell2.place(m, { cpu: 2000, priority: 360 }).id);
+  const waiting2 = cell2.submit({ job: 'w', cpu: 1000 });
+  const sched2 = cell2.scheduler();
+  sched2.schedulePass(cell2.snap, cell2.queue);
+  for (const id of running) cell2.snap.removeTask(id);
+  const p2 = sched2.schedulePass(cell2.snap, cell2.queue);
+  assert.equal(p2.assignments[0]?.taskId, waiting2.id);
+  assert.ok(p2.stats.evaluations <= 16, `evaluations ${p2.stats.evaluations}`);
+});

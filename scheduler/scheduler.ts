@@ -120,6 +120,12 @@ export const SAMPLE_REFRESH_PLACEMENTS = 64;
 /** TOP_UP_BUDGET_FACTOR: a class with candidates visits at most this many times `feasibleLimit` machines per task. */
 export const TOP_UP_BUDGET_FACTOR = 4;
 
+/**
+ * RECHECK_RANK_MIN: an exhausted class that finds more machines freed since (in its superset) ranks them by fit and
+ * evaluates the best-ranked, as a sample, instead of evaluating every one (rankAndEvaluate).
+ */
+export const RECHECK_RANK_MIN = 64;
+
 /** RECENT_VIEWS: size of the ring of freshest complete views an exhausted class may narrow its recheck with. */
 export const RECENT_VIEWS = 64;
 
@@ -745,6 +751,15 @@ export class Scheduler {
     this.stats.supersetRechecks++;
     const scratch = this.scratchOf(size);
     const n = snap.rooms.collectFreedSince(c.roomKind, c.needCpu, c.needRam, since, snap.lastFreedSeq, scratch);
+    // Many machines freed since (a burst of evictions): rank them by fit as a sample is ranked and evaluate the
+    // best-ranked, which then serve as a sample (a partial view: when it runs dry the class draws a fresh one). Only
+    // when none of those fits are they all evaluated one by one, so that "nothing fits" stays exact.
+    if (this.bestSamples && n > RECHECK_RANK_MIN && this.rankAndEvaluate(snap, c, scratch, n, Math.max(1, c.parked.length, c.queuedPass === this.pass ? c.queuedLeft + 1 : 0), false)) {
+      c.partialView = true;
+      // As recheckOne does for each machine it adds.
+      for (let i = 0; i < c.nCand; i++) takeFromLargest(c.reasonCounts);
+      return;
+    }
     for (let i = 0; i < n; i++) this.recheckOne(snap, c, scratch[i] as number);
   }
 
@@ -980,17 +995,27 @@ export class Scheduler {
    * fit without evictions are left out. Returns true when some machine was feasible (c holds them as candidates).
    */
   private rankSample(snap: CellSnapshot, c: TaskClass, n: number, left: number, freeOnly: boolean): boolean {
-    const top = this.topK;
-    top.reset(this.limit);
     // Ranking among machines that need evictions (the free-room stage found nothing) scans fewer (PREEMPT_SCAN_MAX).
     const scanMax = freeOnly || c.roomKind === ROOM_FREE ? this.bestScanMax : Math.min(this.bestScanMax, PREEMPT_SCAN_MAX);
     const scan = Math.min(n, scanMax, BEST_SCAN_PER_TASK * left);
     const picks = this.scratchOf(scan);
     snap.rooms.sampleEvenly(n, scan, scan < n ? this.rng.next() : 0, picks);
-    this.stats.rankedMachines += scan;
+    return this.rankAndEvaluate(snap, c, picks, scan, left, freeOnly);
+  }
+
+  /**
+   * rankAndEvaluate ranks `count` machines by fit (those whose room bound fits; with `freeOnly`, only those where c
+   * fits without evictions), keeps the best `limit`, and evaluates in full the best-ranked SAMPLE_PER_TASK per task
+   * c has left (at least SAMPLE_MIN), the rest of the best `limit` only when none of those is feasible. Returns true
+   * when some machine was feasible (c holds them as candidates, the best tracked).
+   */
+  private rankAndEvaluate(snap: CellSnapshot, c: TaskClass, machines: Int32Array, count: number, left: number, freeOnly: boolean): boolean {
+    const top = this.topK;
+    top.reset(this.limit);
+    this.stats.rankedMachines += count;
     const filtered = c.hasSpread || c.conKeys.length > 0;
-    for (let i = 0; i < scan; i++) {
-      const m = picks[i] as number;
+    for (let i = 0; i < count; i++) {
+      const m = machines[i] as number;
       if (!roomBoundFits(snap, c, m)) continue;
       // Rank as the full score will: a machine that needs evictions starts PREEMPTION_BASE_COST behind, so the
       // sample holds the machines that fit as they are whenever there are enough of them.
