@@ -24,9 +24,10 @@ export class QueueEntry {
   verdictPass = 0;
   /** parkedWhy: the verdict this entry was parked with. */
   parkedWhy: string | undefined = undefined;
-  /** inList: the entry is still in its user's list (a parked or removed one stays there until the next ordering). */
-  inList = false;
-  /** list: that list while inList (so leaving it costs no lookup by priority and user). */
+  /**
+   * list: the user's list the entry is still in (a parked or removed one stays there until the next ordering), so
+   * leaving it costs no lookup by priority and user; undefined once the ordering dropped it.
+   */
   list: UserList | undefined = undefined;
   constructor(readonly task: SchedTask) {}
 }
@@ -125,7 +126,7 @@ export class PendingQueue {
     if (owner !== this.parkOwner) this.releaseParked(owner);
     if (e.parkedBy !== undefined || e.removed) return;
     e.parkedBy = owner;
-    if (e.inList) (e.list as UserList).holes++;
+    if (e.list !== undefined) e.list.holes++;
   }
 
   unpark(e: QueueEntry): void {
@@ -133,7 +134,7 @@ export class PendingQueue {
     e.parkedBy = undefined;
     if (e.removed) return;
     // Still in its list (parked and unparked between two orderings): it is no hole after all.
-    if (e.inList) (e.list as UserList).holes--;
+    if (e.list !== undefined) e.list.holes--;
     else this.append(e);
   }
 
@@ -145,7 +146,7 @@ export class PendingQueue {
 
   private forget(e: QueueEntry): void {
     e.removed = true;
-    if (e.inList && e.parkedBy === undefined) (e.list as UserList).holes++;
+    if (e.list !== undefined && e.parkedBy === undefined) e.list.holes++;
     // The class's block of parked verdicts no longer matches its entries (scheduler.ts emitParked).
     if (e.parkedBy !== undefined && e.cls !== undefined) e.cls.parkedDirty = true;
     this.demandCpuMillis -= e.task.limit.cpuMillis;
@@ -156,7 +157,6 @@ export class PendingQueue {
     const list = this.listOf(e.task);
     list.entries.push(e);
     e.list = list;
-    e.inList = true;
   }
 
   /** listOf: the user's list at the task's priority, created when missing. */
@@ -247,7 +247,6 @@ function compactInto(this: QueueEntry[][], list: UserList, user: number, users: 
     for (let i = 0; i < l.length; i++) {
       const e = l[i] as QueueEntry;
       if (e.removed || e.parkedBy !== undefined) {
-        e.inList = false;
         e.list = undefined;
         continue;
       }

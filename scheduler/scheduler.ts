@@ -754,7 +754,9 @@ export class Scheduler {
     // Many machines freed since (a burst of evictions): rank them by fit as a sample is ranked and evaluate the
     // best-ranked, which then serve as a sample (a partial view: when it runs dry the class draws a fresh one). Only
     // when none of those fits are they all evaluated one by one, so that "nothing fits" stays exact.
-    if (this.bestSamples && n > RECHECK_RANK_MIN && this.rankAndEvaluate(snap, c, scratch, n, Math.max(1, c.parked.length, c.queuedPass === this.pass ? c.queuedLeft + 1 : 0), false)) {
+    // A parked class is rechecked before wake counts its parked tasks as what it has left (examineParked).
+    const left = Math.max(this.tasksLeft(c), c.parked.length);
+    if (this.bestSamples && n > RECHECK_RANK_MIN && this.rankAndEvaluate(snap, c, scratch, n, left, false)) {
       c.partialView = true;
       // As recheckOne does for each machine it adds.
       for (let i = 0; i < c.nCand; i++) takeFromLargest(c.reasonCounts);
@@ -975,7 +977,7 @@ export class Scheduler {
     // per task (at most BEST_SCAN_MAX) and evaluates in full only its best-ranked SAMPLE_PER_TASK per task (at
     // least SAMPLE_MIN), the rest only if none of those is feasible. On an online pass most classes that draw a
     // sample hold one or two tasks (victims going back to pending).
-    const left = c.queuedPass === this.pass ? c.queuedLeft + 1 : 1;
+    const left = this.tasksLeft(c);
     // Evictions are the fallback (B15 §3.2): a class that may preempt first samples the machines where it fits as
     // things are (the free-room grid), and samples its whole superset only when none of those is feasible. On a
     // full cell those are a small part of its superset, and a sample of the superset missed them: 29% of the
@@ -1052,6 +1054,11 @@ export class Scheduler {
       for (; i < n2 && c.nCand === 0; i++) this.consider(snap, c, order[i] as number);
     } else for (let i = 0; i < n2; i++) this.consider(snap, c, top.id(i));
     return c.nCand > 0;
+  }
+
+  /** tasksLeft: the tasks class c has left to decide in this pass, the one being decided included (at least 1). */
+  private tasksLeft(c: TaskClass): number {
+    return c.queuedPass === this.pass ? c.queuedLeft + 1 : 1;
   }
 
   /** scratchOf returns viewScratch, grown to hold at least `size` machine slots. */
