@@ -85,6 +85,23 @@ test('a free machine beats a cheaper fit that needs evictions; non-prod preempts
   assert.deepEqual(plan.assignments[0]?.victims, [free.id]);
 });
 
+test('the cheapest eviction wins though every machine scores alike before its victims are searched', () => {
+  // Both machines are full with a priority-0 task at the bottom, so both first score with the least cost an
+  // eviction could have (one priority-0 victim). Machine 1 needs two victims, machine 2 one: only the searched
+  // victims tell them apart, and the tie of the bounds would go to machine 1.
+  for (const policy of ['best', 'worst'] as const) {
+    const cell = new TestCell().machine(1, { cpu: 4000 }).machine(2, { cpu: 4000 });
+    cell.place(1, { cpu: 1000, priority: 0 });
+    cell.place(1, { cpu: 1000, priority: 0 });
+    cell.place(1, { cpu: 2000, priority: 200 });
+    const one = cell.place(2, { cpu: 2000, priority: 0 });
+    cell.place(2, { cpu: 2000, priority: 200 });
+    cell.submit({ cpu: 2000, priority: 104 });
+    const plan = cell.scheduler({ policy }).schedulePass(cell.snap, cell.queue);
+    assert.deepEqual(plan.assignments.map((a) => [a.machineId, a.victims]), [[2, [one.id]]], policy);
+  }
+});
+
 test('victims wait for the next pass, then are placed elsewhere or get a verdict', () => {
   const cell = new TestCell().machine(1, { cpu: 4000 }).machine(2, { cpu: 1000 });
   const victim = cell.place(1, { cpu: 2000, priority: 100 });

@@ -19,9 +19,9 @@ import type { PendingQueue, QueueEntry } from './pending_queue';
 import { CODE_TOO_MANY_VICTIMS, VictimFinder } from './preemption';
 import { CODE_SKIP, REASON_SLOTS, verdictLine } from './reasons';
 import { fitScore, MIXING_WEIGHT, policyCode, scoreMachine, SPREADING_WEIGHT } from './scorers/compose';
-import { PREEMPTION_BASE_COST, preemptionCost } from './scorers/preemption_cost';
+import { PREEMPTION_BASE_COST, preemptionCost, preemptionCostFloor } from './scorers/preemption_cost';
 import { DIMS, DIM_CPU, DIM_RAM, type CellSnapshot } from './snapshot';
-import { classKey, sameClassKey, TaskClass } from './task_class';
+import { classKey, FIT_FREE, FIT_PREEMPT_BOUND, FIT_PREEMPT_EXACT, sameClassKey, TaskClass } from './task_class';
 import { TopK } from './top_k';
 import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_UP, type Assignment, type ParkedVerdicts, type PassStats, type Plan, type SchedTask, type Verdict } from './types';
 
@@ -202,13 +202,17 @@ export class Scheduler {
   // changes the candidate list: inheritance, rechecks, new cycles).
   private bestSlot = -1;
   private bestScore = -Infinity;
+  private bestFit = FIT_FREE;
   private bestValid: TaskClass | undefined = undefined;
   private readonly hot: Int32Array;
   private hotCount = 0;
   private hotNext = 0;
   // Outputs of evaluate(), kept in fields so the inner loop allocates nothing.
   private evalScore = 0;
-  private evalPreempt = false;
+  private evalFit = FIT_FREE;
+  // The machine (and class) whose victims this.victims holds, searched since the snapshot last changed; -1: none.
+  private victimsSlot = -1;
+  private victimsClass: TaskClass | undefined = undefined;
 
   // The three optimizations, copied from the config: the hot paths then read fields of this object only, whatever
   // object (and hidden class) the caller's config is, so the warm-up's config and a real one do not deoptimize them.
@@ -366,6 +370,8 @@ export class Scheduler {
   private decide(snap: CellSnapshot, queue: PendingQueue, entry: QueueEntry, nowMs: number): void {
     const task = entry.task;
     const c = this.classFor(entry);
+    // The snapshot may have changed since the last search (a commit, or a change from outside between passes).
+    this.victimsSlot = -1;
     if (c.queuedPass === this.pass && c.queuedLeft > 0) c.queuedLeft--;
     // Fast path for the long tail of a loaded cell: the class found no machine and nothing was freed since.
     if (verdictHolds(snap, c)) {
@@ -637,13 +643,14 @@ export class Scheduler {
       this.walk(snap, c);
     }
     if (c.nCand > 0) {
-      // refreshCandidates and walk tracked the best candidate as they went; avoided pairings need a second look.
-      if (!snap.hasAvoidances(task.id) && this.bestSlot >= 0 && this.bestValid === c) {
-        if (this.hotMachines > 0 && this.relaxedRandomization && !lastOfPass(this.pass, c)) this.considerHot(snap, c);
-        return this.bestSlot;
-      }
-      const best = this.pickBest(snap, c, task, nowMs);
-      return best >= 0 ? best : this.scanForAvoidingTask(snap, c, task, nowMs);
+      // refreshCandidates and walk tracked the best candidate as they went. Avoided pairings need a second look, and
+      // so does a best that needs evictions: its score is a bound until its victims are searched (exactBest).
+      const tracked = !snap.hasAvoidances(task.id) && this.bestSlot >= 0 && this.bestValid === c;
+      const best = tracked && this.bestFit !== FIT_PREEMPT_BOUND ? this.bestSlot : this.exactBest(snap, c, task, nowMs);
+      // None: the task avoids every candidate, or (rarely) the victims searched could not make room after all.
+      if (best < 0) return c.nCand > 0 ? this.scanForAvoidingTask(snap, c, task, nowMs) : -1;
+      if (tracked && this.hotMachines > 0 && this.relaxedRandomization && !lastOfPass(this.pass, c)) this.considerHot(snap, c);
+      return this.bestSlot;
     }
     // No candidate left in a complete view: the class is exhausted until a machine is freed. Its candidates may have
     // run out long after the view was taken (syncSeq), and machines freed in between were never looked at (a task
@@ -770,7 +777,7 @@ export class Scheduler {
     // Most machines an exhausted class rechecks gained too little room: the room bound (an upper bound on what it
     // could get there) rules them out in a few operations, and a recheck counts no reasons for what it rejects.
     if (!roomBoundFits(snap, c, m) || this.evaluate(snap, c, m) !== 0) return;
-    c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
+    c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalFit);
     // The machine was counted under some reason when the walk rejected it; which one is not kept (that would cost
     // a byte per class and machine), so take it from the largest count. The histogram keeps adding up to the
     // cell, and its shares may lag by the few machines rechecked this way.
@@ -821,9 +828,9 @@ export class Scheduler {
     let i = 0;
     while (i < c.nCand) {
       const m = c.cand[i] as number;
-      if (caching && c.candGen[i] === gen[m] && (c.candDrift[i] === drift[m] || this.stillFits(snap, c, m, c.candPreempt[i] === 1)) && (!c.hasDomainSpread || spreadFilter(snap, c, m) === 0)) {
+      if (caching && c.candGen[i] === gen[m] && (c.candDrift[i] === drift[m] || this.stillFits(snap, c, m, c.candFit[i] !== FIT_FREE)) && (!c.hasDomainSpread || spreadFilter(snap, c, m) === 0)) {
         this.stats.cacheHits++;
-        this.noteBest(c, m, c.candScore[i] as number);
+        this.noteBest(c, m, c.candScore[i] as number, c.candFit[i] as number);
         i++;
         continue;
       }
@@ -837,8 +844,8 @@ export class Scheduler {
       c.candScore[i] = this.evalScore;
       c.candGen[i] = gen[m] as number;
       c.candDrift[i] = drift[m] as number;
-      c.candPreempt[i] = this.evalPreempt ? 1 : 0;
-      this.noteBest(c, m, this.evalScore);
+      c.candFit[i] = this.evalFit;
+      this.noteBest(c, m, this.evalScore, this.evalFit);
       i++;
     }
   }
@@ -851,10 +858,11 @@ export class Scheduler {
   }
 
   /** noteBest: slot m scoring `score` becomes the tracked best of c if it beats it; ties go to the lower slot, as in pickBest. */
-  private noteBest(c: TaskClass, m: number, score: number): void {
+  private noteBest(c: TaskClass, m: number, score: number, fit: number): void {
     if (this.bestValid === c && (score > this.bestScore || (score === this.bestScore && m < this.bestSlot))) {
       this.bestSlot = m;
       this.bestScore = score;
+      this.bestFit = fit;
     }
   }
 
@@ -862,8 +870,8 @@ export class Scheduler {
   private consider(snap: CellSnapshot, c: TaskClass, m: number): number {
     const r = this.evaluate(snap, c, m);
     if (r !== 0) return r;
-    c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
-    this.noteBest(c, m, this.evalScore);
+    c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalFit);
+    this.noteBest(c, m, this.evalScore, this.evalFit);
     return 0;
   }
 
@@ -1130,7 +1138,7 @@ export class Scheduler {
       const m = d.cand[i] as number;
       this.seen[m] = stamp;
       const r = this.evaluate(snap, c, m);
-      if (r === 0) c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
+      if (r === 0) c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalFit);
       else if (r > 0) c.reasonCounts[r] = (c.reasonCounts[r] as number) + 1;
     }
     for (let s = d.syncSeq; s < snap.freedSeq; s++) {
@@ -1138,7 +1146,7 @@ export class Scheduler {
       if (this.seen[m] === stamp) continue;
       this.seen[m] = stamp;
       if (this.evaluate(snap, c, m) !== 0) continue;
-      c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalPreempt);
+      c.pushCandidate(m, this.evalScore, snap.generation[m] as number, snap.driftVersion[m] as number, this.evalFit);
       takeFromLargest(c.reasonCounts);
     }
     this.stats.inherited++;
@@ -1176,35 +1184,37 @@ export class Scheduler {
     if (this.hotCount < this.hotMachines) this.hotCount++;
   }
 
-  /** pickBest: step 5. Returns -1 when every candidate is a machine this task avoids. */
+  /** pickBest: step 5, by cached scores. Returns the candidate's index, or -1 when the task avoids every candidate. */
   private pickBest(snap: CellSnapshot, c: TaskClass, task: SchedTask, nowMs: number): number {
     const avoiding = snap.hasAvoidances(task.id);
     let best = -1;
+    let bestSlot = -1;
     let bestScore = -Infinity;
     for (let i = 0; i < c.nCand; i++) {
       const s = c.candScore[i] as number;
       const m = c.cand[i] as number;
-      if (s < bestScore || (s === bestScore && m > best)) continue;
+      if (s < bestScore || (s === bestScore && m > bestSlot)) continue;
       if (avoiding && avoidFilter(snap, task.id, m, nowMs) !== 0) continue;
-      best = m;
+      best = i;
+      bestSlot = m;
       bestScore = s;
     }
     return best;
   }
 
   /**
-   * evaluate is feasibility then scoring of slot m for class c. Returns 0 (feasible; score and preemption flag
-   * in evalScore / evalPreempt), a reason code, or CODE_SKIP for an empty slot. Filters run cheapest and most
-   * selective first: the state byte; the resource fit (what most why-pending lines are about on a loaded cell),
-   * with the preemption-aware vector computed only when the plain fit fails; attribute constraints; spread limits
-   * (hash lookups); and last the victim search, which walks the machine's tasks and is needed only for machines
-   * that fit after evictions.
+   * evaluate is feasibility then scoring of slot m for class c. Returns 0 (feasible; score and how it fits in
+   * evalScore / evalFit), a reason code, or CODE_SKIP for an empty slot. Filters run cheapest and most selective
+   * first: the state byte; the resource fit (what most why-pending lines are about on a loaded cell), with the
+   * preemption-aware vector computed only when the plain fit fails; attribute constraints; spread limits (hash
+   * lookups). A machine that fits only after evictions is scored with the least preemption cost it could have: the
+   * victim search walks the machine's tasks, and only the machine that would win needs it (exactBest).
    */
   private evaluate(snap: CellSnapshot, c: TaskClass, m: number): number {
     this.stats.evaluations++;
     const st = snap.state[m] as number;
     if (st !== MACHINE_UP) return st === 0 ? CODE_SKIP : machineStateFilter(st);
-    let preempt = false;
+    let fit = FIT_FREE;
     let r: number;
     if (!fitsFree(snap, c, m)) {
       // Per-machine sums decide most machines of a loaded cell exactly (the common case: nothing to evict, or
@@ -1218,7 +1228,7 @@ export class Scheduler {
         r = portsFilter(c, this.avail);
         if (r !== 0) return r;
       }
-      preempt = true;
+      fit = FIT_PREEMPT_BOUND;
     }
     if (c.conKeys.length > 0) {
       r = constraintsFilter(c, m);
@@ -1231,14 +1241,64 @@ export class Scheduler {
       if (r !== 0) return r;
     }
     let penalty = 0;
-    if (preempt) {
-      const n = this.victims.find(snap, c, m);
-      if (n < 0) return CODE_TOO_MANY_VICTIMS;
-      penalty = preemptionCost(n, this.victims.prioritySum);
+    if (fit !== FIT_FREE) {
+      // Evicting enough makes room (above). Unless the machine holds more tasks than one assignment may evict, the
+      // victim search cannot fail, so the score takes the least preemption cost, a bound that exactBest makes exact
+      // should the machine become the best candidate.
+      if ((snap.machineTasks[m] as number[]).length > MAX_VICTIMS_PER_ASSIGNMENT) {
+        penalty = this.searchVictims(snap, c, m);
+        if (penalty < 0) return CODE_TOO_MANY_VICTIMS;
+        fit = FIT_PREEMPT_EXACT;
+      } else {
+        penalty = preemptionCostFloor(snap.minNonProdPriority[m] as number);
+        fit = FIT_PREEMPT_BOUND;
+      }
     }
-    this.evalPreempt = preempt;
+    this.evalFit = fit;
     this.evalScore = scoreMachine(snap, c, m, this.policy, this.ramPerCpu, onMachine) - penalty;
     return 0;
+  }
+
+  /**
+   * searchVictims searches the victims on m for c and returns their preemption cost, or -1 when no set of at most
+   * MAX_VICTIMS_PER_ASSIGNMENT makes room. They stay in this.victims, for commit, until the snapshot changes.
+   */
+  private searchVictims(snap: CellSnapshot, c: TaskClass, m: number): number {
+    const n = this.victims.find(snap, c, m);
+    this.victimsSlot = n < 0 ? -1 : m;
+    this.victimsClass = c;
+    return n < 0 ? -1 : preemptionCost(n, this.victims.prioritySum);
+  }
+
+  /**
+   * exactBest makes the best candidate's score exact, and returns it (-1: every candidate is avoided or gone). A
+   * machine that needs evictions is scored with the least preemption cost it could have (evaluate) until it is
+   * the best; then its victims are searched, its score is lowered to their exact cost, and the best is picked
+   * again, until the best is exact. The choice is the one that exact scores for every candidate would give, for
+   * about one victim search per placement instead of one per machine evaluated.
+   */
+  private exactBest(snap: CellSnapshot, c: TaskClass, task: SchedTask, nowMs: number): number {
+    for (;;) {
+      const i = this.pickBest(snap, c, task, nowMs);
+      if (i < 0) return -1;
+      const m = c.cand[i] as number;
+      if (c.candFit[i] === FIT_PREEMPT_BOUND) {
+        const cost = this.searchVictims(snap, c, m);
+        if (cost < 0) {
+          c.reasonCounts[CODE_TOO_MANY_VICTIMS] = (c.reasonCounts[CODE_TOO_MANY_VICTIMS] as number) + 1;
+          c.dropCandidate(i);
+        } else {
+          c.candScore[i] = (c.candScore[i] as number) + preemptionCostFloor(snap.minNonProdPriority[m] as number) - cost;
+          c.candFit[i] = FIT_PREEMPT_EXACT;
+        }
+        continue;
+      }
+      this.bestValid = c;
+      this.bestSlot = m;
+      this.bestScore = c.candScore[i] as number;
+      this.bestFit = c.candFit[i] as number;
+      return m;
+    }
   }
 
   /**
@@ -1250,9 +1310,15 @@ export class Scheduler {
     let bestScore = -Infinity;
     for (let m = 0; m < snap.slotCount; m++) {
       if (this.evaluate(snap, c, m) !== 0 || avoidFilter(snap, task.id, m, nowMs) !== 0) continue;
-      if (this.evalScore > bestScore || (this.evalScore === bestScore && m < best)) {
+      let score = this.evalScore;
+      if (this.evalFit === FIT_PREEMPT_BOUND) {
+        const cost = this.searchVictims(snap, c, m);
+        if (cost < 0) continue;
+        score += preemptionCostFloor(snap.minNonProdPriority[m] as number) - cost;
+      }
+      if (score > bestScore || (score === bestScore && m < best)) {
         best = m;
-        bestScore = this.evalScore;
+        bestScore = score;
       }
     }
     return best;
@@ -1264,7 +1330,8 @@ export class Scheduler {
    * the task then waits for the next pass.
    */
   private commit(snap: CellSnapshot, queue: PendingQueue, task: SchedTask, c: TaskClass, slot: number): Assignment | undefined {
-    const n = this.victims.find(snap, c, slot);
+    const n = this.victimsSlot === slot && this.victimsClass === c ? this.victims.count : this.victims.find(snap, c, slot);
+    this.victimsSlot = -1;
     if (n < 0) return undefined;
     // By slot: the task is queued (validated) and not placed (decide checked), the victims are slots on `slot`.
     const machineId = snap.machineIdOf(slot);

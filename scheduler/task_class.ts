@@ -13,6 +13,15 @@ import { OP_EQ, OP_EXISTS, OP_IN, OP_NE, OP_NOT_EXISTS, type ParkedVerdicts, typ
 
 const EMPTY_COLUMN = new Int32Array(0);
 
+/**
+ * How a candidate fits (TaskClass.candFit): as things are, or after evictions. A machine that needs evictions
+ * is first scored with the least preemption cost it could have (preemptionCostFloor, an upper bound of its score);
+ * its victims are searched, and its score made exact, only when it is the best candidate (Scheduler.exactBest).
+ */
+export const FIT_FREE = 0;
+export const FIT_PREEMPT_BOUND = 1;
+export const FIT_PREEMPT_EXACT = 2;
+
 /** validateTask checks a task that came from outside; each problem names its field. */
 export function validateTask(t: SchedTask): void {
   if (!Number.isSafeInteger(t.id) || t.id < 0) throw new InvalidArgument('task.id', `must be a non-negative integer, got ${t.id}`);
@@ -106,7 +115,8 @@ export class TaskClass {
   candScore: Float64Array;
   candGen: Uint32Array;
   candDrift: Uint32Array;
-  candPreempt: Uint8Array;
+  /** candFit: FIT_FREE, or the machine needs evictions and its score is a bound (FIT_PREEMPT_BOUND) or exact. */
+  candFit: Uint8Array;
   nCand = 0;
   /** cycle: a walk over the machine permutation from a random start; each slot is visited once per cycle. */
   layoutEpoch = -1;
@@ -195,7 +205,7 @@ export class TaskClass {
     this.candScore = new Float64Array(initialCandidates);
     this.candGen = new Uint32Array(initialCandidates);
     this.candDrift = new Uint32Array(initialCandidates);
-    this.candPreempt = new Uint8Array(initialCandidates);
+    this.candFit = new Uint8Array(initialCandidates);
   }
 
   /** refreshColumns points the compiled constraints at the snapshot's current attribute columns. */
@@ -206,7 +216,7 @@ export class TaskClass {
   }
 
   /** pushCandidate appends a feasible machine with its score; arrays grow by doubling (entries are budgeted by the scheduler). */
-  pushCandidate(slot: number, score: number, gen: number, drift: number, preempt: boolean): void {
+  pushCandidate(slot: number, score: number, gen: number, drift: number, fit: number): void {
     if (this.nCand === this.cand.length) {
       const n = Math.max(8, this.cand.length * 2);
       const c = new Int32Array(n);
@@ -222,15 +232,15 @@ export class TaskClass {
       dr.set(this.candDrift);
       this.candDrift = dr;
       const p = new Uint8Array(n);
-      p.set(this.candPreempt);
-      this.candPreempt = p;
+      p.set(this.candFit);
+      this.candFit = p;
     }
     const i = this.nCand++;
     this.cand[i] = slot;
     this.candScore[i] = score;
     this.candGen[i] = gen;
     this.candDrift[i] = drift;
-    this.candPreempt[i] = preempt ? 1 : 0;
+    this.candFit[i] = fit;
   }
 
   /** dropCandidate removes entry i by moving the last entry into its place. */
@@ -242,7 +252,7 @@ export class TaskClass {
       this.candScore[i] = this.candScore[last] as number;
       this.candGen[i] = this.candGen[last] as number;
       this.candDrift[i] = this.candDrift[last] as number;
-      this.candPreempt[i] = this.candPreempt[last] as number;
+      this.candFit[i] = this.candFit[last] as number;
     }
   }
 
@@ -256,12 +266,12 @@ export class TaskClass {
     this.candScore = from.candScore;
     this.candGen = from.candGen;
     this.candDrift = from.candDrift;
-    this.candPreempt = from.candPreempt;
+    this.candFit = from.candFit;
     from.cand = new Int32Array(0);
     from.candScore = new Float64Array(0);
     from.candGen = new Uint32Array(0);
     from.candDrift = new Uint32Array(0);
-    from.candPreempt = new Uint8Array(0);
+    from.candFit = new Uint8Array(0);
     from.nCand = 0;
   }
 
@@ -275,7 +285,7 @@ export class TaskClass {
     this.candScore = this.candScore.slice(0, keep);
     this.candGen = this.candGen.slice(0, keep);
     this.candDrift = this.candDrift.slice(0, keep);
-    this.candPreempt = this.candPreempt.slice(0, keep);
+    this.candFit = this.candFit.slice(0, keep);
   }
 
   /**
@@ -295,7 +305,7 @@ export class TaskClass {
       this.candScore[w] = this.candScore[i] as number;
       this.candGen[w] = this.candGen[i] as number;
       this.candDrift[w] = this.candDrift[i] as number;
-      this.candPreempt[w] = this.candPreempt[i] as number;
+      this.candFit[w] = this.candFit[i] as number;
       w++;
     }
     this.nCand = w;

@@ -11,3 +11,13 @@ export function preemptionCost(victims: number, victimPrioritySum: number): numb
   if (victims === 0) return 0;
   return PREEMPTION_BASE_COST + PREEMPTION_COST_PER_VICTIM * victims + victimPrioritySum / PRIORITY_MAX;
 }
+
+/**
+ * preemptionCostFloor is the least preemptionCost of any eviction from a machine whose lowest non-prod priority is
+ * `lowestNonProd`: at least one victim, and every victim is non-prod (prod never preempts prod), so at or above it.
+ * The scheduler scores a machine that needs evictions with it until the machine could win, and searches the
+ * victims only then.
+ */
+export function preemptionCostFloor(lowestNonProd: number): number {
+  return preemptionCost(1, lowestNonProd);
+}
