@@ -646,7 +646,7 @@ export class Scheduler {
       // refreshCandidates and walk tracked the best candidate as they went. Avoided pairings need a second look, and
       // so does a best that needs evictions: its score is a bound until its victims are searched (exactBest).
       const tracked = !snap.hasAvoidances(task.id) && this.bestSlot >= 0 && this.bestValid === c;
-      const best = tracked && this.bestFit !== FIT_PREEMPT_BOUND ? this.bestSlot : this.exactBest(snap, c, task, nowMs);
+      const best = tracked && this.bestFit !== FIT_PREEMPT_BOUND ? this.bestSlot : this.exactBest(snap, c, task, nowMs, tracked);
       // None: the task avoids every candidate, or (rarely) the victims searched could not make room after all.
       if (best < 0) return c.nCand > 0 ? this.scanForAvoidingTask(snap, c, task, nowMs) : -1;
       if (tracked && this.hotMachines > 0 && this.relaxedRandomization && !lastOfPass(this.pass, c)) this.considerHot(snap, c);
@@ -1275,22 +1275,23 @@ export class Scheduler {
    * machine that needs evictions is scored with the least preemption cost it could have (evaluate) until it is
    * the best; then its victims are searched, its score is lowered to their exact cost, and the best is picked
    * again, until the best is exact. The choice is the one that exact scores for every candidate would give, for
-   * about one victim search per placement instead of one per machine evaluated.
+   * about one victim search per placement instead of one per machine evaluated. With `tracked`, the best is the one
+   * refreshCandidates and walk tracked, and most often its victims (one, at its lowest non-prod priority) cost
+   * exactly the bound: it stays the best without a second look at the others.
    */
-  private exactBest(snap: CellSnapshot, c: TaskClass, task: SchedTask, nowMs: number): number {
+  private exactBest(snap: CellSnapshot, c: TaskClass, task: SchedTask, nowMs: number, tracked: boolean): number {
+    if (tracked) {
+      const m = this.bestSlot;
+      const cost = this.searchVictims(snap, c, m);
+      if (cost === preemptionCostFloor(snap.minNonProdPriority[m] as number)) return m;
+      this.settleBound(snap, c, c.indexOf(m), cost);
+    }
     for (;;) {
       const i = this.pickBest(snap, c, task, nowMs);
       if (i < 0) return -1;
       const m = c.cand[i] as number;
       if (c.candFit[i] === FIT_PREEMPT_BOUND) {
-        const cost = this.searchVictims(snap, c, m);
-        if (cost < 0) {
-          c.reasonCounts[CODE_TOO_MANY_VICTIMS] = (c.reasonCounts[CODE_TOO_MANY_VICTIMS] as number) + 1;
-          c.dropCandidate(i);
-        } else {
-          c.candScore[i] = (c.candScore[i] as number) + preemptionCostFloor(snap.minNonProdPriority[m] as number) - cost;
-          c.candFit[i] = FIT_PREEMPT_EXACT;
-        }
+        this.settleBound(snap, c, i, this.searchVictims(snap, c, m));
         continue;
       }
       this.bestValid = c;
@@ -1299,6 +1300,21 @@ export class Scheduler {
       this.bestFit = c.candFit[i] as number;
       return m;
     }
+  }
+
+  /**
+   * settleBound: candidate i of c, scored with the bound, had its victims searched (cost, -1 when they cannot make
+   * room): its score drops to the exact cost, or it is dropped.
+   */
+  private settleBound(snap: CellSnapshot, c: TaskClass, i: number, cost: number): void {
+    if (cost < 0) {
+      c.reasonCounts[CODE_TOO_MANY_VICTIMS] = (c.reasonCounts[CODE_TOO_MANY_VICTIMS] as number) + 1;
+      c.dropCandidate(i);
+      return;
+    }
+    const m = c.cand[i] as number;
+    c.candScore[i] = (c.candScore[i] as number) + preemptionCostFloor(snap.minNonProdPriority[m] as number) - cost;
+    c.candFit[i] = FIT_PREEMPT_EXACT;
   }
 
   /**

@@ -243,6 +243,12 @@ export class TaskClass {
     this.candFit[i] = fit;
   }
 
+  /** indexOf: the entry of candidate machine slot m (which must be one). */
+  indexOf(m: number): number {
+    for (let i = 0; i < this.nCand; i++) if (this.cand[i] === m) return i;
+    assert(false, `slot ${m} is not a candidate`);
+  }
+
   /** dropCandidate removes entry i by moving the last entry into its place. */
   dropCandidate(i: number): void {
     assert(i >= 0 && i < this.nCand, 'dropCandidate out of range');
