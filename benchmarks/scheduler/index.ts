@@ -13,7 +13,7 @@
 // pass included.
 // Accounting: every task is charged a reservation equal to its limit (all tasks are new, B15 §5.5).
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import type { Benchmark } from '../main';
 import type { FitPolicy, SchedulerConfig } from '../../cells/config';
@@ -192,6 +192,8 @@ interface RunResult {
   stats: CellStats;
   why: Map<string, number>;
   onlinePassMs: number[];
+  /** onlinePassStartMs: when each online pass started (performance.now()), to place collections in passes. */
+  onlinePassStartMs: number[];
   onlineCpuMs: number[];
   /** onlinePlacements, onlineEvictions: per online pass, what it placed and evicted (the work behind its time). */
   onlinePlacements: number[];
@@ -257,6 +259,7 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
 
   // Online: batches of newly submitted tasks on the loaded cell (with the leftover pending still queued).
   const onlinePassMs: number[] = [];
+  const onlinePassStartMs: number[] = [];
   const onlineCpuMs: number[] = [];
   const onlinePlacements: number[] = [];
   const onlineEvictions: number[] = [];
@@ -272,6 +275,7 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
     const plan = sched.schedulePass(snap, queue);
     const cu = process.cpuUsage(c0);
     onlinePassMs.push(performance.now() - t0);
+    onlinePassStartMs.push(t0);
     onlineCpuMs.push((cu.user + cu.system) / 1000);
     let evicted = 0;
     for (const a of plan.assignments) evicted += a.victims.length;
@@ -284,7 +288,7 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
   }
   const wallSeconds = wallMs / 1000;
   const cpuSeconds = cpuMicros / 1e6;
-  return { placed, pending, preemptions, passes, wallSeconds, cpuSeconds, decisionsPerSecond: (placed + pending) / wallSeconds, decisionsPerCpuSecond: (placed + pending) / cpuSeconds, evaluations, cacheHits, stats, why, onlinePassMs, onlineCpuMs, onlinePlacements, onlineEvictions, onlinePlaced, onlinePreemptions };
+  return { placed, pending, preemptions, passes, wallSeconds, cpuSeconds, decisionsPerSecond: (placed + pending) / wallSeconds, decisionsPerCpuSecond: (placed + pending) / cpuSeconds, evaluations, cacheHits, stats, why, onlinePassMs, onlinePassStartMs, onlineCpuMs, onlinePlacements, onlineEvictions, onlinePlaced, onlinePreemptions };
 }
 
 function pct(x: number): string {
@@ -316,8 +320,18 @@ async function run(args: string[]): Promise<void> {
     const cu = process.cpuUsage(c0);
     warmUpCpuSeconds = (cu.user + cu.system) / 1e6;
   }
+  // Collections (V8's 'gc' performance entries): each is placed in the online pass it started in.
+  const collections: { startMs: number; ms: number }[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) collections.push({ startMs: e.startTime, ms: e.duration });
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const runs: RunResult[] = [];
   for (let r = 0; r < o.runs; r++) runs.push(runOnce(w, o, o.seed + r, typicalCpu, typicalRam));
+  // Node delivers them on a later turn of the event loop.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  gcObserver.disconnect();
+  const gcMsIn = (startMs: number, ms: number): number => collections.filter((g) => g.startMs >= startMs && g.startMs < startMs + ms).reduce((sum, g) => sum + g.ms, 0);
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   const mid = [...runs].sort((a, b) => a.wallSeconds - b.wallSeconds)[Math.floor((runs.length - 1) / 2)] as RunResult;
   const online = runs.flatMap((r) => r.onlinePassMs);
@@ -325,10 +339,15 @@ async function run(args: string[]): Promise<void> {
   const onlinePlacements = runs.flatMap((r) => r.onlinePlacements);
   const onlineEvictions = runs.flatMap((r) => r.onlineEvictions);
   // The slowest online pass, found run by run (a run may hold fewer passes than asked when the trace runs out).
-  let slowestPass = { ms: 0, run: 0, pass: 0, placements: 0, evictions: 0 };
+  let slowestPass = { ms: 0, run: 0, pass: 0, placements: 0, evictions: 0, gcMs: 0 };
+  let gcPasses = 0;
+  let gcMsInPasses = 0;
   runs.forEach((r, run) =>
     r.onlinePassMs.forEach((ms, pass) => {
-      if (ms > slowestPass.ms) slowestPass = { ms, run, pass, placements: r.onlinePlacements[pass] ?? 0, evictions: r.onlineEvictions[pass] ?? 0 };
+      const gcMs = gcMsIn(r.onlinePassStartMs[pass] ?? 0, ms);
+      if (gcMs > 0) gcPasses++;
+      gcMsInPasses += gcMs;
+      if (ms > slowestPass.ms) slowestPass = { ms, run, pass, placements: r.onlinePlacements[pass] ?? 0, evictions: r.onlineEvictions[pass] ?? 0, gcMs };
     }),
   );
   const optimizations = o.optimizations.length === OPTIMIZATIONS.length ? 'all' : o.optimizations.length === 0 ? 'none' : o.optimizations.join(',');
@@ -382,6 +401,9 @@ async function run(args: string[]): Promise<void> {
       placementsPerPassP50: percentile(onlinePlacements, 50),
       evictionsPerPassP50: percentile(onlineEvictions, 50),
       slowestPass,
+      /** gcPasses, gcMsInPasses: online passes with a collection inside, and the collections' total time in them. */
+      gcPasses,
+      gcMsInPasses,
       placed: mid.onlinePlaced,
       preemptions: mid.onlinePreemptions,
     },
@@ -408,7 +430,8 @@ async function run(args: string[]): Promise<void> {
     ['reserved', `cpu ${pct(result.reservedCpuFraction)}, ram ${pct(result.reservedRamFraction)} of capacity`],
     ['stranded', `cpu ${pct(result.strandedCpuFraction)}, ram ${pct(result.strandedRamFraction)} of capacity`],
     ['online passes', `${online.length} x ${o.onlineTasks} new tasks: p50 ${result.online.passMsP50.toFixed(1)} ms, p99 ${result.online.passMsP99.toFixed(1)} ms, max ${result.online.passMsMax.toFixed(1)} ms (CPU p50 ${result.online.cpuMsP50.toFixed(1)}, p99 ${result.online.cpuMsP99.toFixed(1)}, max ${result.online.cpuMsMax.toFixed(1)} ms; first pass after the bulk pass ${result.online.firstPassCpuMs.map((x) => x.toFixed(1)).join(' / ')} ms CPU); placed ${mid.onlinePlaced}, preemptions ${mid.onlinePreemptions}`],
-    ['online pass work', `p50 ${result.online.placementsPerPassP50} placements, ${result.online.evictionsPerPassP50} evictions; slowest pass (run ${result.online.slowestPass.run + 1}, pass ${result.online.slowestPass.pass + 1}) ${result.online.slowestPass.ms.toFixed(1)} ms: ${result.online.slowestPass.placements} placements, ${result.online.slowestPass.evictions} evictions`],
+    ['online pass work', `p50 ${result.online.placementsPerPassP50} placements, ${result.online.evictionsPerPassP50} evictions; slowest pass (run ${result.online.slowestPass.run + 1}, pass ${result.online.slowestPass.pass + 1}) ${result.online.slowestPass.ms.toFixed(1)} ms: ${result.online.slowestPass.placements} placements, ${result.online.slowestPass.evictions} evictions, ${result.online.slowestPass.gcMs.toFixed(1)} ms collecting`],
+    ['online collections', `${gcPasses} of ${online.length} passes had a collection inside (${gcMsInPasses.toFixed(1)} ms in all)`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
