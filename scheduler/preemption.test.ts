@@ -9,7 +9,10 @@ import { REASON_SLOTS } from './reasons';
 import { DIMS } from './snapshot';
 import { classKey, TaskClass } from './task_class';
 import { TestCell } from './testing';
-import { planVerdicts } from './types';
+import type { FitPolicy } from '../cells/config';
+import { planVerdicts, type SchedTask } from './types';
+import { policyCode, scoreMachine } from './scorers/compose';
+import { preemptionCost } from './scorers/preemption_cost';
 
 test('prod evicts non-prod, never prod', () => {
   const cell = new TestCell().machine(1, { cpu: 4000 });
@@ -150,6 +153,57 @@ test('find chooses what the greedy order and pruning choose, on any machine (the
       assert.deepEqual(n < 0 ? undefined : [...finder.victims.subarray(0, n)], referenceVictims(snap, c, m));
     }),
     { numRuns: 400 },
+  );
+});
+
+test('property: a task that may preempt goes where exact scores put it, victims searched on every machine', () => {
+  // The scheduler scores a machine that needs evictions with a bound and searches victims only for the one that
+  // would win (Scheduler.exactBest). The reference searches them on every machine and scores all of them exactly.
+  const running = fc.record({ priority: fc.constantFrom(0, 1, 25, 100, 104, 120, 200), cpu: fc.integer({ min: 100, max: 2000 }), ramGiB: fc.integer({ min: 0, max: 4 }) });
+  const want = fc.record({ priority: fc.constantFrom(1, 25, 104, 110, 200, 300), cpu: fc.integer({ min: 100, max: 4000 }), ramGiB: fc.integer({ min: 0, max: 8 }) });
+  const policies: FitPolicy[] = ['best', 'worst'];
+  fc.assert(
+    fc.property(fc.array(fc.array(running, { maxLength: 8 }), { minLength: 1, maxLength: 6 }), want, fc.constantFrom(...policies), (machines, w, policy) => {
+      const build = (): TestCell => {
+        const cell = new TestCell();
+        machines.forEach((tasks, i) => {
+          cell.machine(i + 1, { cpu: 4000, ramGiB: 16 });
+          let cpu = 0;
+          let ram = 0;
+          for (const t of tasks) {
+            if (cpu + t.cpu > 4000 || ram + t.ramGiB > 16) continue;
+            cpu += t.cpu;
+            ram += t.ramGiB;
+            cell.place(i + 1, { ...t, job: `j${i}` });
+          }
+        });
+        cell.submit({ ...w, job: 'new' });
+        return cell;
+      };
+      const { snap, queue } = build();
+      const task = queue.ordered()[0] as SchedTask;
+      const c = new TaskClass(classKey(task), task, REASON_SLOTS, 8);
+      const finder = new VictimFinder();
+      let best: [number, number[]] | undefined;
+      let bestScore = -Infinity;
+      for (let m = 0; m < snap.slotCount; m++) {
+        // Prod is charged the limits of prod (and may evict all non-prod); every candidate, the reservations.
+        if (c.prod && [c.needCpu, c.needRam].some((x, d) => x > (snap.cap[m * DIMS + d] as number) - (snap.prodLimit[m * DIMS + d] as number))) continue;
+        const n = finder.find(snap, c, m);
+        if (n < 0) continue;
+        const score = scoreMachine(snap, c, m, policyCode(policy), 1) - preemptionCost(n, finder.prioritySum);
+        if (score > bestScore) {
+          bestScore = score;
+          best = [snap.machineIdOf(m), [...finder.victims.subarray(0, n)].map((t) => (snap.tTask[t] as SchedTask).id)];
+        }
+      }
+      for (const over of [{ policy }, { policy, scoreCaching: false, equivalenceClasses: false, relaxedRandomization: false }]) {
+        const cell = build();
+        const plan = cell.scheduler(over).schedulePass(cell.snap, cell.queue);
+        assert.deepEqual(plan.assignments.map((a) => [a.machineId, a.victims]), best === undefined ? [] : [best], JSON.stringify(over));
+      }
+    }),
+    { numRuns: 300 },
   );
 });
 
