@@ -397,6 +397,11 @@ async function run(args: string[]): Promise<void> {
       cpuMsMax: percentile(onlineCpu, 100),
       /** firstPassCpuMs: the first online pass after the bulk pass, per run (included in the percentiles). */
       firstPassCpuMs: runs.map((r) => r.onlineCpuMs[0] ?? 0),
+      /**
+       * perRun: each run's online p50 and p99 beside its bulk pass's wall time, the same work every run: on a shared
+       * host a slow spell moves a whole run, which the bulk time shows.
+       */
+      perRun: runs.map((r) => ({ passMsP50: percentile(r.onlinePassMs, 50), passMsP99: percentile(r.onlinePassMs, 99), bulkWallSeconds: r.wallSeconds })),
       /** placementsPerPassP50 / evictionsPerPassP50: the work of a typical pass; slowestPass: the work of the slowest. */
       placementsPerPassP50: percentile(onlinePlacements, 50),
       evictionsPerPassP50: percentile(onlineEvictions, 50),
@@ -432,6 +437,7 @@ async function run(args: string[]): Promise<void> {
     ['online passes', `${online.length} x ${o.onlineTasks} new tasks: p50 ${result.online.passMsP50.toFixed(1)} ms, p99 ${result.online.passMsP99.toFixed(1)} ms, max ${result.online.passMsMax.toFixed(1)} ms (CPU p50 ${result.online.cpuMsP50.toFixed(1)}, p99 ${result.online.cpuMsP99.toFixed(1)}, max ${result.online.cpuMsMax.toFixed(1)} ms; first pass after the bulk pass ${result.online.firstPassCpuMs.map((x) => x.toFixed(1)).join(' / ')} ms CPU); placed ${mid.onlinePlaced}, preemptions ${mid.onlinePreemptions}`],
     ['online pass work', `p50 ${result.online.placementsPerPassP50} placements, ${result.online.evictionsPerPassP50} evictions; slowest pass (run ${result.online.slowestPass.run + 1}, pass ${result.online.slowestPass.pass + 1}) ${result.online.slowestPass.ms.toFixed(1)} ms: ${result.online.slowestPass.placements} placements, ${result.online.slowestPass.evictions} evictions, ${result.online.slowestPass.gcMs.toFixed(1)} ms collecting`],
     ['online collections', `${gcPasses} of ${online.length} passes had a collection inside (${gcMsInPasses.toFixed(1)} ms in all)`],
+    ['online per run', result.online.perRun.map((r, i) => `run ${i + 1}: p50 ${r.passMsP50.toFixed(1)} ms, p99 ${r.passMsP99.toFixed(1)} ms (bulk pass ${r.bulkWallSeconds.toFixed(3)} s)`).join('; ')],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
