@@ -4,7 +4,10 @@
 // Options: --policy worst|best|hybrid  --optimizations all|none|caching,classes,randomization
 //          --workload google-2011|FILE.jsonl  --runs N  --machines N --tasks N (sample)  --feasible-limit N
 //          --online-passes N  --online-tasks N  --seed N  --hot N  --refresh N
-//          --room-index on|off  --sample-order best|random  --best-scan N  --warm-up on|off  --idle-gc on|off  --json
+//          --room-index on|off  --sample-order best|random  --best-scan N  --warm-up on|off  --idle-gc on|off
+//          --loader compiled|tsx  --json
+// --loader (default compiled) runs the measurement in a child process from the code compiled to JavaScript, as the
+// scheduler daemon runs (cli/up/compiled.ts); tsx runs it here, under tsx's loader (~10% slower, scheduler/README.md).
 // --warm-up (default on) runs scheduler/warm_up.ts once before the runs, untimed, as a scheduler process does at
 // startup; its CPU time is reported. --idle-gc (default on) collects between passes, untimed, as the scheduler
 // process does while it waits for its next pass (scheduler/idle_gc.ts): the young generation, and the whole heap
@@ -12,10 +15,13 @@
 // off, scavenges and a full collection land in some passes. Every online pass is timed, the first after the bulk
 // pass included.
 // Accounting: every task is charged a reservation equal to its limit (all tasks are new, B15 §5.5).
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import type { Benchmark } from '../main';
+import { COMPILED_NODE_FLAGS, compileEntry } from '../../cli/up/compiled';
 import type { FitPolicy, SchedulerConfig } from '../../cells/config';
 import { FIT_POLICIES } from '../../cells/config';
 import { SeededRng } from '../../model/rng';
@@ -52,11 +58,12 @@ interface Options {
   bestScan: number;
   warmUp: boolean;
   idleGc: boolean;
+  loader: 'compiled' | 'tsx';
   json: boolean;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { policy: 'hybrid', optimizations: [...OPTIMIZATIONS], workload: 'google-2011', runs: 3, machines: 0, tasks: 0, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, onlinePasses: 20, onlineTasks: 1000, seed: 1, hot: HOT_MACHINES, refresh: SAMPLE_REFRESH_PLACEMENTS, roomIndex: true, sampleOrder: SAMPLE_ORDER, bestScan: BEST_SCAN_MAX, warmUp: true, idleGc: true, json: false };
+  const o: Options = { policy: 'hybrid', optimizations: [...OPTIMIZATIONS], workload: 'google-2011', runs: 3, machines: 0, tasks: 0, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, onlinePasses: 20, onlineTasks: 1000, seed: 1, hot: HOT_MACHINES, refresh: SAMPLE_REFRESH_PLACEMENTS, roomIndex: true, sampleOrder: SAMPLE_ORDER, bestScan: BEST_SCAN_MAX, warmUp: true, idleGc: true, loader: 'compiled', json: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const v = (): string => {
@@ -135,6 +142,12 @@ function parseArgs(args: string[]): Options {
         const x = v();
         if (x !== 'on' && x !== 'off') throw new Error('--warm-up must be on or off');
         o.warmUp = x === 'on';
+        break;
+      }
+      case '--loader': {
+        const x = v();
+        if (x !== 'compiled' && x !== 'tsx') throw new Error('--loader must be compiled or tsx');
+        o.loader = x;
         break;
       }
       case '--idle-gc': {
@@ -295,8 +308,17 @@ function pct(x: number): string {
   return `${(x * 100).toFixed(2)}%`;
 }
 
+/** COMPILED_CHILD marks the child process that runs the compiled measurement. */
+const COMPILED_CHILD = 'BORG_SCHEDULER_BENCH_COMPILED';
+
 async function run(args: string[]): Promise<void> {
   const o = parseArgs(args);
+  if (o.loader === 'compiled' && process.env[COMPILED_CHILD] !== '1') {
+    const bundle = await compileEntry(join(here, 'compiled_entry.ts'), join(here, '../../.borg/build'));
+    const r = spawnSync(process.execPath, [...COMPILED_NODE_FLAGS, bundle, ...args], { stdio: 'inherit', env: { ...process.env, [COMPILED_CHILD]: '1' } });
+    process.exitCode = r.status ?? 1;
+    return;
+  }
   const t0 = performance.now();
   let w: Workload;
   if (o.workload === 'google-2011') w = await readGoogle2011(TRACE_DIR);
@@ -415,6 +437,7 @@ async function run(args: string[]): Promise<void> {
     readSeconds,
     warmUp: o.warmUp,
     idleGc: o.idleGc,
+    loader: o.loader,
     warmUpCpuSeconds,
     skipped: w.skipped,
     notes: [...w.notes, 'accounting: reservations = limits (every task is new); typical task for stranding = median request', `stranding threshold: ${typicalCpu} millicores / ${formatBytes(typicalRam)}`],
@@ -425,7 +448,7 @@ async function run(args: string[]): Promise<void> {
   }
   const rows: [string, string][] = [
     ['workload', `${result.workload}: ${result.machines} machines, ${result.tasks} tasks (read in ${readSeconds.toFixed(1)} s)`],
-    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, hot ${o.hot}, refresh ${o.refresh}, ${o.roomIndex ? `room index, ${o.sampleOrder} samples${o.sampleOrder === 'best' ? ` (scan ${BEST_SCAN_PER_TASK} per task left up to ${o.bestScan}, ${SAMPLE_PER_TASK} evaluated per task left, at least ${SAMPLE_MIN})` : ''}` : 'no room index'}, ${o.runs} run(s), warm-up ${o.warmUp ? `on (${warmUpCpuSeconds.toFixed(2)} s CPU at startup, untimed)` : 'off'}, idle-time GC ${o.idleGc ? 'on' : 'off'}`],
+    ['configuration', `policy ${result.policy}, optimizations ${optimizations}, feasible limit ${o.feasibleLimit}, hot ${o.hot}, refresh ${o.refresh}, ${o.roomIndex ? `room index, ${o.sampleOrder} samples${o.sampleOrder === 'best' ? ` (scan ${BEST_SCAN_PER_TASK} per task left up to ${o.bestScan}, ${SAMPLE_PER_TASK} evaluated per task left, at least ${SAMPLE_MIN})` : ''}` : 'no room index'}, ${o.runs} run(s), warm-up ${o.warmUp ? `on (${warmUpCpuSeconds.toFixed(2)} s CPU at startup, untimed)` : 'off'}, idle-time GC ${o.idleGc ? 'on' : 'off'}, ${o.loader === 'compiled' ? 'compiled JavaScript' : 'under tsx'}`],
     ['placed / pending', `${result.placed} / ${result.pending} (${result.passes} passes of at most 20000 assignments)`],
     ['preemptions', `${result.preemptions}`],
     ['decisions per second', `${Math.round(result.decisionsPerSecond)} (median; per CPU second ${Math.round(result.decisionsPerCpuSecond)})`],

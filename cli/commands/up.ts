@@ -162,7 +162,8 @@ register('up', {
       sup.startScript(`borglet-${m.name}`, join(root, 'borglet/main.ts'), ['--machine', m.name, '--cell', cellFile, '--state-dir', join(stateDir, 'borglets', m.name)], root);
     }
     if (config.simulatedMachines) sup.startScript('sim-borglets', join(root, 'sim/borglets/main.ts'), ['--cell', cellFile], root);
-    sup.startScript('scheduler', join(root, 'scheduler/process/main.ts'), ['--cell', cellFile], root);
+    // The scheduler runs compiled: its passes are ~10% faster than under tsx (scheduler/README.md).
+    await sup.startCompiled('scheduler', join(root, 'scheduler/process/main.ts'), ['--cell', cellFile], root);
 
     let stopping = false;
     const stop = async (why: string) => {

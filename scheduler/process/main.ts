@@ -1,5 +1,6 @@
-// The scheduler daemon: `node --import tsx scheduler/process/main.ts --cell cells/local.yaml`. It authenticates
-// with the cell's `scheduler` certificate (prepared by borg up) and follows whichever replica is the master.
+// The scheduler daemon: `node --import tsx scheduler/process/main.ts --cell cells/local.yaml`. borg up runs it
+// compiled to JavaScript instead (cli/up/compiled.ts), where its passes are ~10% faster. It authenticates with the
+// cell's `scheduler` certificate (prepared by borg up) and follows whichever replica is the master.
 import { loadCellConfig } from '../../cells/config';
 import { loadIdentity, SCHEDULER_NAME } from '../../cells/identity';
 import { clientCredentials } from '../../cells/security/index';

@@ -16,8 +16,10 @@ import { BorgMasterClient, CHANNEL_OPTIONS, invoke, type CellStatusResponse, typ
 import { MiB } from '../../model/resources';
 import { BorgError, NotLeader } from '../../model/errors';
 import { freePort } from '../ports';
+import { COMPILED_NODE_FLAGS, compileEntry } from '../../cli/up/compiled';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TSX_LOADER = ['--import', 'tsx', '--no-deprecation'];
 
 /** SIM_BORGLETS_NICE: the simulated Borglets process's nice value (19 is the lowest priority). */
 const SIM_BORGLETS_NICE = 10;
@@ -111,7 +113,9 @@ security: { caDir: ${dir}/ca }
       cell.borglets.child.stdout?.on('data', (d: Buffer) => cell.simLines.push(...d.toString().split('\n').filter((l) => l !== '')));
       await cell.waitOutput(cell.borglets, 'listening on', 60_000);
       for (const r of config.replicas) cell.startReplica(r.id);
-      cell.scheduler = cell.spawn('scheduler', join(ROOT, 'scheduler/process/main.ts'), ['--cell', cellFile], []);
+      // Compiled, as `borg up` runs it (cli/up/compiled.ts).
+      const scheduler = await compileEntry(join(ROOT, 'scheduler/process/main.ts'), join(ROOT, '.borg', 'build'));
+      cell.scheduler = cell.spawn('scheduler', scheduler, ['--cell', cellFile], COMPILED_NODE_FLAGS, []);
       await cell.waitStatus((s) => s.leaderReplica !== 0, 120_000);
     } catch (e: unknown) {
       await cell.stop();
@@ -120,8 +124,9 @@ security: { caDir: ${dir}/ca }
     return cell;
   }
 
-  private spawn(name: string, script: string, args: string[], nodeFlags: string[]): Daemon {
-    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', '--no-deprecation', script, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  /** spawn runs a TypeScript script under tsx, or (loader []) a compiled one. */
+  private spawn(name: string, script: string, args: string[], nodeFlags: readonly string[], loader: readonly string[] = TSX_LOADER): Daemon {
+    const child = spawn(process.execPath, [...nodeFlags, ...loader, script, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const log = createWriteStream(join(this.opts.logDir ?? this.dir, `${name}.log`), { flags: 'a' });
     this.logs.push(log);
     let out = '';
