@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,6 +23,17 @@ test('a compiled entry runs like its sources, each file keeping its own import.m
     assert.deepEqual(printed, [pathToFileURL(a).href, pathToFileURL(b).href, 42, ['x', 'y']]);
     assert.equal(await compileEntry(a, out), bundle, 'the same code compiles to the same file');
     assert.deepEqual(readdirSync(out), [bundle.slice(out.length + 1)]);
+    // A change leaves the earlier bundle until it is a day old.
+    writeFileSync(b, 'export const where: string = import.meta.url;\nexport const twice = (n: number): number => n + n;\n');
+    const changed = await compileEntry(a, out);
+    assert.notEqual(changed, bundle);
+    assert.deepEqual(readdirSync(out).sort(), [bundle, changed].map((f) => f.slice(out.length + 1)).sort());
+    const dayAgo = (Date.now() - 25 * 3600 * 1000) / 1000;
+    utimesSync(bundle, dayAgo, dayAgo);
+    utimesSync(changed, dayAgo, dayAgo);
+    writeFileSync(b, 'export const where: string = import.meta.url;\nexport const twice = (n: number): number => n * 2;\n');
+    const third = await compileEntry(a, out);
+    assert.deepEqual(readdirSync(out), [third.slice(out.length + 1)], 'the day-old bundles are gone');
     writeFileSync(b, 'export const where = ;\n');
     await assert.rejects(compileEntry(a, out), /where\.ts/);
   } finally {

@@ -5,7 +5,7 @@
 // node_modules, which is why the bundle is written inside the project (.borg/build). The bundle's name carries a
 // hash of its contents, so starting the same code again reuses it, and concurrent builds of it write the same file.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,12 +41,30 @@ export async function compileEntry(entry: string, outDir: string): Promise<strin
   const out = r.outputFiles[0];
   if (out === undefined) throw new Error(`esbuild wrote nothing for ${entry}`);
   const hash = createHash('sha256').update(out.contents).digest('hex').slice(0, 16);
-  const file = join(outDir, `${basename(dirname(entry))}-${basename(entry, '.ts')}.${hash}.mjs`);
+  const name = `${basename(dirname(entry))}-${basename(entry, '.ts')}`;
+  const file = join(outDir, `${name}.${hash}.mjs`);
   if (!existsSync(file)) {
     mkdirSync(outDir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, out.contents);
     renameSync(tmp, file);
+    forgetOldBuilds(outDir, name, file);
   }
   return file;
+}
+
+/** OLD_BUILD_MS: a bundle of an entry not rebuilt for this long is removed when the entry is next rebuilt. */
+const OLD_BUILD_MS = 24 * 3600 * 1000;
+
+/**
+ * forgetOldBuilds removes the entry's earlier bundles (each code change leaves one) once they are a day old: old
+ * enough that no process is still between building one and starting from it.
+ */
+function forgetOldBuilds(outDir: string, name: string, keep: string): void {
+  const now = Date.now();
+  for (const f of readdirSync(outDir)) {
+    const path = join(outDir, f);
+    if (path === keep || !f.startsWith(`${name}.`) || !f.endsWith('.mjs')) continue;
+    if (now - statSync(path).mtimeMs > OLD_BUILD_MS) rmSync(path, { force: true });
+  }
 }
