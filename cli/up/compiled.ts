@@ -65,6 +65,8 @@ function forgetOldBuilds(outDir: string, name: string, keep: string): void {
   for (const f of readdirSync(outDir)) {
     const path = join(outDir, f);
     if (path === keep || !f.startsWith(`${name}.`) || !f.endsWith('.mjs')) continue;
-    if (now - statSync(path).mtimeMs > OLD_BUILD_MS) rmSync(path, { force: true });
+    // Another process may be removing it too.
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st !== undefined && now - st.mtimeMs > OLD_BUILD_MS) rmSync(path, { force: true });
   }
 }
