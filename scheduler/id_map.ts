@@ -39,15 +39,23 @@ export class IdMap<V> {
     }
   }
 
-  // Lookups take any number: one that is not a valid id (negative, NaN, fractional) is simply absent.
+  /**
+   * positionOf: the table position holding id, or -1 when it is absent. Lookups take any number: one that is not a
+   * valid id (negative, NaN, fractional) is simply absent.
+   */
+  private positionOf(id: number): number {
+    if (!(id >= 0)) return -1;
+    const i = this.index(id);
+    return this.keys[i] === id ? i : -1;
+  }
+
   has(id: number): boolean {
-    return id >= 0 && this.keys[this.index(id)] === id;
+    return this.positionOf(id) >= 0;
   }
 
   get(id: number): V | undefined {
-    if (!(id >= 0)) return undefined;
-    const i = this.index(id);
-    return this.keys[i] === id ? this.vals[i] : undefined;
+    const i = this.positionOf(id);
+    return i < 0 ? undefined : this.vals[i];
   }
 
   set(id: number, v: V): void {
@@ -78,18 +86,16 @@ export class IdMap<V> {
 
   /** delete removes id; the entries after it in its probe run shift back, so lookups never need tombstones. */
   delete(id: number): boolean {
-    if (!(id >= 0)) return false;
-    const i = this.index(id);
-    if (this.keys[i] !== id) return false;
+    const i = this.positionOf(id);
+    if (i < 0) return false;
     this.removeAt(i);
     return true;
   }
 
   /** take removes id and returns its value (undefined when absent): a get and a delete in one probe. */
   take(id: number): V | undefined {
-    if (!(id >= 0)) return undefined;
-    const i = this.index(id);
-    if (this.keys[i] !== id) return undefined;
+    const i = this.positionOf(id);
+    if (i < 0) return undefined;
     const v = this.vals[i];
     this.removeAt(i);
     return v;

@@ -210,7 +210,8 @@ export class Scheduler {
   // Outputs of evaluate(), kept in fields so the inner loop allocates nothing.
   private evalScore = 0;
   private evalFit = FIT_FREE;
-  // The machine (and class) whose victims this.victims holds, searched since the snapshot last changed; -1: none.
+  // The machine (and class) whose victims this.victims holds, searched in the current decision (reset at the start
+  // of each: the snapshot changes between decisions); -1: none.
   private victimsSlot = -1;
   private victimsClass: TaskClass | undefined = undefined;
 
@@ -1250,7 +1251,7 @@ export class Scheduler {
         if (penalty < 0) return CODE_TOO_MANY_VICTIMS;
         fit = FIT_PREEMPT_EXACT;
       } else {
-        penalty = preemptionCostFloor(snap.minNonProdPriority[m] as number);
+        penalty = boundPenalty(snap, m);
         fit = FIT_PREEMPT_BOUND;
       }
     }
@@ -1283,7 +1284,7 @@ export class Scheduler {
     if (tracked) {
       const m = this.bestSlot;
       const cost = this.searchVictims(snap, c, m);
-      if (cost === preemptionCostFloor(snap.minNonProdPriority[m] as number)) return m;
+      if (cost === boundPenalty(snap, m)) return m;
       this.settleBound(snap, c, c.indexOf(m), cost);
     }
     for (;;) {
@@ -1312,8 +1313,7 @@ export class Scheduler {
       c.dropCandidate(i);
       return;
     }
-    const m = c.cand[i] as number;
-    c.candScore[i] = (c.candScore[i] as number) + preemptionCostFloor(snap.minNonProdPriority[m] as number) - cost;
+    c.candScore[i] = exactScore(snap, c.cand[i] as number, c.candScore[i] as number, cost);
     c.candFit[i] = FIT_PREEMPT_EXACT;
   }
 
@@ -1330,7 +1330,7 @@ export class Scheduler {
       if (this.evalFit === FIT_PREEMPT_BOUND) {
         const cost = this.searchVictims(snap, c, m);
         if (cost < 0) continue;
-        score += preemptionCostFloor(snap.minNonProdPriority[m] as number) - cost;
+        score = exactScore(snap, m, score, cost);
       }
       if (score > bestScore || (score === bestScore && m < best)) {
         best = m;
@@ -1347,7 +1347,6 @@ export class Scheduler {
    */
   private commit(snap: CellSnapshot, queue: PendingQueue, task: SchedTask, c: TaskClass, slot: number): Assignment | undefined {
     const n = this.victimsSlot === slot && this.victimsClass === c ? this.victims.count : this.victims.find(snap, c, slot);
-    this.victimsSlot = -1;
     if (n < 0) return undefined;
     // By slot: the task is queued (validated) and not placed (decide checked), the victims are slots on `slot`.
     const machineId = snap.machineIdOf(slot);
@@ -1569,6 +1568,16 @@ function boundShort(snap: CellSnapshot, c: TaskClass, m: number): number {
 /** roomBoundFits: the class's room bound on slot m holds its request (necessary for feasibility). */
 function roomBoundFits(snap: CellSnapshot, c: TaskClass, m: number): boolean {
   return boundShort(snap, c, m) === 0;
+}
+
+/** boundPenalty: the least preemption cost an eviction from slot m could have (the bound evaluate scores with). */
+function boundPenalty(snap: CellSnapshot, m: number): number {
+  return preemptionCostFloor(snap.minNonProdPriority[m] as number);
+}
+
+/** exactScore: the score of slot m, scored with the bound, once its victims are known to cost `cost`. */
+function exactScore(snap: CellSnapshot, m: number, boundScore: number, cost: number): number {
+  return boundScore + boundPenalty(snap, m) - cost;
 }
 
 /** verdictHolds: class c found no machine and nothing was freed (nor the layout changed) since; its verdict stands. */

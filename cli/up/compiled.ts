@@ -11,6 +11,9 @@ import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
+/** TSX_NODE_FLAGS: how a TypeScript entry is run as it is, under tsx's loader. */
+export const TSX_NODE_FLAGS = ['--import', 'tsx', '--no-deprecation'];
+
 /** COMPILED_NODE_FLAGS: how a compiled entry is run (its stack traces point into the TypeScript sources). */
 export const COMPILED_NODE_FLAGS = ['--enable-source-maps', '--no-deprecation'];
 

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { COMPILED_NODE_FLAGS, compileEntry } from './compiled';
+import { COMPILED_NODE_FLAGS, compileEntry, TSX_NODE_FLAGS } from './compiled';
 
 export interface Daemon {
   name: string;
@@ -42,7 +42,7 @@ export class Supervisor {
 
   /** startScript runs one of the project's TypeScript daemons under node with tsx. */
   startScript(name: string, script: string, args: string[], cwd: string): Daemon {
-    return this.start(name, process.execPath, ['--import', 'tsx', '--no-deprecation', script, ...args], cwd);
+    return this.start(name, process.execPath, [...TSX_NODE_FLAGS, script, ...args], cwd);
   }
 
   /** startCompiled runs one of them compiled to JavaScript first (compiled.ts), for a daemon whose speed counts. */

@@ -16,10 +16,9 @@ import { BorgMasterClient, CHANNEL_OPTIONS, invoke, type CellStatusResponse, typ
 import { MiB } from '../../model/resources';
 import { BorgError, NotLeader } from '../../model/errors';
 import { freePort } from '../ports';
-import { COMPILED_NODE_FLAGS, compileEntry } from '../../cli/up/compiled';
+import { COMPILED_NODE_FLAGS, compileEntry, TSX_NODE_FLAGS } from '../../cli/up/compiled';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX_LOADER = ['--import', 'tsx', '--no-deprecation'];
 
 /** SIM_BORGLETS_NICE: the simulated Borglets process's nice value (19 is the lowest priority). */
 const SIM_BORGLETS_NICE = 10;
@@ -124,8 +123,8 @@ security: { caDir: ${dir}/ca }
     return cell;
   }
 
-  /** spawn runs a TypeScript script under tsx, or (loader []) a compiled one. */
-  private spawn(name: string, script: string, args: string[], nodeFlags: readonly string[], loader: readonly string[] = TSX_LOADER): Daemon {
+  /** spawn runs a script with node: a TypeScript one under tsx (TSX_NODE_FLAGS), or a compiled one. */
+  private spawn(name: string, script: string, args: string[], nodeFlags: readonly string[], loader: readonly string[] = TSX_NODE_FLAGS): Daemon {
     const child = spawn(process.execPath, [...nodeFlags, ...loader, script, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const log = createWriteStream(join(this.opts.logDir ?? this.dir, `${name}.log`), { flags: 'a' });
     this.logs.push(log);
