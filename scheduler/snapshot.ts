@@ -703,8 +703,6 @@ export class CellSnapshot {
     for (const t of this.machineTasks[slot] as number[]) this.countLowest(slot, this.tPriority[t] as number);
   }
 
-
-
   private ensureTaskCapacity(n: number): void {
     if (n <= this.taskCapacity) return;
     let cap = Math.max(1024, this.taskCapacity);
