@@ -20,7 +20,7 @@ import { CODE_TOO_MANY_VICTIMS, VictimFinder } from './preemption';
 import { CODE_SKIP, REASON_SLOTS, verdictLine } from './reasons';
 import { fitScore, MIXING_WEIGHT, policyCode, scoreMachine, SPREADING_WEIGHT } from './scorers/compose';
 import { PREEMPTION_BASE_COST, preemptionCost, preemptionCostFloor } from './scorers/preemption_cost';
-import { DIMS, DIM_CPU, DIM_RAM, type CellSnapshot } from './snapshot';
+import { DIMS, DIM_CPU, DIM_RAM, growRefs, type CellSnapshot } from './snapshot';
 import { classKey, FIT_FREE, FIT_PREEMPT_BOUND, FIT_PREEMPT_EXACT, sameClassKey, TaskClass } from './task_class';
 import { TopK } from './top_k';
 import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_UP, type Assignment, type ParkedVerdicts, type PassStats, type Plan, type SchedTask, type Verdict } from './types';
@@ -174,10 +174,10 @@ export class Scheduler {
   /**
    * slotClass, slotTask: by snapshot task slot, the class of the task this scheduler placed there and that task, so
    * an evicted victim's queue entry starts with its class instead of being keyed again (valid while the snapshot's
-   * task in the slot is still that task: classAt).
+   * task in the slot is still that task: classAt). Sized like the snapshot's tables of placed tasks.
    */
-  private readonly slotClass: (TaskClass | undefined)[] = [];
-  private readonly slotTask: (SchedTask | undefined)[] = [];
+  private slotClass: (TaskClass | undefined)[] = [];
+  private slotTask: (SchedTask | undefined)[] = [];
   private cacheEntries = 0;
   /** useSeq: a counter stamped on a class at each use (TaskClass.lastUse), so eviction knows the least recent. */
   private useSeq = 0;
@@ -1360,6 +1360,11 @@ export class Scheduler {
     }
     const evicted = EVICTED;
     const placed = snap.evictAndPlace(victimSlots, n, task, slot, evicted);
+    if (placed >= this.slotClass.length) {
+      // Grown with the snapshot's tables, to their size: at the same moments, not whenever V8 would grow these.
+      this.slotClass = growRefs(this.slotClass, snap.taskSlotCapacity);
+      this.slotTask = growRefs(this.slotTask, snap.taskSlotCapacity);
+    }
     this.slotClass[placed] = c;
     this.slotTask[placed] = task;
     const victimIds = new Array<number>(n);

@@ -127,3 +127,19 @@ test('property: jobTasksOn counts exactly the tasks of a job on a machine, with 
     { numRuns: 300 },
   );
 });
+
+test('the tables of placed tasks grow together, to the capacity, not one by one as they are written', () => {
+  const cell = new TestCell().machine(1, { cpu: 1_000_000, ramGiB: 1024 }).machine(2, { cpu: 1_000_000, ramGiB: 1024 });
+  const s = cell.snap;
+  const tasks: SchedTask[] = [];
+  for (let i = 0; i < 1024; i++) tasks.push(cell.place(1 + (i % 2), { cpu: 10, ramGiB: 0.01 }));
+  assert.equal(s.taskSlotCapacity, 1024);
+  assert.equal(s.tTask.length, 1024, 'the task references are sized like the typed arrays');
+  tasks.push(cell.place(1, { cpu: 10, ramGiB: 0.01 }));
+  assert.equal(s.taskSlotCapacity, 2048, 'capacity doubles');
+  assert.equal(s.tTask.length, 2048, 'and the references grow with it, at once');
+  for (const t of tasks) assert.ok(s.isPlaced(t.id));
+  let n = 0;
+  s.forEachPlaced(() => n++);
+  assert.equal(n, 1025);
+});

@@ -10,6 +10,7 @@ test('warmUp exercises placements, preemptions and superset rechecks, determinis
   assert.ok(a.placed > 500, `placed ${a.placed}`);
   assert.ok(a.preemptions > 0, 'preempts');
   assert.ok(a.supersetRechecks > 0, 'exhausted classes recheck the superset');
+  assert.ok(a.diskShortVerdicts > 0, 'machines short of disk alone are met (the 2011 trace asks for disk)');
   assert.equal(a.passes, 1 + 3 * 3);
   assert.deepEqual(warmUp(config(), {}, 3), a);
   // Every optimization setting runs (the benchmark warms up whatever it measures).
