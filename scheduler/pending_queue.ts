@@ -86,15 +86,15 @@ export class PendingQueue {
    * has now evicted, with its class: a victim's way back to pending, without validating it again.
    */
   requeue(task: SchedTask, cls: TaskClass): void {
-    const e = this.insert(task);
-    if (e !== undefined) e.cls = cls;
+    this.insert(task, cls);
   }
 
-  private insert(task: SchedTask): QueueEntry | undefined {
+  private insert(task: SchedTask, cls?: TaskClass): QueueEntry | undefined {
     if (this.byId.size >= this.capacity && !this.byId.has(task.id)) throw new QuotaExceeded(`pending queue is full (${this.capacity} tasks)`);
     // One probe of the id table for the lookup and the insertion; the rare re-add of the very same task object
     // puts the old entry back.
     const e = new QueueEntry(task);
+    e.cls = cls;
     const old = this.byId.swap(task.id, e);
     if (old !== undefined) {
       if (old.task === task) {
@@ -103,8 +103,7 @@ export class PendingQueue {
       }
       this.forget(old);
     }
-    this.demandCpuMillis += task.limit.cpuMillis;
-    this.demandRamBytes += task.limit.ramBytes;
+    this.countDemand(e, 1);
     this.append(e);
     return e;
   }
@@ -149,8 +148,18 @@ export class PendingQueue {
     if (e.list !== undefined && e.parkedBy === undefined) e.list.holes++;
     // The class's block of parked verdicts no longer matches its entries (scheduler.ts emitParked).
     if (e.parkedBy !== undefined && e.cls !== undefined) e.cls.parkedDirty = true;
-    this.demandCpuMillis -= e.task.limit.cpuMillis;
-    this.demandRamBytes -= e.task.limit.ramBytes;
+    this.countDemand(e, -1);
+  }
+
+  /**
+   * countDemand adds (sign 1) or takes away (-1) an entry's limits in the demand sums. Its class, once known, holds
+   * the same numbers (a class is keyed by them) in an object the scheduler has at hand, where the task's limits are
+   * one more object to fetch: a victim's, for one, was last read when it was placed.
+   */
+  private countDemand(e: QueueEntry, sign: 1 | -1): void {
+    const c = e.cls;
+    this.demandCpuMillis += sign * (c !== undefined ? c.needCpu : e.task.limit.cpuMillis);
+    this.demandRamBytes += sign * (c !== undefined ? c.needRam : e.task.limit.ramBytes);
   }
 
   private append(e: QueueEntry): void {

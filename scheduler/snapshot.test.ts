@@ -81,6 +81,7 @@ test('machine updates move spread counts with the rack', () => {
   const rackA = s.racks.id('a');
   const rackB = s.racks.id('b');
   assert.equal(s.jobPerRack.get(t.job, rackA), 1);
+  assert.equal(s.jobTasksInPowerDomain(t.job, s.slot(1)), 1, 'counted from the placed tasks when first asked for');
   s.updateMachine({ id: 1, capacity: { cpuMillis: 4000, ramBytes: 16 * GiB, diskBytes: 0, ports: 0 }, attributes: [], rack: rackB, powerDomain: s.powerDomains.id('p0'), state: MACHINE_UP });
   assert.equal(s.jobPerRack.get(t.job, rackA), 0);
   assert.equal(s.jobPerRack.get(t.job, rackB), 1);

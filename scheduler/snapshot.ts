@@ -188,9 +188,15 @@ export class CellSnapshot {
    * Tasks of a job per rack and per power domain (spread limits and spreading). Per machine, jobTasksOn reads the
    * machine's job summary (jobBits) and walks its few tasks only when the job's bin is set: cheaper than a shared
    * hash table of every (job, machine) pair, which misses the cache on every lookup and update.
+   * jobPerRack is kept always: the spreading scorer reads it for every machine it scores. The count per power
+   * domain is read only for a job with a power-domain spread limit, which few set, while keeping it costs a probe
+   * of a large table on every placement and eviction: it is counted from the placed tasks when first asked for
+   * (jobsPerPower) and kept from then on.
    */
   readonly jobPerRack = new PairCounter(SCHED_MAX_JOB_DOMAIN_COUNTERS);
-  readonly jobPerPower = new PairCounter(SCHED_MAX_JOB_DOMAIN_COUNTERS);
+  private jobPerPower: PairCounter | undefined = undefined;
+  /** jobPlaced: placed tasks per job (by interned job id), so that a job with none needs no lookup per rack. */
+  private jobPlaced = new Int32Array(0);
 
   // ---------------------------------------------------------------------------------------------- machines
 
@@ -662,8 +668,26 @@ export class CellSnapshot {
 
   private countDomains(t: number, slot: number, delta: number): void {
     const job = this.tJob[t] as number;
+    if (job >= this.jobPlaced.length) this.jobPlaced = growI32(this.jobPlaced, Math.max(1024, 2 * job + 2));
+    this.jobPlaced[job] = (this.jobPlaced[job] as number) + delta;
     this.jobPerRack.add(job, this.rack[slot] as number, delta);
-    this.jobPerPower.add(job, this.power[slot] as number, delta);
+    this.jobPerPower?.add(job, this.power[slot] as number, delta);
+  }
+
+  /** jobTasksInRack counts the placed tasks of `job` in the rack of machine slot m. */
+  jobTasksInRack(job: number, m: number): number {
+    return (this.jobPlaced[job] ?? 0) === 0 ? 0 : this.jobPerRack.get(job, this.rack[m] as number);
+  }
+
+  /** jobTasksInPowerDomain counts the placed tasks of `job` in the power domain of machine slot m. */
+  jobTasksInPowerDomain(job: number, m: number): number {
+    if ((this.jobPlaced[job] ?? 0) === 0) return 0;
+    if (this.jobPerPower === undefined) {
+      const counts = new PairCounter(SCHED_MAX_JOB_DOMAIN_COUNTERS);
+      this.taskSlotOf.forEach((t) => counts.add(this.tJob[t] as number, this.power[this.tMachine[t] as number] as number, 1));
+      this.jobPerPower = counts;
+    }
+    return this.jobPerPower.get(job, this.power[m] as number);
   }
 
   /** jobTasksOn counts the tasks of `job` on machine slot m. */

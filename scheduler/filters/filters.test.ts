@@ -106,6 +106,12 @@ test('spread filter: per machine, rack and power domain', () => {
     const c = cls(cell, { job: 'web', spread });
     assert.deepEqual([1, 2, 3, 4].map((id) => spreadFilter(cell.snap, c, cell.snap.slot(id))), want, name);
   }
+  // The counts per power domain, made from the placed tasks when first asked for above, follow later changes.
+  const third = cell.place(2, { job: 'web' });
+  const perPower = cls(cell, { job: 'web', spread: { maxPerPowerDomain: 3 } });
+  assert.deepEqual([1, 2, 3, 4].map((id) => spreadFilter(cell.snap, perPower, cell.snap.slot(id))), [CODE_SPREAD_POWER, CODE_SPREAD_POWER, CODE_SPREAD_POWER, 0]);
+  cell.snap.removeTask(third.id);
+  assert.deepEqual([1, 2, 3, 4].map((id) => spreadFilter(cell.snap, perPower, cell.snap.slot(id))), [0, 0, 0, 0]);
 });
 
 test('avoid filter: a pairing holds until it expires', () => {

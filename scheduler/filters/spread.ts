@@ -17,7 +17,7 @@ export const CODE_SPREAD_POWER = 9;
  */
 export function spreadFilter(snap: CellSnapshot, c: TaskClass, m: number, onMachine = c.maxPerMachine > 0 ? snap.jobTasksOn(c.job, m) : 0): number {
   if (c.maxPerMachine > 0 && onMachine >= c.maxPerMachine) return CODE_SPREAD_MACHINE;
-  if (c.maxPerRack > 0 && snap.jobPerRack.get(c.job, snap.rack[m] as number) >= c.maxPerRack) return CODE_SPREAD_RACK;
-  if (c.maxPerPower > 0 && snap.jobPerPower.get(c.job, snap.power[m] as number) >= c.maxPerPower) return CODE_SPREAD_POWER;
+  if (c.maxPerRack > 0 && snap.jobTasksInRack(c.job, m) >= c.maxPerRack) return CODE_SPREAD_RACK;
+  if (c.maxPerPower > 0 && snap.jobTasksInPowerDomain(c.job, m) >= c.maxPerPower) return CODE_SPREAD_POWER;
   return 0;
 }

@@ -5,6 +5,6 @@ import type { TaskClass } from '../task_class';
 
 /** domainSpreading returns a score in (0, 1]; 1 when the job has no task in any of the machine's domains. */
 export function domainSpreading(snap: CellSnapshot, c: TaskClass, m: number, onMachine = snap.jobTasksOn(c.job, m)): number {
-  const inRack = snap.jobPerRack.get(c.job, snap.rack[m] as number);
+  const inRack = snap.jobTasksInRack(c.job, m);
   return 0.6 / (1 + onMachine) + 0.4 / (1 + inRack);
 }
