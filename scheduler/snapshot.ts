@@ -191,7 +191,7 @@ export class CellSnapshot {
    * jobPerRack is kept always: the spreading scorer reads it for every machine it scores. The count per power
    * domain is read only for a job with a power-domain spread limit, which few set, while keeping it costs a probe
    * of a large table on every placement and eviction: it is counted from the placed tasks when first asked for
-   * (jobsPerPower) and kept from then on.
+   * (jobTasksInPowerDomain) and kept from then on.
    */
   readonly jobPerRack = new PairCounter(SCHED_MAX_JOB_DOMAIN_COUNTERS);
   private jobPerPower: PairCounter | undefined = undefined;
