@@ -344,3 +344,18 @@ test('a task whose class view is from an earlier pass still sees machines freed 
     }
   }
 });
+
+test("a placement makes the cached scores of its job's candidates in the same rack stale (spreading)", () => {
+  // Worst fit on three identical machines, 1 and 2 in rack a, 3 in rack b. The job's first task goes to machine 1
+  // (all scores tie; the lower slot wins). Machine 2's generation does not move, but the job now has a task in its
+  // rack, so its spreading term drops: the second task must go to machine 3, which a cached (stale) score for
+  // machine 2 would tie.
+  const cell = new TestCell().machine(1, { rack: 'a' }).machine(2, { rack: 'a' }).machine(3, { rack: 'b' });
+  for (let i = 0; i < 2; i++) cell.submit({ cpu: 500, ramGiB: 1, job: 'web' });
+  const plan = cell.scheduler({ policy: 'worst', relaxedRandomization: false }, 1, { hotMachines: 0 }).schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(
+    plan.assignments.map((a) => a.machineId),
+    [1, 3],
+  );
+  assert.ok(plan.stats.cacheHits > 0, 'the second task used cached scores');
+});

@@ -88,6 +88,9 @@ export function sameClassKey(a: SchedTask, b: SchedTask | undefined): boolean {
   return sa.maxPerMachine === sb.maxPerMachine && sa.maxPerRack === sb.maxPerRack && sa.maxPerPowerDomain === sb.maxPerPowerDomain;
 }
 
+/** STALE_RACKS_MAX: racks a class notes as stale one by one before it treats all its candidates as stale. */
+export const STALE_RACKS_MAX = 64;
+
 export class TaskClass {
   readonly priority: number;
   readonly prod: boolean;
@@ -141,6 +144,14 @@ export class TaskClass {
    * not top it up, but the view is not complete: never a donor, never exhausted; a fresh cycle when it runs dry).
    */
   partialView = false;
+  /**
+   * staleRacks: racks where a task of this class's job was placed or removed since the candidates were last
+   * refreshed. There the job's spreading term changed without the machines' generations: the candidates in them are
+   * evaluated again at the next refresh (scheduler.ts staleRack, refreshCandidates). More than STALE_RACKS_MAX of
+   * them make every candidate stale.
+   */
+  readonly staleRacks = new Int32Array(STALE_RACKS_MAX);
+  nStaleRacks = 0;
   /** donor: the class is in the scheduler's donor pool (complete walk, no constraints, no spread limits). */
   donor = false;
   /** dropped: evicted from the scheduler's cache; tasks that still point here look their class up again. */
@@ -322,9 +333,19 @@ export class TaskClass {
     return this.cand.length;
   }
 
+  /** markRackStale notes that the job's count of tasks in `rack` changed (a class without candidates has none to mark). */
+  markRackStale(rack: number): void {
+    const n = this.nStaleRacks;
+    if (this.nCand === 0 || n > STALE_RACKS_MAX) return;
+    for (let i = 0; i < n; i++) if (this.staleRacks[i] === rack) return;
+    if (n < STALE_RACKS_MAX) this.staleRacks[n] = rack;
+    this.nStaleRacks = n + 1;
+  }
+
   /** startCycle forgets candidates and counts and starts a fresh walk at `start`. */
   startCycle(start: number, layoutEpoch: number): void {
     this.nCand = 0;
+    this.nStaleRacks = 0;
     this.placedInCycle = 0;
     this.cycleStart = start;
     this.visited = 0;
