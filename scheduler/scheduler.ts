@@ -196,10 +196,10 @@ export class Scheduler {
   private recentNext = 0;
   /** seen/stamp: a per-slot visit mark, reset in O(1) by bumping the stamp. */
   private seen = new Uint32Array(0);
+  private stamp = 0;
   /** rackMark/rackStamp: per rack, the refresh that marked it stale (refreshCandidates, markRacks). */
   private rackMark = new Uint32Array(0);
   private rackStamp = 0;
-  private stamp = 0;
   private stats = emptyStats();
   // The best candidate found by refreshCandidates and walk for class bestValid (reset by anything else that
   // changes the candidate list: inheritance, rechecks, new cycles).
@@ -864,7 +864,7 @@ export class Scheduler {
       i++;
     }
     // Every candidate in a stale rack was evaluated again above.
-    c.nStaleRacks = 0;
+    if (stale) c.clearStaleRacks();
   }
 
   /** markRacks stamps c's stale racks in rackMark and returns the stamp. */

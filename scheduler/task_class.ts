@@ -150,7 +150,8 @@ export class TaskClass {
    * evaluated again at the next refresh (scheduler.ts staleRack, refreshCandidates). More than STALE_RACKS_MAX of
    * them make every candidate stale.
    */
-  readonly staleRacks = new Int32Array(STALE_RACKS_MAX);
+  readonly staleRacks: number[] = [];
+  /** nStaleRacks: how many racks were noted; past STALE_RACKS_MAX the list stops growing and all are stale. */
   nStaleRacks = 0;
   /** donor: the class is in the scheduler's donor pool (complete walk, no constraints, no spread limits). */
   donor = false;
@@ -337,15 +338,22 @@ export class TaskClass {
   markRackStale(rack: number): void {
     const n = this.nStaleRacks;
     if (this.nCand === 0 || n > STALE_RACKS_MAX) return;
-    for (let i = 0; i < n; i++) if (this.staleRacks[i] === rack) return;
-    if (n < STALE_RACKS_MAX) this.staleRacks[n] = rack;
+    const racks = this.staleRacks;
+    for (let i = 0; i < n; i++) if (racks[i] === rack) return;
+    if (n < STALE_RACKS_MAX) racks[n] = rack;
     this.nStaleRacks = n + 1;
+  }
+
+  /** clearStaleRacks: the candidates were all scored again, or forgotten. */
+  clearStaleRacks(): void {
+    this.nStaleRacks = 0;
+    this.staleRacks.length = 0;
   }
 
   /** startCycle forgets candidates and counts and starts a fresh walk at `start`. */
   startCycle(start: number, layoutEpoch: number): void {
     this.nCand = 0;
-    this.nStaleRacks = 0;
+    this.clearStaleRacks();
     this.placedInCycle = 0;
     this.cycleStart = start;
     this.visited = 0;
