@@ -21,7 +21,7 @@ import { CODE_SKIP, REASON_SLOTS, verdictLine } from './reasons';
 import { fitScore, MIXING_WEIGHT, policyCode, scoreMachine, SPREADING_WEIGHT } from './scorers/compose';
 import { PREEMPTION_BASE_COST, preemptionCost, preemptionCostFloor } from './scorers/preemption_cost';
 import { DIMS, DIM_CPU, DIM_RAM, growRefs, type CellSnapshot } from './snapshot';
-import { classKey, FIT_FREE, FIT_PREEMPT_BOUND, FIT_PREEMPT_EXACT, sameClassKey, STALE_RACKS_MAX, TaskClass } from './task_class';
+import { classKey, FIT_FREE, FIT_PREEMPT_BOUND, FIT_PREEMPT_EXACT, sameClassKey, TaskClass } from './task_class';
 import { TopK } from './top_k';
 import { MACHINE_DOWN, MACHINE_DRAINING, MACHINE_UP, type Assignment, type ParkedVerdicts, type PassStats, type Plan, type SchedTask, type Verdict } from './types';
 
@@ -829,10 +829,10 @@ export class Scheduler {
     const gen = snap.generation;
     const drift = snap.driftVersion;
     const racks = snap.rack;
-    // The racks c noted as stale since its last refresh, stamped in rackMark (all of them past STALE_RACKS_MAX).
-    const stale = c.nStaleRacks > 0;
-    const allStale = c.nStaleRacks > STALE_RACKS_MAX;
-    const mark = stale ? this.markRacks(snap, c) : 0;
+    // The racks c noted as stale since its last refresh, stamped in rackMark (or all of them).
+    const allStale = c.allRacksStale;
+    const stale = allStale || c.staleRacks.length > 0;
+    const mark = stale && !allStale ? this.markRacks(snap, c) : 0;
     this.beginBest(c);
     let i = 0;
     while (i < c.nCand) {
@@ -871,8 +871,7 @@ export class Scheduler {
   private markRacks(snap: CellSnapshot, c: TaskClass): number {
     if (this.rackMark.length < snap.racks.size) this.rackMark = new Uint32Array(Math.max(64, 2 * snap.racks.size));
     const stamp = ++this.rackStamp;
-    const n = Math.min(c.nStaleRacks, STALE_RACKS_MAX);
-    for (let i = 0; i < n; i++) this.rackMark[c.staleRacks[i] as number] = stamp;
+    for (const r of c.staleRacks) this.rackMark[r] = stamp;
     return stamp;
   }
 

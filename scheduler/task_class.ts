@@ -148,11 +148,10 @@ export class TaskClass {
    * staleRacks: racks where a task of this class's job was placed or removed since the candidates were last
    * refreshed. There the job's spreading term changed without the machines' generations: the candidates in them are
    * evaluated again at the next refresh (scheduler.ts staleRack, refreshCandidates). More than STALE_RACKS_MAX of
-   * them make every candidate stale.
+   * them make every candidate stale (allRacksStale).
    */
   readonly staleRacks: number[] = [];
-  /** nStaleRacks: how many racks were noted; past STALE_RACKS_MAX the list stops growing and all are stale. */
-  nStaleRacks = 0;
+  allRacksStale = false;
   /** donor: the class is in the scheduler's donor pool (complete walk, no constraints, no spread limits). */
   donor = false;
   /** dropped: evicted from the scheduler's cache; tasks that still point here look their class up again. */
@@ -336,18 +335,16 @@ export class TaskClass {
 
   /** markRackStale notes that the job's count of tasks in `rack` changed (a class without candidates has none to mark). */
   markRackStale(rack: number): void {
-    const n = this.nStaleRacks;
-    if (this.nCand === 0 || n > STALE_RACKS_MAX) return;
     const racks = this.staleRacks;
-    for (let i = 0; i < n; i++) if (racks[i] === rack) return;
-    if (n < STALE_RACKS_MAX) racks[n] = rack;
-    this.nStaleRacks = n + 1;
+    if (this.nCand === 0 || this.allRacksStale || racks.includes(rack)) return;
+    if (racks.length < STALE_RACKS_MAX) racks.push(rack);
+    else this.allRacksStale = true;
   }
 
   /** clearStaleRacks: the candidates were all scored again, or forgotten. */
   clearStaleRacks(): void {
-    this.nStaleRacks = 0;
     this.staleRacks.length = 0;
+    this.allRacksStale = false;
   }
 
   /** startCycle forgets candidates and counts and starts a fresh walk at `start`. */

@@ -8,7 +8,7 @@ import { PendingQueue } from './pending_queue';
 import { Scheduler, type SchedulerTuning } from './scheduler';
 import { CellSnapshot } from './snapshot';
 import { REASON_INSUFFICIENT_DISK } from './filters/resources';
-import { MACHINE_DRAINING, MACHINE_UP, OP_EQ, OP_NE, planVerdicts, type SchedConstraint, type SchedTask } from './types';
+import { MACHINE_DRAINING, MACHINE_UP, OP_EQ, OP_NE, type SchedConstraint, type SchedTask } from './types';
 
 /**
  * Why: a scheduler that starts with a bulk pass on an empty cell never preempts in it, so the optimizing compiler
@@ -110,7 +110,8 @@ export function warmUp(config: SchedulerConfig, tuning: Partial<SchedulerTuning>
     report.placed += plan.assignments.length;
     report.preemptions += plan.stats.preemptions;
     report.supersetRechecks += plan.stats.supersetRechecks;
-    for (const v of planVerdicts(plan)) if (v.why.includes(REASON_INSUFFICIENT_DISK)) report.diskShortVerdicts++;
+    for (const v of plan.verdicts) if (v.why.includes(REASON_INSUFFICIENT_DISK)) report.diskShortVerdicts++;
+    for (const b of plan.parked) if (b.why.includes(REASON_INSUFFICIENT_DISK)) report.diskShortVerdicts += b.taskIds.length;
     report.pending = plan.stats.pending;
   };
   pass();

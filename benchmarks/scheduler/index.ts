@@ -315,7 +315,7 @@ const COMPILED_CHILD = 'BORG_SCHEDULER_BENCH_COMPILED';
 async function run(args: string[]): Promise<void> {
   const o = parseArgs(args);
   if (o.loader === 'compiled' && process.env[COMPILED_CHILD] !== '1') {
-    const bundle = await compileEntry(join(here, 'compiled_entry.ts'), join(here, '../../.borg/build'));
+    const bundle = await compileEntry(join(here, 'compiled_entry.ts'));
     const r = spawnSync(process.execPath, [...COMPILED_NODE_FLAGS, bundle, ...args], { stdio: 'inherit', env: { ...process.env, [COMPILED_CHILD]: '1' } });
     process.exitCode = r.status ?? 1;
     return;

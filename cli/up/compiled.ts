@@ -8,8 +8,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+
+/** BUILD_DIR: where bundles go by default, inside the project (its node_modules resolve their packages). */
+export const BUILD_DIR = fileURLToPath(new URL('../../.borg/build', import.meta.url));
 
 /** TSX_NODE_FLAGS: how a TypeScript entry is run as it is, under tsx's loader. */
 export const TSX_NODE_FLAGS = ['--import', 'tsx', '--no-deprecation'];
@@ -28,7 +31,7 @@ const keepImportMetaUrl: Plugin = {
 };
 
 /** compileEntry bundles `entry` (a .ts file) into `outDir` and returns the bundle's path. */
-export async function compileEntry(entry: string, outDir: string): Promise<string> {
+export async function compileEntry(entry: string, outDir = BUILD_DIR): Promise<string> {
   const r = await build({
     entryPoints: [entry],
     bundle: true,

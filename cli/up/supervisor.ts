@@ -47,7 +47,7 @@ export class Supervisor {
 
   /** startCompiled runs one of them compiled to JavaScript first (compiled.ts), for a daemon whose speed counts. */
   async startCompiled(name: string, script: string, args: string[], cwd: string): Promise<Daemon> {
-    const bundle = await compileEntry(script, join(cwd, '.borg', 'build'));
+    const bundle = await compileEntry(script);
     return this.start(name, process.execPath, [...COMPILED_NODE_FLAGS, bundle, ...args], cwd);
   }
 

@@ -113,8 +113,8 @@ security: { caDir: ${dir}/ca }
       await cell.waitOutput(cell.borglets, 'listening on', 60_000);
       for (const r of config.replicas) cell.startReplica(r.id);
       // Compiled, as `borg up` runs it (cli/up/compiled.ts).
-      const scheduler = await compileEntry(join(ROOT, 'scheduler/process/main.ts'), join(ROOT, '.borg', 'build'));
-      cell.scheduler = cell.spawn('scheduler', scheduler, ['--cell', cellFile], COMPILED_NODE_FLAGS, []);
+      const scheduler = await compileEntry(join(ROOT, 'scheduler/process/main.ts'));
+      cell.scheduler = cell.spawn('scheduler', scheduler, ['--cell', cellFile], [], COMPILED_NODE_FLAGS);
       await cell.waitStatus((s) => s.leaderReplica !== 0, 120_000);
     } catch (e: unknown) {
       await cell.stop();
@@ -123,9 +123,12 @@ security: { caDir: ${dir}/ca }
     return cell;
   }
 
-  /** spawn runs a script with node: a TypeScript one under tsx (TSX_NODE_FLAGS), or a compiled one. */
-  private spawn(name: string, script: string, args: string[], nodeFlags: readonly string[], loader: readonly string[] = TSX_NODE_FLAGS): Daemon {
-    const child = spawn(process.execPath, [...nodeFlags, ...loader, script, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  /**
+   * spawn runs a script with node, `nodeFlags` first, then how the script is run: a TypeScript one under tsx
+   * (TSX_NODE_FLAGS, the default), a compiled one with COMPILED_NODE_FLAGS.
+   */
+  private spawn(name: string, script: string, args: string[], nodeFlags: readonly string[], runFlags: readonly string[] = TSX_NODE_FLAGS): Daemon {
+    const child = spawn(process.execPath, [...nodeFlags, ...runFlags, script, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const log = createWriteStream(join(this.opts.logDir ?? this.dir, `${name}.log`), { flags: 'a' });
     this.logs.push(log);
     let out = '';
