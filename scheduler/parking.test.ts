@@ -66,6 +66,33 @@ test('a parked class is answered from its verdict and re-examined only when room
   assert.deepEqual(planVerdicts(p6).map((v) => v.why), ['0/3 machines feasible: 3 insufficient cpu', '0/3 machines feasible: 3 insufficient cpu']);
 });
 
+test("a woken class's blocks lose the tasks it decided, and those parked again follow in a tail block", () => {
+  const cell = new TestCell().machine(1, { cpu: 2000 }).machine(2, { cpu: 2000 });
+  const blocker = cell.place(1, { cpu: 2000, priority: 360 });
+  cell.place(2, { cpu: 2000, priority: 360 });
+  const [a, b, c, d, e] = Array.from({ length: 5 }, () => cell.submit({ job: 'w', cpu: 1500 }).id);
+  const sched = cell.scheduler();
+  const p1 = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(p1.parked.map((x) => x.taskIds), [[a, b, c, d, e]]);
+
+  // Machine 1 frees up: the class wakes, places its oldest task, finds itself exhausted again with the next (parked
+  // again, behind the others) and does not look at the rest. The base block is the old one less the two decided.
+  cell.snap.removeTask(blocker.id);
+  const p2 = sched.schedulePass(cell.snap, cell.queue);
+  assert.deepEqual(p2.assignments.map((x) => x.taskId), [a]);
+  assert.deepEqual(p2.parked.map((x) => x.taskIds), [[c, d, e], [b]]);
+  const why = '0/2 machines feasible: 2 insufficient cpu';
+  assert.deepEqual(p2.parked.map((x) => x.why), [why, why]);
+  assert.deepEqual(ids(p2), [b, c, d, e]);
+
+  // Nothing changed: the same blocks. A task leaving the queue: the blocks are made again from the entries.
+  const p3 = sched.schedulePass(cell.snap, cell.queue);
+  assert.equal(p3.parked[0], p2.parked[0]);
+  assert.equal(p3.parked[1], p2.parked[1]);
+  cell.queue.remove(d as number);
+  assert.deepEqual(sched.schedulePass(cell.snap, cell.queue).parked.map((x) => x.taskIds), [[c, e, b]]);
+});
+
 test('a parked class is examined before lower priorities decide, so room freed by a higher-priority eviction is used', () => {
   // Machine 1 holds a batch task (priority 110) the waiting free-band class (priority 50) may not preempt. A prod
   // task then evicts it and takes less room: the parked class, examined at the end of its level, gets the rest.

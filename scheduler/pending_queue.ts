@@ -29,7 +29,11 @@ export class QueueEntry {
    * leaving it costs no lookup by priority and user; undefined once the ordering dropped it.
    */
   list: UserList | undefined = undefined;
-  constructor(readonly task: SchedTask) {}
+  /** id: the task's id, kept here so that a walk over parked entries reads one object per entry, not two. */
+  readonly id: number;
+  constructor(readonly task: SchedTask) {
+    this.id = task.id;
+  }
 }
 
 /**

@@ -510,15 +510,36 @@ export class Scheduler {
     if (i === 0) return;
     list.splice(0, i);
     for (const e of again) list.push(e);
-    c.parkedDirty = true;
+    this.trimBlocks(c, i);
+  }
+
+  /**
+   * trimBlocks: the first k entries of c's parked list left it (wake decided them; those still pending were
+   * appended again, past blockEntries, for the next tail block). The blocks drop the same k ids, by copying the
+   * rest of them: on a loaded cell a woken class holds thousands of parked tasks, and rebuilding its blocks from
+   * the entries would fetch every entry again (an entry removed from the queue since has made them dirty anyway).
+   */
+  private trimBlocks(c: TaskClass, k: number): void {
+    const block = c.block;
+    if (c.parkedDirty || block === undefined || k > c.blockEntries) {
+      c.parkedDirty = true;
+      return;
+    }
+    const base = block.taskIds;
+    const tail = c.tail === undefined ? [] : c.tail.taskIds;
+    const ids = k < base.length ? base.slice(k).concat(tail) : tail.slice(k - base.length);
+    c.block = ids.length > 0 ? { why: block.why, taskIds: ids } : undefined;
+    c.tail = undefined;
+    c.blockEntries -= k;
   }
 
   /**
    * emitParked gives every parked task its class's verdict in the class's blocks (ParkedVerdicts): a base block,
    * the same object as in the last pass while neither its tasks nor its text changed, and a tail block for tasks
-   * parked since it was made, so a task joining a class of thousands does not copy all their ids. A removal (or a
-   * new text) rebuilds the base and forgets entries that left the queue. In a pass cut short by the plan bound,
-   * classes not examined give none, like the tasks the pass did not reach.
+   * parked since it was made, so a task joining a class of thousands does not copy all their ids. A removal
+   * rebuilds the base from the entries and forgets those that left the queue; a new text relabels the same ids; a
+   * wake trims them (trimBlocks). In a pass cut short by the plan bound, classes not examined give none, like the
+   * tasks the pass did not reach.
    */
   private emitParked(bounded: boolean): void {
     for (const p of this.parkedPriorities) {
@@ -532,8 +553,12 @@ export class Scheduler {
           continue;
         }
         const why = c.verdict;
-        if (c.parkedDirty || c.block === undefined || c.block.why !== why) this.rebuildBlock(c, why);
-        else if (c.parked.length > c.blockEntries) this.extendBlock(c, c.block);
+        if (c.parkedDirty || c.block === undefined || why === undefined) this.rebuildBlock(c, why);
+        else {
+          // A new text for the same tasks: the same ids under it.
+          if (c.block.why !== why) this.relabelBlocks(c, why);
+          if (c.parked.length > c.blockEntries) this.extendBlock(c, c.block);
+        }
         if (c.parked.length === 0) {
           c.isParked = false;
           continue;
@@ -565,7 +590,7 @@ export class Scheduler {
       const e = list[i] as QueueEntry;
       if (e.removed || e.parkedBy !== this.parkToken) continue;
       list[w++] = e;
-      if (why !== undefined) ids.push(e.task.id);
+      if (why !== undefined) ids.push(e.id);
       else if (e.parkedWhy !== undefined) this.giveVerdict(verdictOf(e, e.parkedWhy));
     }
     list.length = w;
@@ -575,6 +600,12 @@ export class Scheduler {
     c.parkedDirty = why === undefined;
   }
 
+  /** relabelBlocks gives c's blocks the text `why` (its verdict changed, its parked tasks did not). */
+  private relabelBlocks(c: TaskClass, why: string): void {
+    c.block = { why, taskIds: (c.block as ParkedVerdicts).taskIds };
+    if (c.tail !== undefined) c.tail = { why, taskIds: c.tail.taskIds };
+  }
+
   /**
    * extendBlock gives the entries parked since c's blocks were made (appended past blockEntries, all still queued:
    * a removal would have made the class dirty) in a new tail block; a tail grown to half the base is merged into it.
@@ -582,7 +613,7 @@ export class Scheduler {
   private extendBlock(c: TaskClass, base: ParkedVerdicts): void {
     const list = c.parked;
     const ids = c.tail === undefined ? [] : c.tail.taskIds.slice();
-    for (let i = c.blockEntries; i < list.length; i++) ids.push((list[i] as QueueEntry).task.id);
+    for (let i = c.blockEntries; i < list.length; i++) ids.push((list[i] as QueueEntry).id);
     c.blockEntries = list.length;
     if (2 * ids.length > base.taskIds.length) {
       c.block = { why: base.why, taskIds: base.taskIds.concat(ids) };

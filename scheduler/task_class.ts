@@ -166,8 +166,8 @@ export class TaskClass {
   /**
    * block, tail: the verdict of `parked` as one or two objects (the plan's parked blocks, scheduler.ts emitParked):
    * the first `blockEntries` entries are in them; the entries after those were parked since. Valid while
-   * parkedDirty is false (a task removed from the queue or woken since sets it) and the text is `verdict`, so a pass
-   * hands them out again without touching the entries.
+   * parkedDirty is false (a task removed from the queue since sets it; a wake trims them), so a pass hands them out
+   * again without touching the entries (under a new text when the verdict changed).
    */
   block: ParkedVerdicts | undefined = undefined;
   tail: ParkedVerdicts | undefined = undefined;
