@@ -239,8 +239,11 @@ export class PendingQueue {
             w++;
           }
         }
-        active.length = w;
-        cursor.length = w;
+        // A user ran out (setting an array's length calls into the runtime, so not on every turn).
+        if (w !== active.length) {
+          active.length = w;
+          cursor.length = w;
+        }
       }
     }
     return out;

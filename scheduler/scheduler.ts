@@ -1435,7 +1435,7 @@ export class Scheduler {
       else queue.add(v);
       this.staleRack(snap, vc !== undefined ? vc.siblings : this.jobClasses.get(v.job), slot);
     }
-    evicted.length = 0;
+    if (n !== 0) evicted.length = 0;
     queue.remove(task.id);
     assertFits(snap, slot);
     this.stats.preemptions += victimIds.length;

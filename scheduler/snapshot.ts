@@ -514,7 +514,7 @@ export class CellSnapshot {
     const before1 = this.resAll[b + 1] as number;
     const before2 = this.resAll[b + 2] as number;
     const before3 = this.resAll[b + 3] as number;
-    evicted.length = 0;
+    if (evicted.length !== 0) evicted.length = 0;
     let placed: number;
     // One room-index move for the whole change instead of one per victim and one for the placement.
     this.deferredKinds = 0;

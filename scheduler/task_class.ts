@@ -343,7 +343,8 @@ export class TaskClass {
 
   /** clearStaleRacks: the candidates were all scored again, or forgotten. */
   clearStaleRacks(): void {
-    this.staleRacks.length = 0;
+    // Setting an array's length calls into the runtime: most classes have none to clear.
+    if (this.staleRacks.length !== 0) this.staleRacks.length = 0;
     this.allRacksStale = false;
   }
 
