@@ -5,14 +5,17 @@
 //          --workload google-2011|FILE.jsonl  --runs N  --machines N --tasks N (sample)  --feasible-limit N
 //          --online-passes N  --online-tasks N  --seed N  --hot N  --refresh N
 //          --room-index on|off  --sample-order best|random  --best-scan N  --warm-up on|off  --idle-gc on|off
-//          --loader compiled|tsx  --json
+//          --pass-gap MS  --loader compiled|tsx  --json
 // --loader (default compiled) runs the measurement in a child process from the code compiled to JavaScript, as the
 // scheduler daemon runs (cli/up/compiled.ts); tsx runs it here, under tsx's loader (~10% slower, scheduler/README.md).
 // --warm-up (default on) runs scheduler/warm_up.ts once before the runs, untimed, as a scheduler process does at
 // startup; its CPU time is reported. --idle-gc (default on) collects between passes, untimed, as the scheduler
 // process does while it waits for its next pass (scheduler/idle_gc.ts): the young generation, and the whole heap
 // once it grew by 64 MiB (the previous run's cell, left as garbage, is collected there rather than inside a pass);
-// off, scavenges and a full collection land in some passes. Every online pass is timed, the first after the bulk
+// off, scavenges and a full collection land in some passes. --pass-gap MS (default 0: back to back) sleeps that long
+// before each online pass, after the collection, as the scheduler process waits out its pass interval (500 ms unless
+// the cell sets one) between passes: on this host a pass that follows a sleep runs slower than one that follows
+// another pass (scheduler/README.md). Every online pass is timed, the first after the bulk
 // pass included. Percentiles are nearest-rank: 5 runs (the default) give 100 online passes, whose p99 is the second
 // slowest (of 60 passes, 3 runs, it would be the slowest: a maximum, not a 99th percentile).
 // Accounting: every task is charged a reservation equal to its limit (all tasks are new, B15 §5.5).
@@ -59,12 +62,13 @@ interface Options {
   bestScan: number;
   warmUp: boolean;
   idleGc: boolean;
+  passGapMs: number;
   loader: 'compiled' | 'tsx';
   json: boolean;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { policy: 'hybrid', optimizations: [...OPTIMIZATIONS], workload: 'google-2011', runs: 5, machines: 0, tasks: 0, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, onlinePasses: 20, onlineTasks: 1000, seed: 1, hot: HOT_MACHINES, refresh: SAMPLE_REFRESH_PLACEMENTS, roomIndex: true, sampleOrder: SAMPLE_ORDER, bestScan: BEST_SCAN_MAX, warmUp: true, idleGc: true, loader: 'compiled', json: false };
+  const o: Options = { policy: 'hybrid', optimizations: [...OPTIMIZATIONS], workload: 'google-2011', runs: 5, machines: 0, tasks: 0, feasibleLimit: DEFAULT_FEASIBLE_LIMIT, onlinePasses: 20, onlineTasks: 1000, seed: 1, hot: HOT_MACHINES, refresh: SAMPLE_REFRESH_PLACEMENTS, roomIndex: true, sampleOrder: SAMPLE_ORDER, bestScan: BEST_SCAN_MAX, warmUp: true, idleGc: true, passGapMs: 0, loader: 'compiled', json: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const v = (): string => {
@@ -151,6 +155,9 @@ function parseArgs(args: string[]): Options {
         o.loader = x;
         break;
       }
+      case '--pass-gap':
+        o.passGapMs = n();
+        break;
       case '--idle-gc': {
         const x = v();
         if (x !== 'on' && x !== 'off') throw new Error('--idle-gc must be on or off');
@@ -283,6 +290,8 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
   for (let p = 0; p < o.onlinePasses; p++) {
     const batch = later.slice(p * o.onlineTasks, (p + 1) * o.onlineTasks);
     if (batch.length === 0) break;
+    // The scheduler process sleeps out its pass interval; the new tasks arrive by the end of it.
+    if (o.passGapMs > 0) sleepMs(o.passGapMs);
     for (const t of batch) queue.add(t);
     const t0 = performance.now();
     const c0 = process.cpuUsage();
@@ -303,6 +312,11 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
   const wallSeconds = wallMs / 1000;
   const cpuSeconds = cpuMicros / 1e6;
   return { placed, pending, preemptions, passes, wallSeconds, cpuSeconds, decisionsPerSecond: (placed + pending) / wallSeconds, decisionsPerCpuSecond: (placed + pending) / cpuSeconds, evaluations, cacheHits, stats, why, onlinePassMs, onlinePassStartMs, onlineCpuMs, onlinePlacements, onlineEvictions, onlinePlaced, onlinePreemptions };
+}
+
+/** sleepMs blocks the thread for ms milliseconds (the measurement is synchronous; nothing else runs meanwhile). */
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function pct(x: number): string {
@@ -412,6 +426,8 @@ async function run(args: string[]): Promise<void> {
     online: {
       passes: online.length,
       tasksPerPass: o.onlineTasks,
+      /** passGapMs: the sleep before each online pass (0: back to back). */
+      passGapMs: o.passGapMs,
       passMsP50: percentile(online, 50),
       passMsP99: percentile(online, 99),
       passMsMax: percentile(online, 100),
@@ -458,7 +474,7 @@ async function run(args: string[]): Promise<void> {
     ['evaluations', `${result.evaluations} (cache hits ${result.cacheHits})`],
     ['reserved', `cpu ${pct(result.reservedCpuFraction)}, ram ${pct(result.reservedRamFraction)} of capacity`],
     ['stranded', `cpu ${pct(result.strandedCpuFraction)}, ram ${pct(result.strandedRamFraction)} of capacity`],
-    ['online passes', `${online.length} x ${o.onlineTasks} new tasks: p50 ${result.online.passMsP50.toFixed(1)} ms, p99 ${result.online.passMsP99.toFixed(1)} ms, max ${result.online.passMsMax.toFixed(1)} ms (CPU p50 ${result.online.cpuMsP50.toFixed(1)}, p99 ${result.online.cpuMsP99.toFixed(1)}, max ${result.online.cpuMsMax.toFixed(1)} ms; first pass after the bulk pass ${result.online.firstPassCpuMs.map((x) => x.toFixed(1)).join(' / ')} ms CPU); placed ${mid.onlinePlaced}, preemptions ${mid.onlinePreemptions}`],
+    ['online passes', `${online.length} x ${o.onlineTasks} new tasks${o.passGapMs > 0 ? `, each after a ${o.passGapMs} ms sleep` : ''}: p50 ${result.online.passMsP50.toFixed(1)} ms, p99 ${result.online.passMsP99.toFixed(1)} ms, max ${result.online.passMsMax.toFixed(1)} ms (CPU p50 ${result.online.cpuMsP50.toFixed(1)}, p99 ${result.online.cpuMsP99.toFixed(1)}, max ${result.online.cpuMsMax.toFixed(1)} ms; first pass after the bulk pass ${result.online.firstPassCpuMs.map((x) => x.toFixed(1)).join(' / ')} ms CPU); placed ${mid.onlinePlaced}, preemptions ${mid.onlinePreemptions}`],
     ['online pass work', `p50 ${result.online.placementsPerPassP50} placements, ${result.online.evictionsPerPassP50} evictions; slowest pass (run ${result.online.slowestPass.run + 1}, pass ${result.online.slowestPass.pass + 1}) ${result.online.slowestPass.ms.toFixed(1)} ms: ${result.online.slowestPass.placements} placements, ${result.online.slowestPass.evictions} evictions, ${result.online.slowestPass.gcMs.toFixed(1)} ms collecting`],
     ['online collections', `${gcPasses} of ${online.length} passes had a collection inside (${gcMsInPasses.toFixed(1)} ms in all)`],
     ['online per run', result.online.perRun.map((r, i) => `run ${i + 1}: p50 ${r.passMsP50.toFixed(1)} ms, p99 ${r.passMsP99.toFixed(1)} ms (bulk pass ${r.bulkWallSeconds.toFixed(3)} s)`).join('; ')],
