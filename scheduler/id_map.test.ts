@@ -53,3 +53,11 @@ test('IdMap: values that are not ids are absent, and setting one is refused', ()
   assert.throws(() => m.set(0.5, 'x'));
   assert.equal(m.get(0), 'zero');
 });
+
+test('IdMap: a run of consecutive ids takes consecutive table positions, so a job numbered together shares cache lines', () => {
+  const m = new IdMap<number>();
+  for (let id = 48; id < 64; id++) m.set(id, id);
+  const order: number[] = [];
+  m.forEach((_v, id) => order.push(id));
+  assert.deepEqual(order, Array.from({ length: 16 }, (_, i) => 48 + i));
+});

@@ -4,10 +4,16 @@
 // dequeued). A JS Map keeps each deleted entry in place until it rehashes, and the place/evict churn of an online
 // pass pays for that: measured on 150,000 random ids, a delete and a set cost ~200-570 ns in a Map against one
 // short probe run here.
+// Ids are hashed in aligned runs of RUN consecutive ids, which take consecutive positions (home): the tasks of a job
+// are numbered together and mostly placed, evicted and queued together, so their lookups share cache lines. A run
+// holds at most RUN ids, so no pattern of ids crowds one place more than random hashing of the runs would. Measured
+// (scheduler/README.md): the bulk pass 6-11% shorter (it places whole jobs), online passes unchanged.
 import { assert } from '../model/assert';
 
 const EMPTY = -1;
 const MIN_CAPACITY = 16;
+const RUN_BITS = 4;
+const RUN = 1 << RUN_BITS;
 
 export class IdMap<V> {
   private keys: Float64Array;
@@ -31,7 +37,7 @@ export class IdMap<V> {
   private index(id: number): number {
     const keys = this.keys;
     const mask = this.mask;
-    let i = hash(id) & mask;
+    let i = home(id) & mask;
     for (;;) {
       const k = keys[i] as number;
       if (k === id || k === EMPTY) return i;
@@ -113,8 +119,8 @@ export class IdMap<V> {
       j = (j + 1) & mask;
       const k = keys[j] as number;
       if (k === EMPTY) break;
-      const home = hash(k) & mask;
-      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      const h = home(k) & mask;
+      if (i <= j ? i < h && h <= j : i < h || h <= j) continue;
       keys[i] = k;
       vals[i] = vals[j];
       i = j;
@@ -144,6 +150,12 @@ export class IdMap<V> {
       this.vals[j] = oldVals[i];
     }
   }
+}
+
+/** home: where id's probe starts (before masking): its run's hashed place, then its offset in the run. */
+function home(id: number): number {
+  const run = Math.floor(id / RUN);
+  return (hash(run) << RUN_BITS) | (id - run * RUN);
 }
 
 /** hash mixes both 32-bit halves of a safe integer (ids may exceed 2^32) into a well-spread 32-bit value. */
