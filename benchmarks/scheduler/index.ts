@@ -15,9 +15,9 @@
 // off, scavenges and a full collection land in some passes. --pass-gap MS (default 0: back to back) sleeps that long
 // before each online pass, after the collection, as the scheduler process waits out its pass interval (500 ms unless
 // the cell sets one) between passes: on this host a pass that follows a sleep runs slower than one that follows
-// another pass (scheduler/README.md). Every online pass is timed, the first after the bulk
-// pass included. Percentiles are nearest-rank: 5 runs (the default) give 100 online passes, whose p99 is the second
-// slowest (of 60 passes, 3 runs, it would be the slowest: a maximum, not a 99th percentile).
+// another pass (scheduler/README.md). Every online pass is timed, the first after the bulk pass included.
+// Percentiles are nearest-rank: 5 runs (the default) give 100 online passes, whose p99 is the second slowest (of 60
+// passes, 3 runs, it would be the slowest: a maximum, not a 99th percentile).
 // Accounting: every task is charged a reservation equal to its limit (all tasks are new, B15 §5.5).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
