@@ -557,7 +557,7 @@ export class Scheduler {
         else {
           // A new text for the same tasks: the same ids under it.
           if (c.block.why !== why) this.relabelBlocks(c, why);
-          if (c.parked.length > c.blockEntries) this.extendBlock(c, c.block);
+          if (c.parked.length > c.blockEntries) this.extendBlock(c);
         }
         if (c.parked.length === 0) {
           c.isParked = false;
@@ -610,7 +610,8 @@ export class Scheduler {
    * extendBlock gives the entries parked since c's blocks were made (appended past blockEntries, all still queued:
    * a removal would have made the class dirty) in a new tail block; a tail grown to half the base is merged into it.
    */
-  private extendBlock(c: TaskClass, base: ParkedVerdicts): void {
+  private extendBlock(c: TaskClass): void {
+    const base = c.block as ParkedVerdicts;
     const list = c.parked;
     const ids = c.tail === undefined ? [] : c.tail.taskIds.slice();
     for (let i = c.blockEntries; i < list.length; i++) ids.push((list[i] as QueueEntry).id);

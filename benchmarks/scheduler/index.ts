@@ -32,6 +32,7 @@ import { SeededRng } from '../../model/rng';
 import { formatBytes } from '../../model/resources';
 import type { Clock } from '../../model/clock';
 import { HOT_MACHINES, PendingQueue, idleGc, warmUp, BEST_SCAN_MAX, BEST_SCAN_PER_TASK, SAMPLE_MIN, SAMPLE_PER_TASK, SAMPLE_ORDER, SAMPLE_REFRESH_PLACEMENTS, Scheduler, type SampleOrder, type SchedulerTuning, cellStats, type CellStats, type SchedTask, type Plan } from '../../scheduler/index';
+import { sleepSync } from '../../borglet/cgroups/fsutil';
 import { readGoogle2011 } from '../workloads/google_2011';
 import { readJsonlWorkload } from '../workloads/jsonl';
 import { loadWorkload } from '../workloads/scheduler_input';
@@ -291,7 +292,7 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
     const batch = later.slice(p * o.onlineTasks, (p + 1) * o.onlineTasks);
     if (batch.length === 0) break;
     // The scheduler process sleeps out its pass interval; the new tasks arrive by the end of it.
-    if (o.passGapMs > 0) sleepMs(o.passGapMs);
+    if (o.passGapMs > 0) sleepSync(o.passGapMs);
     for (const t of batch) queue.add(t);
     const t0 = performance.now();
     const c0 = process.cpuUsage();
@@ -312,11 +313,6 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
   const wallSeconds = wallMs / 1000;
   const cpuSeconds = cpuMicros / 1e6;
   return { placed, pending, preemptions, passes, wallSeconds, cpuSeconds, decisionsPerSecond: (placed + pending) / wallSeconds, decisionsPerCpuSecond: (placed + pending) / cpuSeconds, evaluations, cacheHits, stats, why, onlinePassMs, onlinePassStartMs, onlineCpuMs, onlinePlacements, onlineEvictions, onlinePlaced, onlinePreemptions };
-}
-
-/** sleepMs blocks the thread for ms milliseconds (the measurement is synchronous; nothing else runs meanwhile). */
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function pct(x: number): string {
