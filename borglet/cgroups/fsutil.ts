@@ -69,7 +69,7 @@ export function signalPids(pids: number[], signal: NodeJS.Signals): number {
   return n;
 }
 
-/** sleepSync blocks without spinning: the Borglet's destroy paths (never its hot path), the scheduler bench's --pass-gap. */
+/** sleepSync blocks without spinning: the Borglet's destroy paths (not its hot path), the scheduler bench's gaps. */
 export function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
