@@ -4,8 +4,8 @@
 // 200,000-entry Map, about what a scheduling pass does per decision. It is timed three ways, interleaved in rounds:
 // back to back; after sleeping MS (default 500, the scheduler process's pass interval), as a pass that follows the
 // daemon's wait; and after busy-waiting MS without touching the work's data. Back to back against the other two
-// tells what idling costs here (the core, its caches and TLB handed to someone else); the spread of each tells how
-// much the host alone moves a time that should not move.
+// tells what leaving the data untouched costs here, idle or busy (on a shared host the caches and TLB serve other
+// tenants meanwhile); the spread of each tells how much the host alone moves a time that should not move.
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import type { Benchmark } from '../main';
@@ -94,6 +94,7 @@ const bench: Benchmark = {
     const slept: number[] = [];
     const spun: number[] = [];
     for (let r = 0; r < rounds; r++) {
+      work(d, WORK_STEPS); // untimed: the block's first repetition would follow the last block's wait
       for (let i = 0; i < PER_ROUND; i++) b2b.push(timed(d));
       for (let i = 0; i < PER_ROUND; i++) {
         sleepSync(gap);
