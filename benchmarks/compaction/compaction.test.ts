@@ -6,7 +6,8 @@ import { VirtualClock } from '../../model/clock';
 import { SeededRng } from '../../model/rng';
 import type { WorkloadMachine, WorkloadTask } from '../workloads/types';
 import { allowedPending, compact, fluidBound, machineOrder, pickyTasks, spreadBound, type CompactionOptions } from './compact';
-import { bucketUp, experimentArms, percentile, splitByJob, variantTasks, DEFAULT_RESERVATION_MODEL } from './experiments';
+import { bucketUp, experimentArms, splitByJob, variantTasks, DEFAULT_RESERVATION_MODEL } from './experiments';
+import { percentile } from '../stats';
 import { runJob, defaultContext } from './job';
 import { hintFrom, jobsFor } from './index';
 

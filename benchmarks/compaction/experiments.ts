@@ -121,13 +121,6 @@ export function splitByJob(tasks: readonly WorkloadTask[], cells: number, seed: 
   return parts;
 }
 
-/** percentile by nearest rank (the 90th of 11 trials is the 10th smallest). */
-export function percentile(xs: readonly number[], p: number): number {
-  assert(xs.length > 0, 'percentile of nothing');
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number;
-}
-
 export function parseExperiments(s: string): Experiment[] {
   if (s === 'all') return [...EXPERIMENTS];
   return s.split(',').map((x) => {

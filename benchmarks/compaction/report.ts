@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { WorkloadMachine, WorkloadTask } from '../workloads/types';
 import { compactionSpec, renderSvg, type ChartBar } from './charts';
 import { fluidBound, type FluidBound } from './compact';
-import { experimentArms, percentile, variantTasks, type Experiment, type ReservationModel } from './experiments';
+import { experimentArms, variantTasks, type Experiment, type ReservationModel } from './experiments';
+import { percentile } from '../stats';
 import type { JobResult } from './job';
 
 export const ATTRIBUTION = 'Google cluster-usage traces (clusterdata-2011-2), C. Reiss, J. Wilkes, J. L. Hellerstein, Google Inc., 2011, CC-BY 4.0 (https://creativecommons.org/licenses/by/4.0/)';

@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import type { Benchmark } from '../main';
+import { percentile } from '../stats';
 import { sleepSync } from '../../borglet/cgroups/fsutil';
 
 const WORK_STEPS = 40_000;
@@ -61,12 +62,6 @@ function spin(ms: number): void {
   while (performance.now() < end);
 }
 
-/** q: nearest-rank quantile. */
-function q(v: readonly number[], p: number): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.max(0, Math.ceil(p * s.length) - 1)] as number;
-}
-
 interface Summary {
   samples: number;
   p50Ms: number;
@@ -76,7 +71,7 @@ interface Summary {
 }
 
 function summary(v: readonly number[]): Summary {
-  return { samples: v.length, p50Ms: q(v, 0.5), p90Ms: q(v, 0.9), maxMs: Math.max(...v), minMs: Math.min(...v) };
+  return { samples: v.length, p50Ms: percentile(v, 50), p90Ms: percentile(v, 90), maxMs: Math.max(...v), minMs: Math.min(...v) };
 }
 
 const bench: Benchmark = {
