@@ -83,8 +83,9 @@ export const SAMPLE_PER_TASK = 4;
 export const SAMPLE_MIN = 4;
 
 /**
- * commit's scratch: the victims' classes and the evicted tasks. Shared by every Scheduler of the process (commit
- * does not re-enter), so the arrays the compiled code saw during warmUp are the ones a real pass uses.
+ * commit's scratch: the victims' classes and the evicted tasks (evictAndPlace clears it first). Shared by every
+ * Scheduler of the process (commit does not re-enter), so the arrays the compiled code saw during warmUp are the
+ * ones a real pass uses.
  */
 const VICTIM_CLASSES = new Array<TaskClass | undefined>(MAX_VICTIMS_PER_ASSIGNMENT).fill(undefined);
 const EVICTED: SchedTask[] = [];
@@ -1436,7 +1437,6 @@ export class Scheduler {
       else queue.add(v);
       this.staleRack(snap, vc !== undefined ? vc.siblings : this.jobClasses.get(v.job), slot);
     }
-    if (n !== 0) evicted.length = 0;
     queue.remove(task.id);
     assertFits(snap, slot);
     this.stats.preemptions += victimIds.length;
