@@ -58,3 +58,22 @@ test('a snapshot fills the cache; deltas queue, place, hold and forget tasks', (
   assert.equal(c.queue.size, 0);
   assert.equal(c.logIndex, 9);
 });
+
+test('arrivals count the tasks that join the queue, not updates of tasks already in it', () => {
+  const c = new CachedCell();
+  c.apply(ev({ snapshot: true, snapshotPart: 0, snapshotLast: true, jobs: [job], machines: [m0, m1], tasks: [task(0)] }));
+  assert.equal(c.arrivals, 1, 'the snapshot queued task 0');
+  c.apply(ev({ logIndex: 2, tasks: [task(0, { whyPending: '0/2 machines feasible' })] }));
+  assert.equal(c.arrivals, 1, 'a verdict recorded on a queued task is not an arrival');
+  c.apply(ev({ logIndex: 3, tasks: [task(1)] }));
+  assert.equal(c.arrivals, 2, 'a new task');
+  c.apply(ev({ logIndex: 4, tasks: [task(1, { state: TaskState.RUNNING, machine: 'm1' })] }));
+  assert.equal(c.queue.size, 1);
+  c.apply(ev({ logIndex: 5, tasks: [task(1, { lastEvent: EventType.EVICT })] }));
+  assert.equal(c.arrivals, 3, 'back to pending after an eviction');
+  c.hold('c/alice/web/1', 6000);
+  c.apply(ev({ logIndex: 6, tasks: [task(1, { whyPending: 'held' })] }));
+  assert.equal(c.arrivals, 3, 'a held task stays out of the queue');
+  c.release(6000);
+  assert.equal(c.arrivals, 4, 'released from its hold');
+});

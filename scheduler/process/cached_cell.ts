@@ -24,6 +24,11 @@ export class CachedCell {
   cellTimeMs = 0;
   /** ready: a complete snapshot has arrived. */
   ready = false;
+  /**
+   * arrivals counts the tasks that joined the pending queue (submitted, or back to pending after an eviction or a
+   * failure, or released from a hold); a task already queued whose record changed (its verdict, say) is not one.
+   */
+  arrivals = 0;
   private readonly jobs = new Map<string, { spec: JobSpec; version: number }>();
   private readonly specVersion = new Map<number, number>();
   /** held: task id -> cell time before which a rejected task is not queued again. */
@@ -148,7 +153,10 @@ export class CachedCell {
 
   private enqueue(t: Task): void {
     const job = this.jobs.get(jobKeyOf(t.id));
-    if (job) this.queue.add(taskFromProto(t, job.spec, this.snap, this.tasks));
+    if (!job) return;
+    const task = taskFromProto(t, job.spec, this.snap, this.tasks);
+    if (!this.queue.has(task.id)) this.arrivals++;
+    this.queue.add(task);
   }
 
   private forget(id: number): void {

@@ -9,7 +9,7 @@ import type { CellConfig } from '../../cells/config';
 import type { Clock } from '../../model/clock';
 import { SeededRng } from '../../model/rng';
 import { fromGrpcError, NotLeader, Unavailable } from '../../model/errors';
-import { PLAN_COMMIT_CHUNK_ASSIGNMENTS } from '../../cells/limits';
+import { PLAN_COMMIT_CHUNK_ASSIGNMENTS, PLAN_MAX_ASSIGNMENTS } from '../../cells/limits';
 import { idleGc } from '../idle_gc';
 import { Scheduler } from '../scheduler';
 import type { ParkedVerdicts, Verdict } from '../types';
@@ -33,6 +33,14 @@ export interface PassReport {
 }
 
 const RECONNECT_MS = 200;
+/**
+ * ARRIVAL_BATCH_MS: how soon after new work arrives a pass starts. Every passInterval a pass looks at the pending
+ * queue again (tasks that found no machine, held tasks whose time came); new work does not wait for it. Tasks that
+ * join the queue (a job submitted, tasks evicted or failed back to pending) start a pass this long after they
+ * arrive, or after the pass under way ends: a burst of arrivals goes into one pass. So does the rest of a queue
+ * that a pass left because its plan reached PLAN_MAX_ASSIGNMENTS.
+ */
+export const ARRIVAL_BATCH_MS = 20;
 const COMMIT_TIMEOUT_MS = 10_000;
 /**
  * VERDICT_RESEND_MS: how often every pending task's verdict is sent again, changed or not. A plan sends only the
@@ -48,6 +56,11 @@ export class SchedulerProcess {
   private stream: ClientReadableStream<WatchEvent> | undefined;
   private leaderAddress: string | undefined;
   private passTimer: NodeJS.Timeout | undefined;
+  /** nextPassAtMs: when passTimer fires (performance.now()). */
+  private nextPassAtMs = Infinity;
+  /** passing: a pass (with its commit) is under way; work that arrives meanwhile sets moreWork. */
+  private passing = false;
+  private moreWork = false;
   private stopped = false;
   private planSeq = 0;
   private readonly lastVerdicts = new Map<string, string>();
@@ -64,15 +77,39 @@ export class SchedulerProcess {
 
   start(): void {
     void this.connect();
-    const loop = async () => {
-      if (this.stopped) return;
-      await this.passOnce().catch((e: unknown) => this.log(`pass failed: ${e instanceof Error ? e.message : String(e)}`));
-      if (this.stopped) return;
-      // Idle until the next pass: collect now rather than in the middle of that pass (idle_gc.ts).
-      idleGc();
-      this.passTimer = setTimeout(() => void loop(), this.o.config.scheduler.passIntervalMs);
-    };
-    this.passTimer = setTimeout(() => void loop(), this.o.config.scheduler.passIntervalMs);
+    this.passIn(this.o.config.scheduler.passIntervalMs);
+  }
+
+  /** passIn sets the next pass to start in delayMs, unless one is due sooner. */
+  private passIn(delayMs: number): void {
+    const at = performance.now() + delayMs;
+    if (this.stopped || at >= this.nextPassAtMs) return;
+    if (this.passTimer) clearTimeout(this.passTimer);
+    this.nextPassAtMs = at;
+    this.passTimer = setTimeout(() => void this.pass(), delayMs);
+  }
+
+  /** workArrived: tasks joined the queue. A pass starts soon (ARRIVAL_BATCH_MS), or right after the one under way. */
+  private workArrived(): void {
+    if (this.passing) this.moreWork = true;
+    else this.passIn(ARRIVAL_BATCH_MS);
+  }
+
+  private async pass(): Promise<void> {
+    this.passTimer = undefined;
+    this.nextPassAtMs = Infinity;
+    if (this.stopped) return;
+    this.passing = true;
+    this.moreWork = false;
+    const full = await this.passOnce().catch((e: unknown) => {
+      this.log(`pass failed: ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    });
+    this.passing = false;
+    if (this.stopped) return;
+    // Idle until the next pass: collect now rather than in the middle of that pass (idle_gc.ts).
+    idleGc();
+    this.passIn(full || this.moreWork ? ARRIVAL_BATCH_MS : this.o.config.scheduler.passIntervalMs);
   }
 
   stop(): void {
@@ -141,8 +178,11 @@ export class SchedulerProcess {
         this.log(`watching ${this.leaderAddress} from log index ${fromLogIndex} (resumed): ${this.cell.snap.placedTasks()} tasks placed, ${this.cell.queue.size} pending`);
       }
       stream.on('data', (ev: WatchEvent) => {
+        const cell = this.cell;
+        const arrivals = cell.arrivals;
+        const wasReady = cell.ready;
         try {
-          this.cell.apply(ev);
+          cell.apply(ev);
         } catch (e: unknown) {
           // A cache that cannot fold an event in is not trusted any more: the next watch starts from a snapshot.
           this.cell = new CachedCell();
@@ -154,6 +194,8 @@ export class SchedulerProcess {
           announced = true;
           this.log(`watching ${this.leaderAddress} from log index ${this.cell.logIndex}: ${this.cell.snap.placedTasks()} tasks placed, ${this.cell.queue.size} pending`);
         }
+        // New tasks in the queue of a complete cache, or a cache just completed with tasks pending: a pass soon.
+        if (cell.ready && (cell.arrivals > arrivals || (!wasReady && cell.queue.size > 0))) this.workArrived();
       });
       stream.on('error', (e: unknown) => reject(fromGrpcError(e)));
       stream.on('end', () => resolve());
@@ -166,12 +208,15 @@ export class SchedulerProcess {
     this.lastBlocks.clear();
   }
 
-  /** passOnce schedules the pending queue once and commits the plan. */
-  async passOnce(): Promise<void> {
+  /**
+   * passOnce schedules the pending queue once and commits the plan. Answers true when the plan reached
+   * PLAN_MAX_ASSIGNMENTS, so that the rest of the queue waits for the next pass.
+   */
+  async passOnce(): Promise<boolean> {
     const client = this.client;
-    if (!client || !this.cell.ready) return;
+    if (!client || !this.cell.ready) return false;
     this.cell.release(this.o.clock.nowMs());
-    if (this.cell.queue.size === 0) return;
+    if (this.cell.queue.size === 0) return false;
     const cell = this.cell;
     const started = performance.now();
     const plan = this.scheduler.schedulePass(cell.snap, cell.queue);
@@ -197,7 +242,7 @@ export class SchedulerProcess {
     }
     this.lastBlocks = blocks;
     for (const a of assignments) this.lastVerdicts.delete(a.taskId);
-    if (assignments.length === 0 && pending.length === 0) return;
+    if (assignments.length === 0 && pending.length === 0) return false;
     const holdUntil = this.o.clock.nowMs() + 2 * this.o.config.scheduler.passIntervalMs;
     // A large plan goes in chunks, one CommitPlan after another (PLAN_COMMIT_CHUNK_ASSIGNMENTS): each is one log
     // entry every replica applies in one go. The verdicts and the pass time ride with the last chunk.
@@ -223,7 +268,7 @@ export class SchedulerProcess {
         if (e instanceof NotLeader) {
           this.log(`commit refused: ${e.message}; following the new leader`);
           this.stream?.cancel();
-          return;
+          return false;
         }
         throw e;
       }
@@ -232,5 +277,6 @@ export class SchedulerProcess {
     if (accepted > 0 || rejected > 0) {
       this.log(`pass: ${accepted} placed, ${rejected} rejected, ${plan.stats.pending} pending (${(seconds * 1000).toFixed(1)} ms${chunks > 1 ? `, committed in ${chunks} chunks` : ''})`);
     }
+    return assignments.length >= PLAN_MAX_ASSIGNMENTS;
   }
 }
