@@ -4,7 +4,8 @@
 // one simulated-Borglets process serving every machine (sim/borglets), all over mutual TLS. It fills the cell
 // with tasks and measures the poll interval the machines see (p95), the master's memory per task (RSS delta of the
 // elected replica / tasks), CreateJob latency at light load (p99 of sequential one-task jobs, with the leader's Paxos
-// commits, event-loop lag and GC pauses meanwhile, to tell where a tail comes from), kill -9 of the
+// commits, event-loop lag and GC pauses meanwhile, to tell where a tail comes from), submit to placed (one-task
+// jobs one at a time, from CreateJob's answer until the master holds the task RUNNING), kill -9 of the
 // elected master (new master accepting a write; a new job scheduled again; tasks restarted on any machine), and
 // checkpoint save (SaveCheckpoint RPC + durable write) and restore (decoding into a cell state) of the full cell.
 import { readFileSync, writeFileSync, writeSync, openSync, fsyncSync, fdatasyncSync, closeSync } from 'node:fs';
@@ -16,6 +17,8 @@ import { restore } from '../../borgmaster/state/index';
 import { invoke, TaskState } from '../../proto/index';
 
 const JOB_SIZE = 1000;
+/** SUBMIT_PROBES: one-task jobs timed from submission until placed, one at a time, on the loaded cell. */
+const SUBMIT_PROBES = 50;
 
 function flag(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(name);
@@ -225,6 +228,24 @@ async function run(args: string[]): Promise<void> {
     await cell.waitStatus((s) => s.tasksRunning >= tasks + 100, 120_000);
     await eventually('the light jobs started', async () => ((await cell.counters()).running >= tasks + 100 ? true : undefined), 120_000, 500);
 
+    // Submit to placed: one-task jobs one at a time on the loaded cell, from CreateJob's answer until the master
+    // holds the task RUNNING (a pass placed it and the master committed the plan; the Borglet starts it at its
+    // next poll). The scheduler's pass interval is 1 s here: new tasks start a pass of their own.
+    const placedMs: number[] = [];
+    for (let i = 0; i < SUBMIT_PROBES; i++) {
+      const job = `placed-${i}`;
+      await cell.leader(c, (m) => invoke(m.createJob.bind(m), { requestId: `placed-${i}`, spec: simJob(cell.config.name, job, 1) }, md(), 10_000));
+      const s = performance.now();
+      await eventually(`${job} placed`, async () => {
+        const r = await cell.leader(c, (m) => invoke(m.getJob.bind(m), { user: 'ubar', job }, md(), 5000));
+        return r.tasks[0]?.state === TaskState.RUNNING ? true : undefined;
+      }, 30_000, 5);
+      placedMs.push(performance.now() - s);
+      await sleep(100);
+    }
+    result.submitToPlacedP50Ms = Number(pct(placedMs, 0.5).toFixed(1));
+    result.submitToPlacedP99Ms = Number(pct(placedMs, 0.99).toFixed(1));
+
     // Checkpoint save (RPC + durable write) and restore (decode into a cell state, as a restarting replica does).
     const admin = await cell.client('admin');
     const saveStart = Date.now();
@@ -300,6 +321,7 @@ async function run(args: string[]): Promise<void> {
       ['  leader loop lag p99 / max (<=)', `${result.leaderLoopLagP99MsAtMost} / ${result.leaderLoopLagMaxMsAtMost} ms`, ''],
       ['  best follower loop lag p99 (<=)', `${result.followerLoopLagP99MsAtMost} ms`, ''],
       ['  leader GCs major (max) / minor (p99)', `${result.leaderMajorGcs} (${result.leaderMajorGcMaxMsAtMost}) / ${result.leaderMinorGcs} (${result.leaderMinorGcP99MsAtMost}) ms`, ''],
+      ['submit to placed p50 / p99', `${result.submitToPlacedP50Ms} / ${result.submitToPlacedP99Ms} ms`, ''],
       ['failover: write accepted (median)', `${result.failoverSecondsMedian} s`, '< 2 s'],
       ['failover: scheduler back (median)', `${result.schedulerBackSecondsMedian} s`, '< 3 s'],
       ['tasks restarted by failovers', `${result.tasksRestarted}`, '0'],
