@@ -109,7 +109,10 @@ test('why shows the scheduler verdicts for a job and a task', async () => {
     },
     { commonName: 'scheduler', roles: ['scheduler'] },
   );
-  const [job, task, notATask, logsPending] = await Promise.all([borg('why', 'web'), borg('why', 'web/1', '--json'), borg('why', 'web/9'), borg('logs', 'web/0')]);
+  const [job, task, notATask, logsPending, noJob, noneRunning] = await Promise.all([borg('why', 'web'), borg('why', 'web/1', '--json'), borg('why', 'web/9'), borg('logs', 'web/0'), borg('tasks', 'wbe'), borg('tasks', 'web', '--state', 'running')]);
+  assert.equal(noJob.code, 2, 'tasks of a job that does not exist');
+  assert.match(noJob.stderr, /job live\/ubar\/wbe not found/);
+  assert.equal(ok(noneRunning, 'tasks --state running').stderr, 'no tasks\n', 'a job with no task in the state asked for');
   assert.equal(logsPending.code, 3, logsPending.stderr);
   assert.match(logsPending.stderr, /task live\/ubar\/web\/0 is not on a machine \(PENDING\)/);
   ok(job, 'why web');

@@ -46,6 +46,8 @@ INFO is the scheduler's verdict for a pending task and the last message otherwis
           const r = await client.read(RPCS.listTasks, { user: ref?.user ?? '', job: ref?.job ?? '', machine, state, pageSize: LIST_PAGE_SIZE_MAX, pageToken });
           return { items: r.tasks, next: r.nextPageToken };
         }, Math.ceil(MAX_TASKS_PER_CELL / LIST_PAGE_SIZE_MAX) + 1);
+        // A job with no task to list is answered "no tasks"; a job that does not exist is an error (GetJob's NotFound).
+        if (items.length === 0 && ref !== undefined) await client.read(RPCS.getJob, { user: ref.user, job: ref.job });
         if (f.json) {
           out(jsonLines(items.map((t) => Task.toJSON(t))));
         } else if (items.length === 0) {
