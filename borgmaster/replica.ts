@@ -128,7 +128,10 @@ export class Replica {
         }
       },
     };
-    const master = new Master({ cell: config.name, replicaId, log: replicatedLog, clock, admins: config.admins, taskLogs });
+    // Usage samples and poll times from this replica's link shard (soft state): the status page, /metrics and
+    // ListMachines read them.
+    const usage = new UsageBook();
+    const master = new Master({ cell: config.name, replicaId, log: replicatedLog, clock, admins: config.admins, taskLogs, machineSample: (name) => usage.machineSample(name) });
     let replica: Replica | undefined;
     node = await PaxosNode.open<ApplyOutcome[]>({
       id: replicaId,
@@ -172,7 +175,6 @@ export class Replica {
 
     const readyNode = node;
     const metrics = new BorgMetrics({ labels: { cell: config.name, replica: String(replicaId) } });
-    const usage = new UsageBook();
     const source = new CellStateSource({
       state: () => master.state,
       replica: () => must(replicaRef.replica).replicaInfo(),
@@ -219,6 +221,7 @@ export class Replica {
           if (u !== undefined) dropInvalid(() => usage.recordTask(t.taskId, u, atMs));
         }
       },
+      onUnchanged: (machine, atMs) => usage.touchMachine(machine, atMs),
     });
     replica = new Replica(options, master, node, server, listener, link, peerCredentials, status, metrics, usage, stopFollowing);
     internal.replica = replica;

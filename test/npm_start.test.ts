@@ -90,6 +90,18 @@ job picky = {
   assert.equal(submitted.code, 0, submitted.stderr);
   await eventually('sleeper RUNNING', async () => ((await borg('tasks', 'sleeper', '--json')).stdout.includes('RUNNING') ? true : undefined));
 
+  // machines: each machine's last poll and usage, from whichever replica's link shard polls it.
+  const machines = await eventually('every machine polled, with its usage', async () => {
+    const r = await borg('machines', '--json');
+    if (r.code !== 0) return undefined;
+    const ms = JSON.parse(r.stdout) as { name: string; lastPollMs?: number; usage?: { ramBytes?: number } }[];
+    return ms.length === 4 && ms.every((m) => m.usage !== undefined && Date.now() - Number(m.lastPollMs ?? 0) < 30_000) ? ms : undefined;
+  });
+  assert.ok(machines.some((m) => Number(m.usage?.ramBytes ?? 0) > 0), 'a machine running tasks reports the memory they use');
+  const table = await borg('machines');
+  assert.match(table.stdout, /LAST POLL\n/);
+  assert.doesNotMatch(table.stdout, / never\n/, 'no machine shows as never polled');
+
   // why: the picky job's verdict names the constraint.
   const why = await eventually('a why-pending verdict', async () => {
     const r = await borg('why', 'picky');

@@ -46,3 +46,15 @@ test('a why-pending verdict is forgotten once its task is placed or killed, on e
   await leader.killJob({ requestId: 'r2', user: 'alice', job: 'web' }, who);
   for (const m of masters) assert.equal(m.whyPending.size, 0, `replica ${m.options.replicaId}: nothing left after the kill`);
 });
+
+test('ListMachines adds what this replica\'s link shard last heard from each machine (soft state), and nothing for the rest', () => {
+  const log = new InProcessLogForHandlerTests();
+  const heard = new Map([['m0', { usage: { cpuMillis: 250, ramBytes: 3 * GiB, diskBytes: 0, ports: 1 }, sampledMs: 123_456 }]]);
+  const master = new Master({ cell: 'test', replicaId: 1, log: log.view(1), clock: new VirtualClock(1000), admins: [], machineSample: (name) => heard.get(name) });
+  log.attach(1, master, '127.0.0.1:1');
+  const machine = (name: string) => ({ name, address: '127.0.0.1:7300', capacity: { cpuMillis: 4000, ramBytes: 16 * GiB, diskBytes: 0, ports: 10 }, attributes: {}, rack: 'r0', powerDomain: 'p0', portBase: 20_000 });
+  log.appendDirect(bootstrapCommands({ machines: [machine('m0'), machine('m1')], quotas: [] }, 1000).map(encodeCommand));
+  const byName = new Map(master.listMachines({ state: 0, pageSize: 0, pageToken: '' }).machines.map((m) => [m.name, m]));
+  assert.deepEqual([byName.get('m0')?.usage, byName.get('m0')?.lastPollMs], [{ cpuMillis: 250, ramBytes: 3 * GiB, diskBytes: 0, ports: 1 }, 123_456]);
+  assert.deepEqual([byName.get('m1')?.usage, byName.get('m1')?.lastPollMs], [undefined, 0], 'polled by another replica: unknown here');
+});

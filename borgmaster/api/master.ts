@@ -8,6 +8,7 @@ import { assert } from '../../model/assert';
 import type { Clock } from '../../model/clock';
 import { BorgError, InvalidArgument, NotFound, NotLeader, PermissionDenied, Unavailable } from '../../model/errors';
 import { validateMachineName, validateName } from '../../model/ids';
+import type { Resources } from '../../model/resources';
 import {
   Command,
   EventType,
@@ -39,6 +40,7 @@ import {
   type ListQuotasResponse,
   type ListTasksRequest,
   type ListTasksResponse,
+  type Machine,
   type ReadInfo,
   type ReplicaStatus,
   type SaveCheckpointResponse,
@@ -71,6 +73,7 @@ import {
   validateUint,
   type ApplyOutcome,
   type Changes,
+  type MachineRec,
   type TaskRec,
 } from '../state/index';
 import { commitPlan, WhyPendingStore } from '../plan/index';
@@ -111,6 +114,12 @@ export interface MasterOptions {
   /** admins: identities with the admin role besides certificates that carry it (cells config `admins`). */
   admins: readonly string[];
   taskLogs?: TaskLogSource;
+  /**
+   * machineSample: soft state of this replica's link shard, the usage the machine's Borglet last reported and when
+   * it last answered a poll. Each replica polls its share of the machines, so it knows only those; ListMachines
+   * fills Machine.usage and last_poll_ms from it.
+   */
+  machineSample?: (machine: string) => { readonly usage: Resources; readonly sampledMs: number } | undefined;
   watch?: WatchHubOptions;
   proposeTimeoutMs?: number;
 }
@@ -224,6 +233,17 @@ export class Master {
 
   renderTask(t: TaskRec): Task {
     return taskView(t, this.cell, this.whyFor(t));
+  }
+
+  /** renderMachine: the machine's record, with what this replica's link shard last heard from its Borglet. */
+  private renderMachine(m: MachineRec): Machine {
+    const v = machineView(m);
+    const sample = this.options.machineSample?.(m.name);
+    if (sample !== undefined) {
+      v.usage = { ...sample.usage };
+      v.lastPollMs = sample.sampledMs;
+    }
+    return v;
   }
 
   private requireAdmin(who: PeerIdentity, what: string): void {
@@ -417,7 +437,7 @@ export class Master {
     const { offset, size } = parsePage(req.pageSize, req.pageToken);
     const all = [...this.state.machines.values()].filter((m) => state === undefined || m.state === state);
     const p = page(all, offset, size);
-    return { read: this.readInfo(), machines: p.items.map(machineView), nextPageToken: p.next };
+    return { read: this.readInfo(), machines: p.items.map((m) => this.renderMachine(m)), nextPageToken: p.next };
   }
 
   listQuotas(req: ListQuotasRequest): ListQuotasResponse {

@@ -21,7 +21,7 @@ const CELL = 'lt';
 /** Harness: N simulated machines behind one gRPC server, a cell state that runs `tasks` tasks on them, a shard. */
 async function harness(machines: number, pollIntervalMs: number) {
   const configs = simulatedMachineConfigs({ count: machines, address: '127.0.0.1:0', capacity: { cpuMillis: 8000, ramBytes: 32 * GiB, diskBytes: 0, ports: 0 }, machinesPerRack: 4, racksPerPowerDomain: 2, attributes: {} });
-  const holder = { sim: new SimBorglets(CELL, configs, systemClock, new SeededRng(1)), pollTimesMs: [] as number[], requests: [] as PollRequest[], delayMs: 0 };
+  const holder = { sim: new SimBorglets(CELL, configs, systemClock, new SeededRng(1)), pollTimesMs: [] as number[], requests: [] as PollRequest[], delayMs: 0, answers: [] as string[] };
   const { server, port } = await serveSimBorglets(
     {
       poll: async (r: PollRequest): Promise<PollResponse> => {
@@ -52,6 +52,8 @@ async function harness(machines: number, pollIntervalMs: number) {
     config: { pollIntervalMs, missedPollsBeforeDown: 3, rescheduleTasksPerSecond: 1000 },
     clock: systemClock,
     master: () => ({ ballot: { round: 1, replica: 1 }, canPoll: true }),
+    onSample: (m) => holder.answers.push(`decoded ${m}`),
+    onUnchanged: (m) => holder.answers.push(`same ${m}`),
     submit: async (commands) => {
       submitted.push(commands);
       for (const c of commands) apply(c);
@@ -89,6 +91,8 @@ test('link shard: steady-state polls carry no specs; a change reaches the Borgle
   assert.equal(h.holder.sim.counters.specsReceived, before.specsReceived, 'no spec crossed the wire');
   assert.equal(h.holder.sim.counters.starts, before.starts);
   assert.equal(h.shard.stats.sameReplies, 2, 'the second quiet round repeats the first one\'s reports byte for byte: not decoded again');
+  assert.equal(h.holder.answers.filter((a) => a.startsWith('same')).length, 2, 'each is heard as an answer whose sample still holds');
+  assert.equal(h.holder.answers.filter((a) => a.startsWith('decoded')).length, 8 - 2, 'every other answer of the 8 polls was decoded');
 
   // Another replica taking these machines over (a new election reshuffles the shards) knows no echo yet: its first
   // polls are "unchanged" ones, which the Borglets already running this state confirm. No spec is sent again.

@@ -55,6 +55,8 @@ export interface LinkShardOptions {
   onOomKill?: () => void;
   /** onSample hears every successful reply (usage is soft state: never replicated). */
   onSample?: (machine: string, atMs: number, response: PollResponse) => void;
+  /** onUnchanged hears a successful reply equal to the last one judged, which is not decoded: its sample still holds. */
+  onUnchanged?: (machine: string, atMs: number) => void;
 }
 
 export interface MachineSample {
@@ -380,6 +382,7 @@ export class LinkShard {
       this.o.onPoll?.(m.name, previous === undefined ? 0 : now - previous, true);
       this.adjustWindow(m.address, false);
       this.health.ok(m.name);
+      this.o.onUnchanged?.(m.name, now);
       return;
     }
     this.quiet.delete(name);

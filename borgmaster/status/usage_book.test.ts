@@ -60,3 +60,13 @@ test('an unchanged sample only refreshes its time and keeps its group until the 
   b.recordTask('t/1', R(20), 4);
   assert.deepEqual(b.groupUsage('prod'), R(20), 'a changed sample replaces the old one');
 });
+
+test('a machine that answers the same again is as recent as that answer; one never sampled stays unknown', () => {
+  const b = new UsageBook();
+  b.recordMachine('m1', R(5), 1000);
+  b.touchMachine('m1', 3000);
+  b.touchMachine('m1', 2000);
+  assert.deepEqual(b.machineSample('m1'), { usage: R(5), sampledMs: 3000 });
+  b.touchMachine('m2', 3000);
+  assert.equal(b.machineSample('m2'), undefined);
+});

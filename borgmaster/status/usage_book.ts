@@ -102,6 +102,12 @@ export class UsageBook {
     this.evict();
   }
 
+  /** touchMachine: the machine reported the same again at atMs (its sample, if held, is that recent). */
+  touchMachine(machine: string, atMs: number): void {
+    const s = this.machines.get(machine);
+    if (s !== undefined && s.sampledMs < atMs) s.sampledMs = atMs;
+  }
+
   /** forgetTask drops a task's sample (the task died or moved: its old usage no longer describes it). */
   forgetTask(taskId: string): void {
     const old = this.tasks.get(taskId);
@@ -120,6 +126,11 @@ export class UsageBook {
 
   machine(name: string): Resources | undefined {
     return this.machines.get(name)?.usage;
+  }
+
+  /** machineSample: the machine's newest sample and when it last held (its Borglet's last answered poll). */
+  machineSample(name: string): Readonly<UsageSample> | undefined {
+    return this.machines.get(name);
   }
 
   /** groupUsage is the sum of the task samples in a group (a copy). */

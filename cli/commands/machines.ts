@@ -3,7 +3,7 @@
 import { EXIT } from '../registry';
 import { InvalidArgument } from '../../model/errors';
 import { Machine, MachineState } from '../../proto/index';
-import { CELL_FLAGS, HELP_FLAG, age, listMachines, bytes, cpu, defineCommand, expectPositionals, jsonLines, machineStateName, note, out, table, usedOf, withCell } from '../lib/index';
+import { CELL_FLAGS, HELP_FLAG, age, listMachinesPolled, bytes, cpu, defineCommand, expectPositionals, jsonLines, machineStateName, note, out, table, usedOf, withCell } from '../lib/index';
 
 const flags = {
   ...CELL_FLAGS,
@@ -30,14 +30,15 @@ defineCommand(
     summary: "list the cell's machines: state, capacity, allocation",
     usage: 'machines [options]',
     description: `Lists the machines of the cell. CPU and RAM show what the running tasks' limits take of the capacity;
-RESERVED is what their reservations take (B15 §5.5: non-prod work runs in the difference).`,
+RESERVED is what their reservations take (B15 §5.5: non-prod work runs in the difference); USED is what the
+machine's Borglet last reported using, at LAST POLL (every replica is asked: each polls its share of the machines).`,
     examples: ['borg machines', 'borg machines --state draining --json'],
     flags,
     async run({ flags: f, positionals }) {
       expectPositionals(positionals, [], 0, 'borg machines [options]');
       const state = f.state === undefined ? MachineState.MACHINE_STATE_UNSPECIFIED : parseMachineState(f.state);
       return withCell(f, async ({ client }) => {
-        const machines = (await listMachines(client, state)).sort((a, b) => a.name.localeCompare(b.name));
+        const machines = (await listMachinesPolled(client, state)).sort((a, b) => a.name.localeCompare(b.name));
         if (f.json) {
           out(jsonLines(machines.map((m) => ({ ...(Machine.toJSON(m) as object), state: machineStateName(m.state) }))));
           return EXIT.ok;
@@ -56,6 +57,8 @@ RESERVED is what their reservations take (B15 §5.5: non-prod work runs in the d
           { header: 'RAM', value: (m) => usedOf(m.allocatedLimit?.ramBytes ?? 0, m.capacity?.ramBytes ?? 0, bytes), right: true },
           { header: 'RESERVED CPU', value: (m) => cpu(m.allocatedReservation?.cpuMillis ?? 0), right: true },
           { header: 'RESERVED RAM', value: (m) => bytes(m.allocatedReservation?.ramBytes ?? 0), right: true },
+          { header: 'USED CPU', value: (m) => (m.usage === undefined ? '-' : cpu(m.usage.cpuMillis)), right: true },
+          { header: 'USED RAM', value: (m) => (m.usage === undefined ? '-' : bytes(m.usage.ramBytes)), right: true },
           { header: 'GEN', value: (m) => m.generation, right: true },
           { header: 'LAST POLL', value: (m) => (m.lastPollMs > 0 ? `${age(m.lastPollMs, now)} ago` : 'never') },
         ]));

@@ -8,5 +8,5 @@ export { parseJobRef, parseTaskRef, parseTaskRefId, isTaskRef } from './refs';
 export { submitRequestId, updateRequestId, killRequestId, machineRequestId, quotaRequestId } from './request_ids';
 export { defineCommand, withCell, cellConfig, allPages, out, note, helpText, CELL_FLAGS, HELP_FLAG, CELL_HELP, type CellFlags, type CommandDef } from './command';
 export { jobState, jobCounts, jobJson } from './jobs';
-export { listMachines, getMachine } from './reads';
+export { listMachines, listMachinesPolled, getMachine } from './reads';
 export { specDiff } from './spec_diff';

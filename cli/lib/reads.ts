@@ -14,6 +14,32 @@ export async function listMachines(client: CellClient, state: MachineState = Mac
   return items;
 }
 
+/** SOFT_STATE_TIMEOUT_MS bounds each replica's answer about its polls (best effort: one that is down is skipped). */
+const SOFT_STATE_TIMEOUT_MS = 3_000;
+
+/**
+ * listMachinesPolled is listMachines with each machine's usage and last poll filled in from the replica whose link
+ * shard heard from its Borglet last. That is soft state: each replica polls its share of the machines and knows
+ * only those, so every replica is asked (those that do not answer in time are skipped).
+ */
+export async function listMachinesPolled(client: CellClient, state: MachineState = MachineState.MACHINE_STATE_UNSPECIFIED): Promise<Machine[]> {
+  const machines = await listMachines(client, state);
+  const newest = new Map<string, Machine>();
+  await Promise.all(
+    client.replicaAddresses.map(async (address) => {
+      const answer = await allPages<Machine>(async (pageToken) => {
+        const r = await client.once(address, RPCS.listMachines, { state, pageSize: LIST_PAGE_SIZE_MAX, pageToken }, SOFT_STATE_TIMEOUT_MS);
+        return { items: r.machines, next: r.nextPageToken };
+      }, Math.ceil(MAX_MACHINES_PER_CELL / LIST_PAGE_SIZE_MAX) + 1).catch(() => undefined);
+      for (const m of answer?.items ?? []) if (m.lastPollMs > (newest.get(m.name)?.lastPollMs ?? 0)) newest.set(m.name, m);
+    }),
+  );
+  return machines.map((m) => {
+    const polled = newest.get(m.name);
+    return polled === undefined ? m : { ...m, usage: polled.usage, lastPollMs: polled.lastPollMs };
+  });
+}
+
 /** getMachine finds one machine by name; NotFound (exit 2) when the cell has none of that name. */
 export async function getMachine(client: CellClient, name: string): Promise<Machine> {
   const m = (await listMachines(client)).find((x) => x.name === name);

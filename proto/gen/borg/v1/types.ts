@@ -464,7 +464,14 @@ export interface Machine {
   state: MachineState;
   generation: number;
   allocatedLimit: Resources | undefined;
-  allocatedReservation: Resources | undefined;
+  allocatedReservation:
+    | Resources
+    | undefined;
+  /**
+   * usage and last_poll_ms: what the answering replica's link shard last heard from the machine's Borglet (soft
+   * state, not replicated). Each replica polls its share of the machines; on the others usage is unset and
+   * last_poll_ms 0. `borg machines` asks every replica and keeps the newest.
+   */
   usage: Resources | undefined;
   lastPollMs: number;
   /**
