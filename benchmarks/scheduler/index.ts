@@ -13,9 +13,9 @@
 // process does while it waits for its next pass (scheduler/idle_gc.ts): the young generation, and the whole heap
 // once it grew by 64 MiB (the previous run's cell, left as garbage, is collected there rather than inside a pass);
 // off, scavenges and a full collection land in some passes. --pass-gap MS (default 0: back to back) sleeps that long
-// before each online pass, after the collection, as the scheduler process waits out its pass interval (500 ms unless
-// the cell sets one) between passes: on this host a pass that follows a sleep runs slower than one that follows
-// another pass (scheduler/README.md). Every online pass is timed, the first after the bulk pass included.
+// before each online pass, after the collection: new work reaching a scheduler process that had nothing to do for
+// that long (it starts a pass ~20 ms after tasks arrive, scheduler/process): on this host a pass that follows a
+// sleep runs slower than one that follows another pass (scheduler/README.md). Every online pass is timed, the first after the bulk pass included.
 // Percentiles are nearest-rank: 5 runs (the default) give 100 online passes, whose p99 is the second slowest (of 60
 // passes, 3 runs, it would be the slowest: a maximum, not a 99th percentile).
 // Accounting: every task is charged a reservation equal to its limit (all tasks are new, B15 §5.5).
@@ -291,7 +291,7 @@ function runOnce(w: Workload, o: Options, seed: number, typicalCpu: number, typi
   for (let p = 0; p < o.onlinePasses; p++) {
     const batch = later.slice(p * o.onlineTasks, (p + 1) * o.onlineTasks);
     if (batch.length === 0) break;
-    // The scheduler process sleeps out its pass interval; the new tasks arrive by the end of it.
+    // A scheduler process idle for --pass-gap ms, then new tasks arrive.
     if (o.passGapMs > 0) sleepSync(o.passGapMs);
     for (const t of batch) queue.add(t);
     const t0 = performance.now();
