@@ -2,7 +2,7 @@
 // state on every poll, reclaims unused reservations, sheds non-prod load under pressure, and keeps tasks running
 // whatever happens to the master or to itself. This class is the thin IO shell: the decisions (validation,
 // ballots, reclamation, pressure, restart policy, health) are pure functions in their own files.
-import { chownSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert, unreachable } from '../model/assert';
 import { BorgError, InvalidArgument, NotFound } from '../model/errors';
@@ -20,7 +20,7 @@ import { reclaim, peakWindowMs, UsageWindow } from './reclaim';
 import { cpuPlan, memoryEvictions, type PressureTask } from './pressure';
 import { afterExit, type ExitInfo } from './restart_policy';
 import { healthStep, probeHttp } from './health';
-import { decodeStatus, detectIsolation, ignoresAsNamespaceInit, Launcher, procStat, processAlive, resolveCommand, runDelayNs, DEFAULT_PATH, type Isolation, type LaunchEvent } from './runtime';
+import { decodeStatus, detectIsolation, ignoresAsNamespaceInit, Launcher, procStat, processAlive, resolveCommand, runDelayNs, sandboxRoot, DEFAULT_PATH, type Isolation, type LaunchEvent } from './runtime';
 import { logPath, rotateIfLarge, tailLog } from './logs';
 import { loadState, saveState, type PersistedTask, type Phase } from './state_file';
 import { capacityOf, readHostFacts, type HostFacts } from './facts';
@@ -87,6 +87,8 @@ export class Borglet {
   private pendingRemoval = new Set<string>();
   private pollChain: Promise<unknown> = Promise.resolve();
   private readonly launcher: Launcher;
+  /** sandboxes: where tasks' working directories go when not beside their files (runtime.ts sandboxRoot). */
+  private sandboxes: string | undefined;
   /** tokens: launch token (group:runId) -> record, for the launcher's reports. */
   private readonly tokens = new Map<string, Rec>();
   private readonly startWaiters = new Map<string, () => void>();
@@ -114,7 +116,9 @@ export class Borglet {
     mkdirSync(join(opts.stateDir, 'tasks'), { recursive: true });
     const host = await readHostFacts(opts.stateDir);
     const driver = detectCgroupDriver(opts.machine, opts.cgroupDriver ?? 'auto');
-    const b = new Borglet(opts, host, driver, detectIsolation(opts.taskUser ?? 'nobody'));
+    const isolation = detectIsolation(opts.taskUser ?? 'nobody');
+    const b = new Borglet(opts, host, driver, isolation);
+    b.sandboxes = sandboxRoot(b.tasksDir, isolation, opts.cell, opts.machine, b.log);
     b.recover();
     return b;
   }
@@ -151,6 +155,8 @@ export class Borglet {
       }
     }
     const known = new Set([...this.records.values()].map((r) => groupName(r.taskId)));
+    // Sandboxes outside the state dir (sandboxRoot) that no record owns: their state dir was removed meanwhile.
+    if (this.sandboxes !== undefined) for (const d of readdirSync(this.sandboxes)) if (!known.has(d)) rmSync(join(this.sandboxes, d), { recursive: true, force: true });
     for (const g of this.driver.list()) {
       if (known.has(g) && this.records.get(this.taskIdOfGroup(g))?.phase !== 'dead') continue;
       // A group without a live record: made by a Borglet that crashed before recording the start, or left over
@@ -268,17 +274,27 @@ export class Borglet {
     };
   }
 
-  /** taskDir is the task's directory (sandbox, logs, exit statuses). Only validated task ids have one. */
+  /** taskDir is the task's directory (logs, exit statuses; its sandbox too, see workDir). Only validated task ids have one. */
   private taskDir(r: Rec): string {
-    const g = groupName(r.taskId);
-    assert(CGROUP_NAME_PATTERN.test(g) && !g.includes('..'), `task directory for an unvalidated id ${JSON.stringify(r.taskId)}`);
-    return join(this.tasksDir, g);
+    return join(this.tasksDir, this.dirName(r));
   }
 
-  /** forgetFiles removes a forgotten task's directory; an order refused at validation never had one. */
+  /** workDir is the task's sandbox, its working directory unless its spec names one (runtime.ts sandboxRoot). */
+  private workDir(r: Rec): string {
+    return this.sandboxes === undefined ? join(this.taskDir(r), 'work') : join(this.sandboxes, this.dirName(r));
+  }
+
+  private dirName(r: Rec): string {
+    const g = groupName(r.taskId);
+    assert(CGROUP_NAME_PATTERN.test(g) && !g.includes('..'), `task directory for an unvalidated id ${JSON.stringify(r.taskId)}`);
+    return g;
+  }
+
+  /** forgetFiles removes a forgotten task's directories; an order refused at validation never had any. */
   private forgetFiles(r: Rec): void {
     if (r.valid === null) return;
     rmSync(this.taskDir(r), { recursive: true, force: true });
+    if (this.sandboxes !== undefined) rmSync(this.workDir(r), { recursive: true, force: true });
   }
 
   private statusFile(r: Rec): string {
@@ -355,7 +371,7 @@ export class Borglet {
       mkdirSync(dir, { recursive: true });
       cwd = v.spec.workingDir;
       if (cwd === '') {
-        cwd = join(dir, 'work');
+        cwd = this.workDir(r);
         mkdirSync(cwd, { recursive: true });
         if (this.isolation.user) chownSync(cwd, this.isolation.user.uid, this.isolation.user.gid);
       } else if (!existsSync(cwd)) {

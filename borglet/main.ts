@@ -5,7 +5,6 @@
 // reclamation parameters from its `reclamation` section. Prints `borglet NAME listening on ADDR` when ready.
 // SIGTERM/SIGINT stop the daemon and leave its tasks running; --cleanup instead kills every task of the machine
 // and removes its cgroups and state (for operators and test teardown).
-import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ServerCredentials } from '@grpc/grpc-js';
 import { BorgError, InvalidArgument, PermissionDenied } from '../model/errors';
@@ -17,6 +16,7 @@ import { borgletName, loadIdentity } from '../cells/identity';
 import { peerIdentity, serverCredentials } from '../cells/security/index';
 import type { Authorize } from './server';
 import { detectCgroupDriver, type DriverPreference } from './cgroups/index';
+import { removeMachineFiles } from './runtime';
 import { startBorglet } from './index';
 
 const DEFAULT_RECLAMATION: ReclamationConfig = { startDelayMs: 300_000, intervalMs: 10_000, safetyMargin: 0.15, decay: 0.1 };
@@ -64,8 +64,9 @@ async function main(): Promise<void> {
   if (stateDir === undefined) throw new InvalidArgument('--state-dir', 'is required');
   if (f.cleanup) {
     detectCgroupDriver(machine, cgroup).destroyMachine();
-    rmSync(resolve(stateDir), { recursive: true, force: true });
-    console.log(`borglet ${machine}: killed its tasks and removed its cgroups and ${stateDir}`);
+    const cleanupCell = f.values.get('cell');
+    removeMachineFiles(resolve(stateDir), cleanupCell === undefined ? undefined : loadCellConfig(cleanupCell).name, machine);
+    console.log(`borglet ${machine}: killed its tasks and removed its cgroups, ${stateDir} and its sandboxes`);
     return;
   }
   let reclamation = DEFAULT_RECLAMATION;

@@ -6,8 +6,9 @@
 // spawn would leave a window), sets its OOM score, reports its pid and execs the task, inside new PID and mount
 // namespaces (unshare) and as an unprivileged user (setpriv) where the host allows.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { accessSync, chmodSync, constants, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { InvalidArgument } from '../model/errors';
 
 /** Isolation says how tasks are confined on this host, detected once at start and reported in machine facts. */
@@ -58,6 +59,60 @@ export function detectIsolation(userName = 'nobody'): Isolation {
   if (!namespaces) notes.push(root ? 'unshare of pid+mount namespaces refused by this host: tasks share the host namespaces' : 'no namespaces without root');
   const summary = [`user=${user ? user.name : root ? 'root' : String(process.getuid?.())}`, `namespaces=${namespaces ? 'pid,mount' : 'none'}`, ...notes].join('; ');
   return { namespaces, user, summary, unsharePath, setprivPath };
+}
+
+/**
+ * blockedAncestor: the first directory on the way to `dir` (itself included) that `user` may not pass through, or
+ * undefined. Search permission is read as the kernel does: the owner's bit for its owner, else the group's for its
+ * group (tasks run with their primary group only, --clear-groups), else the others'.
+ */
+export function blockedAncestor(dir: string, user: { uid: number; gid: number }): string | undefined {
+  let path = '/';
+  for (const part of ['', ...resolve(dir).split('/').filter((x) => x !== '')]) {
+    path = join(path, part);
+    const st = statSync(path);
+    const bit = st.uid === user.uid ? 0o100 : st.gid === user.gid ? 0o010 : 0o001;
+    if ((st.mode & bit) === 0) return path;
+  }
+  return undefined;
+}
+
+/**
+ * sandboxRoot says where tasks' working directories go: undefined for beside each task's own files in the state
+ * dir (`tasks/ID/work`), when the task user can reach them there. A state dir under a private directory (a home
+ * directory, a mktemp dir, a local cell's .borg) would leave a task a working directory it cannot open by its path
+ * (Python's http.server serving "/" answers 404 there); those Borglets put them under the system's temp dir instead,
+ * in a directory only root may list (`borg-sandboxes/CELL.MACHINE/ID`). `log` hears which, and why.
+ */
+export function sandboxRoot(tasksDir: string, isolation: Isolation, cell: string | undefined, machine: string, log: (line: string) => void): string | undefined {
+  const user = isolation.user;
+  if (user === null) return undefined;
+  const blocked = blockedAncestor(tasksDir, user);
+  if (blocked === undefined) return undefined;
+  const root = sandboxDir(cell, machine);
+  mkdirSync(root, { recursive: true, mode: 0o711 });
+  for (const d of [join(tmpdir(), 'borg-sandboxes'), root]) chmodSync(d, 0o711);
+  const alsoBlocked = blockedAncestor(root, user);
+  if (alsoBlocked !== undefined) {
+    log(`task user ${user.name} cannot reach its working directories: ${blocked} and ${alsoBlocked} shut it out (mode ${(statSync(blocked).mode & 0o777).toString(8)}); tasks that open their directory by path will fail`);
+    return undefined;
+  }
+  log(`task user ${user.name} cannot pass ${blocked} (mode ${(statSync(blocked).mode & 0o777).toString(8)}): tasks' working directories go under ${root}`);
+  return root;
+}
+
+/** sandboxDir: where a machine's sandboxes go when its state dir is out of its tasks' reach (sandboxRoot). */
+export function sandboxDir(cell: string | undefined, machine: string): string {
+  return join(tmpdir(), 'borg-sandboxes', `${cell ?? 'cell'}.${machine}`);
+}
+
+/**
+ * removeMachineFiles removes what a Borglet keeps on disk for its machine: its state dir and its sandboxes (after
+ * its tasks were killed: `borg up` stopping a cell, `borglet --cleanup`, tests).
+ */
+export function removeMachineFiles(stateDir: string, cell: string | undefined, machine: string): void {
+  rmSync(stateDir, { recursive: true, force: true });
+  rmSync(sandboxDir(cell, machine), { recursive: true, force: true });
 }
 
 /** resolveCommand finds the executable now, so a missing binary is an error before anything starts. */

@@ -4,7 +4,7 @@
 // nothing started. Real daemon, real gRPC, real cgroups (root).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RestartPolicy_Kind, TaskState, EventType } from '../proto/index';
 import { detectCgroupDriver } from '../borglet/cgroups/index';
@@ -47,6 +47,24 @@ test('a task runs in its cgroup, as nobody, in its own pid namespace, with its n
   assert.equal(r.facts?.cgroupVersion, 'v1');
   assert.equal(r.facts?.capacity?.cpuMillis, 1000);
   assert.match(r.facts?.attributes['borglet.isolation'] ?? '', /user=nobody; namespaces=pid,mount/);
+});
+
+test('a task can open its working directory by path though the state dir is private; the sandbox goes with the task', async () => {
+  // The test machine's state dir is a mktemp dir (mode 700): nobody cannot pass it.
+  assert.equal(statSync(m.stateDir).mode & 0o777, 0o700);
+  const t = task(21, spec('/bin/sh', ['-c', 'cd "$HOME" && echo hi > note && ls "$PWD" && echo "cwd=$(pwd)"; exec sleep 100']));
+  const r = await c.poll(ballot, [t]);
+  assert.equal(find(r, t.taskId).state, TaskState.RUNNING);
+  const out = await waitFor('the output', async () => {
+    const l = (await c.logs(t.taskId)).data.toString();
+    return l.includes('cwd=') ? l : undefined;
+  });
+  assert.match(out, /^note\ncwd=(\/.*)$/m, `${out}${(await c.logs(t.taskId, true)).data.toString()}`);
+  const cwd = /cwd=(.*)/.exec(out)?.[1] ?? '';
+  assert.ok(!cwd.startsWith(m.stateDir), `the sandbox is outside the private state dir: ${cwd}`);
+  assert.equal(readFileSync(join(cwd, 'note'), 'utf8'), 'hi\n');
+  await c.poll(ballot, []);
+  await waitFor('the forgotten task\'s sandbox removed', async () => (existsSync(cwd) ? undefined : true));
 });
 
 test('arguments and environment reach the task byte for byte, with default signal dispositions', async () => {

@@ -2,12 +2,13 @@
 // Borgmaster's link shards speak), a launcher for the real daemon (borglet/main.ts), task builders, and cleanup
 // that kills every process and removes every cgroup and temp dir a test made, even when it failed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { BorgletClient, CHANNEL_OPTIONS, invoke, RestartPolicy_Kind, type Ballot, type BorgletLogsResponse, type DesiredTask, type PollResponse, type TaskSpec, type TaskStatus } from '../proto/index';
 import { detectCgroupDriver } from '../borglet/cgroups/index';
+import { removeMachineFiles } from '../borglet/runtime';
 import { freePort } from '../sim/ports';
 
 export const MiB = 1024 * 1024;
@@ -136,6 +137,6 @@ export class TestMachine {
   async cleanup(): Promise<void> {
     for (const d of this.daemons) if (d.child.exitCode === null && d.child.signalCode === null) await d.kill9();
     detectCgroupDriver(this.name).destroyMachine();
-    rmSync(this.stateDir, { recursive: true, force: true });
+    removeMachineFiles(this.stateDir, undefined, this.name);
   }
 }

@@ -123,6 +123,12 @@ job picky = {
     return r.code === 0 && r.stdout.trim().split('\n').length === 2 ? r.stdout : undefined;
   });
   for (const line of resolved.trim().split('\n')) assert.match(line, /^\d\t127\.0\.0\.1:20[0-3]\d\d\tlocal-[a-d]\tlocal\/ubar\/web\/\d$/);
+  // The web service answers at those addresses, as its health check asks (GET /: Python's http.server lists its
+  // working directory, which it opens by path as nobody wherever the repository was cloned).
+  for (const line of resolved.trim().split('\n')) {
+    const r = await fetch(`http://${line.split('\t')[1]}/`);
+    assert.equal(r.status, 200, `GET / on web task ${line}: ${await r.text()}`);
+  }
   void config;
 
   // The status page in Chromium.

@@ -5,7 +5,7 @@
 // touches the disk, and nothing that decides calls it.
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { BorgError, InvalidArgument } from '../../model/errors';
 import { MACHINE_NAME_PATTERN, validateName } from '../../model/ids';
@@ -58,10 +58,20 @@ async function openssl(args: string[], cwd: string): Promise<void> {
   }
 }
 
+/**
+ * mkdirPrivate makes `dir` readable by its owner only. Its parents are made with the default mode: a recursive
+ * mkdir with a mode gives it to every directory it creates, and a local cell's `.borg/CELL` made private that way
+ * shut its tasks (running as nobody) out of their working directories beneath it.
+ */
+async function mkdirPrivate(dir: string): Promise<void> {
+  await mkdir(dirname(dir), { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
 /** ensureCellCa loads the CA kept in `dir`, or makes one for `cell` when there is none. */
 export async function ensureCellCa(dir: string, cell: string): Promise<CellCa> {
   validateName(cell, 'cell');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdirPrivate(dir);
   const certPath = join(dir, 'ca.crt');
   const keyPath = join(dir, 'ca.key');
   const haveCert = await exists(certPath);
@@ -109,7 +119,7 @@ export async function issueCert(ca: CellCa, commonName: string, roles: readonly 
   hosts.forEach((h, i) => {
     if (!/^[A-Za-z0-9.:-]{1,253}$/.test(h)) throw new InvalidArgument(`hosts[${i}]`, `${JSON.stringify(h)} is not a host name or address`);
   });
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdirPrivate(dir);
   const keyPath = join(dir, `${commonName}.key`);
   const certPath = join(dir, `${commonName}.crt`);
   const csrPath = join(dir, `${commonName}.csr`);

@@ -38,6 +38,11 @@ test('mutual TLS: identity from the client certificate; foreign CAs and anonymou
   const again = await ensureCellCa(join(dir, 'ca'), 'test');
   assert.ok(ca.certPem.equals(again.certPem), 'the CA is made once and then loaded');
   assert.equal((await stat(ca.keyPath)).mode & 0o777, 0o600);
+  // Only the CA's own directory is private: the directories made on the way to it keep the default mode.
+  const nested = join(dir, 'cell', 'state', 'ca');
+  await ensureCellCa(nested, 'test');
+  assert.equal((await stat(nested)).mode & 0o777, 0o700);
+  assert.equal((await stat(join(dir, 'cell', 'state'))).mode & 0o005, 0o005, 'the cell state directory stays open to others');
   const server = await issueCert(ca, 'replica-1', ['replica'], join(dir, 'certs'));
   const alice = await issueCert(ca, 'alice', ['user'], join(dir, 'certs'));
   const root = await issueCert(ca, 'root', ['user', 'admin'], join(dir, 'certs'));

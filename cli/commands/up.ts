@@ -18,6 +18,7 @@ import { BorgError, InvalidArgument, NotLeader } from '../../model/errors';
 import { evaluateFile } from '../../bcl/index';
 import { Supervisor, type Daemon } from '../up/supervisor';
 import { detectCgroupDriver } from '../../borglet/cgroups/index';
+import { removeMachineFiles } from '../../borglet/runtime';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -177,7 +178,7 @@ register('up', {
       for (const m of config.machines.filter((m) => m.address !== '')) {
         try {
           detectCgroupDriver(m.name).destroyMachine();
-          rmSync(join(stateDir, 'borglets', m.name), { recursive: true, force: true });
+          removeMachineFiles(join(stateDir, 'borglets', m.name), config.name, m.name);
         } catch (e: unknown) {
           say(`  ! could not clean up machine ${m.name}: ${e instanceof Error ? e.message : String(e)}`);
         }
