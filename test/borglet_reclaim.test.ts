@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESERVATION_QUANTUM_RAM_BYTES } from '../cells/limits';
+import { sandboxDir } from '../borglet/runtime';
 import { TestMachine, PollClient, spec, task, find, waitFor, MiB } from './borglet_support';
 
 const m = new TestMachine('reclaim');
@@ -46,7 +47,8 @@ security: { tls: false }
   assert.ok((settled.reservation?.ramBytes ?? 0) >= margin, 'never below usage + margin');
   assert.ok((settled.usage?.ramBytes ?? 0) < 8 * MiB, 'the task is idle');
 
-  writeFileSync(join(m.stateDir, 'tasks', 'test.u.job.0', 'work', 'go'), '');
+  // The task's working directory: the state dir is a mktemp dir, out of nobody's reach, so its sandbox is elsewhere.
+  writeFileSync(join(sandboxDir('test', m.name), 'test.u.job.0', 'go'), '');
   const grown = await waitFor('usage to rise', async () => {
     const s = find(await c!.poll(ballot, [t]), t.taskId);
     return (s.usage?.ramBytes ?? 0) >= 80 * MiB ? s : undefined;
