@@ -274,7 +274,7 @@ export class Borglet {
     };
   }
 
-  /** taskDir is the task's directory (logs, exit statuses; its sandbox too, see workDir). Only validated task ids have one. */
+  /** taskDir is the task's directory (logs, exit statuses; its sandbox too, see workDir). Validated ids only. */
   private taskDir(r: Rec): string {
     return join(this.tasksDir, this.dirName(r));
   }

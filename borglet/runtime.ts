@@ -92,12 +92,13 @@ export function sandboxRoot(tasksDir: string, isolation: Isolation, cell: string
   const root = sandboxDir(cell, machine);
   mkdirSync(root, { recursive: true, mode: 0o711 });
   for (const d of [join(tmpdir(), 'borg-sandboxes'), root]) chmodSync(d, 0o711);
+  const why = `task user ${user.name} cannot pass ${blocked} (mode ${(statSync(blocked).mode & 0o777).toString(8)})`;
   const alsoBlocked = blockedAncestor(root, user);
   if (alsoBlocked !== undefined) {
-    log(`task user ${user.name} cannot reach its working directories: ${blocked} and ${alsoBlocked} shut it out (mode ${(statSync(blocked).mode & 0o777).toString(8)}); tasks that open their directory by path will fail`);
+    log(`${why}, nor ${alsoBlocked}: tasks that open their working directory by its path will fail`);
     return undefined;
   }
-  log(`task user ${user.name} cannot pass ${blocked} (mode ${(statSync(blocked).mode & 0o777).toString(8)}): tasks' working directories go under ${root}`);
+  log(`${why}: tasks' working directories go under ${root}`);
   return root;
 }
 

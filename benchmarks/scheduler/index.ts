@@ -15,7 +15,8 @@
 // off, scavenges and a full collection land in some passes. --pass-gap MS (default 0: back to back) sleeps that long
 // before each online pass, after the collection: new work reaching a scheduler process that had nothing to do for
 // that long (it starts a pass ~20 ms after tasks arrive, scheduler/process): on this host a pass that follows a
-// sleep runs slower than one that follows another pass (scheduler/README.md). Every online pass is timed, the first after the bulk pass included.
+// sleep runs slower than one that follows another pass (scheduler/README.md). Every online pass is timed, the
+// first after the bulk pass included.
 // Percentiles are nearest-rank: 5 runs (the default) give 100 online passes, whose p99 is the second slowest (of 60
 // passes, 3 runs, it would be the slowest: a maximum, not a 99th percentile).
 // Accounting: every task is charged a reservation equal to its limit (all tasks are new, B15 §5.5).

@@ -40,7 +40,7 @@ const RECONNECT_MS = 200;
  * arrive, or after the pass under way ends: a burst of arrivals goes into one pass. So does the rest of a queue
  * that a pass left because its plan reached PLAN_MAX_ASSIGNMENTS.
  */
-export const ARRIVAL_BATCH_MS = 20;
+const ARRIVAL_BATCH_MS = 20;
 const COMMIT_TIMEOUT_MS = 10_000;
 /**
  * VERDICT_RESEND_MS: how often every pending task's verdict is sent again, changed or not. A plan sends only the
