@@ -4,12 +4,16 @@ import { EventType, TaskState } from '../proto/gen/borg/v1/types';
 
 export { EventType, TaskState };
 
+/** EVENT_TYPES: every event type, in the enum's order. */
+export const EVENT_TYPES: readonly EventType[] = Object.values(EventType).filter((v): v is EventType => typeof v === 'number' && v >= 0);
+
 export type Transition = { kind: 'ok'; to: TaskState } | { kind: 'invalid'; reason: string };
 
 /**
  * TRANSITIONS: event -> (from -> to). Following the 2011 trace's state diagram: SUBMIT enters PENDING (also a
  * dead task resubmitted); SCHEDULE runs a pending task; EVICT, FAIL, KILL, LOST end a pending or running task;
- * FINISH ends a running one; UPDATE_* change the spec without changing state.
+ * FINISH ends a running one; UPDATE_* change the spec without changing state, and RESTART (the Borglet restarted
+ * the task where it runs) leaves it running.
  */
 const TRANSITIONS: Readonly<Record<EventType, Partial<Record<TaskState, TaskState>>>> = {
   [EventType.SUBMIT]: { [TaskState.TASK_STATE_UNSPECIFIED]: TaskState.PENDING, [TaskState.DEAD]: TaskState.PENDING },
@@ -21,6 +25,7 @@ const TRANSITIONS: Readonly<Record<EventType, Partial<Record<TaskState, TaskStat
   [EventType.LOST]: { [TaskState.RUNNING]: TaskState.DEAD },
   [EventType.UPDATE_PENDING]: { [TaskState.PENDING]: TaskState.PENDING },
   [EventType.UPDATE_RUNNING]: { [TaskState.RUNNING]: TaskState.RUNNING },
+  [EventType.RESTART]: { [TaskState.RUNNING]: TaskState.RUNNING },
 };
 
 export function transition(from: TaskState, event: EventType): Transition {

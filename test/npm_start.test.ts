@@ -76,6 +76,16 @@ test('npm start: example jobs run; the borg CLI and the status page work against
   requirements = { cpu = 50m, ram = 32MiB }
 }
 
+job flaky = {
+  user = "ubar"
+  priority = batch
+  replicas = 1
+  command = "/bin/sh"
+  args = ["-c", "echo flaky run; sleep 0.2; exit 3"]
+  requirements = { cpu = 50m, ram = 32MiB }
+  restart_policy = { kind = "on_failure", backoff_initial = 200ms, backoff_max = 400ms }
+}
+
 job picky = {
   user = "ubar"
   priority = batch
@@ -89,6 +99,15 @@ job picky = {
   const submitted = await borg('submit', file);
   assert.equal(submitted.code, 0, submitted.stderr);
   await eventually('sleeper RUNNING', async () => ((await borg('tasks', 'sleeper', '--json')).stdout.includes('RUNNING') ? true : undefined));
+
+  // A task its Borglet restarts in place (exit 3, restart policy on_failure) shows its restarts and RESTART events.
+  const flaky = await eventually('flaky restarted in place', async () => {
+    const r = await borg('tasks', 'flaky', '--json');
+    const ts = JSON.parse(r.stdout) as { state: string; restarts?: number; machine: string }[];
+    return r.code === 0 && ts[0] !== undefined && (ts[0].restarts ?? 0) >= 2 ? ts[0] : undefined;
+  });
+  const restarts = await borg('events', '--job', 'flaky', '--type', 'restart');
+  assert.match(restarts.stdout, new RegExp(`RESTART +local/ubar/flaky/0 +${flaky.machine} +restarted on the machine, \\d+ time\\(s\\) since placed`), restarts.stdout);
 
   // machines: each machine's last poll and usage, from whichever replica's link shard polls it.
   const machines = await eventually('every machine polled, with its usage', async () => {

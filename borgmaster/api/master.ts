@@ -9,6 +9,7 @@ import type { Clock } from '../../model/clock';
 import { BorgError, InvalidArgument, NotFound, NotLeader, PermissionDenied, Unavailable } from '../../model/errors';
 import { validateMachineName, validateName } from '../../model/ids';
 import type { Resources } from '../../model/resources';
+import { EVENT_TYPES } from '../../model/task_state';
 import {
   Command,
   EventType,
@@ -453,8 +454,7 @@ export class Master {
     const job = req.job === '' ? undefined : validateName(req.job, 'job');
     const machine = req.machine === '' ? undefined : validateMachineName(req.machine, 'machine');
     const taskId = req.taskId === '' ? undefined : (validateTaskIdIn(req.taskId, 'taskId', this.cell), req.taskId);
-    const allTypes = [0, 1, 2, 3, 4, 5, 6, 7, 8] as EventType[];
-    const types = new Set(req.types.map((t, i) => validateEnum(t, `types[${i}]`, allTypes, EventType)));
+    const types = new Set(req.types.map((t, i) => validateEnum(t, `types[${i}]`, EVENT_TYPES, EventType)));
     const sinceMs = validateUint(req.sinceMs, 'sinceMs', Number.MAX_SAFE_INTEGER);
     const { offset, size } = parsePage(req.pageSize, req.pageToken);
     const s = this.state;

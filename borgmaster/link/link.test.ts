@@ -6,6 +6,7 @@ import { diffReport } from './report_diff';
 import { desiredTasks, desiredVersion, desiredVersionCached } from './desired';
 import { MachineHealth, TokenBucket, Dedup } from './health';
 import { CellState } from '../state/cell_state';
+import { restore, snapshot } from '../state/index';
 import { bodies, command, jobSpec, machine } from '../state/builders';
 import { EventType, PriorityBand, TaskState, type TaskStatus } from '../../proto/index';
 import { GiB, MiB, resources } from '../../model/resources';
@@ -70,6 +71,7 @@ test('diffReport: only differences become commands', () => {
     ['sent but unknown to the Borglet: LOST', [status('test/alice/web/1', {})], ['test/alice/web/0 LOST'], 0],
     ['reservation dropped by a quantum or more: update', [status('test/alice/web/0', { reservation: resources({ cpuMillis: 100, ramBytes: 100 * MiB }) }), status('test/alice/web/1', { reservation: limit })], [], 1],
     ['reservation within the same quantum as the limit: nothing', [status('test/alice/web/0', { reservation: resources({ cpuMillis: 499, ramBytes: 512 * MiB - 1 }) }), status('test/alice/web/1', {})], [], 0],
+    ['restarted in place by the Borglet: RESTART', [status('test/alice/web/0', { restarts: 2, message: 'health check GET :20000/ failed 3 times' }), status('test/alice/web/1', {})], ['test/alice/web/0 RESTART'], 0],
   ];
   for (const [name, statuses, wantTransitions, wantReservations] of rows) {
     const d = diffReport(m, statuses, sent);
@@ -78,6 +80,35 @@ test('diffReport: only differences become commands', () => {
     for (const t of d.transitions) assert.equal(t.machine, 'm0', 'transitions name the reporting machine');
   }
   assert.deepEqual(diffReport(m, [], new Set()).transitions, [], 'not sent and not reported: the poll did not cover it');
+  const restart = diffReport(m, [status('test/alice/web/0', { restarts: 2, message: 'exit 1; restarting in 1000ms' })], new Set()).transitions[0];
+  assert.deepEqual([restart?.restarts, restart?.message, restart?.specVersion], [2, 'restarted on the machine, 2 time(s) since placed (exit 1; restarting in 1000ms)', 1], 'a RESTART carries the Borglet\'s count and why');
+});
+
+test('RESTART: the state counts the Borglet\'s restarts in place once, with an event, and keeps the count in checkpoints', () => {
+  const { s } = cellWithRunning();
+  let i = 10;
+  const report = (restarts: number, over: { machine?: string; specVersion?: number } = {}) =>
+    s.apply(command(bodies.transitions([{ taskId: 'test/alice/web/0', event: EventType.RESTART, machine: over.machine ?? 'm0', specVersion: over.specVersion ?? 1, restarts, message: `restarted (${restarts})` }]), { timeMs: 2000 }), ++i);
+  const task = () => s.lookupTask('test/alice/web/0');
+  const restartEvents = () => s.events.toArray().filter((e) => e.taskId === 'test/alice/web/0' && e.type === EventType.RESTART).map((e) => e.message);
+  report(2);
+  assert.deepEqual([task()?.restarts, task()?.state, restartEvents()], [2, TaskState.RUNNING, ['restarted (2)']], 'two restarts, one event, still running');
+  report(2);
+  assert.deepEqual([task()?.restarts, restartEvents().length], [2, 1], 'the same count again (a poll before the command applied) counts nothing');
+  report(3);
+  assert.deepEqual([task()?.restarts, restartEvents().length], [3, 2]);
+  report(1);
+  assert.equal(task()?.restarts, 3, 'a Borglet that started over counts from its new count');
+  report(2);
+  assert.equal(task()?.restarts, 4);
+  const stale = report(9, { machine: 'm1' }).result;
+  assert.match(stale.rejected[0]?.reason ?? '', /stale report/);
+  const older = report(9, { specVersion: 7 }).result;
+  assert.match(older.rejected[0]?.reason ?? '', /stale report/);
+  const bad = s.apply(command(bodies.transitions([{ taskId: 'test/alice/web/0', event: EventType.FAIL, machine: 'm0', specVersion: 1, restarts: 1 }]), { timeMs: 2000 }), ++i).result;
+  assert.deepEqual([bad.ok, bad.errorMessage], [false, 'transitions[0].restarts: only RESTART carries a restart count']);
+  const restored = restore(snapshot(s));
+  assert.deepEqual([restored.lookupTask('test/alice/web/0')?.restarts, restored.lookupTask('test/alice/web/0')?.machineRestarts], [4, 2]);
 });
 
 test('MachineHealth: DOWN after N consecutive misses; a success resets', () => {

@@ -471,7 +471,7 @@ export class LinkShard {
         if (this.dedup.recent(key)) continue;
         if (this.lostBucket.take(1) === 0) break outer;
         this.dedup.mark(key);
-        lost.push({ taskId: t.id, event: EventType.LOST, machine: m.name, specVersion: t.specVersion, victimTaskIds: [], exitCode: 0, message: `machine ${m.name} is DOWN` });
+        lost.push({ taskId: t.id, event: EventType.LOST, machine: m.name, specVersion: t.specVersion, victimTaskIds: [], exitCode: 0, message: `machine ${m.name} is DOWN`, restarts: 0 });
       }
     }
     if (lost.length > 0) this.enqueue({ transitions: lost });

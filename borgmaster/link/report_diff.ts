@@ -1,6 +1,6 @@
 // Turns a Borglet's full report into only the differences the state machine needs (B15 §3.3: link shards
-// "report only differences"): task ends, tasks the Borglet lost, and reservations that moved by at least one
-// quantum. Pure: the same report against the same state always gives the same commands.
+// "report only differences"): task ends, tasks the Borglet lost, restarts in place, and reservations that moved by
+// at least one quantum. Pure: the same report against the same state always gives the same commands.
 import { EventType, TaskState, type TaskStatus, type TaskTransition, type ReservationUpdate } from '../../proto/index';
 import { equal } from '../../model/resources';
 import { quantiseReservation } from '../state/reservation';
@@ -12,7 +12,7 @@ export interface ReportDiff {
 }
 
 function transition(t: TaskRec, machine: string, event: EventType, exitCode: number, message: string): TaskTransition {
-  return { taskId: t.id, event, machine, specVersion: t.specVersion, victimTaskIds: [], exitCode, message };
+  return { taskId: t.id, event, machine, specVersion: t.specVersion, victimTaskIds: [], exitCode, message, restarts: 0 };
 }
 
 /** endEvent maps what the Borglet saw to the trace vocabulary; an OOM kill is a failure of the task. */
@@ -50,6 +50,12 @@ export function diffReport(machine: MachineRec, statuses: readonly TaskStatus[],
       const { event, message } = endEvent(s);
       out.transitions.push(transition(t, machine.name, event, s.exitCode, message));
       continue;
+    }
+    // The Borglet restarted the task in place (its restart policy, a failed health check) since the last count:
+    // a RESTART carries its count, which the state compares with what it counted (cell_state report).
+    if (s.state === TaskState.RUNNING && s.restarts !== t.machineRestarts) {
+      const message = `restarted on the machine, ${s.restarts} time(s) since placed${s.message === '' ? '' : ` (${s.message})`}`;
+      out.transitions.push({ ...transition(t, machine.name, EventType.RESTART, 0, message), restarts: s.restarts });
     }
     if (s.state === TaskState.RUNNING && s.reservation !== undefined) {
       const q = quantiseReservation(s.reservation, limitOf(t));

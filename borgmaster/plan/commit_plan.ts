@@ -64,7 +64,7 @@ export function precheckPlan(state: CellState, req: CommitPlanRequest): { transi
       rejected.push({ taskId: a.taskId, reason: verdict.reason });
       continue;
     }
-    transitions.push({ taskId: a.taskId, event: EventType.SCHEDULE, machine: a.machine, specVersion: a.specVersion, victimTaskIds: [...a.victimTaskIds], exitCode: 0, message: '' });
+    transitions.push({ taskId: a.taskId, event: EventType.SCHEDULE, machine: a.machine, specVersion: a.specVersion, victimTaskIds: [...a.victimTaskIds], exitCode: 0, message: '', restarts: 0 });
   }
   return { transitions, rejected };
 }

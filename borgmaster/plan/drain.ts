@@ -37,7 +37,7 @@ export function planDrainEvictions(state: CellState, maxTasks: number): TaskTran
       const already = taken.get(job) ?? 0;
       if (job.pending + already >= maxDownOf(job)) continue;
       taken.set(job, already + 1);
-      out.push({ taskId: t.id, event: EventType.EVICT, machine: m.name, specVersion: t.specVersion, victimTaskIds: [], exitCode: 0, message: `${DRAIN_EVICT_MESSAGE_PREFIX}${m.name}` });
+      out.push({ taskId: t.id, event: EventType.EVICT, machine: m.name, specVersion: t.specVersion, victimTaskIds: [], exitCode: 0, message: `${DRAIN_EVICT_MESSAGE_PREFIX}${m.name}`, restarts: 0 });
       if (out.length >= maxTasks) return out;
     }
   }

@@ -84,6 +84,7 @@ export const bodies = {
         victimTaskIds: [],
         exitCode: 0,
         message: '',
+        restarts: 0,
         ...t,
       })),
     },

@@ -388,6 +388,7 @@ export class CellState {
       reservation: undefined,
       ports: NO_PORTS,
       restarts: 0,
+      machineRestarts: 0,
       failures: 0,
       startTimeMs: 0,
       stateTimeMs: t,
@@ -596,6 +597,7 @@ export class CellState {
     task.ports = ports.length === 0 ? NO_PORTS : ports;
     task.machine = machine;
     task.reservation = undefined;
+    task.machineRestarts = 0;
     task.startTimeMs = t;
     machine.tasks.add(task);
     charge(machine, limit, limit, 1, isProd(priorityOf(task)));
@@ -684,6 +686,8 @@ export class CellState {
       if (victims.length > 0 && tr.event !== EventType.SCHEDULE) throw new InvalidArgument(`${f}.victimTaskIds`, 'only SCHEDULE names victims');
       victims.forEach((v, j) => validateTaskIdIn(v, `${f}.victimTaskIds[${j}]`, this.cell));
       validateMessage(tr.message, `${f}.message`);
+      validateUint(tr.restarts, `${f}.restarts`, 0xffff_ffff);
+      if (tr.restarts !== 0 && tr.event !== EventType.RESTART) throw new InvalidArgument(`${f}.restarts`, 'only RESTART carries a restart count');
     });
     const accepted: string[] = [];
     const rejected: RejectedTransition[] = [];
@@ -724,11 +728,22 @@ export class CellState {
   }
 
   /** report applies a Borglet-observed end of a task (via a link shard); stale reports are refused. */
-  private report(task: TaskRec, event: EventType, tr: { machine: string; specVersion: number; exitCode: number; message: string }, t: number, idx: number, ch: Changes): string | undefined {
+  private report(task: TaskRec, event: EventType, tr: { machine: string; specVersion: number; exitCode: number; message: string; restarts: number }, t: number, idx: number, ch: Changes): string | undefined {
     const ok = transition(task.state, event);
     if (ok.kind === 'invalid') return ok.reason;
     if (tr.machine !== '' && task.machine?.name !== tr.machine) return `stale report: task is on ${task.machine?.name ?? 'no machine'}, not ${tr.machine}`;
     if (tr.specVersion !== 0 && tr.specVersion !== task.specVersion) return `stale report: task is at spec version ${task.specVersion}, not ${tr.specVersion}`;
+    if (event === EventType.RESTART) {
+      // The Borglet counts its restarts of the task since it was placed there; what it counted beyond what the state
+      // has counted are new restarts (one event for them). A lower count is a Borglet that started over (it lost
+      // its records): counting goes on from there.
+      if (tr.restarts > task.machineRestarts) {
+        task.restarts += tr.restarts - task.machineRestarts;
+        this.moveState(task, EventType.RESTART, t, idx, ch, tr.message);
+      }
+      task.machineRestarts = tr.restarts;
+      return undefined;
+    }
     if (event === EventType.KILL && task.state === TaskState.PENDING) {
       this.moveState(task, EventType.KILL, t, idx, ch, tr.message);
       // A task the rollout took down that is now dead for good no longer holds the rollout back.

@@ -49,6 +49,8 @@ export interface TaskRec {
   reservation: Resources | undefined;
   ports: readonly number[];
   restarts: number;
+  /** machineRestarts: the Borglet's count of its own restarts of the task on its machine, as far as counted in restarts. */
+  machineRestarts: number;
   /** failures counts consecutive FAILs, for the back-off and max_restarts. */
   failures: number;
   startTimeMs: number;

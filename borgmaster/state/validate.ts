@@ -254,6 +254,7 @@ export const TRANSITION_EVENTS: readonly EventType[] = [
   EventType.FINISH,
   EventType.KILL,
   EventType.LOST,
+  EventType.RESTART,
 ];
 
 export const SETTABLE_MACHINE_STATES: readonly MachineState[] = [MachineState.UP, MachineState.DRAINING, MachineState.DOWN];

@@ -28,7 +28,7 @@ test('each published entry becomes a notice naming its task, job and machine', a
   const { c, hub, s, got } = await setup();
   const stop = followWatchHub(hub, s, () => c.state.appliedIndex);
   c.publishHub = false;
-  const out = c.state.apply({ requestId: '', caller: '', timeMs: c.timeMs + 1, body: { $case: 'transitions', value: { transitions: [{ taskId: 'test/alice/web/0', event: EventType.FINISH, machine: '', specVersion: 0, victimTaskIds: [], exitCode: 0, message: '' }] } } }, c.state.appliedIndex + 1);
+  const out = c.state.apply({ requestId: '', caller: '', timeMs: c.timeMs + 1, body: { $case: 'transitions', value: { transitions: [{ taskId: 'test/alice/web/0', event: EventType.FINISH, machine: '', specVersion: 0, victimTaskIds: [], exitCode: 0, restarts: 0, message: '' }] } } }, c.state.appliedIndex + 1);
   hub.publish(out.logIndex, [out.changes]);
   assert.equal(got.length, 1);
   assert.deepEqual(got[0]?.tasks, ['test/alice/web/0']);

@@ -291,5 +291,5 @@ export class Fauxmaster {
 
 /** endTransition is what a (simulated) Borglet reports when a running task ends: the link shard's transition. */
 export function endTransition(t: TaskRec, event: EventType.FINISH | EventType.FAIL | EventType.KILL | EventType.LOST | EventType.EVICT, message: string): TaskTransition {
-  return { taskId: t.id, event, machine: t.machine?.name ?? '', specVersion: t.specVersion, victimTaskIds: [], exitCode: event === EventType.FAIL ? 1 : 0, message };
+  return { taskId: t.id, event, machine: t.machine?.name ?? '', specVersion: t.specVersion, victimTaskIds: [], exitCode: event === EventType.FAIL ? 1 : 0, message, restarts: 0 };
 }

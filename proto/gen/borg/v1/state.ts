@@ -87,6 +87,8 @@ export interface TaskTransition {
   victimTaskIds: string[];
   exitCode: number;
   message: string;
+  /** restarts: for RESTART only, how many times the Borglet has restarted the task since it was placed there. */
+  restarts: number;
 }
 
 export interface TaskTransitions {
@@ -183,6 +185,8 @@ export interface CheckpointTask {
   exitCode: number;
   message: string;
   updateDown: boolean;
+  /** the Borglet's restart count already counted for this placement */
+  machineRestarts: number;
 }
 
 export interface CheckpointEvent {
@@ -832,7 +836,16 @@ export const KillJobCommand: MessageFns<KillJobCommand> = {
 };
 
 function createBaseTaskTransition(): TaskTransition {
-  return { taskId: "", event: 0, machine: "", specVersion: 0, victimTaskIds: [], exitCode: 0, message: "" };
+  return {
+    taskId: "",
+    event: 0,
+    machine: "",
+    specVersion: 0,
+    victimTaskIds: [],
+    exitCode: 0,
+    message: "",
+    restarts: 0,
+  };
 }
 
 export const TaskTransition: MessageFns<TaskTransition> = {
@@ -857,6 +870,9 @@ export const TaskTransition: MessageFns<TaskTransition> = {
     }
     if (message.message !== "") {
       writer.uint32(58).string(message.message);
+    }
+    if (message.restarts !== 0) {
+      writer.uint32(64).uint32(message.restarts);
     }
     return writer;
   },
@@ -930,6 +946,14 @@ export const TaskTransition: MessageFns<TaskTransition> = {
             message.message = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.restarts = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -967,6 +991,7 @@ export const TaskTransition: MessageFns<TaskTransition> = {
         ? globalThis.Number(object.exit_code)
         : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      restarts: isSet(object.restarts) ? globalThis.Number(object.restarts) : 0,
     };
   },
 
@@ -993,6 +1018,9 @@ export const TaskTransition: MessageFns<TaskTransition> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.restarts !== 0) {
+      obj.restarts = Math.round(message.restarts);
+    }
     return obj;
   },
 
@@ -1008,6 +1036,7 @@ export const TaskTransition: MessageFns<TaskTransition> = {
     message.victimTaskIds = object.victimTaskIds?.map((e) => e) || [];
     message.exitCode = object.exitCode ?? 0;
     message.message = object.message ?? "";
+    message.restarts = object.restarts ?? 0;
     return message;
   },
 };
@@ -2112,6 +2141,7 @@ function createBaseCheckpointTask(): CheckpointTask {
     exitCode: 0,
     message: "",
     updateDown: false,
+    machineRestarts: 0,
   };
 }
 
@@ -2168,6 +2198,9 @@ export const CheckpointTask: MessageFns<CheckpointTask> = {
     }
     if (message.updateDown !== false) {
       writer.uint32(128).bool(message.updateDown);
+    }
+    if (message.machineRestarts !== 0) {
+      writer.uint32(136).uint32(message.machineRestarts);
     }
     return writer;
   },
@@ -2323,6 +2356,14 @@ export const CheckpointTask: MessageFns<CheckpointTask> = {
             message.updateDown = reader.bool();
             continue;
           }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.machineRestarts = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2381,6 +2422,11 @@ export const CheckpointTask: MessageFns<CheckpointTask> = {
         : isSet(object.update_down)
         ? globalThis.Boolean(object.update_down)
         : false,
+      machineRestarts: isSet(object.machineRestarts)
+        ? globalThis.Number(object.machineRestarts)
+        : isSet(object.machine_restarts)
+        ? globalThis.Number(object.machine_restarts)
+        : 0,
     };
   },
 
@@ -2434,6 +2480,9 @@ export const CheckpointTask: MessageFns<CheckpointTask> = {
     if (message.updateDown !== false) {
       obj.updateDown = message.updateDown;
     }
+    if (message.machineRestarts !== 0) {
+      obj.machineRestarts = Math.round(message.machineRestarts);
+    }
     return obj;
   },
 
@@ -2460,6 +2509,7 @@ export const CheckpointTask: MessageFns<CheckpointTask> = {
     message.exitCode = object.exitCode ?? 0;
     message.message = object.message ?? "";
     message.updateDown = object.updateDown ?? false;
+    message.machineRestarts = object.machineRestarts ?? 0;
     return message;
   },
 };

@@ -68,6 +68,11 @@ export enum EventType {
   LOST = 6,
   UPDATE_PENDING = 7,
   UPDATE_RUNNING = 8,
+  /**
+   * RESTART - RESTART: the Borglet restarted a running task on its machine (its restart policy after an exit, or a failed
+   * health check); the task stays RUNNING there. Not in the 2011 trace, which shows such restarts only as they end.
+   */
+  RESTART = 9,
 }
 
 export function eventTypeFromJSON(object: any): EventType {
@@ -99,6 +104,9 @@ export function eventTypeFromJSON(object: any): EventType {
     case 8:
     case "UPDATE_RUNNING":
       return EventType.UPDATE_RUNNING;
+    case 9:
+    case "RESTART":
+      return EventType.RESTART;
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum EventType");
   }
@@ -124,6 +132,8 @@ export function eventTypeToJSON(object: EventType): string {
       return "UPDATE_PENDING";
     case EventType.UPDATE_RUNNING:
       return "UPDATE_RUNNING";
+    case EventType.RESTART:
+      return "RESTART";
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum EventType");
   }
