@@ -39,6 +39,8 @@ const cases: [string, string, string, Record<string, string>?][] = [
   ['unknown escape', 'let s = "a\\qb"', 't.bcl:1:11: unknown escape "\\\\q"; expected one of \\n \\t \\r \\" \\\\ \\$ \\u{...}'],
   ['bad character', 'let s = 1 @ 2', 't.bcl:1:11: unexpected character "@"'],
   ['unclosed interpolation', 'let s = "${1 + }"', 't.bcl:1:16: expected an expression, found end of file'],
+  ['unclosed record', 'job b = {\n  replicas = 2\n  requirements = { cpu = 1, ram = 1GiB\n}\n', 't.bcl:5:1: found end of file: the "{" at 1:9 is not closed'],
+  ['unclosed list', 'let l = [1, 2', 't.bcl:1:14: found end of file: the "[" at 1:9 is not closed'],
   ['interpolations too deep', `let s = ${'"${'.repeat(40)}1${'}"'.repeat(40)}`, 't.bcl:1:105: strings nest more than 32 interpolations deep'],
   ['path too long', `let r = { a${'.b'.repeat(40)} = 1 }`, 't.bcl:1:74: a field path has at most 32 steps'],
   ['too many for clauses', `let x = [1 ${'for a in [1] '.repeat(9)}]`, 't.bcl:1:116: a comprehension has at most 8 "for" clauses'],

@@ -59,6 +59,11 @@ class Parser {
     this.fail(this.tok.pos, `expected ${what}, found ${describe(this.tok)}`);
   }
 
+  /** notAtEnd: inside a bracket opened at `open`, the end of the file is an error that names the bracket. */
+  private notAtEnd(bracket: '{' | '[', open: Pos): void {
+    if (this.tok.t === 'eof') this.fail(this.tok.pos, `found end of file: the "${bracket}" at ${open.line}:${open.col} is not closed`);
+  }
+
   private isP(p: Punct, t: Token = this.tok): boolean {
     return t.t === 'punct' && t.p === p;
   }
@@ -386,6 +391,7 @@ class Parser {
     const items: ListItem[] = [first];
     for (;;) {
       if (this.isP(']')) break;
+      this.notAtEnd('[', pos);
       this.eatP(',', '"," or "]" in the list');
       if (this.isP(']')) break;
       items.push(this.item(() => this.expr()));
@@ -406,6 +412,7 @@ class Parser {
     const entries: Entry[] = [];
     for (;;) {
       if (this.isP('}')) break;
+      this.notAtEnd('{', open);
       if (entries.length > 0) {
         if (this.isP(',')) {
           this.next();
