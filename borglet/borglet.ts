@@ -11,7 +11,7 @@ import { isProd } from '../model/priority';
 import { EventType, TaskState } from '../model/task_state';
 import { resources, sum, type Resources } from '../model/resources';
 import type { ReclamationConfig } from '../cells/config';
-import { BORGLET_DEAD_TASKS_MAX, BORGLET_SAMPLE_INTERVAL_MS_DEFAULT, MAX_MACHINE_PORTS, MAX_TASKS_PER_MACHINE, TASK_PIDS_MAX } from '../cells/limits';
+import { BORGLET_DEAD_TASKS_MAX, BORGLET_ENDED_TASK_LOGS_MAX, BORGLET_SAMPLE_INTERVAL_MS_DEFAULT, MAX_MACHINE_PORTS, MAX_TASKS_PER_MACHINE, TASK_PIDS_MAX } from '../cells/limits';
 import { TaskSpec, type Ballot, type BorgletLogsRequest, type BorgletLogsResponse, type DesiredTask, type PollRequest, type PollResponse, type TaskStatus } from '../proto/index';
 import { CGROUP_NAME_PATTERN, detectCgroupDriver, sharesFromCpuMillis, type CgroupDriver, type DriverPreference } from './cgroups/index';
 import { validateDesiredTask, groupName, type ValidTask } from './spec';
@@ -21,7 +21,7 @@ import { cpuPlan, memoryEvictions, type PressureTask } from './pressure';
 import { afterExit, type ExitInfo } from './restart_policy';
 import { healthStep, probeHttp } from './health';
 import { decodeStatus, detectIsolation, ignoresAsNamespaceInit, Launcher, procStat, processAlive, resolveCommand, runDelayNs, sandboxRoot, DEFAULT_PATH, type Isolation, type LaunchEvent } from './runtime';
-import { logPath, rotateIfLarge, tailLog } from './logs';
+import { keepEndedLogs, logPath, rotateIfLarge, tailLog } from './logs';
 import { loadState, saveState, type PersistedTask, type Phase } from './state_file';
 import { capacityOf, readHostFacts, type HostFacts } from './facts';
 
@@ -121,6 +121,11 @@ export class Borglet {
     b.sandboxes = sandboxRoot(b.tasksDir, isolation, opts.cell, opts.machine, b.log);
     b.recover();
     return b;
+  }
+
+  /** endedDir keeps the logs of tasks that left the machine (logs.ts keepEndedLogs). */
+  private get endedDir(): string {
+    return join(this.opts.stateDir, 'ended');
   }
 
   private get tasksDir(): string {
@@ -290,9 +295,14 @@ export class Borglet {
     return g;
   }
 
-  /** forgetFiles removes a forgotten task's directories; an order refused at validation never had any. */
+  /** forgetFiles removes a forgotten task's directories, keeping its logs (ended/); an order refused at validation never had any. */
   private forgetFiles(r: Rec): void {
     if (r.valid === null) return;
+    try {
+      keepEndedLogs(this.taskDir(r), this.endedDir, this.dirName(r), BORGLET_ENDED_TASK_LOGS_MAX);
+    } catch (e: unknown) {
+      this.log(`could not keep the logs of ${r.taskId}: ${errMessage(e)}`);
+    }
     rmSync(this.taskDir(r), { recursive: true, force: true });
     if (this.sandboxes !== undefined) rmSync(this.workDir(r), { recursive: true, force: true });
   }
@@ -767,9 +777,12 @@ export class Borglet {
 
   taskLogs(req: BorgletLogsRequest): BorgletLogsResponse {
     const r = this.records.get(req.taskId);
-    if (r === undefined || r.valid === null) throw new NotFound(`logs of task ${JSON.stringify(req.taskId)} on ${this.machine}`);
-    const { data, truncated } = tailLog(this.taskDir(r), req.stderr ? 'stderr' : 'stdout', req.tailBytes);
-    return { data, truncated };
+    const stream = req.stderr ? 'stderr' : 'stdout';
+    if (r !== undefined && r.valid !== null) return tailLog(this.taskDir(r), stream, req.tailBytes);
+    // A task that left the machine: what was kept of its logs, if anything.
+    const ended = groupName(req.taskId);
+    if (CGROUP_NAME_PATTERN.test(ended) && !ended.includes('..') && existsSync(join(this.endedDir, ended))) return tailLog(join(this.endedDir, ended), stream, req.tailBytes);
+    throw new NotFound(`logs of task ${JSON.stringify(req.taskId)} on ${this.machine}`);
   }
 
   // ---------------------------------------------------------------- the periodic loop

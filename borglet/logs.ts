@@ -3,7 +3,7 @@
 // file into `<name>.1` once it passes half the bound, so each stream keeps at most TASK_LOG_MAX_BYTES on disk
 // (plus what is written between two checks). Lines written during a rotation's copy can be lost; the bound
 // matters more than those bytes.
-import { closeSync, copyFileSync, openSync, readSync, fstatSync, statSync, truncateSync, existsSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readSync, fstatSync, statSync, truncateSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOG_TAIL_MAX_BYTES, TASK_LOG_MAX_BYTES } from '../cells/limits';
 
@@ -63,4 +63,19 @@ export function tailLog(dir: string, stream: Stream, tailBytes: number): { data:
     total += statSync(`${p}.1`).size;
   }
   return { data, truncated: total > data.length };
+}
+
+/**
+ * keepEndedLogs keeps the output of a task leaving the machine: the last LOG_TAIL_MAX_BYTES of each stream (all that
+ * a log request can return) go to `root/name`, so a finished or killed task's logs can still be read after the
+ * master let it go. At most `keep` tasks' logs stay under `root`, the oldest dropped first.
+ */
+export function keepEndedLogs(taskDir: string, root: string, name: string, keep: number): void {
+  if (!existsSync(logPath(taskDir, 'stdout')) && !existsSync(logPath(taskDir, 'stderr'))) return;
+  const dest = join(root, name);
+  rmSync(dest, { recursive: true, force: true });
+  mkdirSync(dest, { recursive: true });
+  for (const stream of ['stdout', 'stderr'] as const) writeFileSync(logPath(dest, stream), tailLog(taskDir, stream, LOG_TAIL_MAX_BYTES).data);
+  const kept = readdirSync(root).map((n) => ({ n, at: statSync(join(root, n)).mtimeMs })).sort((a, b) => a.at - b.at);
+  for (const old of kept.slice(0, Math.max(0, kept.length - keep))) rmSync(join(root, old.n), { recursive: true, force: true });
 }

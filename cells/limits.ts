@@ -190,6 +190,8 @@ export const BORGLET_USAGE_SAMPLES_MAX = 1_024;
 export const RECLAIM_PEAK_WINDOW_INTERVALS = 6;
 /** BORGLET_DEAD_TASKS_MAX bounds the dead task records a Borglet keeps reporting until the master drops them. */
 export const BORGLET_DEAD_TASKS_MAX = 1_000;
+/** BORGLET_ENDED_TASK_LOGS_MAX: tasks that left a machine whose logs its Borglet keeps (the last LOG_TAIL_MAX_BYTES of each stream). */
+export const BORGLET_ENDED_TASK_LOGS_MAX = 128;
 export const TASK_PIDS_MAX = 4_096;
 /** TASK_RAM_MIN_BYTES: a task's memory limit below this cannot even exec a shell, so it is refused. */
 export const TASK_RAM_MIN_BYTES = 4 * MiB;

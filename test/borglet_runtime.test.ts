@@ -67,6 +67,18 @@ test('a task can open its working directory by path though the state dir is priv
   await waitFor('the forgotten task\'s sandbox removed', async () => (existsSync(cwd) ? undefined : true));
 });
 
+test('a task\'s logs outlive it: the last of each stream is kept once the master lets the task go', async () => {
+  const t = task(22, spec('/bin/sh', ['-c', 'echo started; echo oops >&2; echo "bye from $BORG_TASK_ID"'], { restartPolicy: { kind: RestartPolicy_Kind.NEVER, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0 } }));
+  await c.poll(ballot, [t]);
+  await waitFor('the task to finish', async () => (find(await c.poll(ballot, [t]), t.taskId).state === TaskState.DEAD ? true : undefined));
+  const r = await c.poll(ballot, []);
+  assert.equal(r.tasks.find((x) => x.taskId === t.taskId), undefined, 'forgotten');
+  assert.equal((await c.logs(t.taskId)).data.toString(), `started\nbye from ${t.taskId}\n`);
+  assert.equal((await c.logs(t.taskId, true)).data.toString(), 'oops\n');
+  assert.ok(!existsSync(join(m.stateDir, 'tasks', 'test.u.job.22')), 'its directory is gone');
+  await assert.rejects(c.logs('test/u/job/999'), /not found/);
+});
+
 test('arguments and environment reach the task byte for byte, with default signal dispositions', async () => {
   const weird = ["it's", 'say "hi"', '$HOME', '`id`', 'two\nlines', ' spaced ', '\\', '*', ''];
   const t = task(20, spec('/bin/sh', ['-c', 'printf "%s|" "$@"; printf "\\n%s\\n" "$WEIRD"; grep -E "^SigIgn" /proc/self/status; exec sleep 100', 'sh', ...weird], { env: { WEIRD: "a'b\"c $x" } }));

@@ -135,6 +135,13 @@ job picky = {
   });
   assert.match(logs, /hello from sleeper/);
 
+  // logs of a task that finished: the example batch stage's output, kept by the Borglet it ran on.
+  const ended = await eventually('the finished extract stage\'s log', async () => {
+    const r = await borg('logs', 'extract/0');
+    return r.code === 0 && r.stdout.includes('extract done') ? r.stdout : undefined;
+  });
+  assert.match(ended, /^extract step 1\n(.*\n)*extract done\n$/);
+
   // resolve: BNS has both web tasks (Redis is installed here and in CI).
   const config = loadCellConfig(join(REPO_ROOT, 'cells/local.yaml'), REPO_ROOT);
   const resolved = await eventually('BNS', async () => {

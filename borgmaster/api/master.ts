@@ -513,10 +513,22 @@ export class Master {
     const tailBytes = validateUint(req.tailBytes, 'tailBytes', LOG_TAIL_MAX_BYTES) || 64 * 1024;
     const t = this.state.lookupTask(req.taskId);
     if (t === undefined) throw new NotFound(`task ${req.taskId}`);
-    if (t.machine === undefined) throw new BorgError('failed_precondition', `task ${req.taskId} is not on a machine (${TaskState[t.state]})`);
+    // A task that is not on a machine now is asked for where it last ran (its newest event naming a machine): that
+    // Borglet keeps the logs of tasks that left it for a while (borglet/logs.ts keepEndedLogs).
+    let machine = t.machine;
+    if (machine === undefined) {
+      let last = '';
+      this.state.events.forEachNewest((e) => {
+        if (e.taskId !== t.id || e.machine === '') return true;
+        last = e.machine;
+        return false;
+      });
+      machine = this.state.machines.get(last);
+      if (machine === undefined) throw new BorgError('failed_precondition', `task ${req.taskId} is not on a machine (${TaskState[t.state]})${last === '' ? ' and has not run on one' : `; it last ran on ${last}, no longer in the cell`}`);
+    }
     const source = this.options.taskLogs;
     if (source === undefined) throw new BorgError('failed_precondition', 'this replica has no Borglet link to fetch task logs from');
-    return source.tail({ taskId: t.id, machine: t.machine.name, machineAddress: t.machine.address, stream, tailBytes });
+    return source.tail({ taskId: t.id, machine: machine.name, machineAddress: machine.address, stream, tailBytes });
   }
 
   /** watch validates a Watch request and subscribes; the transport drains the returned watcher. */

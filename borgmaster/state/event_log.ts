@@ -37,6 +37,15 @@ export class EventLog {
     }
   }
 
+  /** forEachNewest visits events newest first; stop early by returning false. */
+  forEachNewest(f: (e: TaskEvent) => boolean | void): void {
+    for (let i = this.count - 1; i >= 0; i--) {
+      const e = this.ring[(this.start + i) % this.capacity];
+      assert(e !== undefined, 'EventLog hole');
+      if (f(e) === false) return;
+    }
+  }
+
   toArray(): TaskEvent[] {
     const out: TaskEvent[] = [];
     this.forEach((e) => {

@@ -1,7 +1,7 @@
 // `borg logs TASK`: the tail of a task's stdout (or stderr), fetched by the master from the task's Borglet.
 import { EXIT } from '../registry';
 import { InvalidArgument } from '../../model/errors';
-import { LOG_TAIL_MAX_BYTES } from '../../cells/limits';
+import { BORGLET_ENDED_TASK_LOGS_MAX, LOG_TAIL_MAX_BYTES } from '../../cells/limits';
 import { TaskLogsRequest_Stream } from '../../proto/index';
 import { CELL_FLAGS, HELP_FLAG, RPCS, defineCommand, expectPositionals, json, note, parseTaskRef, withCell } from '../lib/index';
 
@@ -30,7 +30,9 @@ defineCommand(
     summary: "show the tail of a task's stdout or stderr",
     usage: 'logs TASK [--stderr] [--tail N] [options]',
     description: `Prints the end of TASK's standard output (or --stderr), as kept by the Borglet of the machine it runs on
-(bounded per task). TASK is job/index, user/job/index, cell/user/job/index or index.job.user.cell.borg.`,
+(bounded per task). For a task that finished, was killed or went back to pending, the machine it last ran on keeps
+the last MiB of each stream of its last ${BORGLET_ENDED_TASK_LOGS_MAX} such tasks. TASK is job/index, user/job/index,
+cell/user/job/index or index.job.user.cell.borg.`,
     examples: ['borg logs web/0', 'borg logs web/1 --stderr --tail 20'],
     flags,
     async run({ flags: f, positionals }) {
