@@ -21,7 +21,7 @@ import { cpuPlan, memoryEvictions, type PressureTask } from './pressure';
 import { afterExit, type ExitInfo } from './restart_policy';
 import { healthStep, probeHttp } from './health';
 import { decodeStatus, detectIsolation, ignoresAsNamespaceInit, Launcher, procStat, processAlive, resolveCommand, runDelayNs, sandboxRoot, DEFAULT_PATH, type Isolation, type LaunchEvent } from './runtime';
-import { keepEndedLogs, logPath, rotateIfLarge, tailLog } from './logs';
+import { keepEndedLogs, logPath, pruneEndedLogs, rotateIfLarge, tailLog } from './logs';
 import { loadState, saveState, type PersistedTask, type Phase } from './state_file';
 import { capacityOf, readHostFacts, type HostFacts } from './facts';
 
@@ -122,6 +122,9 @@ export class Borglet {
     b.recover();
     return b;
   }
+
+  /** endedLogs: how many tasks' logs endedDir holds (-1 until first counted). */
+  private endedLogs = -1;
 
   /** endedDir keeps the logs of tasks that left the machine (logs.ts keepEndedLogs). */
   private get endedDir(): string {
@@ -295,11 +298,13 @@ export class Borglet {
     return g;
   }
 
-  /** forgetFiles removes a forgotten task's directories, keeping its logs (ended/); an order refused at validation never had any. */
+  /** forgetFiles removes a forgotten task's directories but keeps its logs (ended/). Only validated tasks have any. */
   private forgetFiles(r: Rec): void {
     if (r.valid === null) return;
     try {
-      keepEndedLogs(this.taskDir(r), this.endedDir, this.dirName(r), BORGLET_ENDED_TASK_LOGS_MAX);
+      // The count is read from the directory at the first keep, and the oldest are dropped a quarter at a time.
+      if (keepEndedLogs(this.taskDir(r), this.endedDir, this.dirName(r))) this.endedLogs = this.endedLogs < 0 ? pruneEndedLogs(this.endedDir, BORGLET_ENDED_TASK_LOGS_MAX) : this.endedLogs + 1;
+      if (this.endedLogs > BORGLET_ENDED_TASK_LOGS_MAX) this.endedLogs = pruneEndedLogs(this.endedDir, (BORGLET_ENDED_TASK_LOGS_MAX * 3) / 4);
     } catch (e: unknown) {
       this.log(`could not keep the logs of ${r.taskId}: ${errMessage(e)}`);
     }

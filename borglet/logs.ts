@@ -68,14 +68,21 @@ export function tailLog(dir: string, stream: Stream, tailBytes: number): { data:
 /**
  * keepEndedLogs keeps the output of a task leaving the machine: the last LOG_TAIL_MAX_BYTES of each stream (all that
  * a log request can return) go to `root/name`, so a finished or killed task's logs can still be read after the
- * master let it go. At most `keep` tasks' logs stay under `root`, the oldest dropped first.
+ * master let it go. Answers whether there was anything to keep.
  */
-export function keepEndedLogs(taskDir: string, root: string, name: string, keep: number): void {
-  if (!existsSync(logPath(taskDir, 'stdout')) && !existsSync(logPath(taskDir, 'stderr'))) return;
+export function keepEndedLogs(taskDir: string, root: string, name: string): boolean {
+  if (!existsSync(logPath(taskDir, 'stdout')) && !existsSync(logPath(taskDir, 'stderr'))) return false;
   const dest = join(root, name);
   rmSync(dest, { recursive: true, force: true });
   mkdirSync(dest, { recursive: true });
   for (const stream of ['stdout', 'stderr'] as const) writeFileSync(logPath(dest, stream), tailLog(taskDir, stream, LOG_TAIL_MAX_BYTES).data);
+  return true;
+}
+
+/** pruneEndedLogs drops the oldest kept logs under `root` until `keep` remain; answers how many remain. */
+export function pruneEndedLogs(root: string, keep: number): number {
+  if (!existsSync(root)) return 0;
   const kept = readdirSync(root).map((n) => ({ n, at: statSync(join(root, n)).mtimeMs })).sort((a, b) => a.at - b.at);
   for (const old of kept.slice(0, Math.max(0, kept.length - keep))) rmSync(join(root, old.n), { recursive: true, force: true });
+  return Math.min(kept.length, keep);
 }
