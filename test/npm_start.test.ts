@@ -83,7 +83,7 @@ job flaky = {
   command = "/bin/sh"
   args = ["-c", "echo flaky run; sleep 0.2; exit 3"]
   requirements = { cpu = 50m, ram = 32MiB }
-  restart_policy = { kind = "on_failure", backoff_initial = 200ms, backoff_max = 400ms }
+  restart_policy = { kind = "on_failure", max_restarts = 2, backoff_initial = 200ms, backoff_max = 400ms }
 }
 
 job picky = {
@@ -100,14 +100,17 @@ job picky = {
   assert.equal(submitted.code, 0, submitted.stderr);
   await eventually('sleeper RUNNING', async () => ((await borg('tasks', 'sleeper', '--json')).stdout.includes('RUNNING') ? true : undefined));
 
-  // A task its Borglet restarts in place (exit 3, restart policy on_failure) shows its restarts and RESTART events.
-  const flaky = await eventually('flaky restarted in place', async () => {
+  // A task its Borglet restarts in place (exit 3, on_failure, max_restarts 2) shows its restarts and RESTART
+  // events, and once the Borglet gives up it stays dead: max_restarts is one budget, not one per placement.
+  await eventually('flaky dead', async () => {
     const r = await borg('tasks', 'flaky', '--json');
-    const ts = JSON.parse(r.stdout) as { state: string; restarts?: number; machine: string }[];
-    return r.code === 0 && ts[0] !== undefined && (ts[0].restarts ?? 0) >= 2 ? ts[0] : undefined;
+    const ts = JSON.parse(r.stdout) as { state: string; restarts?: number }[];
+    return r.code === 0 && ts[0]?.state === 'DEAD' ? true : undefined;
   });
-  const restarts = await borg('events', '--job', 'flaky', '--type', 'restart');
-  assert.match(restarts.stdout, new RegExp(`RESTART +local/ubar/flaky/0 +${flaky.machine} +restarted on the machine, \\d+ time\\(s\\) since placed`), restarts.stdout);
+  const events = await borg('events', '--job', 'flaky');
+  assert.match(events.stdout, /RESTART +local\/ubar\/flaky\/0 +local-[a-d] +restarted on the machine, \d time\(s\) since placed/, events.stdout);
+  assert.equal(events.stdout.split('\n').filter((l) => / SCHEDULE /.test(l)).length, 1, `placed once, not again after the Borglet gave up:\n${events.stdout}`);
+  assert.equal((JSON.parse((await borg('tasks', 'flaky', '--json')).stdout) as { restarts?: number }[])[0]?.restarts, 2);
 
   // machines: each machine's last poll and usage, from whichever replica's link shard polls it.
   const machines = await eventually('every machine polled, with its usage', async () => {

@@ -8,7 +8,7 @@ import { MachineHealth, TokenBucket, Dedup } from './health';
 import { CellState } from '../state/cell_state';
 import { restore, snapshot } from '../state/index';
 import { bodies, command, jobSpec, machine } from '../state/builders';
-import { EventType, PriorityBand, TaskState, type TaskStatus } from '../../proto/index';
+import { EventType, PriorityBand, RestartPolicy_Kind, TaskState, type TaskStatus } from '../../proto/index';
 import { GiB, MiB, resources } from '../../model/resources';
 import { VirtualClock } from '../../model/clock';
 
@@ -72,6 +72,7 @@ test('diffReport: only differences become commands', () => {
     ['reservation dropped by a quantum or more: update', [status('test/alice/web/0', { reservation: resources({ cpuMillis: 100, ramBytes: 100 * MiB }) }), status('test/alice/web/1', { reservation: limit })], [], 1],
     ['reservation within the same quantum as the limit: nothing', [status('test/alice/web/0', { reservation: resources({ cpuMillis: 499, ramBytes: 512 * MiB - 1 }) }), status('test/alice/web/1', {})], [], 0],
     ['restarted in place by the Borglet: RESTART', [status('test/alice/web/0', { restarts: 2, message: 'health check GET :20000/ failed 3 times' }), status('test/alice/web/1', {})], ['test/alice/web/0 RESTART'], 0],
+    ['restarted in place, then given up: RESTART before FAIL', [status('test/alice/web/0', { state: TaskState.DEAD, lastEvent: EventType.FAIL, exitCode: 3, restarts: 2 }), status('test/alice/web/1', {})], ['test/alice/web/0 RESTART', 'test/alice/web/0 FAIL'], 0],
   ];
   for (const [name, statuses, wantTransitions, wantReservations] of rows) {
     const d = diffReport(m, statuses, sent);
@@ -157,4 +158,27 @@ test('desiredVersion: cached per machine until its generation or the desired epo
   run(bodies.killJob('alice', 'web'));
   check('job killed');
   assert.equal(seen.size, 4, 'every change gave a new version');
+});
+
+test('max_restarts is one budget: restarts in place count, so a task its Borglet gave up on is not restarted again', () => {
+  const rows: [string, number, TaskState][] = [
+    ['the Borglet restarted it twice (max_restarts 2), then reported the failure: dead', 2, TaskState.DEAD],
+    ['no restart in place (the first failure): restarted by the master', 0, TaskState.PENDING],
+  ];
+  for (const [name, restarts, want] of rows) {
+    const s = new CellState('test');
+    let i = 0;
+    const run = (b: Parameters<typeof command>[0]) => s.apply(command(b, { timeMs: 1000 }), ++i).result;
+    run(bodies.registerMachine(machine('m0', {}, { address: '127.0.0.1:1' })));
+    run(bodies.setQuota('alice', PriorityBand.PRODUCTION, { cpuMillis: 4000, ramBytes: 16 * GiB, diskBytes: 100 * GiB, ports: 100 }));
+    const restartPolicy = { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 2, backoffInitialMs: 100, backoffMaxMs: 100 };
+    run(bodies.createJob(jobSpec({ taskCount: 1, task: { requirements: resources({ cpuMillis: 500, ramBytes: 512 * MiB }), restartPolicy } })));
+    run(bodies.transitions([{ taskId: 'test/alice/web/0', machine: 'm0', specVersion: 1 }]));
+    const m = s.machines.get('m0');
+    assert.ok(m);
+    const d = diffReport(m, [status('test/alice/web/0', { state: TaskState.DEAD, lastEvent: EventType.FAIL, exitCode: 3, restarts })], new Set());
+    assert.ok(run(bodies.transitions(d.transitions)).ok);
+    const t = s.lookupTask('test/alice/web/0');
+    assert.deepEqual([t?.state, t?.restarts], [want, restarts + (want === TaskState.PENDING ? 1 : 0)], name);
+  }
 });

@@ -412,7 +412,8 @@ export class LinkShard {
     // "unchanged" poll told it only if the Borglet still holds that version (a restarted one holds none).
     const told = full || echo === version ? new Set(sentIds) : new Set<string>();
     const diff = diffReport(cur, response.tasks, told);
-    const transitions = diff.transitions.filter((t) => this.dedup.fresh(`${t.taskId}/${t.event}/${t.specVersion}`));
+    // A report repeated before its command applied is sent once; a RESTART is new with each count.
+    const transitions = diff.transitions.filter((t) => this.dedup.fresh(`${t.taskId}/${t.event}/${t.specVersion}/${t.restarts}`));
     for (const t of transitions) if (t.event === EventType.FAIL && response.tasks.some((s) => s.taskId === t.taskId && s.oomKilled)) this.o.onOomKill?.();
     const reservations = diff.reservations.filter((r) => this.dedup.fresh(`res/${r.taskId}/${r.reservation?.cpuMillis}/${r.reservation?.ramBytes}/${r.reservation?.diskBytes}`));
     if (transitions.length > 0 || reservations.length > 0) this.enqueue({ transitions, reservations });

@@ -46,16 +46,17 @@ export function diffReport(machine: MachineRec, statuses: readonly TaskStatus[],
       continue;
     }
     if (s.specVersion !== t.specVersion) continue; // an update is under way: the report is about the old version
+    // The Borglet restarted the task in place (its restart policy, a failed health check) since the last count:
+    // a RESTART carries its count, which the state compares with what it counted (cell_state report). Before the
+    // task's end, if it ended: the master's restart policy counts those restarts among its failures.
+    if (s.restarts !== t.machineRestarts) {
+      const message = `restarted on the machine, ${s.restarts} time(s) since placed${s.message === '' ? '' : ` (${s.message})`}`;
+      out.transitions.push({ ...transition(t, machine.name, EventType.RESTART, 0, message), restarts: s.restarts });
+    }
     if (s.state === TaskState.DEAD) {
       const { event, message } = endEvent(s);
       out.transitions.push(transition(t, machine.name, event, s.exitCode, message));
       continue;
-    }
-    // The Borglet restarted the task in place (its restart policy, a failed health check) since the last count:
-    // a RESTART carries its count, which the state compares with what it counted (cell_state report).
-    if (s.state === TaskState.RUNNING && s.restarts !== t.machineRestarts) {
-      const message = `restarted on the machine, ${s.restarts} time(s) since placed${s.message === '' ? '' : ` (${s.message})`}`;
-      out.transitions.push({ ...transition(t, machine.name, EventType.RESTART, 0, message), restarts: s.restarts });
     }
     if (s.state === TaskState.RUNNING && s.reservation !== undefined) {
       const q = quantiseReservation(s.reservation, limitOf(t));

@@ -647,7 +647,9 @@ export class CellState {
         this.resubmit(task, 0, t, idx, ch, `rescheduling after ${EventType[event]}`, true);
         return;
       case EventType.FAIL: {
-        task.failures++;
+        // The Borglet's restarts of the task on this machine were failures too (it restarts in place by the same
+        // policy before it reports one): one budget of max_restarts, not one per placement.
+        task.failures += 1 + task.machineRestarts;
         if (kind === RestartPolicy_Kind.NEVER) return;
         const maxRestarts = policy?.maxRestarts ?? 0;
         if (maxRestarts > 0 && task.failures > maxRestarts) {
