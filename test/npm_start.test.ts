@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBorg, REPO_ROOT } from './support/cli';
@@ -61,6 +61,18 @@ test('npm start: example jobs run; the borg CLI and the status page work against
     const r = await borg('jobs', '--json');
     return r.code === 0 && r.stdout.split('\n').some((l) => l.includes('"web"') && /RUNNING/.test(l)) ? true : undefined;
   });
+
+  // A second `npm start` (even with --fresh) refuses before it starts or removes anything; the running cell's tasks
+  // are untouched (it used to stop "its" machines on the way out: the running cell's cgroups and tasks).
+  const webBefore = JSON.parse((await borg('tasks', 'web', '--json')).stdout) as { state: string; machine: string; restarts?: number; startTimeMs?: number }[];
+  const second = await borg('up', '--fresh');
+  assert.equal(second.code, 3, second.stderr);
+  assert.match(second.stderr, /cell local looks up already: 127\.0\.0\.1:\d+ \(replica \d\) answers\. Stop it first .*nothing was started or removed/);
+  const webAfter = JSON.parse((await borg('tasks', 'web', '--json')).stdout) as typeof webBefore;
+  assert.deepEqual(webAfter.map((t) => [t.state, t.restarts ?? 0, t.startTimeMs]), webBefore.map((t) => [t.state, t.restarts ?? 0, t.startTimeMs]));
+  const machine = webBefore[0]?.machine ?? '';
+  assert.ok(existsSync(join(REPO_ROOT, '.borg/local/borglets', machine, 'borglet.json')), 'the running Borglet\'s state is still there');
+  assert.ok(readdirSync(`/sys/fs/cgroup/memory/borg/${machine}`).includes('local.ubar.web.0'), 'and its task\'s cgroup');
 
   // submit: a job with a hostile env value, and a job no machine can take.
   const file = join(tmp, 'jobs.bcl');

@@ -67,6 +67,20 @@ function reachable(address: string): Promise<boolean> {
   });
 }
 
+/**
+ * alreadyUp names an address of the cell's own daemons (replicas, status pages, Borglets) that something already
+ * answers on: this cell running from another `borg up`, most likely. Starting a second one would fail to bind and,
+ * stopping, take the running cell's machines down with it (their cgroups, tasks and state), so up refuses first.
+ */
+async function alreadyUp(config: CellConfig): Promise<string | undefined> {
+  const own = [
+    ...config.replicas.flatMap((r) => [`${r.address} (replica ${r.id})`, `${r.statusAddress} (replica ${r.id}'s status page)`]),
+    ...config.machines.filter((m) => m.address !== '').map((m) => `${m.address} (the Borglet of ${m.name})`),
+  ];
+  const answering = await Promise.all(own.map(async (a) => ((await reachable(a.slice(0, a.indexOf(' ')))) ? a : undefined)));
+  return answering.find((a) => a !== undefined);
+}
+
 async function cellStatus(config: CellConfig, client: (address: string) => InstanceType<typeof BorgMasterClient>): Promise<CellStatusResponse | undefined> {
   for (const r of config.replicas) {
     try {
@@ -130,6 +144,8 @@ register('up', {
     const config = loadCellConfig(cellFile, root);
     const stateDir = resolve(value('--state-dir') ?? join(root, '.borg', config.name));
     if (process.getuid?.() !== 0) throw new BorgError('failed_precondition', 'borg up runs Borglets, which need root for cgroups: run it as root');
+    const busy = await alreadyUp(config);
+    if (busy !== undefined) throw new BorgError('failed_precondition', `cell ${config.name} looks up already: ${busy} answers. Stop it first (Ctrl-C where it runs); nothing was started or removed`);
     if (args.includes('--fresh')) rmSync(stateDir, { recursive: true, force: true });
 
     say(`borg up: cell ${config.name} from ${cellFile}`);
