@@ -73,11 +73,11 @@ function reachable(address: string): Promise<boolean> {
  * stopping, take the running cell's machines down with it (their cgroups, tasks and state), so up refuses first.
  */
 async function alreadyUp(config: CellConfig): Promise<string | undefined> {
-  const own = [
-    ...config.replicas.flatMap((r) => [`${r.address} (replica ${r.id})`, `${r.statusAddress} (replica ${r.id}'s status page)`]),
-    ...config.machines.filter((m) => m.address !== '').map((m) => `${m.address} (the Borglet of ${m.name})`),
+  const own: [address: string, what: string][] = [
+    ...config.replicas.flatMap((r): [string, string][] => [[r.address, `replica ${r.id}`], [r.statusAddress, `replica ${r.id}'s status page`]]),
+    ...config.machines.filter((m) => m.address !== '').map((m): [string, string] => [m.address, `the Borglet of ${m.name}`]),
   ];
-  const answering = await Promise.all(own.map(async (a) => ((await reachable(a.slice(0, a.indexOf(' ')))) ? a : undefined)));
+  const answering = await Promise.all(own.map(async ([address, what]) => ((await reachable(address)) ? `${address} (${what})` : undefined)));
   return answering.find((a) => a !== undefined);
 }
 
