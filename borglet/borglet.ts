@@ -41,6 +41,12 @@ export interface BorgletOptions {
   log?: (line: string) => void;
 }
 
+/** taskDirName: the name of a task's directories (its cgroup's), or undefined for an id that cannot name one. */
+function taskDirName(taskId: string): string | undefined {
+  const g = groupName(taskId);
+  return CGROUP_NAME_PATTERN.test(g) && !g.includes('..') ? g : undefined;
+}
+
 /** Rec is the Borglet's record of one task: what is persisted plus what lives only in this process. */
 interface Rec extends PersistedTask {
   valid: ValidTask | null;
@@ -123,8 +129,8 @@ export class Borglet {
     return b;
   }
 
-  /** endedLogs: how many tasks' logs endedDir holds (-1 until first counted). */
-  private endedLogs = -1;
+  /** endedLogs: how many tasks' logs endedDir holds (counted at start, kept up to date since). */
+  private endedLogs = 0;
 
   /** endedDir keeps the logs of tasks that left the machine (logs.ts keepEndedLogs). */
   private get endedDir(): string {
@@ -165,6 +171,7 @@ export class Borglet {
     const known = new Set([...this.records.values()].map((r) => groupName(r.taskId)));
     // Sandboxes outside the state dir (sandboxRoot) that no record owns: their state dir was removed meanwhile.
     if (this.sandboxes !== undefined) for (const d of readdirSync(this.sandboxes)) if (!known.has(d)) rmSync(join(this.sandboxes, d), { recursive: true, force: true });
+    this.endedLogs = pruneEndedLogs(this.endedDir, BORGLET_ENDED_TASK_LOGS_MAX);
     for (const g of this.driver.list()) {
       if (known.has(g) && this.records.get(this.taskIdOfGroup(g))?.phase !== 'dead') continue;
       // A group without a live record: made by a Borglet that crashed before recording the start, or left over
@@ -293,8 +300,8 @@ export class Borglet {
   }
 
   private dirName(r: Rec): string {
-    const g = groupName(r.taskId);
-    assert(CGROUP_NAME_PATTERN.test(g) && !g.includes('..'), `task directory for an unvalidated id ${JSON.stringify(r.taskId)}`);
+    const g = taskDirName(r.taskId);
+    assert(g !== undefined, `task directory for an unvalidated id ${JSON.stringify(r.taskId)}`);
     return g;
   }
 
@@ -302,8 +309,8 @@ export class Borglet {
   private forgetFiles(r: Rec): void {
     if (r.valid === null) return;
     try {
-      // The count is read from the directory at the first keep, and the oldest are dropped a quarter at a time.
-      if (keepEndedLogs(this.taskDir(r), this.endedDir, this.dirName(r))) this.endedLogs = this.endedLogs < 0 ? pruneEndedLogs(this.endedDir, BORGLET_ENDED_TASK_LOGS_MAX) : this.endedLogs + 1;
+      // Over the bound, the oldest go a quarter at a time (one listing per quarter, not per task).
+      if (keepEndedLogs(this.taskDir(r), this.endedDir, this.dirName(r))) this.endedLogs++;
       if (this.endedLogs > BORGLET_ENDED_TASK_LOGS_MAX) this.endedLogs = pruneEndedLogs(this.endedDir, (BORGLET_ENDED_TASK_LOGS_MAX * 3) / 4);
     } catch (e: unknown) {
       this.log(`could not keep the logs of ${r.taskId}: ${errMessage(e)}`);
@@ -785,8 +792,8 @@ export class Borglet {
     const stream = req.stderr ? 'stderr' : 'stdout';
     if (r !== undefined && r.valid !== null) return tailLog(this.taskDir(r), stream, req.tailBytes);
     // A task that left the machine: what was kept of its logs, if anything.
-    const ended = groupName(req.taskId);
-    if (CGROUP_NAME_PATTERN.test(ended) && !ended.includes('..') && existsSync(join(this.endedDir, ended))) return tailLog(join(this.endedDir, ended), stream, req.tailBytes);
+    const ended = taskDirName(req.taskId);
+    if (ended !== undefined && existsSync(join(this.endedDir, ended))) return tailLog(join(this.endedDir, ended), stream, req.tailBytes);
     throw new NotFound(`logs of task ${JSON.stringify(req.taskId)} on ${this.machine}`);
   }
 

@@ -4,8 +4,9 @@ import { EventType, TaskState } from '../proto/gen/borg/v1/types';
 
 export { EventType, TaskState };
 
-/** EVENT_TYPES: every event type, in the enum's order. */
+/** EVENT_TYPES: every event type, in the enum's order; EVENT_TYPE_NAMES their names (what filters accept). */
 export const EVENT_TYPES: readonly EventType[] = Object.values(EventType).filter((v): v is EventType => typeof v === 'number' && v >= 0);
+export const EVENT_TYPE_NAMES: readonly string[] = EVENT_TYPES.map((t) => EventType[t]);
 
 export type Transition = { kind: 'ok'; to: TaskState } | { kind: 'invalid'; reason: string };
 

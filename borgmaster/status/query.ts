@@ -1,7 +1,7 @@
 // Parsing of the status page's query strings into typed queries. Bad input gets a precise InvalidArgument naming
 // the parameter (rendered as a 400 page); nothing a URL says can make the server do unbounded work.
 import { InvalidArgument } from '../../model/errors';
-import { EventType } from '../../proto/index';
+import { EVENT_TYPE_NAMES } from '../../model/task_state';
 import { STATUS_PAGE_ROWS_DEFAULT, STATUS_PAGE_ROWS_MAX, EVENT_HISTORY_MAX, MAX_TASKS_PER_CELL } from '../../cells/limits';
 import {
   BAND_NAMES,
@@ -18,8 +18,8 @@ import {
   type TaskStateName,
 } from './source';
 
-/** EVENT_TYPE_NAMES: the event types a filter may name (the trace vocabulary). */
-export const EVENT_TYPE_NAMES: readonly string[] = Object.keys(EventType).filter((k) => Number.isNaN(Number(k)) && k !== 'UNRECOGNIZED' && k !== 'EVENT_TYPE_UNSPECIFIED');
+/** EVENT_TYPE_NAMES: the event types a filter may name (model/task_state.ts). */
+export { EVENT_TYPE_NAMES };
 
 const TEXT_MAX = 256;
 

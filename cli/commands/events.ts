@@ -5,6 +5,7 @@ import { InvalidArgument } from '../../model/errors';
 import { validateMachineName, validateName } from '../../model/ids';
 import { LIST_PAGE_SIZE_MAX } from '../../cells/limits';
 import { EventType, TaskEvent } from '../../proto/index';
+import { EVENT_TYPES, EVENT_TYPE_NAMES } from '../../model/task_state';
 import { CELL_FLAGS, HELP_FLAG, RPCS, defineCommand, eventTypeName, expectPositionals, isoTime, json, note, out, parseJobRef, parseTaskRef, table, withCell } from '../lib/index';
 
 const flags = {
@@ -12,22 +13,17 @@ const flags = {
   job: { kind: 'string', value: 'JOB', help: 'only events of JOB (job, user/job or cell/user/job)' },
   task: { kind: 'string', value: 'TASK', help: 'only events of TASK (job/index, user/job/index, ...)' },
   machine: { kind: 'string', value: 'MACHINE', help: 'only events on MACHINE' },
-  type: { kind: 'string', value: 'TYPE', multiple: true, help: `only these types (repeat or comma-separate): ${eventTypeNames().join(', ').toLowerCase()}` },
+  type: { kind: 'string', value: 'TYPE', multiple: true, help: `only these types (repeat or comma-separate): ${EVENT_TYPE_NAMES.join(', ').toLowerCase()}` },
   since: { kind: 'duration', value: 'DURATION', help: 'only events of the last DURATION (e.g. 10m)' },
   limit: { kind: 'int', value: 'N', help: `events per page (default 100, at most ${LIST_PAGE_SIZE_MAX})` },
   page: { kind: 'string', value: 'TOKEN', help: 'the page to show (printed at the end of the previous one)' },
   ...HELP_FLAG,
 } as const;
 
-function eventTypeNames(): string[] {
-  return Object.keys(EventType).filter((k) => Number.isNaN(Number(k)) && k !== 'UNRECOGNIZED');
-}
-
 export function parseEventType(s: string): EventType {
-  const name = s.toUpperCase().replace(/-/g, '_');
-  const v = (EventType as unknown as Record<string, number>)[name];
-  if (v === undefined || v < 0 || !eventTypeNames().includes(name)) throw new InvalidArgument('--type', `${JSON.stringify(s)} is not one of ${eventTypeNames().join(', ').toLowerCase()}`);
-  return v as EventType;
+  const i = EVENT_TYPE_NAMES.indexOf(s.toUpperCase().replace(/-/g, '_'));
+  if (i < 0) throw new InvalidArgument('--type', `${JSON.stringify(s)} is not one of ${EVENT_TYPE_NAMES.join(', ').toLowerCase()}`);
+  return EVENT_TYPES[i] as EventType;
 }
 
 defineCommand(

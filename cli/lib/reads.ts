@@ -1,14 +1,16 @@
 // Reads that several commands share, paging through the whole answer within the cell's bounds.
 import { LIST_PAGE_SIZE_MAX, MAX_MACHINES_PER_CELL } from '../../cells/limits';
 import { NotFound } from '../../model/errors';
-import { MachineState, type Machine } from '../../proto/index';
+import { MachineState, type ListMachinesRequest, type ListMachinesResponse, type Machine } from '../../proto/index';
 import { RPCS, type CellClient } from './client';
 import { allPages } from './command';
 
-/** listMachines reads every machine (in `state`, if given), all pages. */
-export async function listMachines(client: CellClient, state: MachineState = MachineState.MACHINE_STATE_UNSPECIFIED): Promise<Machine[]> {
+type ListMachines = (req: ListMachinesRequest) => Promise<ListMachinesResponse>;
+
+/** listMachines reads every machine (in `state`, if given), all pages, from any replica (or through `read`). */
+export async function listMachines(client: CellClient, state: MachineState = MachineState.MACHINE_STATE_UNSPECIFIED, read: ListMachines = (req) => client.read(RPCS.listMachines, req)): Promise<Machine[]> {
   const { items } = await allPages<Machine>(async (pageToken) => {
-    const r = await client.read(RPCS.listMachines, { state, pageSize: LIST_PAGE_SIZE_MAX, pageToken });
+    const r = await read({ state, pageSize: LIST_PAGE_SIZE_MAX, pageToken });
     return { items: r.machines, next: r.nextPageToken };
   }, Math.ceil(MAX_MACHINES_PER_CELL / LIST_PAGE_SIZE_MAX) + 1);
   return items;
@@ -27,11 +29,8 @@ export async function listMachinesPolled(client: CellClient, state: MachineState
   const newest = new Map<string, Machine>();
   await Promise.all(
     client.replicaAddresses.map(async (address) => {
-      const answer = await allPages<Machine>(async (pageToken) => {
-        const r = await client.once(address, RPCS.listMachines, { state, pageSize: LIST_PAGE_SIZE_MAX, pageToken }, SOFT_STATE_TIMEOUT_MS);
-        return { items: r.machines, next: r.nextPageToken };
-      }, Math.ceil(MAX_MACHINES_PER_CELL / LIST_PAGE_SIZE_MAX) + 1).catch(() => undefined);
-      for (const m of answer?.items ?? []) if (m.lastPollMs > (newest.get(m.name)?.lastPollMs ?? 0)) newest.set(m.name, m);
+      const answer = await listMachines(client, state, (req) => client.once(address, RPCS.listMachines, req, SOFT_STATE_TIMEOUT_MS)).catch(() => []);
+      for (const m of answer) if (m.lastPollMs > (newest.get(m.name)?.lastPollMs ?? 0)) newest.set(m.name, m);
     }),
   );
   return machines.map((m) => {
