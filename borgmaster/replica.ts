@@ -25,6 +25,7 @@ import {
   type ProgressResponse,
   type ReplicaInternalServer,
   type ReplicaStatus,
+  type ShareUsageRequest,
 } from '../proto/index';
 import { Master, BORG_MASTER_SERVICE, borgMasterHandlers, type ReplicatedLog, type TaskLogSource } from './api/index';
 import { listenNoDelay, PaxosNode, type GrpcListener } from './paxos/index';
@@ -35,7 +36,7 @@ import { LinkShard, TokenBucket } from './link/index';
 import { planDrainEvictions } from './plan/index';
 import { bodies, command } from './state/builders';
 import { BnsPublisher, type BnsRecord } from './bns/index';
-import { BorgMetrics, CellStateSource, PauseMonitor, StatusServer, UsageBook, followWatchHub, type ReplicaInfo } from './status/index';
+import { BorgMetrics, CellStateSource, PauseMonitor, StatusServer, UsageBook, followWatchHub, type ReplicaInfo, type UsageShare } from './status/index';
 import { resources } from '../model/resources';
 
 export interface ReplicaOptions {
@@ -51,6 +52,10 @@ const PROGRESS_FRESH_MS = 3000;
 const MAX_FORWARDED_COMMANDS = 1024;
 /** MAX_SHARED_VERDICTS bounds one ShareVerdicts message (a plan carries at most this many verdicts anyway). */
 const MAX_SHARED_VERDICTS = 100_000;
+/** MAX_SHARED_USAGE bounds one ShareUsage message (samples of machines and tasks; ~50 bytes each). */
+const MAX_SHARED_USAGE = 20_000;
+/** Every FULL_USAGE_SHARE_ROUNDS-th share carries every own sample, changed or not (a peer that restarted catches up). */
+const FULL_USAGE_SHARE_ROUNDS = 30;
 /** A follower polls Borglets only while its state is at most this many slots behind the commit index. */
 const MAX_POLL_LAG_SLOTS = 64;
 const ZERO_USAGE = resources();
@@ -75,6 +80,8 @@ export class Replica {
   private evicting = false;
   /** pauses feeds /metrics with the event loop's lag and GC pauses (started with the duties). */
   private pauses: PauseMonitor | undefined;
+  private shareTimer: NodeJS.Timeout | undefined;
+  private shareRounds = 0;
 
   private constructor(
     readonly options: ReplicaOptions,
@@ -227,6 +234,7 @@ export class Replica {
     internal.replica = replica;
     replicaRef.replica = replica;
     replica.startDuties(log);
+    replica.startSharingUsage();
     link.start();
     log(`serving ${me.address} (cell ${config.name}, ${config.replicas.length} replicas); status page ${status.url}/`);
     return replica;
@@ -287,6 +295,39 @@ export class Replica {
       const c = this.peer(r.id);
       invoke(c.shareVerdicts.bind(c), { pending }, new Metadata(), 2000).catch(() => undefined);
     }
+  }
+
+  /**
+   * startSharingUsage passes this replica's own usage samples (its link shard's share of the machines) to the other
+   * replicas once per poll interval, so each replica's status page, /metrics and ListMachines cover every machine.
+   * Best effort, like the samples: a peer that misses a share catches up at the next full one.
+   */
+  private startSharingUsage(): void {
+    const peers = this.options.config.replicas.filter((r) => r.id !== this.id);
+    if (peers.length === 0) return;
+    const share = () => {
+      if (this.closed) return;
+      const everything = this.shareRounds++ % FULL_USAGE_SHARE_ROUNDS === 0;
+      for (let first = true; ; first = false) {
+        const out = this.usage.takeShare(MAX_SHARED_USAGE, everything && first);
+        if (out === undefined) break;
+        for (const r of peers) {
+          const c = this.peer(r.id);
+          invoke(c.shareUsage.bind(c), out, new Metadata(), 2000).catch(() => undefined);
+        }
+      }
+      this.shareTimer = setTimeout(share, this.options.config.link.pollIntervalMs);
+    };
+    this.shareTimer = setTimeout(share, this.options.config.link.pollIntervalMs);
+  }
+
+  /** acceptUsage keeps the samples another replica's link shard took, of machines and tasks this state knows. */
+  acceptUsage(req: ShareUsageRequest): void {
+    const state = this.master.state;
+    const share: UsageShare = { machines: [], tasks: [] };
+    for (const m of req.machines) if (m.usage !== undefined && state.machines.has(m.machine)) share.machines.push({ machine: m.machine, usage: m.usage, sampledMs: m.sampledMs });
+    for (const t of req.tasks) if (t.usage !== undefined && state.getTaskIfValid(t.taskId) !== undefined) share.tasks.push({ taskId: t.taskId, usage: t.usage, sampledMs: t.sampledMs });
+    this.usage.acceptShare(share);
   }
 
   /** acceptVerdicts stores verdicts shared by the leader. */
@@ -487,6 +528,7 @@ export class Replica {
   async close(): Promise<void> {
     this.closed = true;
     if (this.dutyTimer) clearTimeout(this.dutyTimer);
+    if (this.shareTimer) clearTimeout(this.shareTimer);
     this.pauses?.stop();
     this.link.stop();
     this.stopFollowing();
@@ -550,6 +592,13 @@ function internalHandlers(replica: () => Replica): ReplicaInternalServer {
       requireReplica(call);
       if (req.pending.length > MAX_SHARED_VERDICTS) throw new InvalidArgument('pending', `at most ${MAX_SHARED_VERDICTS} verdicts at once`);
       replica().acceptVerdicts(req.pending);
+      return {};
+    }),
+    shareUsage: unary(async (req, call) => {
+      requireReplica(call);
+      const n = req.machines.length + req.tasks.length;
+      if (n > MAX_SHARED_USAGE) throw new InvalidArgument('machines, tasks', `at most ${MAX_SHARED_USAGE} samples at once, got ${n}`);
+      replica().acceptUsage(req);
       return {};
     }),
     progress: unary(async (_req, call) => {

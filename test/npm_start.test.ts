@@ -135,6 +135,16 @@ job picky = {
   const table = await borg('machines');
   assert.match(table.stdout, /LAST POLL\n/);
   assert.doesNotMatch(table.stdout, / never\n/, 'no machine shows as never polled');
+  // Every replica's status page covers every machine's usage: the replicas share their link shards' samples (each
+  // page showed only the machines its own replica polls).
+  for (const port of [7201, 7202, 7203]) {
+    const coverage = await eventually(`replica page :${port} covers every machine`, async () => {
+      const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      const m = /the latest samples of ([\d,]+) of [\d,]+ running tasks, on 4 of 4 machines up/.exec(page);
+      return m !== null && Number((m[1] as string).replace(/,/g, '')) > 0 ? m[0] : undefined;
+    });
+    assert.match(coverage, /on 4 of 4 machines up/);
+  }
 
   // why: the picky job's verdict names the constraint.
   const why = await eventually('a why-pending verdict', async () => {

@@ -239,7 +239,7 @@ export class CellStateSource implements StatusSource {
   private computeSummary(state: CellState, passes: CellSummary['passes']): CellSummary {
     const machines: Record<MachineStateName, number> = { UP: 0, DRAINING: 0, DOWN: 0 };
     for (const m of state.machines.values()) machines[machineStateName(m.state)]++;
-    const bands = new Map<BandName, BandResources>(BAND_NAMES.map((b) => [b, { band: b, tasks: 0, limit: zero(), reservation: zero(), usage: zero() }]));
+    const bands = new Map<BandName, BandResources>(BAND_NAMES.map((b) => [b, { band: b, tasks: 0, limit: zero(), reservation: zero(), usage: zero(), sampledTasks: 0 }]));
     const pendingByBand = Object.fromEntries(BAND_NAMES.map((b) => [b, 0])) as Record<BandName, number>;
     const tasks: Record<TaskStateName, number> = { PENDING: 0, RUNNING: 0, DEAD: 0 };
     for (const j of state.jobs.values()) {
@@ -259,13 +259,21 @@ export class CellStateSource implements StatusSource {
       }
     }
     const usage = this.options.usage;
-    if (usage !== undefined) for (const b of bands.values()) b.usage = usage.groupUsage(b.band);
+    let sampledMachines = 0;
+    if (usage !== undefined) {
+      for (const b of bands.values()) {
+        b.usage = usage.groupUsage(b.band);
+        b.sampledTasks = usage.groupTasks(b.band);
+      }
+      for (const m of state.machines.values()) if (m.state !== MachineState.DOWN && usage.machine(m.name) !== undefined) sampledMachines++;
+    }
     return {
       cell: state.cell,
       timeMs: state.timeMs,
       appliedIndex: state.appliedIndex,
       machines,
       capacity: { ...state.cellCapacity() },
+      sampledMachines,
       bands: [...bands.values()],
       pendingByBand,
       tasks,

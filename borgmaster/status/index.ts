@@ -8,7 +8,7 @@ export type * from './source';
 export { BAND_NAMES, TASK_STATE_NAMES, MACHINE_STATE_NAMES, TASK_SORT_KEYS, JOB_SORT_KEYS } from './source';
 export { CellStateSource, changeNotice, machineStateName, taskStateName, type CellStateSourceOptions, type LogReader } from './cell_source';
 export { BorgMetrics, PassWindow, type BorgMetricsOptions } from './metrics';
-export { UsageBook, type UsageSample } from './usage_book';
+export { UsageBook, type UsageSample, type UsageShare } from './usage_book';
 export { PauseMonitor } from './pause_monitor';
 export { StatusServer, type StatusServerOptions } from './server';
 export { LiveFeed } from './live';

@@ -10,8 +10,8 @@ const R = (cpuMillis: number) => ({ cpuMillis, ramBytes: cpuMillis * 1000, diskB
 
 function summary(pending: number): CellSummary {
   return {
-    cell: 'c', timeMs: 0, appliedIndex: 77, machines: { UP: 5, DRAINING: 1, DOWN: 0 }, capacity: R(10_000), jobs: 2,
-    bands: [{ band: 'prod', tasks: 3, limit: R(3000), reservation: R(2000), usage: R(1500) }],
+    cell: 'c', timeMs: 0, appliedIndex: 77, machines: { UP: 5, DRAINING: 1, DOWN: 0 }, capacity: R(10_000), jobs: 2, sampledMachines: 6,
+    bands: [{ band: 'prod', tasks: 3, limit: R(3000), reservation: R(2000), usage: R(1500), sampledTasks: 3 }],
     pendingByBand: { free: 0, batch: pending, mid: 0, prod: 0, monitoring: 0 }, tasks: { PENDING: pending, RUNNING: 3, DEAD: 0 },
     passes: { count: 0, lastSeconds: undefined, p50Seconds: undefined, p99Seconds: undefined, maxSeconds: undefined },
   };

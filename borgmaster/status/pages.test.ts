@@ -86,9 +86,9 @@ test('the replica badge marks the leader authoritative and a follower with its l
 
 test('bandChart stacks one segment per non-empty band and marks the capacity', () => {
   const bands: BandResources[] = [
-    { band: 'batch', tasks: 1, limit: R(1000), reservation: R(500), usage: R(100) },
-    { band: 'prod', tasks: 1, limit: R(3000), reservation: R(3000), usage: R(0) },
-    { band: 'free', tasks: 0, limit: R(0), reservation: R(0), usage: R(0) },
+    { band: 'batch', tasks: 1, limit: R(1000), reservation: R(500), usage: R(100), sampledTasks: 1 },
+    { band: 'prod', tasks: 1, limit: R(3000), reservation: R(3000), usage: R(0), sampledTasks: 0 },
+    { band: 'free', tasks: 0, limit: R(0), reservation: R(0), usage: R(0), sampledTasks: 0 },
   ];
   const dim = DIMENSIONS[0];
   assert.ok(dim !== undefined);
@@ -101,7 +101,8 @@ test('bandChart stacks one segment per non-empty band and marks the capacity', (
 test('cell page renders tiles, charts for four resources and the replica table', () => {
   const s: CellSummary = {
     cell: 'test', timeMs: 1, appliedIndex: 42, machines: { UP: 3, DRAINING: 1, DOWN: 2 }, capacity: R(8000, 8 * GiB), jobs: 1,
-    bands: [{ band: 'prod', tasks: 1, limit: R(1000), reservation: R(1000), usage: R(10) }],
+    sampledMachines: 2,
+    bands: [{ band: 'prod', tasks: 1, limit: R(1000), reservation: R(1000), usage: R(10), sampledTasks: 1 }],
     pendingByBand: { free: 0, batch: 2, mid: 0, prod: 0, monitoring: 0 }, tasks: { PENDING: 2, RUNNING: 1, DEAD: 0 },
     passes: { count: 0, lastSeconds: undefined, p50Seconds: undefined, p99Seconds: undefined, maxSeconds: undefined },
   };
@@ -109,6 +110,7 @@ test('cell page renders tiles, charts for four resources and the replica table',
   assert.equal((out.match(/<svg role="img"/g) ?? []).length, 4);
   assertNoRawEvil(out);
   assert.match(out, /<span class="v">2<\/span><span class="l">down<\/span>/);
+  assert.match(out, /the latest samples of 1 of 1 running tasks, on 2 of 4 machines up/, 'says how much of the cell the use columns cover');
 });
 
 test('machines page filters, sorts by name and pages', () => {

@@ -45,6 +45,8 @@ export interface BandResources {
   reservation: Resources;
   /** usage sums the latest samples known for the band's running tasks (soft state; zero when none). */
   usage: Resources;
+  /** sampledTasks: how many of the band's running tasks that sum covers. */
+  sampledTasks: number;
 }
 
 export interface PassLatency {
@@ -62,6 +64,8 @@ export interface CellSummary {
   machines: Record<MachineStateName, number>;
   /** capacity of machines that are not DOWN. */
   capacity: Resources;
+  /** sampledMachines: machines not DOWN with a usage sample (from any replica's link shard). */
+  sampledMachines: number;
   bands: BandResources[];
   pendingByBand: Record<BandName, number>;
   tasks: Record<TaskStateName, number>;

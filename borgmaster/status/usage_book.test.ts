@@ -66,7 +66,60 @@ test('a machine that answers the same again is as recent as that answer; one nev
   b.recordMachine('m1', R(5), 1000);
   b.touchMachine('m1', 3000);
   b.touchMachine('m1', 2000);
-  assert.deepEqual(b.machineSample('m1'), { usage: R(5), sampledMs: 3000 });
+  assert.deepEqual([b.machineSample('m1')?.usage, b.machineSample('m1')?.sampledMs], [R(5), 3000]);
   b.touchMachine('m2', 3000);
   assert.equal(b.machineSample('m2'), undefined);
+});
+
+test('a replica shares its own samples once each, as they change; a peer keeps the newest and does not pass them on', () => {
+  const a = new UsageBook();
+  const peer = new UsageBook();
+  peer.setClassifier(() => 'g');
+  a.recordMachine('m1', R(5), 1000);
+  a.recordTask('t/1', R(10), 1000);
+  a.recordTask('t/2', R(20), 1000);
+  const first = a.takeShare(100);
+  assert.deepEqual(first, {
+    machines: [{ machine: 'm1', usage: R(5), sampledMs: 1000 }],
+    tasks: [
+      { taskId: 't/1', usage: R(10), sampledMs: 1000 },
+      { taskId: 't/2', usage: R(20), sampledMs: 1000 },
+    ],
+  });
+  assert.equal(a.takeShare(100), undefined, 'nothing new: nothing to share');
+  assert.equal(peer.acceptShare(first!), 0);
+  assert.deepEqual([peer.task('t/2'), peer.groupUsage('g'), peer.groupTasks('g'), peer.machineSample('m1')?.sampledMs], [R(20), R(30), 2, 1000]);
+  assert.equal(peer.takeShare(100), undefined, 'samples from a peer are not passed on');
+
+  // An unchanged task sample is not sent again; a machine polled again is (its last poll), a changed task is.
+  a.recordTask('t/1', R(10), 3000);
+  a.touchMachine('m1', 3000);
+  a.recordTask('t/2', R(25), 3000);
+  const second = a.takeShare(100);
+  assert.deepEqual([second?.machines.map((m) => m.sampledMs), second?.tasks.map((t) => t.taskId)], [[3000], ['t/2']]);
+  peer.acceptShare(second!);
+  assert.deepEqual([peer.machineSample('m1')?.sampledMs, peer.groupUsage('g')], [3000, R(35)]);
+
+  // Older samples lose to what the peer holds; bad ones are dropped alone and counted.
+  const dropped = peer.acceptShare({
+    machines: [{ machine: 'm1', usage: R(1), sampledMs: 2000 }],
+    tasks: [
+      { taskId: 't/1', usage: R(-1), sampledMs: 4000 },
+      { taskId: 't/3', usage: R(1), sampledMs: Number.NaN },
+      { taskId: 't/4', usage: R(4), sampledMs: 4000 },
+    ],
+  });
+  assert.equal(dropped, 2);
+  assert.deepEqual([peer.machine('m1'), peer.task('t/1'), peer.task('t/3'), peer.task('t/4')], [R(5), R(10), undefined, R(4)]);
+});
+
+test('a share is bounded; a full share sends every own sample again; a forgotten task is not sent', () => {
+  const a = new UsageBook();
+  for (let i = 0; i < 5; i++) a.recordTask(`t/${i}`, R(i + 1), 10);
+  a.forgetTask('t/4');
+  assert.deepEqual(a.takeShare(3)?.tasks.map((t) => t.taskId), ['t/0', 't/1', 't/2']);
+  assert.deepEqual(a.takeShare(3)?.tasks.map((t) => t.taskId), ['t/3']);
+  // A peer's sample of t/0 newer than ours makes it the peer's: the full share leaves it out.
+  a.acceptShare({ machines: [], tasks: [{ taskId: 't/0', usage: R(9), sampledMs: 20 }] });
+  assert.deepEqual(a.takeShare(10, true)?.tasks.map((t) => t.taskId), ['t/1', 't/2', 't/3']);
 });

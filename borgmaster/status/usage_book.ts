@@ -1,10 +1,13 @@
 // UsageBook holds the latest usage sample per task and per machine: soft state on each replica (DESIGN.md §5),
-// filled by the link shards from Borglet poll replies and read by the status page and /metrics. Not replicated:
-// after a failover the new leader's book fills again within one poll round. Bounded by STATUS_USAGE_ENTRIES (the
-// samples that changed least recently go first).
+// filled by the link shards from Borglet poll replies and read by the status page, /metrics and ListMachines. Not
+// replicated through the log: each replica's link shard polls its share of the machines, and the replicas pass
+// their own samples to each other (takeShare, acceptShare; the replica's ShareUsage), so that every replica's book
+// covers the whole cell. After a failover the books fill again within a poll round. Bounded by
+// STATUS_USAGE_ENTRIES (the samples that changed least recently go first).
 // Task samples are also summed per group (the status source groups by priority band) as they arrive, so the
 // cell-wide usage per band costs nothing at read time: looking up 100,000 task ids per page view would.
 import { assert } from '../../model/assert';
+import { InvalidArgument } from '../../model/errors';
 import { validateResources, type Resources } from '../../model/resources';
 import { STATUS_USAGE_ENTRIES } from '../../cells/limits';
 
@@ -13,8 +16,19 @@ export interface UsageSample {
   sampledMs: number;
 }
 
-interface TaskSample extends UsageSample {
+interface HeldSample extends UsageSample {
+  /** own: taken by this replica's link shard (shared with the other replicas), not received from one of them. */
+  own: boolean;
+}
+
+interface TaskSample extends HeldSample {
   group: string | undefined;
+}
+
+/** UsageShare is what one replica passes to the others: samples its link shard took (the ShareUsage request). */
+export interface UsageShare {
+  machines: { machine: string; usage: Resources; sampledMs: number }[];
+  tasks: { taskId: string; usage: Resources; sampledMs: number }[];
 }
 
 /** Classifier names a task's group when its sample is recorded (undefined: counted in no group, e.g. not running). */
@@ -27,14 +41,21 @@ function addTo(total: Resources, r: Resources, sign: 1 | -1): void {
   total.ports += sign * r.ports;
 }
 
+function checkTime(sampledMs: number, of: string): void {
+  if (!Number.isSafeInteger(sampledMs) || sampledMs < 0) throw new InvalidArgument(`sampled time of ${of}`, `must be a time in milliseconds, got ${sampledMs}`);
+}
+
 function sameUsage(a: Resources, b: Resources): boolean {
   return a.cpuMillis === b.cpuMillis && a.ramBytes === b.ramBytes && a.diskBytes === b.diskBytes && a.ports === b.ports;
 }
 
 export class UsageBook {
   private readonly tasks = new Map<string, TaskSample>();
-  private readonly machines = new Map<string, UsageSample>();
-  private readonly groups = new Map<string, Resources>();
+  private readonly machines = new Map<string, HeldSample>();
+  /** outTasks, outMachines: own samples taken or refreshed since the last takeShare (insertion ordered). */
+  private readonly outTasks = new Set<string>();
+  private readonly outMachines = new Set<string>();
+  private readonly groups = new Map<string, { usage: Resources; tasks: number }>();
   private classify: UsageClassifier | undefined;
   /** version changes whenever a sample is added or dropped, so readers can cache sums derived from the book. */
   private _version = 0;
@@ -69,43 +90,108 @@ export class UsageBook {
    * recordTask keeps the newest sample of a task (an older one arriving late is ignored). A sample equal to the
    * one held only refreshes its time (a link shard reports every task every poll and most do not change): its
    * group stays, so a task whose group changes must be forgotten (the replica does so for every task a command
-   * touched) and is classified afresh by its next sample.
+   * touched) and is classified afresh by its next sample. A changed sample goes out with the next share.
    */
   recordTask(taskId: string, usage: Resources, sampledMs: number): void {
-    const old = this.tasks.get(taskId);
-    if (old !== undefined && old.sampledMs > sampledMs) return;
-    if (old !== undefined && sameUsage(old.usage, usage)) {
-      old.sampledMs = sampledMs;
-      return;
-    }
-    const u = validateResources(usage, `usage of ${taskId}`);
-    if (old !== undefined) this.dropTask(taskId, old);
-    const s: TaskSample = { usage: u, sampledMs, group: this.classify?.(taskId) };
-    this.tasks.set(taskId, s);
-    this.addGroup(s, 1);
-    this._version++;
-    this.evict();
+    if (this.putTask(taskId, usage, sampledMs, true)) this.outTasks.add(taskId);
   }
 
   /** recordMachine keeps the newest sample of a machine; one equal to the sample held only refreshes its time. */
   recordMachine(machine: string, usage: Resources, sampledMs: number): void {
-    const old = this.machines.get(machine);
-    if (old !== undefined && old.sampledMs > sampledMs) return;
-    if (old !== undefined && sameUsage(old.usage, usage)) {
-      old.sampledMs = sampledMs;
-      return;
-    }
-    const u = validateResources(usage, `usage of machine ${machine}`);
-    this.machines.delete(machine);
-    this.machines.set(machine, { usage: u, sampledMs });
-    this._version++;
-    this.evict();
+    this.putMachine(machine, usage, sampledMs, true);
+    if (this.machines.get(machine)?.own === true) this.outMachines.add(machine);
   }
 
   /** touchMachine: the machine reported the same again at atMs (its sample, if held, is that recent). */
   touchMachine(machine: string, atMs: number): void {
     const s = this.machines.get(machine);
-    if (s !== undefined && s.sampledMs < atMs) s.sampledMs = atMs;
+    if (s === undefined || s.sampledMs >= atMs) return;
+    s.sampledMs = atMs;
+    s.own = true;
+    // Shared too: another replica's "last poll" of the machine is this one.
+    this.outMachines.add(machine);
+  }
+
+  /**
+   * takeShare hands out up to `max` of this replica's own samples that changed (machines: were polled) since the
+   * last share, and forgets them as sent; `everything` hands out every own sample instead, so that a replica that
+   * restarted, or missed a share, catches up on samples that have not changed since. Undefined: nothing to share.
+   */
+  takeShare(max: number, everything = false): UsageShare | undefined {
+    if (everything) {
+      for (const [id, s] of this.tasks) if (s.own) this.outTasks.add(id);
+      for (const [name, s] of this.machines) if (s.own) this.outMachines.add(name);
+    }
+    const share: UsageShare = { machines: [], tasks: [] };
+    let n = 0;
+    for (const name of this.outMachines) {
+      if (n++ >= max) break;
+      this.outMachines.delete(name);
+      const s = this.machines.get(name);
+      if (s?.own === true) share.machines.push({ machine: name, usage: s.usage, sampledMs: s.sampledMs });
+    }
+    for (const id of this.outTasks) {
+      if (n++ >= max) break;
+      this.outTasks.delete(id);
+      const s = this.tasks.get(id);
+      if (s?.own === true) share.tasks.push({ taskId: id, usage: s.usage, sampledMs: s.sampledMs });
+    }
+    return share.machines.length + share.tasks.length === 0 ? undefined : share;
+  }
+
+  /**
+   * acceptShare keeps the samples another replica took where they are newer than the ones held (the newest wins,
+   * as for this replica's own). A sample that is not valid usage is dropped alone; returns how many were.
+   */
+  acceptShare(share: UsageShare): number {
+    let dropped = 0;
+    const keep = (put: () => void) => {
+      try {
+        put();
+      } catch (e: unknown) {
+        if (!(e instanceof InvalidArgument)) throw e;
+        dropped++;
+      }
+    };
+    for (const m of share.machines) keep(() => this.putMachine(m.machine, m.usage, m.sampledMs, false));
+    for (const t of share.tasks) keep(() => this.putTask(t.taskId, t.usage, t.sampledMs, false));
+    return dropped;
+  }
+
+  /** putTask keeps a task's sample if it is the newest; true when it replaced the held sample's usage. */
+  private putTask(taskId: string, usage: Resources, sampledMs: number, own: boolean): boolean {
+    checkTime(sampledMs, taskId);
+    const old = this.tasks.get(taskId);
+    if (old !== undefined && old.sampledMs > sampledMs) return false;
+    if (old !== undefined && sameUsage(old.usage, usage)) {
+      old.sampledMs = sampledMs;
+      old.own = own;
+      return false;
+    }
+    const u = validateResources(usage, `usage of ${taskId}`);
+    if (old !== undefined) this.dropTask(taskId, old);
+    const s: TaskSample = { usage: u, sampledMs, own, group: this.classify?.(taskId) };
+    this.tasks.set(taskId, s);
+    this.addGroup(s, 1);
+    this._version++;
+    this.evict();
+    return true;
+  }
+
+  private putMachine(machine: string, usage: Resources, sampledMs: number, own: boolean): void {
+    checkTime(sampledMs, `machine ${machine}`);
+    const old = this.machines.get(machine);
+    if (old !== undefined && old.sampledMs > sampledMs) return;
+    if (old !== undefined && sameUsage(old.usage, usage)) {
+      old.sampledMs = sampledMs;
+      old.own = own;
+      return;
+    }
+    const u = validateResources(usage, `usage of machine ${machine}`);
+    this.machines.delete(machine);
+    this.machines.set(machine, { usage: u, sampledMs, own });
+    this._version++;
+    this.evict();
   }
 
   /** forgetTask drops a task's sample (the task died or moved: its old usage no longer describes it). */
@@ -117,6 +203,7 @@ export class UsageBook {
   }
 
   forgetMachine(machine: string): void {
+    this.outMachines.delete(machine);
     if (this.machines.delete(machine)) this._version++;
   }
 
@@ -136,21 +223,28 @@ export class UsageBook {
   /** groupUsage is the sum of the task samples in a group (a copy). */
   groupUsage(group: string): Resources {
     const g = this.groups.get(group);
-    return g === undefined ? { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 } : { ...g };
+    return g === undefined ? { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 } : { ...g.usage };
+  }
+
+  /** groupTasks: how many task samples the group's sum holds. */
+  groupTasks(group: string): number {
+    return this.groups.get(group)?.tasks ?? 0;
   }
 
   private addGroup(s: TaskSample, sign: 1 | -1): void {
     if (s.group === undefined) return;
     let g = this.groups.get(s.group);
     if (g === undefined) {
-      g = { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 };
+      g = { usage: { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 }, tasks: 0 };
       this.groups.set(s.group, g);
     }
-    addTo(g, s.usage, sign);
+    addTo(g.usage, s.usage, sign);
+    g.tasks += sign;
   }
 
   private dropTask(taskId: string, s: TaskSample): void {
     this.tasks.delete(taskId);
+    this.outTasks.delete(taskId);
     this.addGroup(s, -1);
   }
 
@@ -166,6 +260,7 @@ export class UsageBook {
         const first = this.machines.keys().next();
         assert(first.done !== true, 'non-empty map has a first key');
         this.machines.delete(first.value);
+        this.outMachines.delete(first.value);
       }
     }
   }

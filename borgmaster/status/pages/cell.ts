@@ -49,6 +49,7 @@ ${tile('tasks dead', count(s.tasks.DEAD), href('/tasks', { state: 'DEAD' }))}
     s.bands.reduce((a, b) => a + b.limit.ramBytes, 0),
     s.capacity.ramBytes,
   )} of ${bytes(s.capacity.ramBytes)}.</p>
+<p class="small dim" id="usage-coverage">Use: the latest samples of ${count(s.bands.reduce((a, b) => a + b.sampledTasks, 0))} of ${count(s.tasks.RUNNING)} running tasks, on ${count(s.sampledMachines)} of ${count(s.machines.UP + s.machines.DRAINING)} machines up, from every replica's link shard.</p>
 </section>
 </div>
 <section class="panel"><h2>Borgmaster replicas</h2>${replicasTable(ctx.replica)}</section>`;

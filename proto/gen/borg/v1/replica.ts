@@ -19,6 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { PendingVerdict } from "./master";
+import { Resources } from "./types";
 
 /**
  * Traffic between the Borgmaster replicas of one cell besides Paxos itself: a follower's link shard forwards the
@@ -39,6 +40,27 @@ export interface ShareVerdictsRequest {
 }
 
 export interface ShareVerdictsResponse {
+}
+
+/** A usage sample as the polling replica took it: sampled_ms is its clock when the Borglet answered. */
+export interface MachineUsage {
+  machine: string;
+  usage: Resources | undefined;
+  sampledMs: number;
+}
+
+export interface TaskUsage {
+  taskId: string;
+  usage: Resources | undefined;
+  sampledMs: number;
+}
+
+export interface ShareUsageRequest {
+  machines: MachineUsage[];
+  tasks: TaskUsage[];
+}
+
+export interface ShareUsageResponse {
 }
 
 export interface ProgressRequest {
@@ -320,6 +342,363 @@ export const ShareVerdictsResponse: MessageFns<ShareVerdictsResponse> = {
   },
 };
 
+function createBaseMachineUsage(): MachineUsage {
+  return { machine: "", usage: undefined, sampledMs: 0 };
+}
+
+export const MachineUsage: MessageFns<MachineUsage> = {
+  encode(message: MachineUsage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.machine !== "") {
+      writer.uint32(10).string(message.machine);
+    }
+    if (message.usage !== undefined) {
+      Resources.encode(message.usage, writer.uint32(18).fork()).join();
+    }
+    if (message.sampledMs !== 0) {
+      writer.uint32(24).int64(message.sampledMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MachineUsage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMachineUsage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.machine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.usage = Resources.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sampledMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MachineUsage {
+    return {
+      machine: isSet(object.machine) ? globalThis.String(object.machine) : "",
+      usage: isSet(object.usage) ? Resources.fromJSON(object.usage) : undefined,
+      sampledMs: isSet(object.sampledMs)
+        ? globalThis.Number(object.sampledMs)
+        : isSet(object.sampled_ms)
+        ? globalThis.Number(object.sampled_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: MachineUsage): unknown {
+    const obj: any = {};
+    if (message.machine !== "") {
+      obj.machine = message.machine;
+    }
+    if (message.usage !== undefined) {
+      obj.usage = Resources.toJSON(message.usage);
+    }
+    if (message.sampledMs !== 0) {
+      obj.sampledMs = Math.round(message.sampledMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MachineUsage>, I>>(base?: I): MachineUsage {
+    return MachineUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MachineUsage>, I>>(object: I): MachineUsage {
+    const message = createBaseMachineUsage();
+    message.machine = object.machine ?? "";
+    message.usage = (object.usage !== undefined && object.usage !== null)
+      ? Resources.fromPartial(object.usage)
+      : undefined;
+    message.sampledMs = object.sampledMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseTaskUsage(): TaskUsage {
+  return { taskId: "", usage: undefined, sampledMs: 0 };
+}
+
+export const TaskUsage: MessageFns<TaskUsage> = {
+  encode(message: TaskUsage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.usage !== undefined) {
+      Resources.encode(message.usage, writer.uint32(18).fork()).join();
+    }
+    if (message.sampledMs !== 0) {
+      writer.uint32(24).int64(message.sampledMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskUsage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskUsage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.usage = Resources.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sampledMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskUsage {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      usage: isSet(object.usage) ? Resources.fromJSON(object.usage) : undefined,
+      sampledMs: isSet(object.sampledMs)
+        ? globalThis.Number(object.sampledMs)
+        : isSet(object.sampled_ms)
+        ? globalThis.Number(object.sampled_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: TaskUsage): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.usage !== undefined) {
+      obj.usage = Resources.toJSON(message.usage);
+    }
+    if (message.sampledMs !== 0) {
+      obj.sampledMs = Math.round(message.sampledMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TaskUsage>, I>>(base?: I): TaskUsage {
+    return TaskUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskUsage>, I>>(object: I): TaskUsage {
+    const message = createBaseTaskUsage();
+    message.taskId = object.taskId ?? "";
+    message.usage = (object.usage !== undefined && object.usage !== null)
+      ? Resources.fromPartial(object.usage)
+      : undefined;
+    message.sampledMs = object.sampledMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseShareUsageRequest(): ShareUsageRequest {
+  return { machines: [], tasks: [] };
+}
+
+export const ShareUsageRequest: MessageFns<ShareUsageRequest> = {
+  encode(message: ShareUsageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.machines) {
+      MachineUsage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.tasks) {
+      TaskUsage.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShareUsageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShareUsageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.machines.push(MachineUsage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tasks.push(TaskUsage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShareUsageRequest {
+    return {
+      machines: globalThis.Array.isArray(object?.machines)
+        ? object.machines.map((e: any) => MachineUsage.fromJSON(e))
+        : [],
+      tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => TaskUsage.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ShareUsageRequest): unknown {
+    const obj: any = {};
+    if (message.machines?.length) {
+      obj.machines = message.machines.map((e) => MachineUsage.toJSON(e));
+    }
+    if (message.tasks?.length) {
+      obj.tasks = message.tasks.map((e) => TaskUsage.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShareUsageRequest>, I>>(base?: I): ShareUsageRequest {
+    return ShareUsageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShareUsageRequest>, I>>(object: I): ShareUsageRequest {
+    const message = createBaseShareUsageRequest();
+    message.machines = object.machines?.map((e) => MachineUsage.fromPartial(e)) || [];
+    message.tasks = object.tasks?.map((e) => TaskUsage.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseShareUsageResponse(): ShareUsageResponse {
+  return {};
+}
+
+export const ShareUsageResponse: MessageFns<ShareUsageResponse> = {
+  encode(_: ShareUsageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShareUsageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShareUsageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ShareUsageResponse {
+    return {};
+  },
+
+  toJSON(_: ShareUsageResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShareUsageResponse>, I>>(base?: I): ShareUsageResponse {
+    return ShareUsageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShareUsageResponse>, I>>(_: I): ShareUsageResponse {
+    const message = createBaseShareUsageResponse();
+    return message;
+  },
+};
+
 function createBaseProgressRequest(): ProgressRequest {
   return {};
 }
@@ -574,6 +953,19 @@ export const ReplicaInternalService = {
       Buffer.from(ShareVerdictsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ShareVerdictsResponse => ShareVerdictsResponse.decode(value),
   },
+  /**
+   * ShareUsage: a replica passes on the usage samples its link shard took from the Borglets it polls (soft state,
+   * best effort: what changed since its last share), so every replica's status page covers the whole cell.
+   */
+  shareUsage: {
+    path: "/borg.v1.ReplicaInternal/ShareUsage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ShareUsageRequest): Buffer => Buffer.from(ShareUsageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ShareUsageRequest => ShareUsageRequest.decode(value),
+    responseSerialize: (value: ShareUsageResponse): Buffer => Buffer.from(ShareUsageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ShareUsageResponse => ShareUsageResponse.decode(value),
+  },
 } as const;
 
 export interface ReplicaInternalServer extends UntypedServiceImplementation {
@@ -585,6 +977,11 @@ export interface ReplicaInternalServer extends UntypedServiceImplementation {
    * pending task (they are soft state: not in the log).
    */
   shareVerdicts: handleUnaryCall<ShareVerdictsRequest, ShareVerdictsResponse>;
+  /**
+   * ShareUsage: a replica passes on the usage samples its link shard took from the Borglets it polls (soft state,
+   * best effort: what changed since its last share), so every replica's status page covers the whole cell.
+   */
+  shareUsage: handleUnaryCall<ShareUsageRequest, ShareUsageResponse>;
 }
 
 export interface ReplicaInternalClient extends Client {
@@ -637,6 +1034,25 @@ export interface ReplicaInternalClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ShareVerdictsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ShareUsage: a replica passes on the usage samples its link shard took from the Borglets it polls (soft state,
+   * best effort: what changed since its last share), so every replica's status page covers the whole cell.
+   */
+  shareUsage(
+    request: ShareUsageRequest,
+    callback: (error: ServiceError | null, response: ShareUsageResponse) => void,
+  ): ClientUnaryCall;
+  shareUsage(
+    request: ShareUsageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ShareUsageResponse) => void,
+  ): ClientUnaryCall;
+  shareUsage(
+    request: ShareUsageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ShareUsageResponse) => void,
   ): ClientUnaryCall;
 }
 
