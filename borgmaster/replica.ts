@@ -52,10 +52,10 @@ const PROGRESS_FRESH_MS = 3000;
 const MAX_FORWARDED_COMMANDS = 1024;
 /** MAX_SHARED_VERDICTS bounds one ShareVerdicts message (a plan carries at most this many verdicts anyway). */
 const MAX_SHARED_VERDICTS = 100_000;
-/** MAX_SHARED_USAGE bounds one ShareUsage message (samples of machines and tasks; ~50 bytes each). */
-const MAX_SHARED_USAGE = 20_000;
-/** Every FULL_USAGE_SHARE_ROUNDS-th share carries every own sample, changed or not (a peer that restarted catches up). */
-const FULL_USAGE_SHARE_ROUNDS = 30;
+/** MAX_SHARED_USAGE bounds one ShareUsage message (samples of machines and tasks; ~50 bytes each, ~5 ms to take in). */
+const MAX_SHARED_USAGE = 1_000;
+/** Every own usage sample, changed or not, is shared at least once every USAGE_REFRESH_ROUNDS poll intervals. */
+const USAGE_REFRESH_ROUNDS = 60;
 /** A follower polls Borglets only while its state is at most this many slots behind the commit index. */
 const MAX_POLL_LAG_SLOTS = 64;
 const ZERO_USAGE = resources();
@@ -81,7 +81,6 @@ export class Replica {
   /** pauses feeds /metrics with the event loop's lag and GC pauses (started with the duties). */
   private pauses: PauseMonitor | undefined;
   private shareTimer: NodeJS.Timeout | undefined;
-  private shareRounds = 0;
 
   private constructor(
     readonly options: ReplicaOptions,
@@ -299,23 +298,24 @@ export class Replica {
 
   /**
    * startSharingUsage passes this replica's own usage samples (its link shard's share of the machines) to the other
-   * replicas once per poll interval, so each replica's status page, /metrics and ListMachines cover every machine.
-   * Best effort, like the samples: a peer that misses a share catches up at the next full one.
+   * replicas once per poll interval, so each replica's status page, /metrics and ListMachines cover every machine:
+   * what changed since the last share, and a slice of the rest (refreshShare), so that a replica that restarted or
+   * missed a share has every sample again within USAGE_REFRESH_ROUNDS intervals. Best effort, like the samples.
    */
   private startSharingUsage(): void {
     const peers = this.options.config.replicas.filter((r) => r.id !== this.id);
     if (peers.length === 0) return;
+    const send = (share: UsageShare) => {
+      for (const r of peers) {
+        const c = this.peer(r.id);
+        invoke(c.shareUsage.bind(c), share, new Metadata(), 2000).catch(() => undefined);
+      }
+    };
     const share = () => {
       if (this.closed) return;
-      const everything = this.shareRounds++ % FULL_USAGE_SHARE_ROUNDS === 0;
-      for (let first = true; ; first = false) {
-        const out = this.usage.takeShare(MAX_SHARED_USAGE, everything && first);
-        if (out === undefined) break;
-        for (const r of peers) {
-          const c = this.peer(r.id);
-          invoke(c.shareUsage.bind(c), out, new Metadata(), 2000).catch(() => undefined);
-        }
-      }
+      const refresh = this.usage.refreshShare(USAGE_REFRESH_ROUNDS, MAX_SHARED_USAGE);
+      if (refresh !== undefined) send(refresh);
+      for (let changed = this.usage.takeShare(MAX_SHARED_USAGE); changed !== undefined; changed = this.usage.takeShare(MAX_SHARED_USAGE)) send(changed);
       this.shareTimer = setTimeout(share, this.options.config.link.pollIntervalMs);
     };
     this.shareTimer = setTimeout(share, this.options.config.link.pollIntervalMs);

@@ -91,18 +91,18 @@ test('a replica shares its own samples once each, as they change; a peer keeps t
   assert.deepEqual([peer.task('t/2'), peer.groupUsage('g'), peer.groupTasks('g'), peer.machineSample('m1')?.sampledMs], [R(20), R(30), 2, 1000]);
   assert.equal(peer.takeShare(100), undefined, 'samples from a peer are not passed on');
 
-  // An unchanged task sample is not sent again; a machine polled again is (its last poll), a changed task is.
+  // An unchanged sample is not sent again (a machine that answered the same only moves its time); a changed one is.
   a.recordTask('t/1', R(10), 3000);
   a.touchMachine('m1', 3000);
   a.recordTask('t/2', R(25), 3000);
   const second = a.takeShare(100);
-  assert.deepEqual([second?.machines.map((m) => m.sampledMs), second?.tasks.map((t) => t.taskId)], [[3000], ['t/2']]);
+  assert.deepEqual([second?.machines, second?.tasks.map((t) => t.taskId)], [[], ['t/2']]);
   peer.acceptShare(second!);
-  assert.deepEqual([peer.machineSample('m1')?.sampledMs, peer.groupUsage('g')], [3000, R(35)]);
+  assert.deepEqual([peer.machineSample('m1')?.sampledMs, peer.groupUsage('g')], [1000, R(35)]);
 
   // Older samples lose to what the peer holds; bad ones are dropped alone and counted.
   const dropped = peer.acceptShare({
-    machines: [{ machine: 'm1', usage: R(1), sampledMs: 2000 }],
+    machines: [{ machine: 'm1', usage: R(1), sampledMs: 500 }],
     tasks: [
       { taskId: 't/1', usage: R(-1), sampledMs: 4000 },
       { taskId: 't/3', usage: R(1), sampledMs: Number.NaN },
@@ -113,13 +113,19 @@ test('a replica shares its own samples once each, as they change; a peer keeps t
   assert.deepEqual([peer.machine('m1'), peer.task('t/1'), peer.task('t/3'), peer.task('t/4')], [R(5), R(10), undefined, R(4)]);
 });
 
-test('a share is bounded; a full share sends every own sample again; a forgotten task is not sent', () => {
+test('a share is bounded; a refresh goes round every own sample a slice at a time; a forgotten task is not sent', () => {
   const a = new UsageBook();
   for (let i = 0; i < 5; i++) a.recordTask(`t/${i}`, R(i + 1), 10);
   a.forgetTask('t/4');
   assert.deepEqual(a.takeShare(3)?.tasks.map((t) => t.taskId), ['t/0', 't/1', 't/2']);
   assert.deepEqual(a.takeShare(3)?.tasks.map((t) => t.taskId), ['t/3']);
-  // A peer's sample of t/0 newer than ours makes it the peer's: the full share leaves it out.
+  a.recordMachine('m1', R(1), 10);
+  // A peer's sample of t/0 newer than ours makes it the peer's: refreshes leave it out.
   a.acceptShare({ machines: [], tasks: [{ taskId: 't/0', usage: R(9), sampledMs: 20 }] });
-  assert.deepEqual(a.takeShare(10, true)?.tasks.map((t) => t.taskId), ['t/1', 't/2', 't/3']);
+  const ids = (s: ReturnType<UsageBook['refreshShare']>) => [...(s?.machines.map((m) => m.machine) ?? []), ...(s?.tasks.map((t) => t.taskId) ?? [])];
+  // m1 changed and waits for takeShare: the refresh does not send it twice.
+  assert.deepEqual([ids(a.refreshShare(2, 100)), ids(a.refreshShare(2, 100)), ids(a.refreshShare(2, 100))], [['t/1', 't/2'], ['t/3'], ['t/1', 't/2']]);
+  a.takeShare(100);
+  assert.deepEqual(ids(a.refreshShare(1, 100)), ['m1', 't/3', 't/1', 't/2'], 'all of it in one round, from where the last stopped');
+  assert.deepEqual(ids(a.refreshShare(1, 2)), ['m1', 't/3'], 'at most max');
 });

@@ -41,6 +41,27 @@ function addTo(total: Resources, r: Resources, sign: 1 | -1): void {
   total.ports += sign * r.ports;
 }
 
+/**
+ * roll walks `map` on from `cursor` (from the start when undefined, and once more from the start at its end) over
+ * at most n entries, hands the own samples among them to take, and returns where it stopped.
+ */
+function roll<T extends HeldSample>(map: Map<string, T>, cursor: Iterator<[string, T]> | undefined, n: number, take: (key: string, s: T) => void): Iterator<[string, T]> {
+  let it = cursor ?? map.entries();
+  let restarted = cursor === undefined;
+  for (let i = 0; i < Math.min(n, map.size); ) {
+    const r = it.next();
+    if (r.done === true) {
+      if (restarted) break;
+      restarted = true;
+      it = map.entries();
+      continue;
+    }
+    i++;
+    if (r.value[1].own) take(r.value[0], r.value[1]);
+  }
+  return it;
+}
+
 function checkTime(sampledMs: number, of: string): void {
   if (!Number.isSafeInteger(sampledMs) || sampledMs < 0) throw new InvalidArgument(`sampled time of ${of}`, `must be a time in milliseconds, got ${sampledMs}`);
 }
@@ -55,6 +76,9 @@ export class UsageBook {
   /** outTasks, outMachines: own samples taken or refreshed since the last takeShare (insertion ordered). */
   private readonly outTasks = new Set<string>();
   private readonly outMachines = new Set<string>();
+  /** machineCursor, taskCursor: where refreshShare goes on from (live Map iterators). */
+  private machineCursor: Iterator<[string, HeldSample]> | undefined;
+  private taskCursor: Iterator<[string, TaskSample]> | undefined;
   private readonly groups = new Map<string, { usage: Resources; tasks: number }>();
   private classify: UsageClassifier | undefined;
   /** version changes whenever a sample is added or dropped, so readers can cache sums derived from the book. */
@@ -108,20 +132,13 @@ export class UsageBook {
     if (s === undefined || s.sampledMs >= atMs) return;
     s.sampledMs = atMs;
     s.own = true;
-    // Shared too: another replica's "last poll" of the machine is this one.
-    this.outMachines.add(machine);
   }
 
   /**
-   * takeShare hands out up to `max` of this replica's own samples that changed (machines: were polled) since the
-   * last share, and forgets them as sent; `everything` hands out every own sample instead, so that a replica that
-   * restarted, or missed a share, catches up on samples that have not changed since. Undefined: nothing to share.
+   * takeShare hands out up to `max` of this replica's own samples that changed since the last share, and forgets
+   * them as sent. Undefined: nothing changed.
    */
-  takeShare(max: number, everything = false): UsageShare | undefined {
-    if (everything) {
-      for (const [id, s] of this.tasks) if (s.own) this.outTasks.add(id);
-      for (const [name, s] of this.machines) if (s.own) this.outMachines.add(name);
-    }
+  takeShare(max: number): UsageShare | undefined {
     const share: UsageShare = { machines: [], tasks: [] };
     let n = 0;
     for (const name of this.outMachines) {
@@ -136,6 +153,22 @@ export class UsageBook {
       const s = this.tasks.get(id);
       if (s?.own === true) share.tasks.push({ taskId: id, usage: s.usage, sampledMs: s.sampledMs });
     }
+    return share.machines.length + share.tasks.length === 0 ? undefined : share;
+  }
+
+  /**
+   * refreshShare hands out the next 1/`rounds` of this replica's own samples (at most `max`), changed or not, going
+   * round the book: called once per share, every own sample goes out at least once every `rounds` shares, so a replica that
+   * restarted or missed a share catches up on samples that have not changed since, a slice at a time.
+   */
+  refreshShare(rounds: number, max: number): UsageShare | undefined {
+    const share: UsageShare = { machines: [], tasks: [] };
+    this.machineCursor = roll(this.machines, this.machineCursor, Math.min(max, Math.ceil(this.machines.size / rounds)), (name, s) => {
+      if (!this.outMachines.has(name)) share.machines.push({ machine: name, usage: s.usage, sampledMs: s.sampledMs });
+    });
+    this.taskCursor = roll(this.tasks, this.taskCursor, Math.min(max - share.machines.length, Math.ceil(this.tasks.size / rounds)), (id, s) => {
+      if (!this.outTasks.has(id)) share.tasks.push({ taskId: id, usage: s.usage, sampledMs: s.sampledMs });
+    });
     return share.machines.length + share.tasks.length === 0 ? undefined : share;
   }
 
