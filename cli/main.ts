@@ -2,6 +2,7 @@
 // unreachable (4) and internal errors (1), so scripts can tell them apart.
 import { EXIT, commandList, exitCodeFor, lookupCommand } from './registry';
 import './commands';
+import { BorgError } from '../model/errors';
 
 function usage(): string {
   const width = Math.max(...commandList().map(([n]) => n.length), 4);
@@ -24,6 +25,9 @@ async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (e: unknown) {
     console.error(`borg ${name}: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof BorgError && e.code === 'permission_denied' && e.message.includes('needs the admin role')) {
+      console.error('  (act as one of the cell\'s admins, listed under `admins` in its config: --user NAME)');
+    }
     return exitCodeFor(e);
   }
 }

@@ -181,7 +181,7 @@ test('admin operations are refused (3) to users and done for admins: drain, undr
   const [drainUser, quotaUser, ckptUser] = await Promise.all([borg('drain', 'm1'), borg('quota', 'set', 'ubar', 'batch', 'cpu=1'), borg('checkpoint', 'save', ckpt)]);
   for (const r of [drainUser, quotaUser, ckptUser]) {
     assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stderr, /needs the admin role; ubar does not have it/);
+    assert.match(r.stderr, /needs the admin role; ubar does not have it\n  \(act as one of the cell's admins, listed under `admins` in its config: --user NAME\)\n$/);
   }
   const drain = ok(await borg('drain', 'm1', '--user', 'admin'), 'drain');
   assert.match(drain.stdout, /^machine m1 is DRAINING \(was UP\) at log index \d+; \d+ task\(s\) still on it\n$/);
