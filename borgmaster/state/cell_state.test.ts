@@ -164,7 +164,7 @@ test('placement re-checks: pending, spec version, machine UP, victims present an
   assert.deepEqual(r.ok(bodies.transitions([{ taskId: 'test/alice/p2/0', machine: 'm1' }])).acceptedTaskIds, ['test/alice/p2/0']);
 });
 
-test('restart policy: FAIL goes back to PENDING after a doubling back-off; max_restarts; NEVER; ALWAYS after FINISH', () => {
+test('restart policy: FAIL goes back to PENDING after a doubling back-off; max_restarts; NEVER; ALWAYS after FINISH, counted like a failure', () => {
   const r = cell(1);
   r.ok(bodies.createJob(jobSpec({ name: 'crashy', task: { restartPolicy: { kind: 0, maxRestarts: 3, backoffInitialMs: 1000, backoffMaxMs: 3000 } } })));
   const id = 'test/alice/crashy/0';
@@ -198,6 +198,25 @@ test('restart policy: FAIL goes back to PENDING after a doubling back-off; max_r
   r.ok(bodies.transitions([{ taskId: 'test/alice/always/0', event: EventType.FINISH }]));
   assert.equal(r.task('test/alice/always/0').state, TaskState.PENDING);
   assert.equal(r.task('test/alice/always/0').notBeforeMs, r.timeMs + 1000, 'default initial back-off');
+  assert.match(r.task('test/alice/always/0').message, /^restarting after FINISH 1 \(policy ALWAYS\); back-off 1000ms$/);
+
+  // Under ALWAYS every end of a run counts, exit 0 as well as a failure, as the Borglet counts its restarts in
+  // place: a service that keeps exiting 0 backs off and is bounded by max_restarts like one that keeps crashing.
+  r.ok(bodies.createJob(jobSpec({ name: 'exits', task: { restartPolicy: { kind: 1, maxRestarts: 2, backoffInitialMs: 1000, backoffMaxMs: 8000 } } })));
+  const exits = r.task('test/alice/exits/0');
+  const ends: number[] = [];
+  for (const event of [EventType.FINISH, EventType.FAIL]) {
+    r.ok(bodies.transitions([{ taskId: exits.id, machine: 'm0' }]));
+    r.ok(bodies.transitions([{ taskId: exits.id, event, machine: 'm0', exitCode: event === EventType.FAIL ? 1 : 0 }]));
+    assert.equal(exits.state, TaskState.PENDING);
+    ends.push(exits.notBeforeMs - r.timeMs);
+    r.timeMs = exits.notBeforeMs;
+  }
+  assert.deepEqual(ends, [1000, 2000], 'the back-off doubles across exits 0 and failures alike');
+  r.ok(bodies.transitions([{ taskId: exits.id, machine: 'm0' }]));
+  r.ok(bodies.transitions([{ taskId: exits.id, event: EventType.FINISH, machine: 'm0' }]));
+  assert.equal(exits.state, TaskState.DEAD, 'a third end exceeds max_restarts 2');
+  assert.equal(exits.message, 'ended 3 times; restart limit 2 reached');
   // LOST goes back at once; a stale report from another machine is refused.
   r.ok(bodies.createJob(jobSpec({ name: 'lost' })));
   r.ok(bodies.transitions([{ taskId: 'test/alice/lost/0', machine: 'm0' }]));

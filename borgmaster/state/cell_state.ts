@@ -630,45 +630,56 @@ export class CellState {
   /**
    * endTask applies EVICT, FAIL, FINISH, KILL or LOST and then the restart policy: evicted and lost tasks go
    * back to PENDING at once (not their fault); a failed task after a back-off that doubles per consecutive
-   * failure; a finished one only under ALWAYS; a killed one stays dead.
+   * failure, up to max_restarts; a finished one only under ALWAYS, where every end of a run counts as a failure
+   * does (as the Borglet counts its restarts in place: a service that keeps exiting 0 is bounded and backs off
+   * like one that keeps crashing); a killed one stays dead.
    */
   private endTask(task: TaskRec, event: EventType, exitCode: number, message: string, t: number, idx: number, ch: Changes): void {
     task.exitCode = exitCode;
     // The end event names the machine the task ended on (the scheduler avoids repeating crashed pairings).
     this.moveState(task, event, t, idx, ch, message);
     this.unplace(task, ch);
-    const policy = task.spec.restartPolicy;
-    const kind = policy?.kind ?? RestartPolicy_Kind.KIND_UNSPECIFIED;
-    const initial = policy?.backoffInitialMs || RESTART_BACKOFF_INITIAL_MS_DEFAULT;
-    const cap = Math.max(initial, policy?.backoffMaxMs || RESTART_BACKOFF_MAX_MS_DEFAULT);
+    const kind = task.spec.restartPolicy?.kind ?? RestartPolicy_Kind.KIND_UNSPECIFIED;
     switch (event) {
       case EventType.EVICT:
       case EventType.LOST:
         this.resubmit(task, 0, t, idx, ch, `rescheduling after ${EventType[event]}`, true);
         return;
-      case EventType.FAIL: {
-        // The Borglet's restarts of the task on this machine were failures too (it restarts in place by the same
-        // policy before it reports one): one budget of max_restarts, not one per placement.
-        task.failures += 1 + task.machineRestarts;
-        if (kind === RestartPolicy_Kind.NEVER) return;
-        const maxRestarts = policy?.maxRestarts ?? 0;
-        if (maxRestarts > 0 && task.failures > maxRestarts) {
-          task.message = `failed ${task.failures} times; restart limit ${maxRestarts} reached`;
-          return;
-        }
-        const backoffMs = Math.min(cap, initial * 2 ** Math.min(30, task.failures - 1));
-        this.resubmit(task, backoffMs, t, idx, ch, `restarting after failure ${task.failures} (exit ${exitCode}); back-off ${backoffMs}ms`, true);
+      case EventType.FAIL:
+        this.restartAfterEnd(task, event, kind !== RestartPolicy_Kind.NEVER, t, idx, ch);
         return;
-      }
       case EventType.FINISH:
-        task.failures = 0;
-        if (kind === RestartPolicy_Kind.ALWAYS) this.resubmit(task, initial, t, idx, ch, `restarting after FINISH (policy ALWAYS); back-off ${initial}ms`, true);
+        if (kind === RestartPolicy_Kind.ALWAYS) this.restartAfterEnd(task, event, true, t, idx, ch);
+        else task.failures = 0;
         return;
       case EventType.KILL:
         return;
       default:
         assert(false, `endTask with ${EventType[event]}`);
     }
+  }
+
+  /**
+   * restartAfterEnd counts a run that ended as a failure, with the Borglet's restarts of it on this machine (it
+   * restarts in place by the same policy before it reports an end: one budget of max_restarts, not one per
+   * placement), and, if `restart` and the budget allows, takes the task back to PENDING after a back-off that
+   * doubles per consecutive failure.
+   */
+  private restartAfterEnd(task: TaskRec, event: EventType.FAIL | EventType.FINISH, restart: boolean, t: number, idx: number, ch: Changes): void {
+    task.failures += 1 + task.machineRestarts;
+    if (!restart) return;
+    const policy = task.spec.restartPolicy;
+    const maxRestarts = policy?.maxRestarts ?? 0;
+    const failed = event === EventType.FAIL;
+    if (maxRestarts > 0 && task.failures > maxRestarts) {
+      task.message = `${failed ? 'failed' : 'ended'} ${task.failures} times; restart limit ${maxRestarts} reached`;
+      return;
+    }
+    const initial = policy?.backoffInitialMs || RESTART_BACKOFF_INITIAL_MS_DEFAULT;
+    const cap = Math.max(initial, policy?.backoffMaxMs || RESTART_BACKOFF_MAX_MS_DEFAULT);
+    const backoffMs = Math.min(cap, initial * 2 ** Math.min(30, task.failures - 1));
+    const after = failed ? `failure ${task.failures} (exit ${task.exitCode})` : `FINISH ${task.failures} (policy ALWAYS)`;
+    this.resubmit(task, backoffMs, t, idx, ch, `restarting after ${after}; back-off ${backoffMs}ms`, true);
   }
 
   private transitions(c: TaskTransitions, t: number, idx: number, ch: Changes): CommandResult {

@@ -51,7 +51,7 @@ export interface TaskRec {
   restarts: number;
   /** machineRestarts: the Borglet's count of its own restarts of the task on its machine, as far as counted in restarts. */
   machineRestarts: number;
-  /** failures counts consecutive FAILs, for the back-off and max_restarts. */
+  /** failures counts consecutive failed runs (under ALWAYS, every run that ended), for the back-off and max_restarts. */
   failures: number;
   startTimeMs: number;
   stateTimeMs: number;
