@@ -98,6 +98,16 @@ job flaky = {
   restart_policy = { kind = "on_failure", max_restarts = 2, backoff_initial = 200ms, backoff_max = 400ms }
 }
 
+job quitter = {
+  user = "ubar"
+  priority = batch
+  replicas = 1
+  command = "/bin/sh"
+  args = ["-c", "sleep 0.2; exit 0"]
+  requirements = { cpu = 50m, ram = 32MiB }
+  restart_policy = { kind = "always", max_restarts = 1, backoff_initial = 200ms, backoff_max = 400ms }
+}
+
 job picky = {
   user = "ubar"
   priority = batch
@@ -123,6 +133,14 @@ job picky = {
   assert.match(events.stdout, /RESTART +local\/ubar\/flaky\/0 +local-[a-d] +restarted on the machine, \d time\(s\) since placed/, events.stdout);
   assert.equal(events.stdout.split('\n').filter((l) => / SCHEDULE /.test(l)).length, 1, `placed once, not again after the Borglet gave up:\n${events.stdout}`);
   assert.equal((JSON.parse((await borg('tasks', 'flaky', '--json')).stdout) as { restarts?: number }[])[0]?.restarts, 2);
+  // Under ALWAYS a service that keeps exiting 0 is bounded by max_restarts too (it was placed again without end).
+  const quitter = await eventually('quitter dead', async () => {
+    const r = await borg('tasks', 'quitter', '--json');
+    const ts = JSON.parse(r.stdout) as { state: string; message?: string }[];
+    return r.code === 0 && ts[0]?.state === 'DEAD' ? ts[0] : undefined;
+  });
+  assert.equal(quitter.message, 'ended 2 times; restart limit 1 reached');
+  assert.equal((await borg('events', '--job', 'quitter')).stdout.split('\n').filter((l) => / SCHEDULE /.test(l)).length, 1, 'placed once');
 
   // machines: each machine's last poll and usage, from whichever replica's link shard polls it.
   const machines = await eventually('every machine polled, with its usage', async () => {
