@@ -19,7 +19,7 @@ export function machinePage(d: MachineDetail, nowMs: number, ctx: PageContext): 
 <tr><th>capacity</th><td>${resourcesText(m.capacity)}</td></tr>
 <tr><th>allocated (limits)</th><td>${resourcesText(m.allocatedLimit)}</td></tr>
 <tr><th>reserved</th><td>${resourcesText(m.allocatedReservation)}</td></tr>
-<tr><th>usage</th><td>${m.usage === undefined ? html`<span class="dim">no sample on this replica</span>` : resourcesText(m.usage)}</td></tr>
+<tr><th>usage</th><td>${m.usage === undefined ? html`<span class="dim">no sample yet</span>` : resourcesText(m.usage)}</td></tr>
 <tr><th>generation</th><td>${count(m.generation)}</td></tr>
 <tr><th>attributes</th><td>${attrs.length === 0 ? '-' : attrs.map(([k, v]) => html`<code>${k}=${v}</code> `)}</td></tr>
 </table></section>

@@ -33,7 +33,7 @@ ${d.whyPending !== undefined ? html`<div class="why" id="why-pending"><b>Why pen
 <tr><th>BNS name</th><td class="mono">${t.bnsName}${t.ports.length > 0 ? html` · ports ${t.ports.join(', ')}` : ''}</td></tr>
 <tr><th>limit</th><td>${resourcesText(t.limit)}</td></tr>
 <tr><th>reservation</th><td>${resourcesText(t.reservation)}</td></tr>
-<tr><th>usage</th><td>${t.usage === undefined ? html`<span class="dim">no sample on this replica</span>` : resourcesText(t.usage)}</td></tr>
+<tr><th>usage</th><td>${t.usage === undefined ? html`<span class="dim">no sample yet</span>` : resourcesText(t.usage)}</td></tr>
 <tr><th>restarts</th><td>${t.restarts}${d.exitCode !== 0 ? html` · last exit code ${d.exitCode}` : ''}</td></tr>
 <tr><th>spec version</th><td>${t.specVersion}</td></tr>
 <tr><th>started</th><td>${time(t.startTimeMs)}</td></tr>
