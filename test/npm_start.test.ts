@@ -170,6 +170,7 @@ job picky = {
     return r.code === 0 && /machines feasible/.test(r.stdout) ? r.stdout : undefined;
   });
   assert.match(why, /0\/4 machines feasible: .*os/);
+  assert.match(why, /\n    guidance: no machine is up that meets its constraints\n/);
 
   // logs: the sleeper's stdout.
   const logs = await eventually('the sleeper\'s log', async () => {

@@ -1,11 +1,11 @@
 // `borg why TASK|JOB`: why a task is pending. For a task: its state and the scheduler's last verdict
-// (`0/4 machines feasible: 3 insufficient ram, ...`) or its restart back-off, plus its recent events. For a job:
-// its pending tasks grouped by verdict.
+// (`0/4 machines feasible: 3 insufficient ram, ...`) or its restart back-off, guidance on its requests
+// (cli/lib/guidance.ts), plus its recent events. For a job: its pending tasks grouped by verdict, with guidance.
 import { EXIT } from '../registry';
 import { formatTaskId } from '../../model/ids';
 import { LIST_PAGE_SIZE_MAX } from '../../cells/limits';
-import { TaskState, type Task } from '../../proto/index';
-import { CELL_FLAGS, HELP_FLAG, RPCS, defineCommand, eventTypeName, expectPositionals, isTaskRef, isoTime, json, out, parseJobRef, parseTaskRef, taskStateName, withCell } from '../lib/index';
+import { TaskState, type JobSpec, type Task } from '../../proto/index';
+import { CELL_FLAGS, HELP_FLAG, RPCS, defineCommand, eventTypeName, expectPositionals, fitGuidance, isTaskRef, isoTime, json, listMachines, out, parseJobRef, parseTaskRef, taskStateName, withCell, type CellClient } from '../lib/index';
 
 const flags = { ...CELL_FLAGS, ...HELP_FLAG } as const;
 const RECENT_EVENTS = 5;
@@ -16,6 +16,12 @@ function verdict(t: Task): string {
   return t.whyPending !== '' ? t.whyPending : NO_VERDICT;
 }
 
+/** guidance: for a pending task of job `spec`, what the cell's machines could give it (fitGuidance). */
+async function guidance(client: CellClient, t: Task, spec: JobSpec | undefined): Promise<string[]> {
+  if (t.limit === undefined) return [];
+  return fitGuidance(t.limit, t.priority, spec?.task?.constraints ?? [], await listMachines(client));
+}
+
 defineCommand(
   {
     name: 'why',
@@ -23,7 +29,8 @@ defineCommand(
     usage: 'why TASK|JOB [options]',
     description: `TASK is job/index, user/job/index, cell/user/job/index or index.job.user.cell.borg; JOB is job, user/job,
 cell/user/job or job.user.cell.borg (the user defaults to --user). Shows the scheduler's last verdict for each
-pending task, counted by reason over the machines it looked at.`,
+pending task, counted by reason over the machines it looked at, and guidance on its requests: the ones no machine
+that is up (and meets its constraints) has at all, or, failing that, has free now.`,
     examples: ['borg why web/0', 'borg why web', 'borg why 0.web.ubar.local.borg --json'],
     flags,
     async run({ flags: f, positionals }) {
@@ -35,12 +42,15 @@ pending task, counted by reason over the machines it looked at.`,
           const t = r.task;
           if (t === undefined) throw new Error(`GetTask ${id} answered without a task`);
           const pending = t.state === TaskState.PENDING;
+          const advice = pending ? await guidance(client, t, (await client.read(RPCS.getJob, { user: t.user, job: t.job })).job?.spec) : [];
           if (f.json) {
-            out(json({ task: id, state: taskStateName(t.state), pending, why: pending ? verdict(t) : '', machine: t.machine, message: t.message, events: r.events.slice(-RECENT_EVENTS).map((e) => ({ timeMs: e.timeMs, type: eventTypeName(e.type), machine: e.machine, message: e.message })) }));
+            out(json({ task: id, state: taskStateName(t.state), pending, why: pending ? verdict(t) : '', guidance: advice, machine: t.machine, message: t.message, events: r.events.slice(-RECENT_EVENTS).map((e) => ({ timeMs: e.timeMs, type: eventTypeName(e.type), machine: e.machine, message: e.message })) }));
             return EXIT.ok;
           }
-          if (pending) out(`${id} is PENDING: ${verdict(t)}`);
-          else out(`${id} is not pending: it is ${taskStateName(t.state)}${t.machine !== '' ? ` on ${t.machine}` : ''}${t.message !== '' ? ` (${t.message})` : ''}`);
+          if (pending) {
+            out(`${id} is PENDING: ${verdict(t)}`);
+            for (const line of advice) out(`  guidance: ${line}`);
+          } else out(`${id} is not pending: it is ${taskStateName(t.state)}${t.machine !== '' ? ` on ${t.machine}` : ''}${t.message !== '' ? ` (${t.message})` : ''}`);
           const recent = r.events.slice(-RECENT_EVENTS);
           if (recent.length > 0) {
             out('recent events:');
@@ -58,16 +68,17 @@ pending task, counted by reason over the machines it looked at.`,
           token = p.nextPageToken;
           if (token === '') break;
         }
-        const groups = new Map<string, number[]>();
+        // Grouped by verdict; a group's guidance is its first task's (tasks of a job differ only by overrides).
+        const groups = new Map<string, { indexes: number[]; guidance: string[] }>();
         for (const t of pending) {
           const why = verdict(t);
-          const g = groups.get(why) ?? [];
-          g.push(t.index);
+          const g = groups.get(why) ?? { indexes: [], guidance: await guidance(client, t, got.job?.spec) };
+          g.indexes.push(t.index);
           groups.set(why, g);
         }
         const jobId = `${config.name}/${ref.user}/${ref.job}`;
         if (f.json) {
-          out(json({ job: jobId, tasks: got.job?.spec?.taskCount ?? 0, running: got.job?.running ?? 0, pending: pending.length, verdicts: [...groups].map(([why, indexes]) => ({ why, tasks: indexes.map((i) => formatTaskId({ ...ref, cell: config.name, index: i })) })) }));
+          out(json({ job: jobId, tasks: got.job?.spec?.taskCount ?? 0, running: got.job?.running ?? 0, pending: pending.length, verdicts: [...groups].map(([why, g]) => ({ why, guidance: g.guidance, tasks: g.indexes.map((i) => formatTaskId({ ...ref, cell: config.name, index: i })) })) }));
           return EXIT.ok;
         }
         if (pending.length === 0) {
@@ -75,8 +86,9 @@ pending task, counted by reason over the machines it looked at.`,
           return EXIT.ok;
         }
         out(`${jobId}: ${pending.length} of ${got.job?.spec?.taskCount ?? 0} tasks pending`);
-        for (const [why, indexes] of [...groups].sort((a, b) => b[1].length - a[1].length)) {
+        for (const [why, { indexes, guidance: advice }] of [...groups].sort((a, b) => b[1].indexes.length - a[1].indexes.length)) {
           out(`  ${indexes.length} task${indexes.length === 1 ? '' : 's'} (${abbreviate(indexes)}): ${why}`);
+          for (const line of advice) out(`    guidance: ${line}`);
         }
         return EXIT.ok;
       });

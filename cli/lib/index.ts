@@ -10,3 +10,4 @@ export { defineCommand, withCell, cellConfig, allPages, out, note, helpText, CEL
 export { jobState, jobCounts, jobJson } from './jobs';
 export { listMachines, listMachinesPolled, getMachine } from './reads';
 export { specDiff } from './spec_diff';
+export { fitGuidance } from './guidance';

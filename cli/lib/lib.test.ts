@@ -17,7 +17,8 @@ import { lastLines } from '../commands/logs';
 import { parseBand, parseLimit } from '../commands/quota';
 import { parseEventType } from '../commands/events';
 import { replicaRows } from '../commands/cell';
-import { EventType, PriorityBand, type CellStatusResponse } from '../../proto/index';
+import { Constraint_Op, EventType, MachineState, PriorityBand, type CellStatusResponse, type Machine } from '../../proto/index';
+import { fitGuidance } from './guidance';
 
 const specs = {
   cell: { kind: 'string', value: 'FILE', help: 'cell' },
@@ -236,4 +237,28 @@ test('replicaRows: roles, lag against the most advanced replica, unreachable one
     [2, 'follower', 7, 2, ''],
     [3, 'unreachable', 4, undefined, 'connect refused'],
   ]);
+});
+
+test('fitGuidance: a request no machine has, one no machine has free, and none when the task fits', () => {
+  const GiB = 1024 ** 3;
+  const r = (cpuMillis: number, ramGiB: number, ports = 0) => ({ cpuMillis, ramBytes: ramGiB * GiB, diskBytes: 0, ports });
+  const machine = (name: string, state: MachineState, cap: ReturnType<typeof r>, limit: ReturnType<typeof r>, reservation: ReturnType<typeof r>, os = 'linux'): Machine => ({
+    name, address: '', capacity: cap, attributes: { os }, rack: '', powerDomain: '', state, generation: 1, allocatedLimit: limit, allocatedReservation: reservation, usage: undefined, lastPollMs: 0, portBase: 0,
+  });
+  const cell = [
+    machine('a', MachineState.UP, r(2000, 4, 10), r(1500, 1), r(500, 1)),
+    machine('b', MachineState.UP, r(4000, 2, 10), r(1000, 1), r(1000, 1)),
+    machine('big', MachineState.DOWN, r(64000, 256, 10), r(0, 0), r(0, 0)),
+    machine('arm', MachineState.UP, r(8000, 16, 10), r(0, 0), r(0, 0), 'plan9'),
+  ];
+  const linux = [{ key: 'os', op: Constraint_Op.EQ, values: ['linux'] }];
+  assert.deepEqual(fitGuidance(r(1000, 8), 100, linux, cell), [
+    'it asks for 8GiB ram; no machine up that meets its constraints has that much (the largest: 4GiB ram on a): ask for at most that, or add larger machines',
+  ]);
+  // Free: capacity less reservations for a non-prod task (a: 1.5 cores, b: 3), less limits for a prod one (a: 500m, b: 3).
+  assert.deepEqual(fitGuidance(r(3500, 1), 100, linux, cell), ['it asks for 3500m cpu; the most free on a machine up that meets its constraints is 3 cpu (b), before any preemption']);
+  assert.deepEqual(fitGuidance(r(2000, 1), 100, linux, cell), []);
+  assert.deepEqual(fitGuidance(r(2000, 2), 200, linux, cell), ['each of its requests is free on some machine up that meets its constraints, but not all of them on one, before any preemption']);
+  assert.deepEqual(fitGuidance(r(100, 1, 11), 100, [], cell), ['it asks for 11 ports; no machine up has that much (the largest: 10 ports on a): ask for at most that, or add larger machines']);
+  assert.deepEqual(fitGuidance(r(100, 1), 100, [{ key: 'os', op: Constraint_Op.EQ, values: ['vms'] }], cell), ['no machine is up that meets its constraints']);
 });
