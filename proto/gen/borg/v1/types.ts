@@ -478,9 +478,10 @@ export interface Machine {
     | Resources
     | undefined;
   /**
-   * usage and last_poll_ms: what the answering replica's link shard last heard from the machine's Borglet (soft
-   * state, not replicated). Each replica polls its share of the machines; on the others usage is unset and
-   * last_poll_ms 0. `borg machines` asks every replica and keeps the newest.
+   * usage and last_poll_ms: the newest the answering replica has heard of the machine's Borglet (soft state, not
+   * in the log). Each replica polls its share of the machines and passes the samples to the others (ShareUsage:
+   * a changed sample at once, an unchanged one within a minute or two), so last_poll_ms may trail on a replica that
+   * does not poll the machine; `borg machines` asks every replica and keeps the newest.
    */
   usage: Resources | undefined;
   lastPollMs: number;
