@@ -137,7 +137,7 @@ export class Replica {
     // Usage samples and poll times from this replica's link shard (soft state): the status page, /metrics and
     // ListMachines read them.
     const usage = new UsageBook();
-    const master = new Master({ cell: config.name, replicaId, log: replicatedLog, clock, admins: config.admins, taskLogs, machineSample: (name) => usage.machineSample(name) });
+    const master = new Master({ cell: config.name, replicaId, log: replicatedLog, clock, admins: config.admins, taskLogs, usage });
     let replica: Replica | undefined;
     node = await PaxosNode.open<ApplyOutcome[]>({
       id: replicaId,

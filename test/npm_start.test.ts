@@ -153,6 +153,13 @@ job picky = {
   const table = await borg('machines');
   assert.match(table.stdout, /LAST POLL\n/);
   assert.doesNotMatch(table.stdout, / never\n/, 'no machine shows as never polled');
+  // tasks: a running task's use of its limits, as its Borglet last reported it (the web service: python's memory).
+  const web = await eventually('the web tasks\' usage', async () => {
+    const r = await borg('tasks', 'web');
+    const rows = r.stdout.trim().split('\n').slice(1);
+    return r.code === 0 && rows.length === 2 && rows.every((l) => /RUNNING .* \d[\d.]*[KM]iB\/64MiB /.test(l)) ? r.stdout : undefined;
+  });
+  assert.match(web, /^TASK +STATE +MACHINE +PORTS +CPU +RAM +RESTARTS/);
   // Every replica's status page covers every machine's usage: the replicas share their link shards' samples (each
   // page showed only the machines its own replica polls).
   for (const port of [7201, 7202, 7203]) {

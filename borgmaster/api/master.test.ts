@@ -47,14 +47,25 @@ test('a why-pending verdict is forgotten once its task is placed or killed, on e
   for (const m of masters) assert.equal(m.whyPending.size, 0, `replica ${m.options.replicaId}: nothing left after the kill`);
 });
 
-test('ListMachines adds what this replica\'s link shard last heard from each machine (soft state), and nothing for the rest', () => {
+test('ListMachines adds the usage samples the replica holds (soft state) and each machine\'s last poll; GetTask and ListTasks a running task\'s usage', async () => {
   const log = new InProcessLogForHandlerTests();
   const heard = new Map([['m0', { usage: { cpuMillis: 250, ramBytes: 3 * GiB, diskBytes: 0, ports: 1 }, sampledMs: 123_456 }]]);
-  const master = new Master({ cell: 'test', replicaId: 1, log: log.view(1), clock: new VirtualClock(1000), admins: [], machineSample: (name) => heard.get(name) });
+  const taskUsage = new Map([
+    ['test/alice/web/0', { cpuMillis: 40, ramBytes: 20 * MiB, diskBytes: 0, ports: 0 }],
+    ['test/alice/web/1', { cpuMillis: 99, ramBytes: 99 * MiB, diskBytes: 0, ports: 0 }],
+  ]);
+  const master = new Master({ cell: 'test', replicaId: 1, log: log.view(1), clock: new VirtualClock(1000), admins: [], usage: { machineSample: (name) => heard.get(name), task: (id) => taskUsage.get(id) } });
   log.attach(1, master, '127.0.0.1:1');
   const machine = (name: string) => ({ name, address: '127.0.0.1:7300', capacity: { cpuMillis: 4000, ramBytes: 16 * GiB, diskBytes: 0, ports: 10 }, attributes: {}, rack: 'r0', powerDomain: 'p0', portBase: 20_000 });
   log.appendDirect(bootstrapCommands({ machines: [machine('m0'), machine('m1')], quotas: [] }, 1000).map(encodeCommand));
   const byName = new Map(master.listMachines({ state: 0, pageSize: 0, pageToken: '' }).machines.map((m) => [m.name, m]));
   assert.deepEqual([byName.get('m0')?.usage, byName.get('m0')?.lastPollMs], [{ cpuMillis: 250, ramBytes: 3 * GiB, diskBytes: 0, ports: 1 }, 123_456]);
-  assert.deepEqual([byName.get('m1')?.usage, byName.get('m1')?.lastPollMs], [undefined, 0], 'polled by another replica: unknown here');
+  assert.deepEqual([byName.get('m1')?.usage, byName.get('m1')?.lastPollMs], [undefined, 0], 'never sampled: unknown');
+
+  const spec = jobSpec({ cell: 'test', user: 'alice', priority: 0, taskCount: 2, task: { requirements: { cpuMillis: 100, ramBytes: 64 * MiB, diskBytes: 0, ports: 0 } } });
+  await master.createJob({ requestId: 'r1', spec }, { commonName: 'alice', roles: ['user'] });
+  log.appendDirect([encodeCommand(command(bodies.transitions([{ taskId: 'test/alice/web/0', machine: 'm0', specVersion: 1 }])))]);
+  assert.deepEqual(master.getTask({ taskId: 'test/alice/web/0' }).task?.usage, taskUsage.get('test/alice/web/0'));
+  const listed = master.listTasks({ user: 'alice', job: 'web', machine: '', state: 0, pageSize: 0, pageToken: '' }).tasks;
+  assert.deepEqual(listed.map((t) => [t.index, t.usage?.cpuMillis]), [[0, 40], [1, undefined]], 'a pending task has no usage, whatever sample is held');
 });

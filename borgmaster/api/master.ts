@@ -106,6 +106,12 @@ export interface TaskLogSource {
   tail(req: { taskId: string; machine: string; machineAddress: string; stream: TaskLogsRequest_Stream; tailBytes: number }): Promise<TaskLogsResponse>;
 }
 
+/** UsageSource: the latest usage samples a replica holds (a UsageBook). */
+export interface UsageSource {
+  machineSample(machine: string): { readonly usage: Resources; readonly sampledMs: number } | undefined;
+  task(taskId: string): Resources | undefined;
+}
+
 export interface MasterOptions {
   cell: string;
   replicaId: number;
@@ -116,11 +122,11 @@ export interface MasterOptions {
   admins: readonly string[];
   taskLogs?: TaskLogSource;
   /**
-   * machineSample: soft state of this replica's link shard, the usage the machine's Borglet last reported and when
-   * it last answered a poll. Each replica polls its share of the machines, so it knows only those; ListMachines
-   * fills Machine.usage and last_poll_ms from it.
+   * usage: soft state of the replicas' link shards (status/usage_book.ts): the usage each machine's Borglet last
+   * reported and when it last answered a poll, and each task's. ListMachines fills Machine.usage and last_poll_ms
+   * from it; GetTask and ListTasks fill a running task's Task.usage.
    */
-  machineSample?: (machine: string) => { readonly usage: Resources; readonly sampledMs: number } | undefined;
+  usage?: UsageSource;
   watch?: WatchHubOptions;
   proposeTimeoutMs?: number;
 }
@@ -232,14 +238,18 @@ export class Master {
     return this.whyPending.get(t.id) ?? '';
   }
 
+  /** renderTask: the task's record, its verdict if pending, and its latest usage sample if running. */
   renderTask(t: TaskRec): Task {
-    return taskView(t, this.cell, this.whyFor(t));
+    const v = taskView(t, this.cell, this.whyFor(t));
+    const used = t.state === TaskState.RUNNING ? this.options.usage?.task(t.id) : undefined;
+    if (used !== undefined) v.usage = { ...used };
+    return v;
   }
 
-  /** renderMachine: the machine's record, with what this replica's link shard last heard from its Borglet. */
+  /** renderMachine: the machine's record, with what the link shards last heard from its Borglet. */
   private renderMachine(m: MachineRec): Machine {
     const v = machineView(m);
-    const sample = this.options.machineSample?.(m.name);
+    const sample = this.options.usage?.machineSample(m.name);
     if (sample !== undefined) {
       v.usage = { ...sample.usage };
       v.lastPollMs = sample.sampledMs;

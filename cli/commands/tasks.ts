@@ -1,11 +1,11 @@
-// `borg tasks [JOB]`: tasks with their state, machine, ports, restarts and spec version, and for pending tasks
-// the scheduler's last verdict (see `borg why` for the whole story).
+// `borg tasks [JOB]`: tasks with their state, machine, ports, cpu and ram used of their limits, restarts and spec
+// version, and for pending tasks the scheduler's last verdict (see `borg why` for the whole story).
 import { EXIT } from '../registry';
 import { InvalidArgument } from '../../model/errors';
 import { validateMachineName } from '../../model/ids';
 import { LIST_PAGE_SIZE_MAX, MAX_TASKS_PER_CELL } from '../../cells/limits';
 import { Task, TaskState } from '../../proto/index';
-import { CELL_FLAGS, HELP_FLAG, RPCS, age, allPages, defineCommand, expectPositionals, jsonLines, note, out, parseJobRef, table, taskStateName, withCell } from '../lib/index';
+import { CELL_FLAGS, HELP_FLAG, RPCS, age, allPages, bytes, cpu, defineCommand, expectPositionals, jsonLines, note, out, parseJobRef, table, taskStateName, usedOf, withCell } from '../lib/index';
 
 const flags = {
   ...CELL_FLAGS,
@@ -30,10 +30,11 @@ export function parseTaskState(s: string): TaskState {
 defineCommand(
   {
     name: 'tasks',
-    summary: 'list tasks: state, machine, ports, restarts, why pending',
+    summary: 'list tasks: state, machine, ports, usage, restarts, why pending',
     usage: 'tasks [JOB] [options]',
     description: `Lists the tasks of JOB (job, user/job or cell/user/job; the user defaults to --user), or of the whole cell.
-INFO is the scheduler's verdict for a pending task and the last message otherwise.`,
+CPU and RAM are what a running task used at its Borglet's last report, of its limits ("-" before the first
+report). INFO is the scheduler's verdict for a pending task and the last message otherwise.`,
     examples: ['borg tasks web', 'borg tasks --state pending', 'borg tasks --machine local-a --json'],
     flags,
     async run({ flags: f, positionals }) {
@@ -59,6 +60,8 @@ INFO is the scheduler's verdict for a pending task and the last message otherwis
             { header: 'STATE', value: (t) => taskStateName(t.state) },
             { header: 'MACHINE', value: (t) => t.machine },
             { header: 'PORTS', value: (t) => t.ports.join(',') },
+            { header: 'CPU', value: (t) => usedOf(t.usage?.cpuMillis, t.limit?.cpuMillis ?? 0, cpu), right: true },
+            { header: 'RAM', value: (t) => usedOf(t.usage?.ramBytes, t.limit?.ramBytes ?? 0, bytes), right: true },
             { header: 'RESTARTS', value: (t) => t.restarts, right: true },
             { header: 'VERSION', value: (t) => t.specVersion, right: true },
             { header: 'SINCE', value: (t) => age(t.stateTimeMs, now), right: true },

@@ -59,9 +59,9 @@ export function resources(r: Resources | undefined): string {
   return `cpu=${cpu(r.cpuMillis)} ram=${bytes(r.ramBytes)} disk=${bytes(r.diskBytes)} ports=${r.ports}`;
 }
 
-/** usedOf renders `used/limit` for one dimension. */
-export function usedOf(used: number, limit: number, fmt: (n: number) => string): string {
-  return `${fmt(used)}/${fmt(limit)}`;
+/** usedOf renders `used/limit` for one dimension ("-" for a use not known). */
+export function usedOf(used: number | undefined, limit: number, fmt: (n: number) => string): string {
+  return `${used === undefined ? '-' : fmt(used)}/${fmt(limit)}`;
 }
 
 /** age renders how long ago `thenMs` was, relative to `nowMs`: 42s, 5m, 3h, 2d. */
