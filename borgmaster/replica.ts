@@ -134,8 +134,8 @@ export class Replica {
         }
       },
     };
-    // Usage samples and poll times from this replica's link shard (soft state): the status page, /metrics and
-    // ListMachines read them.
+    // Usage samples and poll times (soft state) from this replica's link shard and, through ShareUsage, the other
+    // replicas': the status page, /metrics, ListMachines and the task reads show them.
     const usage = new UsageBook();
     const master = new Master({ cell: config.name, replicaId, log: replicatedLog, clock, admins: config.admins, taskLogs, usage });
     let replica: Replica | undefined;

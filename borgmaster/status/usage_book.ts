@@ -1,8 +1,8 @@
 // UsageBook holds the latest usage sample per task and per machine: soft state on each replica (DESIGN.md §5),
 // filled by the link shards from Borglet poll replies and read by the status page, /metrics and ListMachines. Not
 // replicated through the log: each replica's link shard polls its share of the machines, and the replicas pass
-// their own samples to each other (takeShare, acceptShare; the replica's ShareUsage), so that every replica's book
-// covers the whole cell. After a failover the books fill again within a poll round. Bounded by
+// their own samples to each other (takeShare, refreshShare, acceptShare; the replica's ShareUsage), so that every
+// replica's book covers the whole cell. After a failover the books fill again within a poll round. Bounded by
 // STATUS_USAGE_ENTRIES (the samples that changed least recently go first).
 // Task samples are also summed per group (the status source groups by priority band) as they arrive, so the
 // cell-wide usage per band costs nothing at read time: looking up 100,000 task ids per page view would.
@@ -73,7 +73,7 @@ function sameUsage(a: Resources, b: Resources): boolean {
 export class UsageBook {
   private readonly tasks = new Map<string, TaskSample>();
   private readonly machines = new Map<string, HeldSample>();
-  /** outTasks, outMachines: own samples taken or refreshed since the last takeShare (insertion ordered). */
+  /** outTasks, outMachines: own samples that changed since the last takeShare (insertion ordered). */
   private readonly outTasks = new Set<string>();
   private readonly outMachines = new Set<string>();
   /** machineCursor, taskCursor: where refreshShare goes on from (live Map iterators). */
@@ -120,7 +120,10 @@ export class UsageBook {
     if (this.putTask(taskId, usage, sampledMs, true)) this.outTasks.add(taskId);
   }
 
-  /** recordMachine keeps the newest sample of a machine; one equal to the sample held only refreshes its time. */
+  /**
+   * recordMachine keeps the newest sample of a machine; one equal to the sample held only refreshes its time. It goes
+   * out with the next share (it comes with a report that changed).
+   */
   recordMachine(machine: string, usage: Resources, sampledMs: number): void {
     this.putMachine(machine, usage, sampledMs, true);
     if (this.machines.get(machine)?.own === true) this.outMachines.add(machine);
@@ -158,8 +161,8 @@ export class UsageBook {
 
   /**
    * refreshShare hands out the next 1/`rounds` of this replica's own samples (at most `max`), changed or not, going
-   * round the book: called once per share, every own sample goes out at least once every `rounds` shares, so a replica that
-   * restarted or missed a share catches up on samples that have not changed since, a slice at a time.
+   * round the book: called once per share, every own sample goes out at least once every `rounds` shares, so a
+   * replica that restarted or missed a share catches up on samples that have not changed since, a slice at a time.
    */
   refreshShare(rounds: number, max: number): UsageShare | undefined {
     const share: UsageShare = { machines: [], tasks: [] };
