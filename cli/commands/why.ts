@@ -4,8 +4,8 @@
 import { EXIT } from '../registry';
 import { formatTaskId } from '../../model/ids';
 import { LIST_PAGE_SIZE_MAX } from '../../cells/limits';
-import { TaskState, type JobSpec, type Task } from '../../proto/index';
-import { CELL_FLAGS, HELP_FLAG, RPCS, defineCommand, eventTypeName, expectPositionals, fitGuidance, isTaskRef, isoTime, json, listMachines, out, parseJobRef, parseTaskRef, taskStateName, withCell, type CellClient } from '../lib/index';
+import { TaskState, type JobSpec, type Machine, type Task } from '../../proto/index';
+import { CELL_FLAGS, HELP_FLAG, RPCS, defineCommand, eventTypeName, expectPositionals, fitGuidance, isTaskRef, isoTime, json, listMachines, out, parseJobRef, parseTaskRef, taskStateName, withCell } from '../lib/index';
 
 const flags = { ...CELL_FLAGS, ...HELP_FLAG } as const;
 const RECENT_EVENTS = 5;
@@ -17,9 +17,8 @@ function verdict(t: Task): string {
 }
 
 /** guidance: for a pending task of job `spec`, what the cell's machines could give it (fitGuidance). */
-async function guidance(client: CellClient, t: Task, spec: JobSpec | undefined): Promise<string[]> {
-  if (t.limit === undefined) return [];
-  return fitGuidance(t.limit, t.priority, spec?.task?.constraints ?? [], await listMachines(client));
+function guidance(t: Task, spec: JobSpec | undefined, machines: readonly Machine[]): string[] {
+  return t.limit === undefined ? [] : fitGuidance(t.limit, t.priority, spec?.task?.constraints ?? [], machines);
 }
 
 defineCommand(
@@ -42,7 +41,7 @@ that is up (and meets its constraints) has at all, or, failing that, has free no
           const t = r.task;
           if (t === undefined) throw new Error(`GetTask ${id} answered without a task`);
           const pending = t.state === TaskState.PENDING;
-          const advice = pending ? await guidance(client, t, (await client.read(RPCS.getJob, { user: t.user, job: t.job })).job?.spec) : [];
+          const advice = pending ? guidance(t, (await client.read(RPCS.getJob, { user: t.user, job: t.job })).job?.spec, await listMachines(client)) : [];
           if (f.json) {
             out(json({ task: id, state: taskStateName(t.state), pending, why: pending ? verdict(t) : '', guidance: advice, machine: t.machine, message: t.message, events: r.events.slice(-RECENT_EVENTS).map((e) => ({ timeMs: e.timeMs, type: eventTypeName(e.type), machine: e.machine, message: e.message })) }));
             return EXIT.ok;
@@ -70,9 +69,10 @@ that is up (and meets its constraints) has at all, or, failing that, has free no
         }
         // Grouped by verdict; a group's guidance is its first task's (tasks of a job differ only by overrides).
         const groups = new Map<string, { indexes: number[]; guidance: string[] }>();
+        const machines = pending.length > 0 ? await listMachines(client) : [];
         for (const t of pending) {
           const why = verdict(t);
-          const g = groups.get(why) ?? { indexes: [], guidance: await guidance(client, t, got.job?.spec) };
+          const g = groups.get(why) ?? { indexes: [], guidance: guidance(t, got.job?.spec, machines) };
           g.indexes.push(t.index);
           groups.set(why, g);
         }
