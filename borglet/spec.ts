@@ -6,7 +6,7 @@ import { RestartPolicy_Kind } from '../proto/index';
 import { InvalidArgument } from '../model/errors';
 import { parseTaskId, bnsName as bnsNameOf } from '../model/ids';
 import { validatePriority } from '../model/priority';
-import { validateResources, formatBytes, formatCpu, type Resources } from '../model/resources';
+import { validateResources, formatBytes, formatCores, type Resources } from '../model/resources';
 import {
   HEALTH_FAILURES_DEFAULT,
   HEALTH_INTERVAL_MS_DEFAULT,
@@ -146,7 +146,7 @@ export function validateDesiredTask(d: DesiredTask, capacity: Resources, field: 
     throw new InvalidArgument(`${f}.requirements.ramBytes`, `${formatBytes(limit.ramBytes)} exceeds the machine's capacity of ${formatBytes(capacity.ramBytes)}`);
   }
   if (limit.cpuMillis > capacity.cpuMillis) {
-    throw new InvalidArgument(`${f}.requirements.cpuMillis`, `${formatCpu(limit.cpuMillis)} exceeds the machine's capacity of ${formatCpu(capacity.cpuMillis)} cores`);
+    throw new InvalidArgument(`${f}.requirements.cpuMillis`, `${formatCores(limit.cpuMillis)} exceeds the machine's capacity of ${formatCores(capacity.cpuMillis)}`);
   }
   if (limit.diskBytes > capacity.diskBytes) {
     throw new InvalidArgument(`${f}.requirements.diskBytes`, `${formatBytes(limit.diskBytes)} exceeds the machine's capacity of ${formatBytes(capacity.diskBytes)}`);

@@ -139,8 +139,16 @@ export function formatBytes(n: number): string {
   return `${n}B`;
 }
 
+/** formatCpu renders millicores as BCL writes them: 250m, 1500m, 2 (whole cores). */
 export function formatCpu(millis: number): string {
   return millis % 1000 === 0 ? `${millis / 1000}` : `${millis}m`;
+}
+
+/** formatCores renders millicores for people, exactly: 250m, 1 core, 1.5 cores, 4.001 cores, 158,400 cores. */
+export function formatCores(millis: number): string {
+  if (millis < 1000) return `${millis}m`;
+  const text = (millis / 1000).toLocaleString('en-US', { maximumFractionDigits: 3 });
+  return text === '1' ? '1 core' : `${text} cores`;
 }
 
 export function formatResources(r: Resources): string {

@@ -96,7 +96,7 @@ test('quota rejection says which quota and by how much; nothing is proposed', as
   await rejects(
     call(alice, alice.createJob, { requestId: rid(), spec: spec({ name: 'huge', taskCount: 10 }) }),
     'resource_exhausted',
-    /quota of user alice in band prod \(priority 200\) of cell test exceeded: cpu: needs 5, quota 4, short by 1/,
+    /quota of user alice in band prod \(priority 200\) of cell test exceeded: cpu: needs 5 cores, quota 4 cores, short by 1 core/,
   );
   assert.equal(log.lastIndex, before);
   // Free band: unlimited.

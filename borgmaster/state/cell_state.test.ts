@@ -70,10 +70,10 @@ test('quota: rejection names the quota and the shortfall; FREE is unlimited; usa
   const res = create(r, { priority: 100, taskCount: 11, task: { requirements: { cpuMillis: 100, ramBytes: 64 * MiB, diskBytes: 0, ports: 0 } } });
   assert.equal(res.ok, false);
   assert.equal(res.errorCode, 'resource_exhausted');
-  assert.match(res.errorMessage, /quota of user alice in band batch \(priority 100\) of cell test exceeded: cpu: needs 1100m, quota 1, short by 100m/);
+  assert.match(res.errorMessage, /quota of user alice in band batch \(priority 100\) of cell test exceeded: cpu: needs 1.1 cores, quota 1 core, short by 100m/);
   assert.equal(r.state.jobs.size, 0, 'a refused job leaves nothing behind');
   const noQuota = create(r, { user: 'bob', priority: 116, taskCount: 1 });
-  assert.match(noQuota.errorMessage, /quota of user bob in band mid .* cpu: needs 100m, quota 0, short by 100m; ram: needs 64MiB, quota 0B, short by 64MiB/);
+  assert.match(noQuota.errorMessage, /quota of user bob in band mid .* cpu: needs 100m, quota 0m, short by 100m; ram: needs 64MiB, quota 0B, short by 64MiB/);
   r.ok(bodies.createJob(jobSpec({ user: 'bob', name: 'free', priority: 0, taskCount: 1000, task: { requirements: { cpuMillis: 4000, ramBytes: 16 * GiB, diskBytes: 0, ports: 0 } } })));
   r.ok(bodies.createJob(jobSpec({ priority: 100, taskCount: 10 })));
   assert.equal(create(r, { name: 'more', priority: 100, taskCount: 1 }).errorCode, 'resource_exhausted');
@@ -85,7 +85,7 @@ test('SetQuota: prod quotas never exceed the cell capacity; FREE takes no quota'
   const r = cell(1);
   const over = r.run(bodies.setQuota('bob', PriorityBand.PRODUCTION, { cpuMillis: 1, ramBytes: 0, diskBytes: 0, ports: 0 }));
   assert.equal(over.errorCode, 'failed_precondition');
-  assert.match(over.errorMessage, /prod quotas of cell test would exceed its capacity.*cpu: needs 4001m, capacity 4, short by 1m/);
+  assert.match(over.errorMessage, /prod quotas of cell test would exceed its capacity.*cpu: needs 4.001 cores, capacity 4 cores, short by 1m/);
   assert.equal(r.run(bodies.setQuota('bob', PriorityBand.FREE, { cpuMillis: 1, ramBytes: 0, diskBytes: 0, ports: 0 })).errorField, 'quota.band');
   r.ok(bodies.setQuota('bob', PriorityBand.BEST_EFFORT, { cpuMillis: 10 ** 9, ramBytes: 0, diskBytes: 0, ports: 0 }));
 });

@@ -4,7 +4,7 @@
 // so usage is kept as plain doubles here (never asserted as safe integers) and compared per dimension.
 import { bandName, bandOf } from '../../model/priority';
 import { PriorityBand } from '../../proto/index';
-import { RESOURCE_DIMENSIONS, formatBytes, formatCpu, type Resources, type ResourceDimension } from '../../model/resources';
+import { RESOURCE_DIMENSIONS, formatBytes, formatCores, type Resources, type ResourceDimension } from '../../model/resources';
 import type { JobSpec } from '../../proto/index';
 
 export type Usage = Record<ResourceDimension, number>;
@@ -54,7 +54,7 @@ export function isProdBand(band: PriorityBand): boolean {
 function formatDim(d: ResourceDimension, v: number): string {
   switch (d) {
     case 'cpuMillis':
-      return formatCpu(v);
+      return formatCores(v);
     case 'ramBytes':
     case 'diskBytes':
       return formatBytes(v);
@@ -67,7 +67,7 @@ const DIM_NAMES: Record<ResourceDimension, string> = { cpuMillis: 'cpu', ramByte
 
 /**
  * quotaShortfall says, per dimension, by how much `need` exceeds `limit`; an empty list means it fits. Each line
- * reads like `ram: needs 12GiB, quota 8GiB, short by 4GiB`.
+ * reads like `ram: needs 12GiB, quota 8GiB, short by 4GiB` or `cpu: needs 4.25 cores, quota 2 cores, short by 2.25 cores`.
  */
 export function quotaShortfall(need: Usage, limit: Resources): string[] {
   const out: string[] = [];

@@ -1,13 +1,8 @@
 // Number and time formatting for the status page: compact, fixed units, readable at a glance in dense tables.
-import { formatBytes, type Resources } from '../../model/resources';
+import { formatBytes, formatCores, type Resources } from '../../model/resources';
 
-/** cpu renders millicores: 250m, 1 core, 1.5 cores, 12 cores (whole cores above ten). */
-export function cpu(millis: number): string {
-  if (millis < 1000) return `${millis}m`;
-  const cores = millis / 1000;
-  const text = millis >= 10_000 ? Math.round(cores).toLocaleString('en-US') : Number(cores.toFixed(2)).toString();
-  return text === '1' ? '1 core' : `${text} cores`;
-}
+/** cpu renders millicores: 250m, 1 core, 1.5 cores, 12 cores (formatCores). */
+export const cpu = formatCores;
 
 export function bytes(n: number): string {
   return formatBytes(n);

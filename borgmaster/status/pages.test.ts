@@ -125,7 +125,7 @@ test('pager and format helpers', () => {
   assert.match(p, /101–102 of <b class="total">250<\/b>/);
   assert.match(p, /page 2 of 3/);
   assert.match(p, /href="\/tasks\?state=RUNNING&amp;page=3" rel="next"/);
-  assert.deepEqual([cpu(250), cpu(1000), cpu(1500), cpu(6250), cpu(12_000), cpu(158_400_000)], ['250m', '1 core', '1.5 cores', '6.25 cores', '12 cores', '158,400 cores']);
+  assert.deepEqual([cpu(250), cpu(1000), cpu(1500), cpu(4001), cpu(6250), cpu(12_000), cpu(158_400_000)], ['250m', '1 core', '1.5 cores', '4.001 cores', '6.25 cores', '12 cores', '158,400 cores']);
   assert.deepEqual([percent(0, 10), percent(1, 1000), percent(5, 10), percent(1, 0)], ['0%', '<1%', '50%', '∞']);
   assert.deepEqual([ago(0, 5), ago(1000, 61_000), ago(0 + 1, 3_600_001 + 120_000)], ['-', '1m0s', '1h2m']);
 });

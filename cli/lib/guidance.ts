@@ -4,14 +4,14 @@
 // for room, or for tasks it may preempt to be found).
 import type { Constraint, Machine, Resources } from '../../proto/index';
 import { MachineState } from '../../proto/index';
-import { RESOURCE_DIMENSIONS, formatBytes, formatCpu, type ResourceDimension } from '../../model/resources';
+import { RESOURCE_DIMENSIONS, formatBytes, formatCores, type ResourceDimension } from '../../model/resources';
 import { isProd } from '../../model/priority';
 import { unmetConstraint } from '../../borgmaster/state/placement';
 
 const NAMES: Record<ResourceDimension, string> = { cpuMillis: 'cpu', ramBytes: 'ram', diskBytes: 'disk', ports: 'ports' };
 
 function amount(d: ResourceDimension, v: number): string {
-  if (d === 'cpuMillis') return `${formatCpu(v)} cpu`;
+  if (d === 'cpuMillis') return `${formatCores(v)} of cpu`;
   if (d === 'ports') return `${v} port${v === 1 ? '' : 's'}`;
   return `${formatBytes(v)} ${NAMES[d]}`;
 }

@@ -256,7 +256,7 @@ test('fitGuidance: a request no machine has, one no machine has free, and none w
     'it asks for 8GiB ram; no machine up that meets its constraints has that much (the largest: 4GiB ram on a): ask for at most that, or add larger machines',
   ]);
   // Free: capacity less reservations for a non-prod task (a: 1.5 cores, b: 3), less limits for a prod one (a: 500m, b: 3).
-  assert.deepEqual(fitGuidance(r(3500, 1), 100, linux, cell), ['it asks for 3500m cpu; the most free on a machine up that meets its constraints is 3 cpu (b), before any preemption']);
+  assert.deepEqual(fitGuidance(r(3500, 1), 100, linux, cell), ['it asks for 3.5 cores of cpu; the most free on a machine up that meets its constraints is 3 cores of cpu (b), before any preemption']);
   assert.deepEqual(fitGuidance(r(2000, 1), 100, linux, cell), []);
   assert.deepEqual(fitGuidance(r(2000, 2), 200, linux, cell), ['each of its requests is free on some machine up that meets its constraints, but not all of them on one, before any preemption']);
   assert.deepEqual(fitGuidance(r(100, 1, 11), 100, [], cell), ['it asks for 11 ports; no machine up has that much (the largest: 10 ports on a): ask for at most that, or add larger machines']);
