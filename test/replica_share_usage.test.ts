@@ -79,5 +79,5 @@ test('replicas share usage samples: every page covers every machine; only replic
 
   // A well-formed sample newer than the replica's own is what its page shows.
   await share(asReplica2, { machines: [{ machine, usage: usage(4321), sampledMs: later }], tasks: [] });
-  assert.match(await (await fetch(`http://${target.statusAddress}/machine/${machine}`)).text(), /4\.32 cores/);
+  assert.match(await (await fetch(`http://${target.statusAddress}/machine/${machine}`)).text(), /4\.321 cores/);
 });
