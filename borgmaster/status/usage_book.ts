@@ -125,8 +125,7 @@ export class UsageBook {
    * out with the next share (it comes with a report that changed).
    */
   recordMachine(machine: string, usage: Resources, sampledMs: number): void {
-    this.putMachine(machine, usage, sampledMs, true);
-    if (this.machines.get(machine)?.own === true) this.outMachines.add(machine);
+    if (this.putMachine(machine, usage, sampledMs, true).own) this.outMachines.add(machine);
   }
 
   /** touchMachine: the machine reported the same again at atMs (its sample, if held, is that recent). */
@@ -214,20 +213,22 @@ export class UsageBook {
     return true;
   }
 
-  private putMachine(machine: string, usage: Resources, sampledMs: number, own: boolean): void {
+  /** putMachine keeps a machine's sample if it is the newest; returns the sample held now. */
+  private putMachine(machine: string, usage: Resources, sampledMs: number, own: boolean): HeldSample {
     checkTime(sampledMs, `machine ${machine}`);
     const old = this.machines.get(machine);
-    if (old !== undefined && old.sampledMs > sampledMs) return;
+    if (old !== undefined && old.sampledMs > sampledMs) return old;
     if (old !== undefined && sameUsage(old.usage, usage)) {
       old.sampledMs = sampledMs;
       old.own = own;
-      return;
+      return old;
     }
-    const u = validateResources(usage, `usage of machine ${machine}`);
+    const s: HeldSample = { usage: validateResources(usage, `usage of machine ${machine}`), sampledMs, own };
     this.machines.delete(machine);
-    this.machines.set(machine, { usage: u, sampledMs, own });
+    this.machines.set(machine, s);
     this._version++;
     this.evict();
+    return s;
   }
 
   /** forgetTask drops a task's sample (the task died or moved: its old usage no longer describes it). */

@@ -30,15 +30,15 @@ export function fitGuidance(limit: Resources, priority: number, constraints: rea
   const capacity = (m: Machine, d: ResourceDimension) => m.capacity?.[d] ?? 0;
   const free = (m: Machine, d: ResourceDimension) => capacity(m, d) - ((isProd(priority) ? m.allocatedLimit : m.allocatedReservation)?.[d] ?? 0);
   const most = (d: ResourceDimension, of: (m: Machine, d: ResourceDimension) => number) => eligible.reduce((a, m) => (of(m, d) > of(a, d) ? m : a));
-  const never = RESOURCE_DIMENSIONS.filter((d) => limit[d] > capacity(most(d, capacity), d)).map((d) => {
+  const never = RESOURCE_DIMENSIONS.flatMap((d) => {
     const m = most(d, capacity);
-    return `it asks for ${amount(d, limit[d])}; no machine ${where} has that much (the largest: ${amount(d, capacity(m, d))} on ${m.name}): ask for at most that, or add larger machines`;
+    return limit[d] > capacity(m, d) ? [`it asks for ${amount(d, limit[d])}; no machine ${where} has that much (the largest: ${amount(d, capacity(m, d))} on ${m.name}): ask for at most that, or add larger machines`] : [];
   });
   if (never.length > 0) return never;
   if (eligible.some((m) => RESOURCE_DIMENSIONS.every((d) => limit[d] <= free(m, d)))) return [];
-  const short = RESOURCE_DIMENSIONS.filter((d) => limit[d] > free(most(d, free), d)).map((d) => {
+  const short = RESOURCE_DIMENSIONS.flatMap((d) => {
     const m = most(d, free);
-    return `it asks for ${amount(d, limit[d])}; the most free on a machine ${where} is ${amount(d, Math.max(0, free(m, d)))} (${m.name}), before any preemption`;
+    return limit[d] > free(m, d) ? [`it asks for ${amount(d, limit[d])}; the most free on a machine ${where} is ${amount(d, Math.max(0, free(m, d)))} (${m.name}), before any preemption`] : [];
   });
   return short.length > 0 ? short : [`each of its requests is free on some machine ${where}, but not all of them on one, before any preemption`];
 }
