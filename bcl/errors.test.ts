@@ -105,6 +105,7 @@ const cases: [string, string, string, Record<string, string>?][] = [
   ['empty constraint value', `${JOB}  constraints = [attr("os") == ""]\n}`, 't.bcl:6:3: job "a": constraints[0] compares with ""; a value is 1 to 256 bytes without NUL'],
   ['args not a list', `${JOB}  args = "x"\n}`, 't.bcl:6:3: job "a": args must be a list of strings, got string "x"'],
   ['restart kind', `${JOB}  restart_policy = { kind = "allways" }\n}`, 't.bcl:6:22: job "a": restart_policy.kind "allways" is not a restart kind; did you mean "always"?'],
+  ['reset_after of zero', `${JOB}  restart_policy = { reset_after = 0s }\n}`, 't.bcl:6:22: job "a": restart_policy.reset_after must be in [1ms, 720h], got 0ms'],
 ];
 
 for (const [name, text, want, files] of cases) {

@@ -25,6 +25,7 @@ import {
   MAX_TASK_RAM_BYTES,
   MAX_TASK_SPEC_BYTES,
   RESTART_BACKOFF_MAX_MS,
+  RESTART_RESET_AFTER_MS_MAX,
   TASK_RAM_MIN_BYTES,
   BCL_MAX_OUTPUT_BYTES,
 } from '../cells/limits';
@@ -60,7 +61,7 @@ export const JOB_FIELDS = ['user', 'cell', 'priority', 'replicas', 'update_polic
 
 const REQUIREMENT_FIELDS = ['cpu', 'ram', 'disk', 'ports'] as const;
 const HEALTH_FIELDS = ['path', 'port_index', 'interval', 'timeout', 'failures'] as const;
-const RESTART_FIELDS = ['kind', 'max_restarts', 'backoff_initial', 'backoff_max'] as const;
+const RESTART_FIELDS = ['kind', 'max_restarts', 'backoff_initial', 'backoff_max', 'reset_after'] as const;
 const UPDATE_FIELDS = ['max_tasks_down'] as const;
 const SPREAD_FIELDS = ['max_per_machine', 'max_per_rack', 'max_per_power_domain'] as const;
 const RESTART_KINDS: Readonly<Record<string, RestartPolicy_Kind>> = {
@@ -295,11 +296,13 @@ class JobReader {
     const mr = r.get('max_restarts');
     const bi = r.get('backoff_initial');
     const bm = r.get('backoff_max');
+    const ra = r.get('reset_after');
     const policy = {
       kind,
       maxRestarts: mr ? this.int(mr, `${path}.max_restarts`, 0, MAX_RESTARTS) : 0,
       backoffInitialMs: bi ? this.durationMs(bi, `${path}.backoff_initial`, 0, RESTART_BACKOFF_MAX_MS) : 0,
       backoffMaxMs: bm ? this.durationMs(bm, `${path}.backoff_max`, 0, RESTART_BACKOFF_MAX_MS) : 0,
+      resetAfterMs: ra ? this.durationMs(ra, `${path}.reset_after`, 1, RESTART_RESET_AFTER_MS_MAX) : 0,
     };
     if (bi && bm && policy.backoffInitialMs > policy.backoffMaxMs) {
       this.fail(bi, `${path}.backoff_initial`, `(${formatQuantity('duration', policy.backoffInitialMs)}) is longer than backoff_max (${formatQuantity('duration', policy.backoffMaxMs)})`);

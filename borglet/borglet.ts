@@ -18,7 +18,7 @@ import { validateDesiredTask, groupName, type ValidTask } from './spec';
 import { formatBallot, judgeBallot } from './ballot';
 import { reclaim, peakWindowMs, UsageWindow } from './reclaim';
 import { cpuPlan, memoryEvictions, type PressureTask } from './pressure';
-import { afterExit, type ExitInfo } from './restart_policy';
+import { afterExit, forgives, type ExitInfo } from './restart_policy';
 import { healthStep, probeHttp } from './health';
 import { decodeStatus, detectIsolation, ignoresAsNamespaceInit, Launcher, procStat, processAlive, resolveCommand, runDelayNs, sandboxRoot, DEFAULT_PATH, type Isolation, type LaunchEvent } from './runtime';
 import { keepEndedLogs, logPath, pruneEndedLogs, rotateIfLarge, tailLog } from './logs';
@@ -235,6 +235,8 @@ export class Borglet {
       startTimeMs: r.startTimeMs,
       endTimeMs: r.endTimeMs,
       restarts: r.restarts,
+      streak: r.streak,
+      streakReset: r.streakReset,
       exitCode: r.exitCode,
       signal: r.signal,
       oomKilled: r.oomKilled,
@@ -264,6 +266,8 @@ export class Borglet {
       startTimeMs: 0,
       endTimeMs: 0,
       restarts: 0,
+      streak: 0,
+      streakReset: false,
       exitCode: null,
       signal: null,
       oomKilled: false,
@@ -516,8 +520,13 @@ export class Borglet {
     const restartAfterStop = r.restartAfterStop;
     r.restartAfterStop = false;
     const exit: ExitInfo = { code: decoded.code, signal: decoded.signal, oomKilled: oom };
-    const rule = r.valid?.restart ?? { kind: 'never', maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0 };
-    const next = afterExit(rule, restartAfterStop ? { ...exit, code: 1 } : exit, r.restarts);
+    const rule = r.valid?.restart ?? { kind: 'never', maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0, resetAfterMs: 0 };
+    if (forgives(rule, r.startTimeMs, now)) {
+      r.streak = 0;
+      r.streakReset = true;
+    }
+    const next = afterExit(rule, restartAfterStop ? { ...exit, code: 1 } : exit, r.streak);
+    r.streak += 1;
     r.lastEvent = next.event;
     const why = restartAfterStop ? r.message : `${how}${note ? ` (${note})` : ''}`;
     if (next.kind === 'restart') {
@@ -694,6 +703,8 @@ export class Borglet {
         } else if (existing.phase === 'dead') {
           this.adopt(existing, v);
           existing.restarts = 0;
+          existing.streak = 0;
+          existing.streakReset = false;
           starts.push(this.startRun(existing));
         } else {
           this.stopRun(existing, EventType.UPDATE_RUNNING, `updating to spec version ${v.specVersion}`, { next: v, forget: false });
@@ -766,6 +777,8 @@ export class Borglet {
       signal: r.signal ?? '',
       oomKilled: r.oomKilled,
       restarts: r.restarts,
+      streak: r.streak,
+      streakReset: r.streakReset,
       startTimeMs: r.startTimeMs,
       endTimeMs: r.endTimeMs,
       limit: r.valid ? { ...r.valid.limit } : resources(),

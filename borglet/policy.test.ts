@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { judgeBallot, compareBallots } from './ballot';
-import { afterExit, backoffMs } from './restart_policy';
+import { afterExit, backoffMs, forgives } from './restart_policy';
 import { healthStep } from './health';
 import { EventType } from '../model/task_state';
 import type { RestartRule } from './spec';
@@ -24,7 +24,7 @@ test('ballots: older refused, equal accepted, newer accepted and persisted', () 
 });
 
 test('restart policy: who restarts, when, and when it gives up', () => {
-  const rule = (kind: RestartRule['kind'], maxRestarts = 0): RestartRule => ({ kind, maxRestarts, backoffInitialMs: 100, backoffMaxMs: 1000 });
+  const rule = (kind: RestartRule['kind'], maxRestarts = 0): RestartRule => ({ kind, maxRestarts, backoffInitialMs: 100, backoffMaxMs: 1000, resetAfterMs: 60_000 });
   const ok = { code: 0, signal: null, oomKilled: false };
   const bad = { code: 3, signal: null, oomKilled: false };
   const oom = { code: null, signal: 'SIGKILL', oomKilled: true };
@@ -43,6 +43,9 @@ test('restart policy: who restarts, when, and when it gives up', () => {
     assert.equal(got, row.want, JSON.stringify(row));
   }
   assert.equal(backoffMs(rule('always'), 1000), 1000, 'back-off is capped, even after many restarts');
+  // A run of at least resetAfterMs forgives the ones before it; a shorter one does not.
+  assert.equal(forgives(rule('always'), 5_000, 65_000), true);
+  assert.equal(forgives(rule('always'), 5_000, 64_999), false);
 });
 
 test('health: consecutive failures trigger a restart, a success resets', () => {

@@ -1,5 +1,7 @@
 // What happens when a task's process ends, pure: restart after an exponential back-off, or stay dead, per the
-// task's RestartPolicy. Exit 0 counts as success; a non-zero code, a signal or an OOM kill as failure.
+// task's RestartPolicy. Exit 0 counts as success; a non-zero code, a signal or an OOM kill as failure. The policy
+// counts the runs that ended in a row (the streak); a run that lasted the policy's resetAfterMs forgives the ones
+// before it, so the back-off and max_restarts start over (as Kubernetes does after 10 minutes of running).
 import { EventType } from '../model/task_state';
 import type { RestartRule } from './spec';
 
@@ -20,10 +22,15 @@ export function backoffMs(rule: RestartRule, restarts: number): number {
   return Math.min(rule.backoffMaxMs, rule.backoffInitialMs * 2 ** Math.min(restarts, 40));
 }
 
-/** afterExit decides, given how many times the task has been restarted already. */
+/** afterExit decides, given how many runs ended in a row before this one (restarts since the streak began). */
 export function afterExit(rule: RestartRule, exit: ExitInfo, restarts: number): AfterExit {
   const event = failed(exit) ? EventType.FAIL : EventType.FINISH;
   const wants = rule.kind === 'always' || (rule.kind === 'on_failure' && failed(exit));
   if (!wants || (rule.maxRestarts > 0 && restarts >= rule.maxRestarts)) return { kind: 'dead', event };
   return { kind: 'restart', delayMs: backoffMs(rule, restarts), event };
+}
+
+/** forgives: a run from startMs to endMs lasted long enough to forgive the failures before it. */
+export function forgives(rule: RestartRule, startMs: number, endMs: number): boolean {
+  return endMs - startMs >= rule.resetAfterMs;
 }

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateDesiredTask } from './spec';
 import { InvalidArgument } from '../model/errors';
+import { RESTART_RESET_AFTER_MS_DEFAULT, RESTART_RESET_AFTER_MS_MAX } from '../cells/limits';
 import { RestartPolicy_Kind, type DesiredTask, type TaskSpec } from '../proto/index';
 
 const MiB = 1024 * 1024;
@@ -21,9 +22,9 @@ test('a good spec validates with defaults applied', () => {
   assert.equal(v.killGraceMs, 10_000);
   assert.equal(v.restart.kind, 'on_failure');
   assert.equal(v.health, null);
-  const h = validateDesiredTask(d({}, { healthCheck: { httpPath: '/healthz', portIndex: 0, intervalMs: 0, timeoutMs: 0, failuresBeforeRestart: 0 }, restartPolicy: { kind: RestartPolicy_Kind.ALWAYS, maxRestarts: 2, backoffInitialMs: 10, backoffMaxMs: 20 } }), capacity, 't');
+  const h = validateDesiredTask(d({}, { healthCheck: { httpPath: '/healthz', portIndex: 0, intervalMs: 0, timeoutMs: 0, failuresBeforeRestart: 0 }, restartPolicy: { kind: RestartPolicy_Kind.ALWAYS, maxRestarts: 2, backoffInitialMs: 10, backoffMaxMs: 20, resetAfterMs: 0 } }), capacity, 't');
   assert.deepEqual(h.health, { path: '/healthz', port: 20001, intervalMs: 10_000, timeoutMs: 1_000, failuresBeforeRestart: 3 });
-  assert.deepEqual(h.restart, { kind: 'always', maxRestarts: 2, backoffInitialMs: 10, backoffMaxMs: 20 });
+  assert.deepEqual(h.restart, { kind: 'always', maxRestarts: 2, backoffInitialMs: 10, backoffMaxMs: 20, resetAfterMs: RESTART_RESET_AFTER_MS_DEFAULT });
 });
 
 test('bad specs: one row per problem, each naming its field', () => {
@@ -46,6 +47,7 @@ test('bad specs: one row per problem, each naming its field', () => {
     { name: 'duplicate port', task: d({ ports: [5, 5] }), field: 'tasks[0].ports[1]', msg: /twice/ },
     { name: 'health port missing', task: d({}, { healthCheck: { httpPath: '/h', portIndex: 3, intervalMs: 0, timeoutMs: 0, failuresBeforeRestart: 0 } }), field: 'tasks[0].spec.healthCheck.portIndex', msg: /not one of/ },
     { name: 'grace too long', task: d({}, { killGraceMs: 10_000_000 }), field: 'tasks[0].spec.killGraceMs', msg: /at most/ },
+    { name: 'reset_after too long', task: d({}, { restartPolicy: { kind: RestartPolicy_Kind.ALWAYS, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0, resetAfterMs: RESTART_RESET_AFTER_MS_MAX + 1 } }), field: 'tasks[0].spec.restartPolicy.resetAfterMs', msg: /at most 2592000000/ },
     { name: 'arg with NUL', task: d({}, { args: ['a\0b'] }), field: 'tasks[0].spec.args[0]', msg: /NUL/ },
   ];
   for (const r of rows) {

@@ -23,6 +23,8 @@ import {
   RESTART_BACKOFF_INITIAL_MS_DEFAULT,
   RESTART_BACKOFF_MAX_MS,
   RESTART_BACKOFF_MAX_MS_DEFAULT,
+  RESTART_RESET_AFTER_MS_DEFAULT,
+  RESTART_RESET_AFTER_MS_MAX,
   TASK_RAM_MIN_BYTES,
 } from '../cells/limits';
 
@@ -34,6 +36,8 @@ export interface RestartRule {
   maxRestarts: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /** resetAfterMs: a run at least this long forgives the failures before it. */
+  resetAfterMs: number;
 }
 
 export interface HealthRule {
@@ -90,7 +94,9 @@ function restartRule(p: TaskSpec['restartPolicy'], field: string): RestartRule {
   const max = p?.backoffMaxMs || Math.max(initial, RESTART_BACKOFF_MAX_MS_DEFAULT);
   if (max > RESTART_BACKOFF_MAX_MS) throw new InvalidArgument(`${field}.backoffMaxMs`, `must be at most ${RESTART_BACKOFF_MAX_MS}, got ${max}`);
   if (initial > max) throw new InvalidArgument(`${field}.backoffInitialMs`, `must not exceed backoffMaxMs (${max}), got ${initial}`);
-  return { kind: kindOf(p?.kind), maxRestarts: p?.maxRestarts ?? 0, backoffInitialMs: initial, backoffMaxMs: max };
+  const resetAfter = p?.resetAfterMs || RESTART_RESET_AFTER_MS_DEFAULT;
+  if (resetAfter > RESTART_RESET_AFTER_MS_MAX) throw new InvalidArgument(`${field}.resetAfterMs`, `must be at most ${RESTART_RESET_AFTER_MS_MAX}, got ${resetAfter}`);
+  return { kind: kindOf(p?.kind), maxRestarts: p?.maxRestarts ?? 0, backoffInitialMs: initial, backoffMaxMs: max, resetAfterMs: resetAfter };
 }
 
 /**

@@ -24,7 +24,7 @@ const desired: fc.Arbitrary<DesiredTask> = fc.record({
       requirements: fc.option(fc.record({ cpuMillis: int, ramBytes: int, diskBytes: int, ports: int }), { nil: undefined }),
       constraints: fc.constant([]),
       healthCheck: fc.option(fc.record({ httpPath: str, portIndex: fc.nat(), intervalMs: fc.nat(), timeoutMs: fc.nat(), failuresBeforeRestart: fc.nat() }), { nil: undefined }),
-      restartPolicy: fc.option(fc.record({ kind: fc.integer({ min: -1, max: 5 }), maxRestarts: fc.nat(), backoffInitialMs: fc.nat(), backoffMaxMs: fc.nat() }), { nil: undefined }),
+      restartPolicy: fc.option(fc.record({ kind: fc.integer({ min: -1, max: 5 }), maxRestarts: fc.nat(), backoffInitialMs: fc.nat(), backoffMaxMs: fc.nat(), resetAfterMs: fc.nat() }), { nil: undefined }),
       latencySensitive: fc.boolean(),
       killGraceMs: fc.nat(),
     }),

@@ -29,6 +29,9 @@ export interface PersistedTask {
   startTimeMs: number;
   endTimeMs: number;
   restarts: number;
+  /** streak: runs ended in a row since a run lasted the policy's resetAfterMs (or since placed); streakReset: one did. */
+  streak: number;
+  streakReset: boolean;
   exitCode: number | null;
   signal: string | null;
   oomKilled: boolean;
@@ -59,16 +62,21 @@ function isRes(r: unknown): r is Resources {
 
 function checkTask(t: PersistedTask, i: number): void {
   const where = `tasks[${i}]`;
+  // Written before streaks were kept: every run ended since placed is in the streak (each restart followed one end,
+  // and a task waiting to restart or dead has ended once more).
+  t.streak ??= t.restarts + (t.phase === 'backoff' || t.phase === 'dead' ? 1 : 0);
+  t.streakReset ??= false;
   assert(typeof t.taskId === 'string' && t.taskId.length > 0, `${where}.taskId`);
   assert(typeof t.spec === 'string', `${where}.spec`);
   assert(PHASES.includes(t.phase), `${where}.phase ${String(t.phase)}`);
-  for (const k of ['specVersion', 'priority', 'pid', 'wrapperPid', 'wrapperStartTicks', 'runId', 'startTimeMs', 'endTimeMs', 'restarts', 'lastEvent', 'lastDecayMs', 'oomBaseline', 'nextRestartMs'] as const) {
+  for (const k of ['specVersion', 'priority', 'pid', 'wrapperPid', 'wrapperStartTicks', 'runId', 'startTimeMs', 'endTimeMs', 'restarts', 'streak', 'lastEvent', 'lastDecayMs', 'oomBaseline', 'nextRestartMs'] as const) {
     assert(Number.isSafeInteger(t[k]), `${where}.${k} = ${String(t[k])}`);
   }
+  assert(t.streak >= 0, `${where}.streak = ${t.streak}`);
   assert(Array.isArray(t.ports) && t.ports.every((p) => Number.isInteger(p)), `${where}.ports`);
   assert(t.exitCode === null || Number.isInteger(t.exitCode), `${where}.exitCode`);
   assert(t.signal === null || typeof t.signal === 'string', `${where}.signal`);
-  assert(typeof t.oomKilled === 'boolean' && typeof t.forget === 'boolean', `${where} flags`);
+  assert(typeof t.oomKilled === 'boolean' && typeof t.forget === 'boolean' && typeof t.streakReset === 'boolean', `${where} flags`);
   assert(typeof t.message === 'string' && typeof t.bnsName === 'string', `${where} strings`);
   assert(isRes(t.reservation), `${where}.reservation`);
   assert(t.phase !== 'running' || t.pid > 0, `${where}: a running task has a pid`);

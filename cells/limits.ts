@@ -124,6 +124,14 @@ export const RESTART_BACKOFF_INITIAL_MS_DEFAULT = 1_000;
 export const RESTART_BACKOFF_MAX_MS_DEFAULT = 60_000;
 /** RESTART_BACKOFF_MAX_MS bounds what a spec may ask for. */
 export const RESTART_BACKOFF_MAX_MS = 3_600_000;
+/**
+ * RESTART_RESET_AFTER_MS_DEFAULT: a run at least this long forgives the failures before it, when the RestartPolicy
+ * leaves reset_after_ms at 0: max_restarts and the back-off count from zero again (Kubernetes resets its back-off
+ * after 10 minutes of running), so a service that fails once a month is not dead by its tenth month.
+ */
+export const RESTART_RESET_AFTER_MS_DEFAULT = 600_000;
+/** RESTART_RESET_AFTER_MS_MAX bounds what a spec may ask for (30 days). */
+export const RESTART_RESET_AFTER_MS_MAX = 30 * 86_400_000;
 /** WATCH_HISTORY_ENTRIES is how many applied log entries' changes a replica keeps so a watcher can resume. */
 export const WATCH_HISTORY_ENTRIES = 4_096;
 /** WATCH_HISTORY_ITEMS bounds the jobs + tasks + machines held across that history (large jobs age out first). */

@@ -68,7 +68,7 @@ test('a task can open its working directory by path though the state dir is priv
 });
 
 test('a task\'s logs outlive it: the last of each stream is kept once the master lets the task go', async () => {
-  const t = task(22, spec('/bin/sh', ['-c', 'echo started; echo oops >&2; echo "bye from $BORG_TASK_ID"'], { restartPolicy: { kind: RestartPolicy_Kind.NEVER, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0 } }));
+  const t = task(22, spec('/bin/sh', ['-c', 'echo started; echo oops >&2; echo "bye from $BORG_TASK_ID"'], { restartPolicy: { kind: RestartPolicy_Kind.NEVER, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0, resetAfterMs: 0 } }));
   await c.poll(ballot, [t]);
   await waitFor('the task to finish', async () => (find(await c.poll(ballot, [t]), t.taskId).state === TaskState.DEAD ? true : undefined));
   const r = await c.poll(ballot, []);
@@ -114,16 +114,17 @@ test('stop: SIGTERM first, SIGKILL after the grace for a task that does not leav
 });
 
 test('restart policy: a failing task is restarted with back-off, then left dead', async () => {
-  const t = task(3, spec('/bin/sh', ['-c', 'echo run; exit 3'], { restartPolicy: { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 2, backoffInitialMs: 100, backoffMaxMs: 200 } }));
+  const t = task(3, spec('/bin/sh', ['-c', 'echo run; exit 3'], { restartPolicy: { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 2, backoffInitialMs: 100, backoffMaxMs: 200, resetAfterMs: 0 } }));
   const s = await waitFor('the task to give up', async () => {
     const x = find(await c.poll(ballot, [t]), t.taskId);
     return x.state === TaskState.DEAD ? x : undefined;
   });
   assert.equal(s.restarts, 2);
+  assert.deepEqual([s.streak, s.streakReset], [3, false], 'three short runs in a row, the last included');
   assert.equal(s.exitCode, 3);
   assert.equal(s.lastEvent, EventType.FAIL);
   assert.equal((await c.logs(t.taskId)).data.toString(), 'run\nrun\nrun\n');
-  const ok = task(4, spec('/bin/sh', ['-c', 'exit 0'], { restartPolicy: { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 0, backoffInitialMs: 100, backoffMaxMs: 100 } }));
+  const ok = task(4, spec('/bin/sh', ['-c', 'exit 0'], { restartPolicy: { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 0, backoffInitialMs: 100, backoffMaxMs: 100, resetAfterMs: 0 } }));
   const f = await waitFor('the task to finish', async () => {
     const x = find(await c.poll(ballot, [t, ok]), ok.taskId);
     return x.state === TaskState.DEAD ? x : undefined;
@@ -133,6 +134,24 @@ test('restart policy: a failing task is restarted with back-off, then left dead'
   await c.poll(ballot, []);
 });
 
+test('restart policy: a run that lasted reset_after forgives the failures before it, so max_restarts starts over', async () => {
+  // Each run lasts 0.6 s, longer than reset_after (0.3 s): every failure is the first of its streak, so the task
+  // outlives max_restarts = 1 and restarts at the initial back-off each time.
+  const t = task(9, spec('/bin/sh', ['-c', 'echo run; sleep 0.6; exit 3'], { restartPolicy: { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 1, backoffInitialMs: 100, backoffMaxMs: 1000, resetAfterMs: 300 } }));
+  const backoffs = new Set<string>();
+  const s = await waitFor('a third restart', async () => {
+    const x = find(await c.poll(ballot, [t]), t.taskId);
+    const b = /restarting in (\d+ms)/.exec(x.message);
+    if (b) backoffs.add(b[1] as string);
+    return x.restarts >= 3 ? x : undefined;
+  }, 10_000, 50);
+  assert.notEqual(s.state, TaskState.DEAD);
+  assert.deepEqual([s.streak, s.streakReset], [1, true], 'the last failure started a new streak');
+  assert.deepEqual([...backoffs], ['100ms'], 'the back-off starts over too');
+  await c.poll(ballot, []);
+  await waitFor('it to be forgotten', async () => (await c.poll(ballot, [])).tasks.length === 0);
+});
+
 test('health check: a task whose endpoint fails is restarted', async () => {
   const server = `require('http').createServer((q, s) => { s.writeHead(q.url === '/healthz' ? 500 : 200); s.end(); }).listen(Number(process.env.BORG_PORT), '127.0.0.1')`;
   const port = 21500 + (process.pid % 400);
@@ -140,7 +159,7 @@ test('health check: a task whose endpoint fails is restarted', async () => {
     ramBytes: 256 * MiB,
     requirements: { cpuMillis: 100, ramBytes: 256 * MiB, diskBytes: 0, ports: 1 },
     healthCheck: { httpPath: '/healthz', portIndex: 0, intervalMs: 200, timeoutMs: 200, failuresBeforeRestart: 2 },
-    restartPolicy: { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 0, backoffInitialMs: 100, backoffMaxMs: 100 },
+    restartPolicy: { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 0, backoffInitialMs: 100, backoffMaxMs: 100, resetAfterMs: 0 },
   }), { ports: [port] });
   const s = await waitFor('a health restart', async () => {
     const x = find(await c.poll(ballot, [t]), t.taskId);

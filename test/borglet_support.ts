@@ -50,7 +50,7 @@ export function spec(command: string, args: string[], o: Partial<TaskSpec> & { c
     requirements: { cpuMillis: cpuMillis ?? 100, ramBytes: ramBytes ?? 32 * MiB, diskBytes: 0, ports: 0 },
     constraints: [],
     healthCheck: undefined,
-    restartPolicy: { kind: RestartPolicy_Kind.NEVER, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0 },
+    restartPolicy: { kind: RestartPolicy_Kind.NEVER, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0, resetAfterMs: 0 },
     latencySensitive: false,
     killGraceMs: 1_000,
     ...rest,

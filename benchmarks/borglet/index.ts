@@ -36,7 +36,7 @@ function desired(i: number): DesiredTask {
       requirements: { cpuMillis: 10, ramBytes: 8 * MiB, diskBytes: 0, ports: 0 },
       constraints: [],
       healthCheck: undefined,
-      restartPolicy: { kind: RestartPolicy_Kind.NEVER, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0 },
+      restartPolicy: { kind: RestartPolicy_Kind.NEVER, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0, resetAfterMs: 0 },
       latencySensitive: false,
       killGraceMs: 1_000,
     },

@@ -83,6 +83,12 @@ test('diffReport: only differences become commands', () => {
   assert.deepEqual(diffReport(m, [], new Set()).transitions, [], 'not sent and not reported: the poll did not cover it');
   const restart = diffReport(m, [status('test/alice/web/0', { restarts: 2, message: 'exit 1; restarting in 1000ms' })], new Set()).transitions[0];
   assert.deepEqual([restart?.restarts, restart?.message, restart?.specVersion], [2, 'restarted on the machine, 2 time(s) since placed (exit 1; restarting in 1000ms)', 1], 'a RESTART carries the Borglet\'s count and why');
+  // An end carries the Borglet's streak for the restart policy; an older Borglet's report (no streak) none.
+  const streakOf = (over: Partial<TaskStatus>) => diffReport(m, [status('test/alice/web/0', { state: TaskState.DEAD, lastEvent: EventType.FAIL, exitCode: 3, restarts: 4, ...over })], new Set()).transitions.map((t) => `${EventType[t.event]} ${t.streak} ${t.streakReset}`);
+  assert.deepEqual(streakOf({ streak: 2, streakReset: true }), ['RESTART undefined undefined', 'FAIL 2 true']);
+  assert.deepEqual(streakOf({ streak: 5, streakReset: false }), ['RESTART undefined undefined', 'FAIL 5 false']);
+  assert.deepEqual(streakOf({}), ['RESTART undefined undefined', 'FAIL undefined undefined']);
+  assert.deepEqual(streakOf({ lastEvent: EventType.KILL, streak: 1 }), ['RESTART undefined undefined', 'EVICT undefined undefined'], 'an eviction is not the task\'s failure');
 });
 
 test('RESTART: the state counts the Borglet\'s restarts in place once, with an event, and keeps the count in checkpoints', () => {
@@ -171,7 +177,7 @@ test('max_restarts is one budget: restarts in place count, so a task its Borglet
     const run = (b: Parameters<typeof command>[0]) => s.apply(command(b, { timeMs: 1000 }), ++i).result;
     run(bodies.registerMachine(machine('m0', {}, { address: '127.0.0.1:1' })));
     run(bodies.setQuota('alice', PriorityBand.PRODUCTION, { cpuMillis: 4000, ramBytes: 16 * GiB, diskBytes: 100 * GiB, ports: 100 }));
-    const restartPolicy = { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 2, backoffInitialMs: 100, backoffMaxMs: 100 };
+    const restartPolicy = { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 2, backoffInitialMs: 100, backoffMaxMs: 100, resetAfterMs: 0 };
     run(bodies.createJob(jobSpec({ taskCount: 1, task: { requirements: resources({ cpuMillis: 500, ramBytes: 512 * MiB }), restartPolicy } })));
     run(bodies.transitions([{ taskId: 'test/alice/web/0', machine: 'm0', specVersion: 1 }]));
     const m = s.machines.get('m0');

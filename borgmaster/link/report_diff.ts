@@ -55,7 +55,13 @@ export function diffReport(machine: MachineRec, statuses: readonly TaskStatus[],
     }
     if (s.state === TaskState.DEAD) {
       const { event, message } = endEvent(s);
-      out.transitions.push(transition(t, machine.name, event, s.exitCode, message));
+      const end = transition(t, machine.name, event, s.exitCode, message);
+      // The Borglet's streak of ended runs (an older Borglet keeps none), for the restart policy's count.
+      if ((event === EventType.FAIL || event === EventType.FINISH) && s.streak !== undefined && s.streak > 0) {
+        end.streak = s.streak;
+        end.streakReset = s.streakReset === true;
+      }
+      out.transitions.push(end);
       continue;
     }
     if (s.state === TaskState.RUNNING && s.reservation !== undefined) {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CellState, snapshot, restore } from './index';
 import { bodies, command, jobSpec, machine, type JobSpecInput } from './builders';
-import { EventType, MachineState, PriorityBand, TaskState, type Command, type CommandResult } from '../../proto/index';
+import { EventType, MachineState, PriorityBand, TaskState, type Command, type CommandResult, type TaskTransition } from '../../proto/index';
 import { GiB, MiB } from '../../model/resources';
 import { SeededRng } from '../../model/rng';
 
@@ -166,7 +166,7 @@ test('placement re-checks: pending, spec version, machine UP, victims present an
 
 test('restart policy: FAIL goes back to PENDING after a doubling back-off; max_restarts; NEVER; ALWAYS after FINISH, counted like a failure', () => {
   const r = cell(1);
-  r.ok(bodies.createJob(jobSpec({ name: 'crashy', task: { restartPolicy: { kind: 0, maxRestarts: 3, backoffInitialMs: 1000, backoffMaxMs: 3000 } } })));
+  r.ok(bodies.createJob(jobSpec({ name: 'crashy', task: { restartPolicy: { kind: 0, maxRestarts: 3, backoffInitialMs: 1000, backoffMaxMs: 3000, resetAfterMs: 0 } } })));
   const id = 'test/alice/crashy/0';
   const t = r.task(id);
   const backoffs: number[] = [];
@@ -188,12 +188,12 @@ test('restart policy: FAIL goes back to PENDING after a doubling back-off; max_r
   assert.equal(t.state, TaskState.DEAD, 'fourth failure exceeds max_restarts 3');
   assert.match(t.message, /restart limit 3 reached/);
 
-  r.ok(bodies.createJob(jobSpec({ name: 'never', task: { restartPolicy: { kind: 3, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0 } } })));
+  r.ok(bodies.createJob(jobSpec({ name: 'never', task: { restartPolicy: { kind: 3, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0, resetAfterMs: 0 } } })));
   r.ok(bodies.transitions([{ taskId: 'test/alice/never/0', machine: 'm0' }]));
   r.ok(bodies.transitions([{ taskId: 'test/alice/never/0', event: EventType.FAIL }]));
   assert.equal(r.task('test/alice/never/0').state, TaskState.DEAD);
 
-  r.ok(bodies.createJob(jobSpec({ name: 'always', task: { restartPolicy: { kind: 1, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0 } } })));
+  r.ok(bodies.createJob(jobSpec({ name: 'always', task: { restartPolicy: { kind: 1, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0, resetAfterMs: 0 } } })));
   r.ok(bodies.transitions([{ taskId: 'test/alice/always/0', machine: 'm0' }]));
   r.ok(bodies.transitions([{ taskId: 'test/alice/always/0', event: EventType.FINISH }]));
   assert.equal(r.task('test/alice/always/0').state, TaskState.PENDING);
@@ -202,7 +202,7 @@ test('restart policy: FAIL goes back to PENDING after a doubling back-off; max_r
 
   // Under ALWAYS every end of a run counts, exit 0 as well as a failure, as the Borglet counts its restarts in
   // place: a service that keeps exiting 0 backs off and is bounded by max_restarts like one that keeps crashing.
-  r.ok(bodies.createJob(jobSpec({ name: 'exits', task: { restartPolicy: { kind: 1, maxRestarts: 2, backoffInitialMs: 1000, backoffMaxMs: 8000 } } })));
+  r.ok(bodies.createJob(jobSpec({ name: 'exits', task: { restartPolicy: { kind: 1, maxRestarts: 2, backoffInitialMs: 1000, backoffMaxMs: 8000, resetAfterMs: 0 } } })));
   const exits = r.task('test/alice/exits/0');
   const ends: number[] = [];
   for (const event of [EventType.FINISH, EventType.FAIL]) {
@@ -229,6 +229,39 @@ test('restart policy: FAIL goes back to PENDING after a doubling back-off; max_r
   assert.deepEqual(r.ok(bodies.transitions([{ taskId: 'test/alice/lost/0', event: EventType.FINISH }])).rejected, [
     { taskId: 'test/alice/lost/0', reason: 'FINISH is not allowed in state PENDING' },
   ]);
+});
+
+test('restart policy: a run that lasted reset_after forgives the failures before it (the Borglet\'s streak)', () => {
+  const r = cell(2);
+  r.ok(bodies.createJob(jobSpec({ name: 'svc', task: { restartPolicy: { kind: 2, maxRestarts: 3, backoffInitialMs: 1000, backoffMaxMs: 60_000, resetAfterMs: 0 } } })));
+  const t = r.task('test/alice/svc/0');
+  const end = (machine: string, over: { streak?: number; streakReset?: boolean }) => {
+    r.ok(bodies.transitions([{ taskId: t.id, machine }]));
+    r.ok(bodies.transitions([{ taskId: t.id, event: EventType.FAIL, machine, exitCode: 1, ...over }]));
+    const backoff = t.notBeforeMs - r.timeMs;
+    r.timeMs = Math.max(r.timeMs, t.notBeforeMs);
+    return `${TaskState[t.state]} ${t.failures} ${backoff}`;
+  };
+  // m0's Borglet restarted it in place once and then gave up: both runs count (streak 2).
+  assert.equal(end('m0', { streak: 2 }), 'PENDING 2 2000');
+  // On m1 a run lasted reset_after, then failed: the failures before it (m0's included) are forgiven.
+  assert.equal(end('m1', { streak: 1, streakReset: true }), 'PENDING 1 1000');
+  // A short run after it counts on from there; three short ones in a row (one here, two in place) exceed 3.
+  assert.equal(end('m0', { streak: 1 }), 'PENDING 2 2000');
+  assert.equal(end('m1', { streak: 2 }).split(' ').slice(0, 2).join(' '), 'DEAD 4');
+  assert.equal(t.message, 'failed 4 times; restart limit 3 reached');
+  // A report without a streak (an older Borglet) counts every run ended on the machine, as before.
+  r.ok(bodies.createJob(jobSpec({ name: 'old', task: { restartPolicy: { kind: 2, maxRestarts: 0, backoffInitialMs: 1000, backoffMaxMs: 60_000, resetAfterMs: 0 } } })));
+  const old = r.task('test/alice/old/0');
+  r.ok(bodies.transitions([{ taskId: old.id, machine: 'm0' }]));
+  r.ok(bodies.transitions([{ taskId: old.id, event: EventType.RESTART, machine: 'm0', specVersion: 1, restarts: 2 }]));
+  r.ok(bodies.transitions([{ taskId: old.id, event: EventType.FAIL, machine: 'm0', exitCode: 1 }]));
+  assert.equal(old.failures, 3);
+  // Streaks are checked: only ends carry one, it counts the run that ended, and a reset comes with a streak.
+  const refused = (tr: Partial<TaskTransition>) => r.run(bodies.transitions([{ taskId: old.id, machine: 'm0', ...tr }])).errorMessage;
+  assert.equal(refused({ event: EventType.EVICT, streak: 1 }), 'transitions[0].streak: only FAIL and FINISH carry a streak');
+  assert.equal(refused({ event: EventType.FAIL, streak: 0 }), 'transitions[0].streak: counts the run that ended, so is at least 1');
+  assert.equal(refused({ event: EventType.FAIL, streakReset: true }), 'transitions[0].streakReset: comes only with a streak');
 });
 
 function scheduleAll(r: Replica, job: string, n: number, machineName = 'm0'): void {

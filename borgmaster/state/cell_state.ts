@@ -27,6 +27,7 @@ import {
   type SetMachineStateCommand,
   type SetQuotaCommand,
   type TaskEvent,
+  type TaskTransition,
   type TaskTransitions,
   type UpdateJobCommand,
 } from '../../proto/index';
@@ -69,6 +70,15 @@ import {
   validateTaskIdIn,
   validateUint,
 } from './validate';
+
+/**
+ * RunStreak: a Borglet's count of the runs of a task that ended in a row on its machine, the last included, and
+ * whether a run there lasted the restart policy's reset_after (forgiving the failures before it).
+ */
+interface RunStreak {
+  runs: number;
+  reset: boolean;
+}
 
 /** Changes lists what one apply touched, for the Watch stream (records are read right after apply). */
 export interface Changes {
@@ -634,7 +644,7 @@ export class CellState {
    * does (as the Borglet counts its restarts in place: a service that keeps exiting 0 is bounded and backs off
    * like one that keeps crashing); a killed one stays dead.
    */
-  private endTask(task: TaskRec, event: EventType, exitCode: number, message: string, t: number, idx: number, ch: Changes): void {
+  private endTask(task: TaskRec, event: EventType, exitCode: number, message: string, t: number, idx: number, ch: Changes, streak?: RunStreak): void {
     task.exitCode = exitCode;
     // The end event names the machine the task ended on (the scheduler avoids repeating crashed pairings).
     this.moveState(task, event, t, idx, ch, message);
@@ -646,10 +656,10 @@ export class CellState {
         this.resubmit(task, 0, t, idx, ch, `rescheduling after ${EventType[event]}`, true);
         return;
       case EventType.FAIL:
-        this.restartAfterEnd(task, event, kind !== RestartPolicy_Kind.NEVER, t, idx, ch);
+        this.restartAfterEnd(task, event, kind !== RestartPolicy_Kind.NEVER, streak, t, idx, ch);
         return;
       case EventType.FINISH:
-        if (kind === RestartPolicy_Kind.ALWAYS) this.restartAfterEnd(task, event, true, t, idx, ch);
+        if (kind === RestartPolicy_Kind.ALWAYS) this.restartAfterEnd(task, event, true, streak, t, idx, ch);
         else task.failures = 0;
         return;
       case EventType.KILL:
@@ -663,10 +673,12 @@ export class CellState {
    * restartAfterEnd counts a run that ended as a failure, with the Borglet's restarts of it on this machine (it
    * restarts in place by the same policy before it reports an end: one budget of max_restarts, not one per
    * placement), and, if `restart` and the budget allows, takes the task back to PENDING after a back-off that
-   * doubles per consecutive failure.
+   * doubles per consecutive failure. With the Borglet's `streak`, only the runs it ended in a row count, and a run
+   * there that lasted the policy's reset_after forgave the failures before it (earlier placements' included).
    */
-  private restartAfterEnd(task: TaskRec, event: EventType.FAIL | EventType.FINISH, restart: boolean, t: number, idx: number, ch: Changes): void {
-    task.failures += 1 + task.machineRestarts;
+  private restartAfterEnd(task: TaskRec, event: EventType.FAIL | EventType.FINISH, restart: boolean, streak: RunStreak | undefined, t: number, idx: number, ch: Changes): void {
+    if (streak === undefined) task.failures += 1 + task.machineRestarts;
+    else task.failures = (streak.reset ? 0 : task.failures) + streak.runs;
     if (!restart) return;
     const policy = task.spec.restartPolicy;
     const maxRestarts = policy?.maxRestarts ?? 0;
@@ -701,6 +713,11 @@ export class CellState {
       validateMessage(tr.message, `${f}.message`);
       validateUint(tr.restarts, `${f}.restarts`, 0xffff_ffff);
       if (tr.restarts !== 0 && tr.event !== EventType.RESTART) throw new InvalidArgument(`${f}.restarts`, 'only RESTART carries a restart count');
+      if (tr.streak !== undefined) {
+        validateUint(tr.streak, `${f}.streak`, 0xffff_ffff);
+        if (tr.event !== EventType.FAIL && tr.event !== EventType.FINISH) throw new InvalidArgument(`${f}.streak`, 'only FAIL and FINISH carry a streak');
+        if (tr.streak === 0) throw new InvalidArgument(`${f}.streak`, 'counts the run that ended, so is at least 1');
+      } else if (tr.streakReset !== undefined) throw new InvalidArgument(`${f}.streakReset`, 'comes only with a streak');
     });
     const accepted: string[] = [];
     const rejected: RejectedTransition[] = [];
@@ -741,7 +758,7 @@ export class CellState {
   }
 
   /** report applies a Borglet-observed end of a task (via a link shard); stale reports are refused. */
-  private report(task: TaskRec, event: EventType, tr: { machine: string; specVersion: number; exitCode: number; message: string; restarts: number }, t: number, idx: number, ch: Changes): string | undefined {
+  private report(task: TaskRec, event: EventType, tr: TaskTransition, t: number, idx: number, ch: Changes): string | undefined {
     const ok = transition(task.state, event);
     if (ok.kind === 'invalid') return ok.reason;
     if (tr.machine !== '' && task.machine?.name !== tr.machine) return `stale report: task is on ${task.machine?.name ?? 'no machine'}, not ${tr.machine}`;
@@ -767,7 +784,8 @@ export class CellState {
       }
       return undefined;
     }
-    this.endTask(task, event, tr.exitCode, tr.message, t, idx, ch);
+    const streak = tr.streak === undefined ? undefined : { runs: tr.streak, reset: tr.streakReset === true };
+    this.endTask(task, event, tr.exitCode, tr.message, t, idx, ch, streak);
     return undefined;
   }
 

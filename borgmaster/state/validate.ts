@@ -43,6 +43,7 @@ import {
   MAX_TASK_RAM_BYTES,
   MAX_TASK_SPEC_BYTES,
   RESTART_BACKOFF_MAX_MS,
+  RESTART_RESET_AFTER_MS_MAX,
 } from '../../cells/limits';
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
@@ -156,7 +157,8 @@ function validateRestartPolicy(p: RestartPolicy | undefined, field: string): Res
   const backoffInitialMs = validateUint(p.backoffInitialMs, `${field}.backoffInitialMs`, RESTART_BACKOFF_MAX_MS);
   const backoffMaxMs = validateUint(p.backoffMaxMs, `${field}.backoffMaxMs`, RESTART_BACKOFF_MAX_MS);
   if (backoffMaxMs > 0 && backoffInitialMs > backoffMaxMs) throw new InvalidArgument(`${field}.backoffInitialMs`, `must not exceed backoffMaxMs (${backoffMaxMs})`);
-  return { kind, maxRestarts, backoffInitialMs, backoffMaxMs };
+  const resetAfterMs = validateUint(p.resetAfterMs, `${field}.resetAfterMs`, RESTART_RESET_AFTER_MS_MAX);
+  return { kind, maxRestarts, backoffInitialMs, backoffMaxMs, resetAfterMs };
 }
 
 /** validateTaskSpec checks one TaskSpec and returns a normalised copy (maps sorted). */

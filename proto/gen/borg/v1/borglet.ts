@@ -92,6 +92,13 @@ export interface TaskStatus {
   message: string;
   priority: number;
   healthy: boolean;
+  /**
+   * streak: the runs on this machine that ended in a row (the last one included when DEAD) since the last run that
+   * lasted the restart policy's reset_after, or since placed: what the policy counts. streak_reset: some run here
+   * lasted that long, so failures before it are forgiven. Absent from an older Borglet.
+   */
+  streak?: number | undefined;
+  streakReset?: boolean | undefined;
 }
 
 export interface MachineFacts {
@@ -547,6 +554,8 @@ function createBaseTaskStatus(): TaskStatus {
     message: "",
     priority: 0,
     healthy: false,
+    streak: undefined,
+    streakReset: undefined,
   };
 }
 
@@ -605,6 +614,12 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     }
     if (message.healthy !== false) {
       writer.uint32(144).bool(message.healthy);
+    }
+    if (message.streak !== undefined) {
+      writer.uint32(152).uint32(message.streak);
+    }
+    if (message.streakReset !== undefined) {
+      writer.uint32(160).bool(message.streakReset);
     }
     return writer;
   },
@@ -766,6 +781,22 @@ export const TaskStatus: MessageFns<TaskStatus> = {
             message.healthy = reader.bool();
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.streak = reader.uint32();
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.streakReset = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -830,6 +861,12 @@ export const TaskStatus: MessageFns<TaskStatus> = {
       message: isSet(object.message) ? globalThis.String(object.message) : "",
       priority: isSet(object.priority) ? globalThis.Number(object.priority) : 0,
       healthy: isSet(object.healthy) ? globalThis.Boolean(object.healthy) : false,
+      streak: isSet(object.streak) ? globalThis.Number(object.streak) : undefined,
+      streakReset: isSet(object.streakReset)
+        ? globalThis.Boolean(object.streakReset)
+        : isSet(object.streak_reset)
+        ? globalThis.Boolean(object.streak_reset)
+        : undefined,
     };
   },
 
@@ -889,6 +926,12 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     if (message.healthy !== false) {
       obj.healthy = message.healthy;
     }
+    if (message.streak !== undefined) {
+      obj.streak = Math.round(message.streak);
+    }
+    if (message.streakReset !== undefined) {
+      obj.streakReset = message.streakReset;
+    }
     return obj;
   },
 
@@ -921,6 +964,8 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     message.message = object.message ?? "";
     message.priority = object.priority ?? 0;
     message.healthy = object.healthy ?? false;
+    message.streak = object.streak ?? undefined;
+    message.streakReset = object.streakReset ?? undefined;
     return message;
   },
 };

@@ -89,6 +89,13 @@ export interface TaskTransition {
   message: string;
   /** restarts: for RESTART only, how many times the Borglet has restarted the task since it was placed there. */
   restarts: number;
+  /**
+   * streak, streak_reset: for FAIL and FINISH from a Borglet, its TaskStatus's streak and streak_reset (the runs
+   * ended in a row on the machine, and whether a long enough run there forgave the failures before it). Absent:
+   * every run ended on the machine counts (restarts + 1).
+   */
+  streak?: number | undefined;
+  streakReset?: boolean | undefined;
 }
 
 export interface TaskTransitions {
@@ -845,6 +852,8 @@ function createBaseTaskTransition(): TaskTransition {
     exitCode: 0,
     message: "",
     restarts: 0,
+    streak: undefined,
+    streakReset: undefined,
   };
 }
 
@@ -873,6 +882,12 @@ export const TaskTransition: MessageFns<TaskTransition> = {
     }
     if (message.restarts !== 0) {
       writer.uint32(64).uint32(message.restarts);
+    }
+    if (message.streak !== undefined) {
+      writer.uint32(72).uint32(message.streak);
+    }
+    if (message.streakReset !== undefined) {
+      writer.uint32(80).bool(message.streakReset);
     }
     return writer;
   },
@@ -954,6 +969,22 @@ export const TaskTransition: MessageFns<TaskTransition> = {
             message.restarts = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.streak = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.streakReset = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -992,6 +1023,12 @@ export const TaskTransition: MessageFns<TaskTransition> = {
         : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
       restarts: isSet(object.restarts) ? globalThis.Number(object.restarts) : 0,
+      streak: isSet(object.streak) ? globalThis.Number(object.streak) : undefined,
+      streakReset: isSet(object.streakReset)
+        ? globalThis.Boolean(object.streakReset)
+        : isSet(object.streak_reset)
+        ? globalThis.Boolean(object.streak_reset)
+        : undefined,
     };
   },
 
@@ -1021,6 +1058,12 @@ export const TaskTransition: MessageFns<TaskTransition> = {
     if (message.restarts !== 0) {
       obj.restarts = Math.round(message.restarts);
     }
+    if (message.streak !== undefined) {
+      obj.streak = Math.round(message.streak);
+    }
+    if (message.streakReset !== undefined) {
+      obj.streakReset = message.streakReset;
+    }
     return obj;
   },
 
@@ -1037,6 +1080,8 @@ export const TaskTransition: MessageFns<TaskTransition> = {
     message.exitCode = object.exitCode ?? 0;
     message.message = object.message ?? "";
     message.restarts = object.restarts ?? 0;
+    message.streak = object.streak ?? undefined;
+    message.streakReset = object.streakReset ?? undefined;
     return message;
   },
 };

@@ -316,6 +316,11 @@ export interface RestartPolicy {
   maxRestarts: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /**
+   * reset_after_ms: a run that lasted this long forgives the failures before it (max_restarts and the back-off
+   * count from zero again); 0 = the default, 10 minutes.
+   */
+  resetAfterMs: number;
 }
 
 export enum RestartPolicy_Kind {
@@ -901,7 +906,7 @@ export const HealthCheck: MessageFns<HealthCheck> = {
 };
 
 function createBaseRestartPolicy(): RestartPolicy {
-  return { kind: 0, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0 };
+  return { kind: 0, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0, resetAfterMs: 0 };
 }
 
 export const RestartPolicy: MessageFns<RestartPolicy> = {
@@ -917,6 +922,9 @@ export const RestartPolicy: MessageFns<RestartPolicy> = {
     }
     if (message.backoffMaxMs !== 0) {
       writer.uint32(32).uint32(message.backoffMaxMs);
+    }
+    if (message.resetAfterMs !== 0) {
+      writer.uint32(40).uint32(message.resetAfterMs);
     }
     return writer;
   },
@@ -966,6 +974,14 @@ export const RestartPolicy: MessageFns<RestartPolicy> = {
             message.backoffMaxMs = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.resetAfterMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -996,6 +1012,11 @@ export const RestartPolicy: MessageFns<RestartPolicy> = {
         : isSet(object.backoff_max_ms)
         ? globalThis.Number(object.backoff_max_ms)
         : 0,
+      resetAfterMs: isSet(object.resetAfterMs)
+        ? globalThis.Number(object.resetAfterMs)
+        : isSet(object.reset_after_ms)
+        ? globalThis.Number(object.reset_after_ms)
+        : 0,
     };
   },
 
@@ -1013,6 +1034,9 @@ export const RestartPolicy: MessageFns<RestartPolicy> = {
     if (message.backoffMaxMs !== 0) {
       obj.backoffMaxMs = Math.round(message.backoffMaxMs);
     }
+    if (message.resetAfterMs !== 0) {
+      obj.resetAfterMs = Math.round(message.resetAfterMs);
+    }
     return obj;
   },
 
@@ -1025,6 +1049,7 @@ export const RestartPolicy: MessageFns<RestartPolicy> = {
     message.maxRestarts = object.maxRestarts ?? 0;
     message.backoffInitialMs = object.backoffInitialMs ?? 0;
     message.backoffMaxMs = object.backoffMaxMs ?? 0;
+    message.resetAfterMs = object.resetAfterMs ?? 0;
     return message;
   },
 };
