@@ -235,12 +235,12 @@ test('restart policy: a run that lasted reset_after forgives the failures before
   const r = cell(2);
   r.ok(bodies.createJob(jobSpec({ name: 'svc', task: { restartPolicy: { kind: 2, maxRestarts: 3, backoffInitialMs: 1000, backoffMaxMs: 60_000, resetAfterMs: 0 } } })));
   const t = r.task('test/alice/svc/0');
-  const end = (machine: string, over: { streak?: number; streakReset?: boolean }) => {
-    r.ok(bodies.transitions([{ taskId: t.id, machine }]));
-    r.ok(bodies.transitions([{ taskId: t.id, event: EventType.FAIL, machine, exitCode: 1, ...over }]));
-    const backoff = t.notBeforeMs - r.timeMs;
-    r.timeMs = Math.max(r.timeMs, t.notBeforeMs);
-    return `${TaskState[t.state]} ${t.failures} ${backoff}`;
+  const end = (machine: string, over: { streak?: number; streakReset?: boolean }, task = t) => {
+    r.ok(bodies.transitions([{ taskId: task.id, machine }]));
+    r.ok(bodies.transitions([{ taskId: task.id, event: EventType.FAIL, machine, exitCode: 1, ...over }]));
+    const backoff = task.notBeforeMs - r.timeMs;
+    r.timeMs = Math.max(r.timeMs, task.notBeforeMs);
+    return `${TaskState[task.state]} ${task.failures} ${backoff}`;
   };
   // m0's Borglet restarted it in place once and then gave up: both runs count (streak 2).
   assert.equal(end('m0', { streak: 2 }), 'PENDING 2 2000');
@@ -250,6 +250,19 @@ test('restart policy: a run that lasted reset_after forgives the failures before
   assert.equal(end('m0', { streak: 1 }), 'PENDING 2 2000');
   assert.equal(end('m1', { streak: 2 }).split(' ').slice(0, 2).join(' '), 'DEAD 4');
   assert.equal(t.message, 'failed 4 times; restart limit 3 reached');
+  // An eviction or a lost machine is not the task's fault; one that ends a placement that ran reset_after
+  // (the default, 10 minutes) with no restart in place forgives the failures before it too.
+  r.ok(bodies.createJob(jobSpec({ name: 'moved', task: { restartPolicy: { kind: 2, maxRestarts: 0, backoffInitialMs: 1000, backoffMaxMs: 60_000, resetAfterMs: 0 } } })));
+  const moved = r.task('test/alice/moved/0');
+  assert.equal(end('m0', { streak: 2 }, moved), 'PENDING 2 2000');
+  const lose = (after: number) => {
+    r.ok(bodies.transitions([{ taskId: moved.id, machine: 'm1' }]));
+    r.timeMs += after;
+    r.ok(bodies.transitions([{ taskId: moved.id, event: EventType.LOST, machine: 'm1' }]));
+    return moved.failures;
+  };
+  assert.equal(lose(599_999), 2, 'lost before reset_after: the failures stand');
+  assert.equal(lose(600_000), 0);
   // A report without a streak (an older Borglet) counts every run ended on the machine, as before.
   r.ok(bodies.createJob(jobSpec({ name: 'old', task: { restartPolicy: { kind: 2, maxRestarts: 0, backoffInitialMs: 1000, backoffMaxMs: 60_000, resetAfterMs: 0 } } })));
   const old = r.task('test/alice/old/0');

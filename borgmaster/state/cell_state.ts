@@ -39,6 +39,7 @@ import {
   MAX_TRANSITIONS_PER_COMMAND,
   MAX_VICTIMS_PER_ASSIGNMENT,
   RESTART_BACKOFF_INITIAL_MS_DEFAULT,
+  RESTART_RESET_AFTER_MS_DEFAULT,
   RESTART_BACKOFF_MAX_MS_DEFAULT,
 } from '../../cells/limits';
 import { EventLog } from './event_log';
@@ -70,6 +71,11 @@ import {
   validateTaskIdIn,
   validateUint,
 } from './validate';
+
+/** resetAfterMs: how long a run of a task of this spec must last to forgive the failures before it. */
+function resetAfterMs(spec: TaskSpec): number {
+  return spec.restartPolicy?.resetAfterMs || RESTART_RESET_AFTER_MS_DEFAULT;
+}
 
 /**
  * RunStreak: a Borglet's count of the runs of a task that ended in a row on its machine, the last included, and
@@ -653,6 +659,9 @@ export class CellState {
     switch (event) {
       case EventType.EVICT:
       case EventType.LOST:
+        // Not the task's fault; and one run that lasted reset_after from its placement to here forgives the
+        // failures before it, as a Borglet's streak would have.
+        if (task.machineRestarts === 0 && t - task.startTimeMs >= resetAfterMs(task.spec)) task.failures = 0;
         this.resubmit(task, 0, t, idx, ch, `rescheduling after ${EventType[event]}`, true);
         return;
       case EventType.FAIL:
