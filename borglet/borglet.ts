@@ -63,6 +63,8 @@ interface Rec extends PersistedTask {
   stopDeadlineMs: number;
   cpuQuotaMillis: number | null;
   health: { failures: number; healthy: boolean; nextMs: number; probing: boolean };
+  /** lastExit: how the last run ended, for the message of the run that restarts it. */
+  lastExit: string;
 }
 
 /** START_WAIT_MS: how long a poll waits for the tasks it started to be running before it replies anyway. */
@@ -290,6 +292,7 @@ export class Borglet {
       stopDeadlineMs: 0,
       cpuQuotaMillis: null,
       health: { failures: 0, healthy: true, nextMs: 0, probing: false },
+      lastExit: '',
     };
   }
 
@@ -368,7 +371,7 @@ export class Borglet {
    * makes and limits the cgroup, then launches. Anything wrong before the launch marks the task dead with the
    * reason and starts nothing.
    */
-  private startRun(r: Rec): Promise<void> {
+  private startRun(r: Rec, message = ''): Promise<void> {
     const v = r.valid;
     assert(v !== null, 'startRun needs a valid spec');
     const now = this.clock.nowMs();
@@ -376,7 +379,7 @@ export class Borglet {
     r.exitCode = null;
     r.signal = null;
     r.oomKilled = false;
-    r.message = '';
+    r.message = message;
     r.pid = 0;
     r.startTimeMs = now;
     r.endTimeMs = 0;
@@ -529,6 +532,7 @@ export class Borglet {
     r.streak += 1;
     r.lastEvent = next.event;
     const why = restartAfterStop ? r.message : `${how}${note ? ` (${note})` : ''}`;
+    r.lastExit = why;
     if (next.kind === 'restart') {
       r.phase = 'backoff';
       r.nextRestartMs = now + next.delayMs;
@@ -785,7 +789,7 @@ export class Borglet {
       reservation: { ...r.reservation },
       usage: resources({ cpuMillis: Math.round(r.usage.cpuMillis), ramBytes: r.usage.ramBytes }),
       cpuThrottledMs: Math.floor(r.throttledNs / 1e6),
-      message: r.phase === 'backoff' || r.phase === 'dead' || r.phase === 'stopping' ? r.message : r.message || (r.cpuQuotaMillis !== null ? `cpu throttled to ${r.cpuQuotaMillis}m` : ''),
+      message: r.phase === 'backoff' || r.phase === 'dead' || r.phase === 'stopping' || r.cpuQuotaMillis === null ? r.message : `${r.message === '' ? '' : `${r.message}; `}cpu throttled to ${r.cpuQuotaMillis}m`,
       priority: r.priority,
       healthy: r.phase === 'running' && r.health.healthy,
     };
@@ -857,7 +861,8 @@ export class Borglet {
       if (r.phase === 'stopping' && now >= r.stopDeadlineMs) this.driver.kill(groupName(r.taskId), 'SIGKILL');
       if (r.phase === 'backoff' && now >= r.nextRestartMs) {
         r.restarts += 1;
-        void this.startRun(r);
+        // The run says why it is a restart (in the master's RESTART event and the task's message) until it ends.
+        void this.startRun(r, r.lastExit === '' ? '' : `previous run: ${r.lastExit}`);
       }
       if (r.phase === 'running' && r.valid) {
         const out = reclaim(

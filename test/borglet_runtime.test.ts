@@ -121,6 +121,7 @@ test('restart policy: a failing task is restarted with back-off, then left dead'
   });
   assert.equal(s.restarts, 2);
   assert.deepEqual([s.streak, s.streakReset], [3, false], 'three short runs in a row, the last included');
+  assert.equal(s.message, 'exited with code 3');
   assert.equal(s.exitCode, 3);
   assert.equal(s.lastEvent, EventType.FAIL);
   assert.equal((await c.logs(t.taskId)).data.toString(), 'run\nrun\nrun\n');
@@ -139,15 +140,15 @@ test('restart policy: a run that lasted reset_after forgives the failures before
   // outlives max_restarts = 1 and restarts at the initial back-off each time.
   const t = task(9, spec('/bin/sh', ['-c', 'echo run; sleep 0.6; exit 3'], { restartPolicy: { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 1, backoffInitialMs: 100, backoffMaxMs: 1000, resetAfterMs: 300 } }));
   const backoffs = new Set<string>();
-  const s = await waitFor('a third restart', async () => {
+  const s = await waitFor('a third restart, running', async () => {
     const x = find(await c.poll(ballot, [t]), t.taskId);
     const b = /restarting in (\d+ms)/.exec(x.message);
     if (b) backoffs.add(b[1] as string);
-    return x.restarts >= 3 ? x : undefined;
+    return x.restarts >= 3 && x.state === TaskState.RUNNING && b === null ? x : undefined;
   }, 10_000, 50);
-  assert.notEqual(s.state, TaskState.DEAD);
   assert.deepEqual([s.streak, s.streakReset], [1, true], 'the last failure started a new streak');
   assert.deepEqual([...backoffs], ['100ms'], 'the back-off starts over too');
+  assert.equal(s.message, 'previous run: exited with code 3', 'a restarted run says why it is one');
   await c.poll(ballot, []);
   await waitFor('it to be forgotten', async () => (await c.poll(ballot, [])).tasks.length === 0);
 });
