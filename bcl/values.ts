@@ -2,6 +2,7 @@
 // rather than a silent 2-billion-core request. Lists and records carry their size so output stays bounded.
 import type { Expr } from './ast';
 import type { Pos, Source } from './errors';
+import { formatDurationMs } from '../model/units';
 
 export type Dimension = 'cpu' | 'bytes' | 'duration';
 
@@ -110,10 +111,7 @@ export function formatQuantity(kind: Dimension, n: number): string {
       return `${formatNumber(n)}B`;
     }
     case 'duration':
-      if (n !== 0 && Number.isInteger(n / 3_600_000)) return `${formatNumber(n / 3_600_000)}h`;
-      if (n !== 0 && Number.isInteger(n / 60_000)) return `${formatNumber(n / 60_000)}min`;
-      if (n !== 0 && Number.isInteger(n / 1000)) return `${formatNumber(n / 1000)}s`;
-      return `${formatNumber(n)}ms`;
+      return formatDurationMs(n);
   }
 }
 

@@ -51,3 +51,15 @@ export function parseDurationMs(v: unknown, field: string): number {
 }
 
 export { BYTE_UNITS, DURATION_UNITS };
+
+const DURATION_SPELLINGS: readonly [number, string][] = [
+  [3_600_000, 'h'],
+  [60_000, 'min'],
+  [1000, 's'],
+];
+
+/** formatDurationMs spells a duration exactly in its largest whole unit: `1h`, `10min`, `30s`, `250ms`. */
+export function formatDurationMs(ms: number): string {
+  for (const [scale, unit] of DURATION_SPELLINGS) if (ms !== 0 && Number.isInteger(ms / scale)) return `${ms / scale}${unit}`;
+  return `${ms}ms`;
+}

@@ -125,6 +125,8 @@ test('machine detail lists its tasks by priority and its recent events; unknown 
   assert.ok((d?.events.length ?? 0) > 0 && d?.events.every((e) => e.machine === m.name));
   assert.equal(s.machine('nope'), undefined);
   assert.equal(s.job('alice', 'nope'), undefined);
+  // The job page says what its restart policy does, defaults filled in.
+  assert.equal(s.job('alice', 'web')?.spec.restartPolicy, 'ON_FAILURE, no restart limit, back-off 1s doubling to 1min, a 10min run forgives earlier failures');
   assert.equal(s.task('alice', 'web', 99), undefined);
   const hm = s.heatMap();
   assert.equal(hm.names.length, 4);
@@ -155,6 +157,14 @@ test('logTail refuses clearly without a reader or a machine', async () => {
   const withReader = new CellStateSource({ state: () => c.state, replica: replica(c), logs: async () => ({ text: 'hi', truncated: false }) });
   await assert.rejects(withReader.logTail('test/bob/huge/0', 'stdout', 100), /not running on a machine/);
   assert.deepEqual(await withReader.logTail('test/alice/web/0', 'stdout', 100), { text: 'hi', truncated: false });
+});
+
+test('the job page spells a restart policy with its own limits and durations', async () => {
+  const { c, s } = await smallCell();
+  c.createJob({ name: 'svc', user: 'alice', taskCount: 1, task: { restartPolicy: { kind: 1, maxRestarts: 5, backoffInitialMs: 500, backoffMaxMs: 90_000, resetAfterMs: 3_600_000 } } });
+  c.createJob({ name: 'once', user: 'alice', taskCount: 1, task: { restartPolicy: { kind: 3, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0, resetAfterMs: 0 } } });
+  assert.equal(s.job('alice', 'svc')?.spec.restartPolicy, 'ALWAYS, at most 5 restarts in a row, back-off 500ms doubling to 90s, a 1h run forgives earlier failures');
+  assert.equal(s.job('alice', 'once')?.spec.restartPolicy, 'NEVER');
 });
 
 test('sortByKeys is stable in both directions', () => {
