@@ -11,7 +11,7 @@ export { validateDesiredTask, groupName, type ValidTask, type RestartRule, type 
 export { compareBallots, judgeBallot, formatBallot, type BallotVerdict } from './ballot';
 export { reclaim, UsageWindow, peakWindowMs, type ReclaimInput, type ReclaimOutput, type UsageSample } from './reclaim';
 export { memoryEvictions, cpuPlan, type PressureTask, type Eviction, type CpuPlan } from './pressure';
-export { afterExit, backoffMs, forgives, type ExitInfo, type AfterExit } from './restart_policy';
+export { afterExit, forgives, type ExitInfo, type AfterExit } from './restart_policy';
 export { healthStep, type HealthState } from './health';
 export { simulateMachine, DEFAULT_SIM, type SimOptions, type SimResult } from './sim_machine';
 export * from './cgroups/index';

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { judgeBallot, compareBallots } from './ballot';
-import { afterExit, backoffMs, forgives } from './restart_policy';
+import { afterExit, forgives } from './restart_policy';
+import { backoffAfter } from '../model/restart';
 import { healthStep } from './health';
 import { EventType } from '../model/task_state';
 import type { RestartRule } from './spec';
@@ -42,7 +43,7 @@ test('restart policy: who restarts, when, and when it gives up', () => {
     const got = a.kind === 'restart' ? `restart ${a.delayMs} ${EventType[a.event]}` : `dead ${EventType[a.event]}`;
     assert.equal(got, row.want, JSON.stringify(row));
   }
-  assert.equal(backoffMs(rule('always'), 1000), 1000, 'back-off is capped, even after many restarts');
+  assert.equal(backoffAfter(rule('always'), 1000), 1000, 'back-off is capped, even after many restarts');
   // A run of at least resetAfterMs forgives the ones before it; a shorter one does not.
   assert.equal(forgives(rule('always'), 5_000, 65_000), true);
   assert.equal(forgives(rule('always'), 5_000, 64_999), false);

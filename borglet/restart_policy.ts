@@ -3,6 +3,7 @@
 // counts the runs that ended in a row (the streak); a run that lasted the policy's resetAfterMs forgives the ones
 // before it, so the back-off and max_restarts start over (as Kubernetes does after 10 minutes of running).
 import { EventType } from '../model/task_state';
+import { backoffAfter } from '../model/restart';
 import type { RestartRule } from './spec';
 
 export interface ExitInfo {
@@ -17,17 +18,12 @@ export function failed(e: ExitInfo): boolean {
   return e.oomKilled || e.signal !== null || e.code !== 0;
 }
 
-/** backoffMs is initial * 2^restarts, capped at max. */
-export function backoffMs(rule: RestartRule, restarts: number): number {
-  return Math.min(rule.backoffMaxMs, rule.backoffInitialMs * 2 ** Math.min(restarts, 40));
-}
-
 /** afterExit decides, given how many runs ended in a row before this one (restarts since the streak began). */
 export function afterExit(rule: RestartRule, exit: ExitInfo, restarts: number): AfterExit {
   const event = failed(exit) ? EventType.FAIL : EventType.FINISH;
   const wants = rule.kind === 'always' || (rule.kind === 'on_failure' && failed(exit));
   if (!wants || (rule.maxRestarts > 0 && restarts >= rule.maxRestarts)) return { kind: 'dead', event };
-  return { kind: 'restart', delayMs: backoffMs(rule, restarts), event };
+  return { kind: 'restart', delayMs: backoffAfter(rule, restarts + 1), event };
 }
 
 /** forgives: a run from startMs to endMs lasted long enough to forgive the failures before it. */

@@ -7,6 +7,7 @@ import { InvalidArgument } from '../model/errors';
 import { parseTaskId, bnsName as bnsNameOf } from '../model/ids';
 import { validatePriority } from '../model/priority';
 import { validateResources, formatBytes, formatCores, type Resources } from '../model/resources';
+import { restartTiming, type RestartTiming } from '../model/restart';
 import {
   HEALTH_FAILURES_DEFAULT,
   HEALTH_INTERVAL_MS_DEFAULT,
@@ -20,24 +21,17 @@ import {
   MAX_ENV_ENTRIES,
   MAX_ENV_VALUE_BYTES,
   MAX_PORTS_PER_TASK,
-  RESTART_BACKOFF_INITIAL_MS_DEFAULT,
   RESTART_BACKOFF_MAX_MS,
-  RESTART_BACKOFF_MAX_MS_DEFAULT,
-  RESTART_RESET_AFTER_MS_DEFAULT,
   RESTART_RESET_AFTER_MS_MAX,
   TASK_RAM_MIN_BYTES,
 } from '../cells/limits';
 
 export type RestartKind = 'always' | 'on_failure' | 'never';
 
-export interface RestartRule {
+export interface RestartRule extends RestartTiming {
   kind: RestartKind;
   /** maxRestarts 0 means unlimited. */
   maxRestarts: number;
-  backoffInitialMs: number;
-  backoffMaxMs: number;
-  /** resetAfterMs: a run at least this long forgives the failures before it. */
-  resetAfterMs: number;
 }
 
 export interface HealthRule {
@@ -90,13 +84,11 @@ function restartRule(p: TaskSpec['restartPolicy'], field: string): RestartRule {
         throw new InvalidArgument(`${field}.kind`, `unknown restart kind ${String(k)}`);
     }
   };
-  const initial = p?.backoffInitialMs || RESTART_BACKOFF_INITIAL_MS_DEFAULT;
-  const max = p?.backoffMaxMs || Math.max(initial, RESTART_BACKOFF_MAX_MS_DEFAULT);
-  if (max > RESTART_BACKOFF_MAX_MS) throw new InvalidArgument(`${field}.backoffMaxMs`, `must be at most ${RESTART_BACKOFF_MAX_MS}, got ${max}`);
-  if (initial > max) throw new InvalidArgument(`${field}.backoffInitialMs`, `must not exceed backoffMaxMs (${max}), got ${initial}`);
-  const resetAfter = p?.resetAfterMs || RESTART_RESET_AFTER_MS_DEFAULT;
-  if (resetAfter > RESTART_RESET_AFTER_MS_MAX) throw new InvalidArgument(`${field}.resetAfterMs`, `must be at most ${RESTART_RESET_AFTER_MS_MAX}, got ${resetAfter}`);
-  return { kind: kindOf(p?.kind), maxRestarts: p?.maxRestarts ?? 0, backoffInitialMs: initial, backoffMaxMs: max, resetAfterMs: resetAfter };
+  const t = restartTiming(p);
+  if (t.backoffMaxMs > RESTART_BACKOFF_MAX_MS) throw new InvalidArgument(`${field}.backoffMaxMs`, `must be at most ${RESTART_BACKOFF_MAX_MS}, got ${t.backoffMaxMs}`);
+  if (p?.backoffMaxMs && t.backoffInitialMs > p.backoffMaxMs) throw new InvalidArgument(`${field}.backoffInitialMs`, `must not exceed backoffMaxMs (${p.backoffMaxMs}), got ${t.backoffInitialMs}`);
+  if (t.resetAfterMs > RESTART_RESET_AFTER_MS_MAX) throw new InvalidArgument(`${field}.resetAfterMs`, `must be at most ${RESTART_RESET_AFTER_MS_MAX}, got ${t.resetAfterMs}`);
+  return { kind: kindOf(p?.kind), maxRestarts: p?.maxRestarts ?? 0, ...t };
 }
 
 /**

@@ -38,11 +38,9 @@ import {
   MAX_TASKS_PER_CELL,
   MAX_TRANSITIONS_PER_COMMAND,
   MAX_VICTIMS_PER_ASSIGNMENT,
-  RESTART_BACKOFF_INITIAL_MS_DEFAULT,
-  RESTART_RESET_AFTER_MS_DEFAULT,
-  RESTART_BACKOFF_MAX_MS_DEFAULT,
 } from '../../cells/limits';
 import { EventLog } from './event_log';
+import { backoffAfter, restartTiming } from '../../model/restart';
 import { RequestCache, fingerprint, requestKey } from './request_cache';
 import {
   NO_PORTS,
@@ -71,11 +69,6 @@ import {
   validateTaskIdIn,
   validateUint,
 } from './validate';
-
-/** resetAfterMs: how long a run of a task of this spec must last to forgive the failures before it. */
-function resetAfterMs(spec: TaskSpec): number {
-  return spec.restartPolicy?.resetAfterMs || RESTART_RESET_AFTER_MS_DEFAULT;
-}
 
 /**
  * RunStreak: a Borglet's count of the runs of a task that ended in a row on its machine, the last included, and
@@ -661,7 +654,7 @@ export class CellState {
       case EventType.LOST:
         // Not the task's fault; and one run that lasted reset_after from its placement to here forgives the
         // failures before it, as a Borglet's streak would have.
-        if (task.machineRestarts === 0 && t - task.startTimeMs >= resetAfterMs(task.spec)) task.failures = 0;
+        if (task.machineRestarts === 0 && t - task.startTimeMs >= restartTiming(task.spec.restartPolicy).resetAfterMs) task.failures = 0;
         this.resubmit(task, 0, t, idx, ch, `rescheduling after ${EventType[event]}`, true);
         return;
       case EventType.FAIL:
@@ -696,9 +689,7 @@ export class CellState {
       task.message = `${failed ? 'failed' : 'ended'} ${task.failures} times; restart limit ${maxRestarts} reached`;
       return;
     }
-    const initial = policy?.backoffInitialMs || RESTART_BACKOFF_INITIAL_MS_DEFAULT;
-    const cap = Math.max(initial, policy?.backoffMaxMs || RESTART_BACKOFF_MAX_MS_DEFAULT);
-    const backoffMs = Math.min(cap, initial * 2 ** Math.min(30, task.failures - 1));
+    const backoffMs = backoffAfter(restartTiming(policy), task.failures);
     const after = failed ? `failure ${task.failures} (exit ${task.exitCode})` : `FINISH ${task.failures} (policy ALWAYS)`;
     this.resubmit(task, backoffMs, t, idx, ch, `restarting after ${after}; back-off ${backoffMs}ms`, true);
   }

@@ -6,8 +6,9 @@ import { bandName, bandOf } from '../../model/priority';
 import { bnsName } from '../../model/ids';
 import type { Resources } from '../../model/resources';
 import { Constraint_Op, EventType, MachineState, RestartPolicy_Kind, TaskState, type RestartPolicy, type TaskEvent, type TaskSpec } from '../../proto/index';
-import { RESTART_BACKOFF_INITIAL_MS_DEFAULT, RESTART_BACKOFF_MAX_MS_DEFAULT, RESTART_RESET_AFTER_MS_DEFAULT, STATUS_RECENT_EVENTS } from '../../cells/limits';
+import { STATUS_RECENT_EVENTS } from '../../cells/limits';
 import { formatDurationMs } from '../../model/units';
+import { restartTiming } from '../../model/restart';
 import { checkPlacement, limitOf, reservationOf, type CellState, type Changes, type JobRec, type MachineRec, type TaskRec } from '../state/index';
 import type { BorgMetrics } from './metrics';
 import type { UsageBook } from './usage_book';
@@ -102,11 +103,10 @@ function specView(s: TaskSpec): TaskSpecView {
 function restartPolicyText(rp: RestartPolicy | undefined): string {
   const kind = rp === undefined || rp.kind === RestartPolicy_Kind.KIND_UNSPECIFIED ? RestartPolicy_Kind.ON_FAILURE : rp.kind;
   if (kind === RestartPolicy_Kind.NEVER) return 'NEVER';
-  const initial = rp?.backoffInitialMs || RESTART_BACKOFF_INITIAL_MS_DEFAULT;
-  const max = Math.max(initial, rp?.backoffMaxMs || RESTART_BACKOFF_MAX_MS_DEFAULT);
+  const t = restartTiming(rp);
   const limit = rp !== undefined && rp.maxRestarts > 0 ? `at most ${rp.maxRestarts} restarts in a row` : 'no restart limit';
   const name = RestartPolicy_Kind[kind] ?? String(kind);
-  return `${name}, ${limit}, back-off ${formatDurationMs(initial)} doubling to ${formatDurationMs(max)}, a ${formatDurationMs(rp?.resetAfterMs || RESTART_RESET_AFTER_MS_DEFAULT)} run forgives earlier failures`;
+  return `${name}, ${limit}, back-off ${formatDurationMs(t.backoffInitialMs)} doubling to ${formatDurationMs(t.backoffMaxMs)}, a ${formatDurationMs(t.resetAfterMs)} run forgives earlier failures`;
 }
 
 function eventRow(e: TaskEvent): EventRow {
