@@ -19,6 +19,7 @@ import { formatBallot, judgeBallot } from './ballot';
 import { reclaim, peakWindowMs, UsageWindow } from './reclaim';
 import { cpuPlan, memoryEvictions, type PressureTask } from './pressure';
 import { afterExit, forgives, type ExitInfo } from './restart_policy';
+import { sameRunSpec } from '../model/task_spec';
 import { healthStep, probeHttp } from './health';
 import { decodeStatus, detectIsolation, ignoresAsNamespaceInit, Launcher, procStat, processAlive, resolveCommand, runDelayNs, sandboxRoot, DEFAULT_PATH, type Isolation, type LaunchEvent } from './runtime';
 import { keepEndedLogs, logPath, pruneEndedLogs, rotateIfLarge, tailLog } from './logs';
@@ -562,6 +563,10 @@ export class Borglet {
   }
 
   private adopt(r: Rec, v: ValidTask): void {
+    // A running task's new health check applies from its next probe, counting failures afresh; none means healthy.
+    if (r.valid !== null && JSON.stringify(r.valid.health) !== JSON.stringify(v.health)) {
+      r.health = { failures: 0, healthy: v.health === null || r.health.healthy, nextMs: this.clock.nowMs() + (v.health?.intervalMs ?? 0), probing: r.health.probing };
+    }
     r.valid = v;
     r.specVersion = v.specVersion;
     r.priority = v.priority;
@@ -1022,8 +1027,11 @@ export class Borglet {
   }
 }
 
-/** sameRun: two versions of a task that one process serves alike: the same spec (program, resources, policies) and ports. */
+/**
+ * sameRun: two versions of a task that one process serves: the same ports, and specs that differ at most in what a
+ * run takes in place (model/task_spec: restart policy, health check, kill grace, constraints), as the master decides.
+ */
 function sameRun(a: ValidTask, b: ValidTask): boolean {
   if (a.ports.length !== b.ports.length || a.ports.some((p, i) => p !== b.ports[i])) return false;
-  return Buffer.from(TaskSpec.encode(a.spec).finish()).equals(Buffer.from(TaskSpec.encode(b.spec).finish()));
+  return sameRunSpec(a.spec, b.spec);
 }

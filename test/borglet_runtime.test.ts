@@ -199,6 +199,17 @@ test('update: a new version with the same spec (a priority change) keeps the pro
   await new Promise((r) => setTimeout(r, 300));
   assert.ok(alive(p1));
   assert.equal(find(await c.poll(ballot, [v2]), v2.taskId).pid, p1);
+  // A new restart policy, kill grace and constraints (B15 §2.3: the master decides the machine still meets them)
+  // are taken in place too, and the new policy governs the run from then on: under NEVER a killed run stays dead.
+  const v3 = { ...v2, specVersion: 3, spec: spec('/bin/sh', ['-c', 'exec sleep 100'], { killGraceMs: 1000, constraints: [{ key: 'os', op: 1, values: ['linux'] }], restartPolicy: { kind: RestartPolicy_Kind.NEVER, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0, resetAfterMs: 0 } }) };
+  const s3 = find(await c.poll(ballot, [v3]), v3.taskId);
+  assert.deepEqual([s3.specVersion, s3.pid], [3, p1], 'the same process runs on under version 3');
+  process.kill(p1, 'SIGKILL');
+  const dead = await waitFor('the killed run to end', async () => {
+    const x = find(await c.poll(ballot, [v3]), v3.taskId);
+    return x.state === TaskState.DEAD ? x : undefined;
+  });
+  assert.deepEqual([dead.restarts, dead.lastEvent], [0, EventType.FAIL], 'not restarted: the policy is NEVER now');
   await c.poll(ballot, []);
 });
 

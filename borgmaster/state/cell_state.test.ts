@@ -319,6 +319,38 @@ test('rolling update: at most max_tasks_down tasks down at once; priority-only c
   assert.equal(job.running, 3);
 });
 
+test('update in place: a new restart policy, health check or kill grace, or constraints the machine meets, restart nothing (B15 §2.3)', () => {
+  const r = new Replica();
+  r.ok(bodies.registerMachine(machine('m0', {}, { attributes: { os: 'linux', zone: 'a' } })));
+  r.ok(bodies.registerMachine(machine('m1', {}, { attributes: { os: 'linux', zone: 'b' } })));
+  r.ok(bodies.setQuota('alice', PriorityBand.PRODUCTION, { cpuMillis: 8000, ramBytes: 32 * GiB, diskBytes: 200 * GiB, ports: 200 }));
+  const base = { name: 'svc', taskCount: 2, updatePolicy: { maxTasksDown: 2 } };
+  const requirements = { cpuMillis: 100, ramBytes: 64 * MiB, diskBytes: 0, ports: 1 };
+  r.ok(bodies.createJob(jobSpec({ ...base, task: { requirements } })));
+  r.ok(bodies.transitions([{ taskId: 'test/alice/svc/0', machine: 'm0' }, { taskId: 'test/alice/svc/1', machine: 'm1' }]));
+  const job = r.state.getJob('alice', 'svc');
+  assert.ok(job);
+  const update = (task: JobSpecInput['task']) => {
+    const res = r.ok(bodies.updateJob(jobSpec({ ...base, task: { requirements, ...task } })));
+    return { restarted: res.restartedTaskIds, states: job.tasks.map((t) => `${TaskState[t.state]}@${t.machine?.name ?? '-'} v${t.specVersion}`) };
+  };
+  const supervision = {
+    restartPolicy: { kind: 1, maxRestarts: 5, backoffInitialMs: 500, backoffMaxMs: 5000, resetAfterMs: 60_000 },
+    healthCheck: { httpPath: '/healthz', portIndex: 0, intervalMs: 1000, timeoutMs: 500, failuresBeforeRestart: 3 },
+    killGraceMs: 3000,
+  };
+  assert.deepEqual(update(supervision), { restarted: [], states: ['RUNNING@m0 v2', 'RUNNING@m1 v2'] });
+  assert.match(r.state.events.toArray().at(-1)?.message ?? '', /updated in place to version 2/);
+  // Constraints both machines meet: in place. Constraints only m0 meets: m1's task is rolled (and rescheduled).
+  const linux = [{ key: 'os', op: 1, values: ['linux'] }];
+  assert.deepEqual(update({ ...supervision, constraints: linux }), { restarted: [], states: ['RUNNING@m0 v3', 'RUNNING@m1 v3'] });
+  const zoneA = [{ key: 'zone', op: 1, values: ['a'] }];
+  assert.deepEqual(update({ ...supervision, constraints: zoneA }), { restarted: ['test/alice/svc/1'], states: ['RUNNING@m0 v4', 'PENDING@- v4'] });
+  // A new binary restarts every running task.
+  r.ok(bodies.transitions([{ taskId: 'test/alice/svc/1', machine: 'm0' }]));
+  assert.deepEqual(update({ ...supervision, constraints: zoneA, args: ['new'] }).restarted, ['test/alice/svc/0', 'test/alice/svc/1']);
+});
+
 test('idempotency: a duplicate request id is applied once; reuse for another request is refused', () => {
   const r = cell(1);
   const first = r.ok(bodies.createJob(jobSpec({ taskCount: 2 })), { requestId: 'req-1', caller: 'alice' });

@@ -41,6 +41,7 @@ import {
 } from '../../cells/limits';
 import { EventLog } from './event_log';
 import { backoffAfter, restartTiming } from '../../model/restart';
+import { sameRunSpec } from '../../model/task_spec';
 import { RequestCache, fingerprint, requestKey } from './request_cache';
 import {
   NO_PORTS,
@@ -56,7 +57,7 @@ import {
   type TaskRec,
 } from './records';
 import { addUsage, bandKey, describeQuota, isProdBand, isUnlimited, jobDemand, quotaShortfall, subUsage, zeroUsage, type Usage } from './quota';
-import { allocatePorts, charge, checkPlacement } from './placement';
+import { allocatePorts, charge, checkPlacement, unmetConstraint } from './placement';
 import { quantiseReservation } from './reservation';
 import {
   QUOTA_BANDS,
@@ -130,11 +131,12 @@ export function errorResult(e: BorgError): CommandResult {
   });
 }
 
-function taskSpecEqual(a: TaskSpec, b: TaskSpec): boolean {
-  if (a === b) return true;
-  const x = TaskSpec.encode(a).finish();
-  const y = TaskSpec.encode(b).finish();
-  return x.length === y.length && Buffer.from(x.buffer, x.byteOffset, x.length).equals(Buffer.from(y.buffer, y.byteOffset, y.length));
+/**
+ * updatesInPlace: a running task moves to spec `next` without a restart: one run serves both (model/task_spec) and
+ * its machine meets the new constraints.
+ */
+function updatesInPlace(task: TaskRec, next: TaskSpec): boolean {
+  return sameRunSpec(task.spec, next) && (task.machine === undefined || unmetConstraint(next.constraints, task.machine.attributes) === undefined);
 }
 
 function jobSpecBytes(s: JobSpec): Buffer {
@@ -436,7 +438,7 @@ export class CellState {
     const n = Math.min(spec.taskCount, job.tasks.length);
     for (let i = 0; i < n; i++) {
       const task = job.tasks[i] as TaskRec;
-      if (task.state === TaskState.RUNNING && !taskSpecEqual(task.spec, effectiveTaskSpec(probe, i))) {
+      if (task.state === TaskState.RUNNING && !updatesInPlace(task, effectiveTaskSpec(probe, i))) {
         restartedCount++;
         if (restarted.length < LIST_PAGE_SIZE_DEFAULT) restarted.push(task.id);
       }
@@ -472,12 +474,12 @@ export class CellState {
       const task = job.tasks.pop() as TaskRec;
       this.deleteTask(task, t, idx, ch, `job ${job.id} scaled down to ${p.spec.taskCount}`);
     }
-    // Tasks whose effective spec is unchanged (priority-only changes among them) are updated in place and never
-    // restart; pending tasks take the new spec at once; running ones wait for the rollout.
+    // Running tasks that one run serves at both versions (a priority, restart policy, health check or kill grace
+    // change, or constraints their machine still meets) are updated in place and never restart; pending tasks
+    // take the new spec at once; the other running ones wait for the rollout.
     for (const task of job.tasks) {
       const next = effectiveTaskSpec(v, task.index);
-      const same = taskSpecEqual(task.spec, next);
-      if (same || task.state !== TaskState.RUNNING) {
+      if (task.state !== TaskState.RUNNING || updatesInPlace(task, next)) {
         this.setVersion(task, v);
         if (task.state === TaskState.PENDING) this.moveState(task, EventType.UPDATE_PENDING, t, idx, ch, `updated to version ${v.version}`);
         else if (task.state === TaskState.RUNNING) this.moveState(task, EventType.UPDATE_RUNNING, t, idx, ch, `updated in place to version ${v.version}`);

@@ -40,7 +40,8 @@ defineCommand(
     description: `For every job in FILE: asks the master for the diff between the job's current and new desired state
 (nothing changes yet) and prints it with the tasks that would restart; then, unless --dry-run, applies the update
 and shows the rolling update's progress (tasks restart at most max_tasks_down at a time) until every task runs
-the new spec. Priority-only changes restart nothing.`,
+the new spec. Changes a running task takes in place restart nothing (B15 §2.3): priority, restart policy, health
+check, kill grace, and constraints its machine still meets.`,
     examples: ['borg update examples/web.bcl --dry-run', 'borg update examples/web.bcl', 'borg update examples/web.bcl --no-wait --json'],
     flags,
     async run({ flags: f, positionals }) {
