@@ -576,6 +576,12 @@ export class CellSnapshot {
     return this.taskSlotOf.has(taskId);
   }
 
+  /** placedTask returns a placed task as the snapshot charges it (its priority and limits), or undefined. */
+  placedTask(taskId: number): SchedTask | undefined {
+    const t = this.taskSlotOf.get(taskId);
+    return t === undefined ? undefined : this.tTask[t];
+  }
+
   /** machineOfTask returns the machine id a placed task runs on. */
   machineOfTask(taskId: number): number {
     const t = this.taskSlotOf.get(taskId);

@@ -59,6 +59,19 @@ test('a snapshot fills the cache; deltas queue, place, hold and forget tasks', (
   assert.equal(c.logIndex, 9);
 });
 
+test('a running task updated in place to a new priority is placed again as it is now', () => {
+  const c = new CachedCell();
+  c.apply(ev({ snapshot: true, snapshotPart: 0, snapshotLast: true, logIndex: 5, jobs: [job], machines: [m0], tasks: [task(0, { state: TaskState.RUNNING, machine: 'm0', priority: 100 })] }));
+  const t0 = c.tasks.id('c/alice/web/0');
+  assert.equal(c.snap.placedTask(t0)?.priority, 100);
+  // Batch -> prod in place: the same machine, a new spec version; the cache's task now has priority 250, so no
+  // candidate will plan to preempt it (the master would refuse such a plan).
+  c.apply(ev({ logIndex: 6, jobs: [{ ...job, spec: { ...job.spec!, priority: 250 }, specVersion: 2 }], tasks: [task(0, { state: TaskState.RUNNING, machine: 'm0', priority: 250, specVersion: 2 })] }));
+  assert.equal(c.snap.placedTask(t0)?.priority, 250);
+  assert.equal(c.snap.machineOfTask(t0), c.machines.id('m0'));
+  assert.equal(c.snap.placedTasks(), 1);
+});
+
 test('arrivals count the tasks that join the queue, not updates of tasks already in it', () => {
   const c = new CachedCell();
   c.apply(ev({ snapshot: true, snapshotPart: 0, snapshotLast: true, jobs: [job], machines: [m0, m1], tasks: [task(0)] }));

@@ -110,6 +110,7 @@ export class CachedCell {
   private applyTask(t: Task): void {
     const id = this.tasks.id(t.id);
     this.protoTasks.set(id, t);
+    const versionBefore = this.specVersion.get(id);
     this.specVersion.set(id, t.specVersion);
     const job = this.jobs.get(jobKeyOf(t.id));
     switch (t.state) {
@@ -132,7 +133,9 @@ export class CachedCell {
         if (mid === undefined || !job || !this.snap.hasMachine(mid)) return;
         const reservation = reservationFromProto(t);
         if (this.snap.isPlaced(id)) {
-          if (this.snap.machineOfTask(id) !== mid) this.snap.removeTask(id);
+          // Moved, or updated in place to another spec version (a new priority, which decides who may preempt
+          // it and what a candidate is charged for it): placed again as it is now.
+          if (this.snap.machineOfTask(id) !== mid || versionBefore !== t.specVersion) this.snap.removeTask(id);
           else {
             const placed = this.reservations.get(id);
             if (placed === undefined || !equal(placed, reservation)) {
