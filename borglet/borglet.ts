@@ -9,11 +9,11 @@ import { BorgError, InvalidArgument, NotFound } from '../model/errors';
 import { systemClock, type Clock } from '../model/clock';
 import { isProd } from '../model/priority';
 import { EventType, TaskState } from '../model/task_state';
-import { resources, sum, type Resources } from '../model/resources';
+import { equal, formatBytes, formatCores, resources, sum, type Resources } from '../model/resources';
 import type { ReclamationConfig } from '../cells/config';
 import { BORGLET_DEAD_TASKS_MAX, BORGLET_ENDED_TASK_LOGS_MAX, BORGLET_SAMPLE_INTERVAL_MS_DEFAULT, MAX_MACHINE_PORTS, MAX_TASKS_PER_MACHINE, TASK_PIDS_MAX } from '../cells/limits';
 import { TaskSpec, type Ballot, type BorgletLogsRequest, type BorgletLogsResponse, type DesiredTask, type PollRequest, type PollResponse, type TaskStatus } from '../proto/index';
-import { CGROUP_NAME_PATTERN, detectCgroupDriver, sharesFromCpuMillis, type CgroupDriver, type DriverPreference } from './cgroups/index';
+import { CGROUP_NAME_PATTERN, detectCgroupDriver, sharesFromCpuMillis, type CgroupDriver, type DriverPreference, type TaskCgroupLimits } from './cgroups/index';
 import { validateDesiredTask, groupName, type ValidTask } from './spec';
 import { formatBallot, judgeBallot } from './ballot';
 import { reclaim, peakWindowMs, UsageWindow } from './reclaim';
@@ -414,13 +414,7 @@ export class Borglet {
     }
     try {
       this.driver.create(group);
-      this.driver.setLimits(group, {
-        memoryBytes: v.limit.ramBytes,
-        // Latency-sensitive prod gets double weight, so it wins CPU contention before throttling even starts.
-        cpuShares: sharesFromCpuMillis(v.limit.cpuMillis * (v.spec.latencySensitive && isProd(v.priority) ? 2 : 1)),
-        cpuQuotaMillis: null,
-        pidsMax: TASK_PIDS_MAX,
-      });
+      this.driver.setLimits(group, cgroupLimits(v, null));
       r.oomBaseline = this.driver.usage(group).oomKills;
       rmSync(this.statusFile(r), { force: true });
       const runId = r.runId;
@@ -560,6 +554,24 @@ export class Borglet {
       this.forgetFiles(r);
     }
     this.dirty = true;
+  }
+
+  /**
+   * resize sets the cgroup of r's run to the limits of version v when they changed (cpu, ram, latency sensitivity),
+   * keeping any throttling quota; the reservation starts over at the new limit, as for a new run. Returns why the
+   * kernel refused (v1 refuses a memory limit below what the group uses), or undefined.
+   */
+  private resize(r: Rec, v: ValidTask): string | undefined {
+    const old = r.valid;
+    if (old === null || (equal(old.limit, v.limit) && cgroupLimits(old, null).cpuShares === cgroupLimits(v, null).cpuShares)) return undefined;
+    try {
+      this.driver.setLimits(groupName(r.taskId), cgroupLimits(v, r.cpuQuotaMillis));
+    } catch (e: unknown) {
+      return errMessage(e);
+    }
+    r.reservation = { ...v.limit };
+    this.log(`${r.taskId} resized in place to ${formatCores(v.limit.cpuMillis)} cores, ${formatBytes(v.limit.ramBytes)} ram`);
+    return undefined;
   }
 
   private adopt(r: Rec, v: ValidTask): void {
@@ -705,10 +717,13 @@ export class Borglet {
         starts.push(this.startRun(r));
       } else if (existing.specVersion !== v.specVersion || existing.valid === null) {
         if ((existing.phase === 'running' || existing.phase === 'starting') && existing.next === null && existing.valid !== null && sameRun(existing.valid, v)) {
-          // A new version with the same program, resources and ports (a priority change among them): the run
-          // carries on under it; B15 §2.3 updates that need no restart never restart.
-          this.adopt(existing, v);
-          this.dirty = true;
+          // A new version one run serves (a new priority, policy or limits; model/task_spec): the run carries on
+          // under it (B15 §2.3), its cgroup resized; a limit the kernel refuses (ram below the task's use) restarts it.
+          const refused = this.resize(existing, v);
+          if (refused === undefined) {
+            this.adopt(existing, v);
+            this.dirty = true;
+          } else this.stopRun(existing, EventType.UPDATE_RUNNING, `restarting at spec version ${v.specVersion}: its cgroup could not be resized (${refused})`, { next: v, forget: false });
         } else if (existing.phase === 'dead') {
           this.adopt(existing, v);
           existing.restarts = 0;
@@ -1027,9 +1042,19 @@ export class Borglet {
   }
 }
 
+/** cgroupLimits: what a run of task v is limited to; latency-sensitive prod gets double cpu weight, so it wins CPU contention before throttling even starts. */
+function cgroupLimits(v: ValidTask, cpuQuotaMillis: number | null): TaskCgroupLimits {
+  return {
+    memoryBytes: v.limit.ramBytes,
+    cpuShares: sharesFromCpuMillis(v.limit.cpuMillis * (v.spec.latencySensitive && isProd(v.priority) ? 2 : 1)),
+    cpuQuotaMillis,
+    pidsMax: TASK_PIDS_MAX,
+  };
+}
+
 /**
  * sameRun: two versions of a task that one process serves: the same ports, and specs that differ at most in what a
- * run takes in place (model/task_spec: restart policy, health check, kill grace, constraints), as the master decides.
+ * run takes in place (model/task_spec: restart policy, health check, kill grace, limits, constraints), as the master decides.
  */
 function sameRun(a: ValidTask, b: ValidTask): boolean {
   if (a.ports.length !== b.ports.length || a.ports.some((p, i) => p !== b.ports[i])) return false;

@@ -16,7 +16,7 @@ const base: TaskSpec = {
   killGraceMs: 0,
 };
 
-test('sameRunSpec: supervision and placement fields are taken in place; the program, its environment and resources need a new run', () => {
+test('sameRunSpec: supervision, limits and placement fields are taken in place; the program, its environment and ports need a new run', () => {
   const rows: [string, Partial<TaskSpec>, boolean][] = [
     ['nothing changed', {}, true],
     ['restart policy', { restartPolicy: { kind: RestartPolicy_Kind.ALWAYS, maxRestarts: 3, backoffInitialMs: 100, backoffMaxMs: 1000, resetAfterMs: 60_000 } }, true],
@@ -27,8 +27,9 @@ test('sameRunSpec: supervision and placement fields are taken in place; the prog
     ['args', { args: ['--port', '8080'] }, false],
     ['env', { env: { MODE: 'canary' } }, false],
     ['working dir', { workingDir: '/srv' }, false],
-    ['resources', { requirements: { cpuMillis: 600, ramBytes: 256 << 20, diskBytes: 0, ports: 1 } }, false],
-    ['latency sensitivity (the cgroup cpu shares)', { latencySensitive: true }, false],
+    ['cpu, ram and disk (the cgroup limits)', { requirements: { cpuMillis: 600, ramBytes: 512 << 20, diskBytes: 1 << 30, ports: 1 } }, true],
+    ['latency sensitivity (the cgroup cpu shares)', { latencySensitive: true }, true],
+    ['the number of ports (assigned at placement)', { requirements: { cpuMillis: 500, ramBytes: 256 << 20, diskBytes: 0, ports: 2 } }, false],
   ];
   for (const [name, change, same] of rows) assert.equal(sameRunSpec(base, { ...base, ...change }), same, name);
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RestartPolicy_Kind, TaskState, EventType } from '../proto/index';
-import { detectCgroupDriver } from '../borglet/cgroups/index';
+import { detectCgroupDriver, sharesFromCpuMillis } from '../borglet/cgroups/index';
 import { TestMachine, PollClient, spec, task, find, waitFor, alive, MiB, type Daemon } from './borglet_support';
 
 const m = new TestMachine('runtime');
@@ -204,12 +204,42 @@ test('update: a new version with the same spec (a priority change) keeps the pro
   const v3 = { ...v2, specVersion: 3, spec: spec('/bin/sh', ['-c', 'exec sleep 100'], { killGraceMs: 1000, constraints: [{ key: 'os', op: 1, values: ['linux'] }], restartPolicy: { kind: RestartPolicy_Kind.NEVER, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0, resetAfterMs: 0 } }) };
   const s3 = find(await c.poll(ballot, [v3]), v3.taskId);
   assert.deepEqual([s3.specVersion, s3.pid], [3, p1], 'the same process runs on under version 3');
+  // New limits are taken in place as well: the run's cgroup is resized, and its reservation starts at the new limit.
+  const group = `/borg/${m.name}/test.u.job.7`;
+  const shares = () => Number(readFileSync(`/sys/fs/cgroup/cpu${group}/cpu.shares`, 'utf8'));
+  const v4 = { ...v3, specVersion: 4, spec: { ...v3.spec, requirements: { cpuMillis: 300, ramBytes: 48 * MiB, diskBytes: 0, ports: 0 } } };
+  const s4 = find(await c.poll(ballot, [v4]), v4.taskId);
+  assert.deepEqual([s4.specVersion, s4.pid, s4.reservation?.ramBytes], [4, p1, 48 * MiB], 'the same process runs on under version 4');
+  assert.equal(readFileSync(`/sys/fs/cgroup/memory${group}/memory.limit_in_bytes`, 'utf8').trim(), String(48 * MiB));
+  assert.equal(shares(), sharesFromCpuMillis(300), 'cpu weight follows the cpu limit');
   process.kill(p1, 'SIGKILL');
   const dead = await waitFor('the killed run to end', async () => {
-    const x = find(await c.poll(ballot, [v3]), v3.taskId);
+    const x = find(await c.poll(ballot, [v4]), v4.taskId);
     return x.state === TaskState.DEAD ? x : undefined;
   });
   assert.deepEqual([dead.restarts, dead.lastEvent], [0, EventType.FAIL], 'not restarted: the policy is NEVER now');
+  await c.poll(ballot, []);
+});
+
+test('update: a ram limit the kernel refuses in place (below the task\'s use) restarts the run under it', async () => {
+  const hold = spec('/bin/sh', ['-c', 'x=$(head -c 30000000 /dev/zero | tr "\\0" a); echo held; sleep 600'], { ramBytes: 128 * MiB });
+  const v1 = task(19, hold);
+  const p1 = await waitFor('the task to hold its memory', async () => {
+    const x = find(await c.poll(ballot, [v1]), v1.taskId);
+    return x.state === TaskState.RUNNING && (await c.logs(v1.taskId)).data.toString().includes('held') ? x.pid : undefined;
+  });
+  const v2 = { ...v1, specVersion: 2, spec: { ...hold, requirements: { cpuMillis: 100, ramBytes: 8 * MiB, diskBytes: 0, ports: 0 } } };
+  const s = await waitFor('the run to be replaced under the new limit', async () => {
+    const x = find(await c.poll(ballot, [v2]), v2.taskId);
+    return x.specVersion === 2 && x.pid !== p1 && !alive(p1) ? x : undefined;
+  });
+  assert.ok(s.pid > 0 || s.state === TaskState.DEAD);
+  // The new run is held to 8MiB: it cannot build its 30MB string, and the kernel kills it (policy NEVER: dead).
+  const dead = await waitFor('the new run to be OOM-killed', async () => {
+    const x = find(await c.poll(ballot, [v2]), v2.taskId);
+    return x.state === TaskState.DEAD ? x : undefined;
+  });
+  assert.equal(dead.oomKilled, true, dead.message);
   await c.poll(ballot, []);
 });
 

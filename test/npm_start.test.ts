@@ -186,16 +186,23 @@ job picky = {
   });
   assert.match(logs, /hello from sleeper/);
 
-  // update in place (B15 §2.3): a new restart policy and kill grace restart nothing, on the master (0 tasks down, the
-  // same start time) and on the Borglet (the same process: one "hello" in the log several polls later).
+  // update in place (B15 §2.3): a new restart policy, kill grace and limits restart nothing, on the master (0 tasks
+  // down, the same start time) and on the Borglet (the same process: one "hello" in the log several polls later).
   const before = JSON.parse((await borg('tasks', 'sleeper', '--json')).stdout) as { startTimeMs: number; machine: string }[];
-  writeFileSync(file, readFileSync(file, 'utf8').replace('  env = { HOSTILE', '  restart_policy = { kind = "always", reset_after = 1h }\n  kill_grace = 2s\n  env = { HOSTILE'));
+  const sleeperLimits = 'MODE = "alpha" }\n  requirements = { cpu = 50m, ram = 32MiB }';
+  assert.ok(readFileSync(file, 'utf8').includes(sleeperLimits));
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8')
+      .replace('  env = { HOSTILE', '  restart_policy = { kind = "always", reset_after = 1h }\n  kill_grace = 2s\n  env = { HOSTILE')
+      .replace(sleeperLimits, 'MODE = "alpha" }\n  requirements = { cpu = 60m, ram = 40MiB }'),
+  );
   const inPlace = await borg('update', file, '--no-wait');
   assert.equal(inPlace.code, 0, inPlace.stderr);
   assert.match(inPlace.stdout, /local\/ubar\/sleeper: version 1 -> 2 \(task spec changed; 0 task\(s\) restart\)/);
   await new Promise((r) => setTimeout(r, 3_500));
-  const after = JSON.parse((await borg('tasks', 'sleeper', '--json')).stdout) as { state: string; specVersion: number; startTimeMs: number; machine: string }[];
-  assert.deepEqual(after.map((x) => [x.state, x.specVersion, x.startTimeMs, x.machine]), [['RUNNING', 2, before[0]?.startTimeMs, before[0]?.machine]]);
+  const after = JSON.parse((await borg('tasks', 'sleeper', '--json')).stdout) as { state: string; specVersion: number; startTimeMs: number; machine: string; limit: { ramBytes: number } }[];
+  assert.deepEqual(after.map((x) => [x.state, x.specVersion, x.startTimeMs, x.machine, x.limit.ramBytes]), [['RUNNING', 2, before[0]?.startTimeMs, before[0]?.machine, 40 * 1024 * 1024]]);
   assert.equal((await borg('logs', 'sleeper/0')).stdout.split('hello from sleeper').length - 1, 1, 'the Borglet kept the run');
 
   // logs of a task that finished: the example batch stage's output, kept by the Borglet it ran on.

@@ -319,7 +319,7 @@ test('rolling update: at most max_tasks_down tasks down at once; priority-only c
   assert.equal(job.running, 3);
 });
 
-test('update in place: a new restart policy, health check or kill grace, or constraints the machine meets, restart nothing (B15 §2.3)', () => {
+test('update in place: a new restart policy, health check, kill grace, limits the machine holds, or constraints it meets, restart nothing (B15 §2.3)', () => {
   const r = new Replica();
   r.ok(bodies.registerMachine(machine('m0', {}, { attributes: { os: 'linux', zone: 'a' } })));
   r.ok(bodies.registerMachine(machine('m1', {}, { attributes: { os: 'linux', zone: 'b' } })));
@@ -346,9 +346,24 @@ test('update in place: a new restart policy, health check or kill grace, or cons
   assert.deepEqual(update({ ...supervision, constraints: linux }), { restarted: [], states: ['RUNNING@m0 v3', 'RUNNING@m1 v3'] });
   const zoneA = [{ key: 'zone', op: 1, values: ['a'] }];
   assert.deepEqual(update({ ...supervision, constraints: zoneA }), { restarted: ['test/alice/svc/1'], states: ['RUNNING@m0 v4', 'PENDING@- v4'] });
-  // A new binary restarts every running task.
   r.ok(bodies.transitions([{ taskId: 'test/alice/svc/1', machine: 'm0' }]));
-  assert.deepEqual(update({ ...supervision, constraints: zoneA, args: ['new'] }).restarted, ['test/alice/svc/0', 'test/alice/svc/1']);
+  // New limits that still fit the machine (4 cores, 16GiB): resized in place, the machine charged the new limits.
+  const m0 = r.state.machines.get('m0');
+  assert.ok(m0);
+  const generation = m0.generation;
+  const bigger = { cpuMillis: 1500, ramBytes: 6 * GiB, diskBytes: 0, ports: 1 };
+  assert.deepEqual(update({ ...supervision, constraints: zoneA, requirements: bigger }), { restarted: [], states: ['RUNNING@m0 v5', 'RUNNING@m0 v5'] });
+  assert.deepEqual([m0.prodLimit.cpuMillis, m0.prodLimit.ramBytes, m0.allocatedLimit.cpuMillis], [3000, 12 * GiB, 3000]);
+  assert.ok(m0.generation > generation, 'the scheduler sees the machine changed');
+  // Limits the machine holds for one of them, not both: the first is resized in place, the second rolled (placed
+  // again where it fits). The preview says so too, counting the first's growth against the second.
+  const tight = { ...supervision, constraints: zoneA, requirements: { ...bigger, cpuMillis: 2500 } };
+  assert.deepEqual(r.state.previewUpdate(jobSpec({ ...base, task: tight })).restartedTaskIds, ['test/alice/svc/1']);
+  assert.deepEqual(update(tight), { restarted: ['test/alice/svc/1'], states: ['RUNNING@m0 v6', 'PENDING@- v6'] });
+  assert.deepEqual([m0.prodLimit.cpuMillis, m0.tasks.size], [2500, 1]);
+  r.ok(bodies.transitions([{ taskId: 'test/alice/svc/1', machine: 'm0' }]));
+  // A new binary restarts every running task.
+  assert.deepEqual(update({ ...tight, args: ['new'] }).restarted, ['test/alice/svc/0']);
 });
 
 test('idempotency: a duplicate request id is applied once; reuse for another request is refused', () => {

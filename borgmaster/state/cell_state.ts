@@ -7,7 +7,7 @@ import { assert } from '../../model/assert';
 import { AlreadyExists, BorgError, InvalidArgument, NotFound, QuotaExceeded } from '../../model/errors';
 import { formatJobId, validateMachineName, validateName, type TaskId } from '../../model/ids';
 import { bandOf, bandName, isProd } from '../../model/priority';
-import { equal, formatResources, validateResources, type Resources } from '../../model/resources';
+import { equal, formatResources, RESOURCE_DIMENSIONS, validateResources, type Resources } from '../../model/resources';
 import { transition } from '../../model/task_state';
 import {
   Command,
@@ -57,7 +57,7 @@ import {
   type TaskRec,
 } from './records';
 import { addUsage, bandKey, describeQuota, isProdBand, isUnlimited, jobDemand, quotaShortfall, subUsage, zeroUsage, type Usage } from './quota';
-import { allocatePorts, charge, checkPlacement, unmetConstraint } from './placement';
+import { allocatePorts, charge, checkPlacement, fitsResized, resizeDelta, unmetConstraint } from './placement';
 import { quantiseReservation } from './reservation';
 import {
   QUOTA_BANDS,
@@ -132,11 +132,13 @@ export function errorResult(e: BorgError): CommandResult {
 }
 
 /**
- * updatesInPlace: a running task moves to spec `next` without a restart: one run serves both (model/task_spec) and
- * its machine meets the new constraints.
+ * updatesInPlace: a running task moves to spec `next` without a restart: one run serves both (model/task_spec), its
+ * machine meets the new constraints and fits its new limits.
  */
-function updatesInPlace(task: TaskRec, next: TaskSpec): boolean {
-  return sameRunSpec(task.spec, next) && (task.machine === undefined || unmetConstraint(next.constraints, task.machine.attributes) === undefined);
+function updatesInPlace(task: TaskRec, next: TaskSpec, grown?: Resources): boolean {
+  if (!sameRunSpec(task.spec, next)) return false;
+  const m = task.machine;
+  return m === undefined || (unmetConstraint(next.constraints, m.attributes) === undefined && fitsResized(task, next.requirements ?? limitOf(task), grown));
 }
 
 function jobSpecBytes(s: JobSpec): Buffer {
@@ -435,13 +437,24 @@ export class CellState {
     const probe = newSpecVersion(job.current.version + 1, spec);
     const restarted: string[] = [];
     let restartedCount = 0;
+    // As the update will, in task order: a task resized in place counts against the next on its machine.
+    const grown = new Map<MachineRec, Resources>();
     const n = Math.min(spec.taskCount, job.tasks.length);
     for (let i = 0; i < n; i++) {
       const task = job.tasks[i] as TaskRec;
-      if (task.state === TaskState.RUNNING && !updatesInPlace(task, effectiveTaskSpec(probe, i))) {
-        restartedCount++;
-        if (restarted.length < LIST_PAGE_SIZE_DEFAULT) restarted.push(task.id);
+      if (task.state !== TaskState.RUNNING) continue;
+      const next = effectiveTaskSpec(probe, i);
+      const m = task.machine;
+      if (updatesInPlace(task, next, m && grown.get(m))) {
+        if (m === undefined || next.requirements === undefined) continue;
+        const delta = resizeDelta(task, next.requirements);
+        const g = grown.get(m) ?? { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 };
+        for (const d of RESOURCE_DIMENSIONS) g[d] += delta[d];
+        grown.set(m, g);
+        continue;
       }
+      restartedCount++;
+      if (restarted.length < LIST_PAGE_SIZE_DEFAULT) restarted.push(task.id);
     }
     return { job, spec, changed: true, restartedTaskIds: restarted, restartedCount, diff: diffSpecs(old, spec, restartedCount) };
   }
@@ -480,6 +493,7 @@ export class CellState {
     for (const task of job.tasks) {
       const next = effectiveTaskSpec(v, task.index);
       if (task.state !== TaskState.RUNNING || updatesInPlace(task, next)) {
+        this.resizeInPlace(task, next, ch);
         this.setVersion(task, v);
         if (task.state === TaskState.PENDING) this.moveState(task, EventType.UPDATE_PENDING, t, idx, ch, `updated to version ${v.version}`);
         else if (task.state === TaskState.RUNNING) this.moveState(task, EventType.UPDATE_RUNNING, t, idx, ch, `updated in place to version ${v.version}`);
@@ -510,6 +524,22 @@ export class CellState {
       job.downCount++;
     }
     this.dropUnusedVersions(job);
+  }
+
+  /**
+   * resizeInPlace moves a placed task's charges on its machine to the limits of spec `next` (checked to fit by
+   * updatesInPlace); its reservation starts over at the new limit, as for a new run (B15 §5.5).
+   */
+  private resizeInPlace(task: TaskRec, next: TaskSpec, ch: Changes): void {
+    const m = task.machine;
+    const limit = next.requirements;
+    if (m === undefined || limit === undefined || equal(limit, limitOf(task))) return;
+    const prod = isProd(priorityOf(task));
+    charge(m, limitOf(task), reservationOf(task), -1, prod);
+    charge(m, limit, limit, 1, prod);
+    task.reservation = undefined;
+    m.generation++;
+    ch.machines.add(m);
   }
 
   private setVersion(task: TaskRec, v: SpecVersion): void {

@@ -117,6 +117,29 @@ export function checkPlacement(
   return { kind: 'fits' };
 }
 
+/**
+ * resizeDelta: what a placed task adds to its machine's charge (prod: the prod limits there; non-prod: the
+ * reservations there) when its limit becomes `limit` (a reservation starts over at the new limit).
+ */
+export function resizeDelta(task: TaskRec, limit: Resources): Resources {
+  const mine = isProd(priorityOf(task)) ? limitOf(task) : reservationOf(task);
+  return { cpuMillis: limit.cpuMillis - mine.cpuMillis, ramBytes: limit.ramBytes - mine.ramBytes, diskBytes: limit.diskBytes - mine.diskBytes, ports: 0 };
+}
+
+/**
+ * fitsResized: a placed task still fits its machine with `limit` instead of its own, after `grown` more is
+ * charged there (other tasks resized before it in the same update).
+ */
+export function fitsResized(task: TaskRec, limit: Resources, grown: Resources = NO_GROWTH): boolean {
+  const machine = task.machine;
+  if (machine === undefined) return true;
+  const charged = isProd(priorityOf(task)) ? machine.prodLimit : machine.allocatedReservation;
+  const delta = resizeDelta(task, limit);
+  return RESOURCE_DIMENSIONS.every((d) => d === 'ports' || charged[d] + grown[d] + delta[d] <= machine.capacity[d]);
+}
+
+const NO_GROWTH: Resources = { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 };
+
 /** allocatePorts picks the lowest free port numbers of the machine, deterministically. */
 export function allocatePorts(machine: MachineRec, count: number): number[] {
   const out: number[] = [];

@@ -41,7 +41,7 @@ defineCommand(
 (nothing changes yet) and prints it with the tasks that would restart; then, unless --dry-run, applies the update
 and shows the rolling update's progress (tasks restart at most max_tasks_down at a time) until every task runs
 the new spec. Changes a running task takes in place restart nothing (B15 §2.3): priority, restart policy, health
-check, kill grace, and constraints its machine still meets.`,
+check, kill grace, latency sensitivity, constraints its machine still meets, and cpu, ram and disk it still holds.`,
     examples: ['borg update examples/web.bcl --dry-run', 'borg update examples/web.bcl', 'borg update examples/web.bcl --no-wait --json'],
     flags,
     async run({ flags: f, positionals }) {
