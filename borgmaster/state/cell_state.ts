@@ -7,7 +7,7 @@ import { assert } from '../../model/assert';
 import { AlreadyExists, BorgError, InvalidArgument, NotFound, QuotaExceeded } from '../../model/errors';
 import { formatJobId, validateMachineName, validateName, type TaskId } from '../../model/ids';
 import { bandOf, bandName, isProd } from '../../model/priority';
-import { equal, formatResources, RESOURCE_DIMENSIONS, validateResources, type Resources } from '../../model/resources';
+import { equal, formatResources, validateResources, type Resources } from '../../model/resources';
 import { transition } from '../../model/task_state';
 import {
   Command,
@@ -57,7 +57,7 @@ import {
   type TaskRec,
 } from './records';
 import { addUsage, bandKey, describeQuota, isProdBand, isUnlimited, jobDemand, quotaShortfall, subUsage, zeroUsage, type Usage } from './quota';
-import { allocatePorts, charge, checkPlacement, fitsResized, resizeDelta, unmetConstraint } from './placement';
+import { allocatePorts, charge, checkPlacement, fitsResized, unmetConstraint, type MachineCharges } from './placement';
 import { quantiseReservation } from './reservation';
 import {
   QUOTA_BANDS,
@@ -135,10 +135,17 @@ export function errorResult(e: BorgError): CommandResult {
  * updatesInPlace: a running task moves to spec `next` without a restart: one run serves both (model/task_spec), its
  * machine meets the new constraints and fits its new limits.
  */
-function updatesInPlace(task: TaskRec, next: TaskSpec, grown?: Resources): boolean {
+function updatesInPlace(task: TaskRec, next: TaskSpec, on: MachineCharges | undefined = task.machine): boolean {
   if (!sameRunSpec(task.spec, next)) return false;
   const m = task.machine;
-  return m === undefined || (unmetConstraint(next.constraints, m.attributes) === undefined && fitsResized(task, next.requirements ?? limitOf(task), grown));
+  return m === undefined || (unmetConstraint(next.constraints, m.attributes) === undefined && fitsResized(task, next.requirements ?? limitOf(task), on));
+}
+
+/** chargeResize moves a placed task's charges in `on` from its own limits to `limit`; its reservation starts over at it. */
+function chargeResize(task: TaskRec, limit: Resources, on: MachineCharges): void {
+  const prod = isProd(priorityOf(task));
+  charge(on, limitOf(task), reservationOf(task), -1, prod);
+  charge(on, limit, limit, 1, prod);
 }
 
 function jobSpecBytes(s: JobSpec): Buffer {
@@ -437,24 +444,23 @@ export class CellState {
     const probe = newSpecVersion(job.current.version + 1, spec);
     const restarted: string[] = [];
     let restartedCount = 0;
-    // As the update will, in task order: a task resized in place counts against the next on its machine.
-    const grown = new Map<MachineRec, Resources>();
+    // As the update will, in task order, on copies of the machines' sums: a resize counts against the next task.
+    const sums = new Map<MachineRec, MachineCharges>();
     const n = Math.min(spec.taskCount, job.tasks.length);
     for (let i = 0; i < n; i++) {
       const task = job.tasks[i] as TaskRec;
       if (task.state !== TaskState.RUNNING) continue;
       const next = effectiveTaskSpec(probe, i);
       const m = task.machine;
-      if (updatesInPlace(task, next, m && grown.get(m))) {
-        if (m === undefined || next.requirements === undefined) continue;
-        const delta = resizeDelta(task, next.requirements);
-        const g = grown.get(m) ?? { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 };
-        for (const d of RESOURCE_DIMENSIONS) g[d] += delta[d];
-        grown.set(m, g);
-        continue;
+      let on: MachineCharges | undefined;
+      if (m !== undefined) {
+        on = sums.get(m) ?? { capacity: m.capacity, allocatedLimit: { ...m.allocatedLimit }, allocatedReservation: { ...m.allocatedReservation }, prodLimit: { ...m.prodLimit } };
+        sums.set(m, on);
       }
-      restartedCount++;
-      if (restarted.length < LIST_PAGE_SIZE_DEFAULT) restarted.push(task.id);
+      if (!updatesInPlace(task, next, on)) {
+        restartedCount++;
+        if (restarted.length < LIST_PAGE_SIZE_DEFAULT) restarted.push(task.id);
+      } else if (on !== undefined && next.requirements !== undefined) chargeResize(task, next.requirements, on);
     }
     return { job, spec, changed: true, restartedTaskIds: restarted, restartedCount, diff: diffSpecs(old, spec, restartedCount) };
   }
@@ -534,9 +540,7 @@ export class CellState {
     const m = task.machine;
     const limit = next.requirements;
     if (m === undefined || limit === undefined || equal(limit, limitOf(task))) return;
-    const prod = isProd(priorityOf(task));
-    charge(m, limitOf(task), reservationOf(task), -1, prod);
-    charge(m, limit, limit, 1, prod);
+    chargeResize(task, limit, m);
     task.reservation = undefined;
     m.generation++;
     ch.machines.add(m);

@@ -117,28 +117,21 @@ export function checkPlacement(
   return { kind: 'fits' };
 }
 
-/**
- * resizeDelta: what a placed task adds to its machine's charge (prod: the prod limits there; non-prod: the
- * reservations there) when its limit becomes `limit` (a reservation starts over at the new limit).
- */
-export function resizeDelta(task: TaskRec, limit: Resources): Resources {
-  const mine = isProd(priorityOf(task)) ? limitOf(task) : reservationOf(task);
-  return { cpuMillis: limit.cpuMillis - mine.cpuMillis, ramBytes: limit.ramBytes - mine.ramBytes, diskBytes: limit.diskBytes - mine.diskBytes, ports: 0 };
-}
+/** MachineCharges: a machine's running sums (charge keeps them), or a copy of them for a preview. */
+export type MachineCharges = Pick<MachineRec, 'capacity' | 'allocatedLimit' | 'allocatedReservation' | 'prodLimit'>;
 
 /**
- * fitsResized: a placed task still fits its machine with `limit` instead of its own, after `grown` more is
- * charged there (other tasks resized before it in the same update).
+ * fitsResized: a placed task still fits its machine (sums `on`, the machine's own by default) with `limit` instead
+ * of its own, without displacing anyone: the reservations of everything there fit the capacity with its new limit
+ * (its reservation starts over at the limit), and for prod the prod limits do too. A resize that would need
+ * evictions is not taken in place: the task is rolled, and the scheduler places it, preempting if it must.
  */
-export function fitsResized(task: TaskRec, limit: Resources, grown: Resources = NO_GROWTH): boolean {
-  const machine = task.machine;
-  if (machine === undefined) return true;
-  const charged = isProd(priorityOf(task)) ? machine.prodLimit : machine.allocatedReservation;
-  const delta = resizeDelta(task, limit);
-  return RESOURCE_DIMENSIONS.every((d) => d === 'ports' || charged[d] + grown[d] + delta[d] <= machine.capacity[d]);
+export function fitsResized(task: TaskRec, limit: Resources, on: MachineCharges | undefined = task.machine): boolean {
+  if (on === undefined) return true;
+  const fits = (charged: Resources, mine: Resources): boolean =>
+    RESOURCE_DIMENSIONS.every((d) => d === 'ports' || charged[d] - mine[d] + limit[d] <= on.capacity[d]);
+  return fits(on.allocatedReservation, reservationOf(task)) && (!isProd(priorityOf(task)) || fits(on.prodLimit, limitOf(task)));
 }
-
-const NO_GROWTH: Resources = { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 };
 
 /** allocatePorts picks the lowest free port numbers of the machine, deterministically. */
 export function allocatePorts(machine: MachineRec, count: number): number[] {
@@ -153,7 +146,7 @@ export function allocatePorts(machine: MachineRec, count: number): number[] {
  * charge adds (sign 1) or removes (sign -1) a task's limit and reservation from its machine's running sums;
  * `prod` says whether the task counts toward prodLimit.
  */
-export function charge(machine: MachineRec, limit: Resources, reservation: Resources, sign: 1 | -1, prod: boolean): void {
+export function charge(machine: MachineCharges, limit: Resources, reservation: Resources, sign: 1 | -1, prod: boolean): void {
   for (const d of RESOURCE_DIMENSIONS) {
     machine.allocatedLimit[d] += sign * limit[d];
     machine.allocatedReservation[d] += sign * reservation[d];
