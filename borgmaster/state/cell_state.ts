@@ -493,9 +493,9 @@ export class CellState {
       const task = job.tasks.pop() as TaskRec;
       this.deleteTask(task, t, idx, ch, `job ${job.id} scaled down to ${p.spec.taskCount}`);
     }
-    // Running tasks that one run serves at both versions (a priority, restart policy, health check or kill grace
-    // change, or constraints their machine still meets) are updated in place and never restart; pending tasks
-    // take the new spec at once; the other running ones wait for the rollout.
+    // Running tasks that one run serves at both versions (a new priority, restart policy, health check or kill
+    // grace, constraints their machine still meets, limits it still holds) are updated in place, resized there,
+    // and never restart; pending tasks take the new spec at once; the other running ones wait for the rollout.
     for (const task of job.tasks) {
       const next = effectiveTaskSpec(v, task.index);
       if (task.state !== TaskState.RUNNING || updatesInPlace(task, next)) {
