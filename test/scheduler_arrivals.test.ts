@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metadata } from '@grpc/grpc-js';
 import { SimCell, simJob, eventually } from '../sim/borglets/sim_cell';
-import { invoke, TaskState } from '../proto/index';
+import { invoke, RestartPolicy_Kind, TaskState } from '../proto/index';
 
 const md = () => new Metadata();
 
@@ -40,4 +40,24 @@ test('new tasks start a scheduling pass without waiting out the pass interval', 
   for (const [job, ms] of [['first', first], ['second', second]] as const) {
     assert.ok(ms < 15_000, `${job} job running ${(ms / 1000).toFixed(1)} s after it was submitted, well inside the 60 s pass interval`);
   }
+
+  // A task that fails goes back to pending in a 500 ms restart back-off: the scheduler holds it and times a pass
+  // for when the back-off ends, rather than leaving it to the next interval pass a minute away; and the master
+  // takes the plan although nothing was applied since the failure (its state's clock stood still there).
+  const crashy = simJob(name, 'crashy', 1);
+  crashy.task = { ...crashy.task!, env: { SIM_DURATION_MS: '300', SIM_EXIT_CODE: '1' }, restartPolicy: { kind: RestartPolicy_Kind.ON_FAILURE, maxRestarts: 0, backoffInitialMs: 500, backoffMaxMs: 500, resetAfterMs: 0 } };
+  const t0 = performance.now();
+  await cell.leader(c, (m) => invoke(m.createJob.bind(m), { requestId: 'arr-crashy', spec: crashy }, md(), 10_000));
+  await eventually(
+    'crashy: placed again after its failure',
+    async () => {
+      const r = await cell.leader(c, (m) => invoke(m.getJob.bind(m), { user: 'ubar', job: 'crashy' }, md(), 5000));
+      return r.tasks[0] !== undefined && r.tasks[0].restarts >= 1 && r.tasks[0].state === TaskState.RUNNING ? true : undefined;
+    },
+    20_000,
+    50,
+  );
+  const crashyMs = performance.now() - t0;
+  t.diagnostic(`submitted, failed, placed again: ${crashyMs.toFixed(0)} ms`);
+  assert.ok(crashyMs < 15_000, `placed again ${(crashyMs / 1000).toFixed(1)} s after it was submitted`);
 });

@@ -371,7 +371,7 @@ export class Master {
   async commitPlan(req: CommitPlanRequest, who: PeerIdentity): Promise<CommitPlanResponse> {
     if (!who.roles.includes('scheduler') && !isAdmin(who, this.options.admins)) throw new PermissionDenied(`CommitPlan needs the scheduler role; ${who.commonName} does not have it`);
     if (!this.log.isLeader()) throw new NotLeader(this.log.leaderAddress());
-    return commitPlan(this.state, this.whyPending, req, (body, requestId) => this.propose(who, requestId, body, () => {}));
+    return commitPlan(this.state, this.whyPending, req, (body, requestId) => this.propose(who, requestId, body, () => {}), this.options.clock.nowMs());
   }
 
   saveCheckpoint(who: PeerIdentity): SaveCheckpointResponse {

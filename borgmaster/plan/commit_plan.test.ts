@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CellState, bodies, command, jobSpec, machine } from '../state/index';
-import { commitPlan, WhyPendingStore, REASON_DUPLICATE_IN_PLAN, type ProposeCommand } from './index';
-import { CommandResult, PriorityBand, TaskState, type Assignment, type CommitPlanRequest } from '../../proto/index';
+import { commitPlan, precheckPlan, WhyPendingStore, REASON_DUPLICATE_IN_PLAN, type ProposeCommand } from './index';
+import { CommandResult, EventType, PriorityBand, TaskState, type Assignment, type CommitPlanRequest } from '../../proto/index';
 import { InvalidArgument } from '../../model/errors';
 import { GiB } from '../../model/resources';
 
@@ -99,4 +99,19 @@ test('CommitPlan refuses malformed plans naming the field, before anything is pr
   }
   assert.equal(proposals(), 0);
   assert.equal(why.size, 0);
+});
+
+test('the pre-check judges a restart back-off by the time the command will carry, not by the state\'s last command', () => {
+  const { state, apply } = setup();
+  apply(bodies.transitions([{ taskId: 'test/alice/web/0', machine: 'm0' }]));
+  apply(bodies.transitions([{ taskId: 'test/alice/web/0', event: EventType.FAIL, machine: 'm0', exitCode: 1 }]));
+  const task = state.lookupTask('test/alice/web/0');
+  assert.equal(task?.state, TaskState.PENDING);
+  const until = task?.notBeforeMs ?? 0;
+  assert.ok(until > state.timeMs, 'in back-off');
+  // Nothing was applied since: the state's clock still reads the failure's time.
+  const stale = precheckPlan(state, plan('p', [a('web/0', 'm1')]));
+  assert.match(stale.rejected[0]?.reason ?? '', /restart back-off/);
+  const now = precheckPlan(state, plan('p', [a('web/0', 'm1')]), until);
+  assert.deepEqual([now.transitions.length, now.rejected], [1, []]);
 });

@@ -42,9 +42,11 @@ export function validatePlan(req: CommitPlanRequest, cell: string): void {
 /**
  * precheckPlan splits a validated plan into the assignments worth proposing and those already refused by the
  * current state. Each is checked on its own; apply() checks the survivors again in order, so two that only fit
- * one at a time are still caught.
+ * one at a time are still caught. Time-bound checks (a restart back-off) are against `nowMs`, the time the
+ * command will be stamped with about: the state's own clock stands still while nothing is applied, and a quiet
+ * cell would refuse a task whose back-off has long ended.
  */
-export function precheckPlan(state: CellState, req: CommitPlanRequest): { transitions: TaskTransition[]; rejected: RejectedAssignment[] } {
+export function precheckPlan(state: CellState, req: CommitPlanRequest, nowMs = state.timeMs): { transitions: TaskTransition[]; rejected: RejectedAssignment[] } {
   const transitions: TaskTransition[] = [];
   const rejected: RejectedAssignment[] = [];
   const seen = new Set<string>();
@@ -59,7 +61,7 @@ export function precheckPlan(state: CellState, req: CommitPlanRequest): { transi
       rejected.push({ taskId: a.taskId, reason: 'task not found' });
       continue;
     }
-    const verdict = checkPlacement(task, state.machines.get(a.machine), a.specVersion, a.victimTaskIds.map((v) => state.lookupTask(v)), state.timeMs);
+    const verdict = checkPlacement(task, state.machines.get(a.machine), a.specVersion, a.victimTaskIds.map((v) => state.lookupTask(v)), Math.max(nowMs, state.timeMs));
     if (verdict.kind === 'rejected') {
       rejected.push({ taskId: a.taskId, reason: verdict.reason });
       continue;
@@ -73,10 +75,10 @@ export function precheckPlan(state: CellState, req: CommitPlanRequest): { transi
  * commitPlan validates, pre-checks, proposes the survivors as one command and answers which were committed.
  * A retried plan (same request id) gets the remembered answer of the command that went through the log.
  */
-export async function commitPlan(state: CellState, whyPending: WhyPendingStore, req: CommitPlanRequest, propose: ProposeCommand): Promise<CommitPlanResponse> {
+export async function commitPlan(state: CellState, whyPending: WhyPendingStore, req: CommitPlanRequest, propose: ProposeCommand, nowMs = state.timeMs): Promise<CommitPlanResponse> {
   validatePlan(req, state.cell);
   for (const p of req.pending) whyPending.set(p.taskId, p.why);
-  const { transitions, rejected } = precheckPlan(state, req);
+  const { transitions, rejected } = precheckPlan(state, req, nowMs);
   let logIndex = state.appliedIndex;
   const accepted: string[] = [];
   if (transitions.length > 0) {

@@ -43,11 +43,15 @@ test('a snapshot fills the cache; deltas queue, place, hold and forget tasks', (
   c.release(5000);
   assert.equal(c.queue.size, 1, 'queued once the back-off is over');
 
-  // Rejected by the master: held for a while, then queued again.
+  // Rejected by the master: held for a while, then queued again. The cache says when the earliest hold is due, so
+  // the process can time a pass for it.
+  assert.equal(c.nextReleaseMs, Infinity);
   c.hold('c/alice/web/0', 6000);
   assert.equal(c.queue.size, 0);
+  assert.equal(c.nextReleaseMs, 6000);
   c.release(6000);
   assert.equal(c.queue.size, 1);
+  assert.equal(c.nextReleaseMs, Infinity);
 
   // Task 1 ends and is deleted: forgotten everywhere.
   c.apply(ev({ logIndex: 7, deletedTaskIds: ['c/alice/web/1'] }));

@@ -31,8 +31,10 @@ export class CachedCell {
   arrivals = 0;
   private readonly jobs = new Map<string, { spec: JobSpec; version: number }>();
   private readonly specVersion = new Map<number, number>();
-  /** held: task id -> cell time before which a rejected task is not queued again. */
+  /** held: task id -> cell time before which a rejected task, or one in restart back-off, is not queued again. */
   private readonly held = new Map<number, { task: Task; untilMs: number }>();
+  /** nextReleaseMs: the earliest time a held task is due (Infinity with none held), so a pass can be timed for it. */
+  nextReleaseMs = Infinity;
 
   /** apply folds one Watch event in. A snapshot's first part starts the cache over. */
   apply(ev: WatchEvent): void {
@@ -64,7 +66,12 @@ export class CachedCell {
     if (this.snap.isPlaced(id)) this.snap.removeTask(id);
     this.reservations.delete(id);
     this.queue.remove(id);
-    if (task) this.held.set(id, { task, untilMs });
+    if (task) this.holdUntil(id, task, untilMs);
+  }
+
+  private holdUntil(id: number, task: Task, untilMs: number): void {
+    this.held.set(id, { task, untilMs });
+    if (untilMs < this.nextReleaseMs) this.nextReleaseMs = untilMs;
   }
 
   specVersionOf(taskId: number): number {
@@ -81,8 +88,13 @@ export class CachedCell {
 
   /** release queues held tasks whose time has come. */
   release(nowMs = this.cellTimeMs): void {
+    if (nowMs < this.nextReleaseMs) return;
+    this.nextReleaseMs = Infinity;
     for (const [id, h] of this.held) {
-      if (h.untilMs > nowMs) continue;
+      if (h.untilMs > nowMs) {
+        if (h.untilMs < this.nextReleaseMs) this.nextReleaseMs = h.untilMs;
+        continue;
+      }
       this.held.delete(id);
       const t = this.protoTasks.get(id);
       if (t && t.state === TaskState.PENDING) this.enqueue(t);
@@ -95,6 +107,7 @@ export class CachedCell {
     this.jobs.clear();
     this.specVersion.clear();
     this.held.clear();
+    this.nextReleaseMs = Infinity;
     this.protoTasks.clear();
     this.reservations.clear();
     this.ready = false;
@@ -120,7 +133,7 @@ export class CachedCell {
         // A task in restart back-off waits it out before it is planned again (the master would refuse it).
         if (t.notBeforeMs > this.cellTimeMs) {
           this.queue.remove(id);
-          this.held.set(id, { task: t, untilMs: t.notBeforeMs });
+          this.holdUntil(id, t, t.notBeforeMs);
           return;
         }
         if (!this.held.has(id) && job) this.enqueue(t);

@@ -43,6 +43,12 @@ const RECONNECT_MS = 200;
 const ARRIVAL_BATCH_MS = 20;
 const COMMIT_TIMEOUT_MS = 10_000;
 /**
+ * REJECTED_HOLD_MAX_MS: the longest a task whose assignment the master refused waits before it is planned again
+ * (otherwise two pass intervals): long enough for the watch to bring the change that made the plan stale, short
+ * enough that a cell with a long pass interval does not leave it for minutes. A pass is timed for when it is due.
+ */
+const REJECTED_HOLD_MAX_MS = 1_000;
+/**
  * VERDICT_RESEND_MS: how often every pending task's verdict is sent again, changed or not. A plan sends only the
  * verdicts that changed, and the leader shares them with its followers best effort: a follower that had not yet
  * applied the task (or missed the share) drops it, and without a resend would answer "why" with nothing for good.
@@ -110,6 +116,13 @@ export class SchedulerProcess {
     // Idle until the next pass: collect now rather than in the middle of that pass (idle_gc.ts).
     idleGc();
     this.passIn(full || this.moreWork ? ARRIVAL_BATCH_MS : this.o.config.scheduler.passIntervalMs);
+    this.passForHeld();
+  }
+
+  /** passForHeld times a pass for when the earliest held task (refused, or in restart back-off) is due. */
+  private passForHeld(): void {
+    const due = this.cell.nextReleaseMs;
+    if (due !== Infinity) this.passIn(Math.max(ARRIVAL_BATCH_MS, due - this.o.clock.nowMs()));
   }
 
   stop(): void {
@@ -173,6 +186,7 @@ export class SchedulerProcess {
       const stream = client.watch({ fromLogIndex });
       this.stream = stream;
       let announced = false;
+      let resumed = fromLogIndex > 0;
       if (fromLogIndex > 0) {
         announced = true;
         this.log(`watching ${this.leaderAddress} from log index ${fromLogIndex} (resumed): ${this.cell.snap.placedTasks()} tasks placed, ${this.cell.queue.size} pending`);
@@ -194,8 +208,11 @@ export class SchedulerProcess {
           announced = true;
           this.log(`watching ${this.leaderAddress} from log index ${this.cell.logIndex}: ${this.cell.snap.placedTasks()} tasks placed, ${this.cell.queue.size} pending`);
         }
-        // New tasks in the queue of a complete cache, or a cache just completed with tasks pending: a pass soon.
-        if (cell.ready && (cell.arrivals > arrivals || (!wasReady && cell.queue.size > 0))) this.workArrived();
+        // New tasks in the queue of a complete cache, or a cache just completed (or resumed on a new leader) with
+        // tasks pending: a pass soon. Tasks held until later: a pass when they are due.
+        if (cell.ready && (cell.arrivals > arrivals || ((!wasReady || resumed) && cell.queue.size > 0))) this.workArrived();
+        resumed = false;
+        if (cell.ready) this.passForHeld();
       });
       stream.on('error', (e: unknown) => reject(fromGrpcError(e)));
       stream.on('end', () => resolve());
@@ -243,7 +260,7 @@ export class SchedulerProcess {
     this.lastBlocks = blocks;
     for (const a of assignments) this.lastVerdicts.delete(a.taskId);
     if (assignments.length === 0 && pending.length === 0) return false;
-    const holdUntil = this.o.clock.nowMs() + 2 * this.o.config.scheduler.passIntervalMs;
+    const holdUntil = this.o.clock.nowMs() + Math.min(2 * this.o.config.scheduler.passIntervalMs, REJECTED_HOLD_MAX_MS);
     // A large plan goes in chunks, one CommitPlan after another (PLAN_COMMIT_CHUNK_ASSIGNMENTS): each is one log
     // entry every replica applies in one go. The verdicts and the pass time ride with the last chunk.
     const chunks = Math.max(1, Math.ceil(assignments.length / PLAN_COMMIT_CHUNK_ASSIGNMENTS));
@@ -264,7 +281,10 @@ export class SchedulerProcess {
         accepted += r.acceptedTaskIds.length;
         rejected += r.rejected.length;
       } catch (e: unknown) {
-        if (cell === this.cell) for (const a of assignments.slice(c * PLAN_COMMIT_CHUNK_ASSIGNMENTS)) cell.hold(a.taskId, holdUntil);
+        // Not judged: a commit the leader did not take (it is no longer the leader) goes back to the queue for the
+        // first pass on the new one; after any other failure the tasks wait as refused ones do.
+        const until = e instanceof NotLeader ? this.o.clock.nowMs() : holdUntil;
+        if (cell === this.cell) for (const a of assignments.slice(c * PLAN_COMMIT_CHUNK_ASSIGNMENTS)) cell.hold(a.taskId, until);
         if (e instanceof NotLeader) {
           this.log(`commit refused: ${e.message}; following the new leader`);
           this.stream?.cancel();
