@@ -543,10 +543,13 @@ export class Borglet {
     r.phase = 'dead';
     r.pid = 0;
     if (r.next) {
+      // The master updated the task in place and this run could not carry on under the new version (its cgroup
+      // would not resize, or a Borglet that judges runs otherwise): a restart on the machine, reported as one.
       const v = r.next;
       r.next = null;
+      r.restarts += 1;
       this.adopt(r, v);
-      void this.startRun(r);
+      void this.startRun(r, `previous run: ${r.message}`);
     } else if (r.forget) {
       this.records.delete(r.taskId);
       this.pendingRemoval.add(groupName(r.taskId));

@@ -234,12 +234,14 @@ test('update: a ram limit the kernel refuses in place (below the task\'s use) re
     return x.specVersion === 2 && x.pid !== p1 && !alive(p1) ? x : undefined;
   });
   assert.ok(s.pid > 0 || s.state === TaskState.DEAD);
+  if (s.state === TaskState.RUNNING) assert.match(s.message, /^previous run: restarting at spec version 2: its cgroup could not be resized/);
   // The new run is held to 8MiB: it cannot build its 30MB string, and the kernel kills it (policy NEVER: dead).
   const dead = await waitFor('the new run to be OOM-killed', async () => {
     const x = find(await c.poll(ballot, [v2]), v2.taskId);
     return x.state === TaskState.DEAD ? x : undefined;
   });
   assert.equal(dead.oomKilled, true, dead.message);
+  assert.equal(dead.restarts, 1, 'the replaced run counts as a restart on the machine, so the master records it');
   await c.poll(ballot, []);
 });
 
