@@ -65,6 +65,7 @@ const rows: Row[] = [
   ['CreateJob constraint values malformed', 'alice', (c) => call(c, c.createJob, { requestId: 'r1', spec: withTask({ constraints: [{ key: 'os', op: Constraint_Op.EQ, values: [] }] }) }), 'spec.task.constraints[0].values'],
   ['CreateJob health check port malformed', 'alice', (c) => call(c, c.createJob, { requestId: 'r1', spec: withTask({ healthCheck: { httpPath: '/h', portIndex: 3, intervalMs: 0, timeoutMs: 0, failuresBeforeRestart: 0 } }) }), 'spec.task.healthCheck.portIndex'],
   ['CreateJob back-off oversized', 'alice', (c) => call(c, c.createJob, { requestId: 'r1', spec: withTask({ restartPolicy: { kind: 0, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 10 ** 9, resetAfterMs: 0 } }) }), 'spec.task.restartPolicy.backoffMaxMs'],
+  ['CreateJob reset_after oversized', 'alice', (c) => call(c, c.createJob, { requestId: 'r1', spec: withTask({ restartPolicy: { kind: 0, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0, resetAfterMs: 4 * 10 ** 9 } }) }), 'spec.task.restartPolicy.resetAfterMs'],
   ['CreateJob override index oversized', 'alice', (c) => call(c, c.createJob, { requestId: 'r1', spec: good({ overrides: [{ index: 5, spec: good().task }] }) }), 'spec.overrides[0].index'],
   ['CreateJob annotation key malformed', 'alice', (c) => call(c, c.createJob, { requestId: 'r1', spec: good({ annotations: { 'Bad Key': 'v' } }) }), 'spec.annotations["Bad Key"]'],
   // UpdateJob
