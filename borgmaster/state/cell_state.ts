@@ -135,10 +135,10 @@ export function errorResult(e: BorgError): CommandResult {
  * updatesInPlace: a running task moves to spec `next` without a restart: one run serves both (model/task_spec), its
  * machine meets the new constraints and fits its new limits.
  */
-function updatesInPlace(task: TaskRec, next: TaskSpec, on: MachineCharges | undefined = task.machine): boolean {
+function updatesInPlace(task: TaskRec, next: TaskSpec, on?: MachineCharges): boolean {
   if (!sameRunSpec(task.spec, next)) return false;
   const m = task.machine;
-  return m === undefined || (unmetConstraint(next.constraints, m.attributes) === undefined && fitsResized(task, next.requirements ?? limitOf(task), on));
+  return m === undefined || (unmetConstraint(next.constraints, m.attributes) === undefined && fitsResized(task, next.requirements ?? limitOf(task), on ?? m));
 }
 
 /** chargeResize moves a placed task's charges in `on` from its own limits to `limit`; its reservation starts over at it. */

@@ -121,13 +121,12 @@ export function checkPlacement(
 export type MachineCharges = Pick<MachineRec, 'capacity' | 'allocatedLimit' | 'allocatedReservation' | 'prodLimit'>;
 
 /**
- * fitsResized: a placed task still fits its machine (sums `on`, the machine's own by default) with `limit` instead
- * of its own, without displacing anyone: the reservations of everything there fit the capacity with its new limit
- * (its reservation starts over at the limit), and for prod the prod limits do too. A resize that would need
- * evictions is not taken in place: the task is rolled, and the scheduler places it, preempting if it must.
+ * fitsResized: a placed task still fits its machine (sums `on`: the machine's own, or a preview's copy) with `limit`
+ * instead of its own, without displacing anyone: the reservations of everything there fit the capacity with its
+ * new limit (its reservation starts over at the limit), and for prod the prod limits do too. A resize that would
+ * need evictions is not taken in place: the task is rolled, and the scheduler places it, preempting if it must.
  */
-export function fitsResized(task: TaskRec, limit: Resources, on: MachineCharges | undefined = task.machine): boolean {
-  if (on === undefined) return true;
+export function fitsResized(task: TaskRec, limit: Resources, on: MachineCharges): boolean {
   const fits = (charged: Resources, mine: Resources): boolean =>
     RESOURCE_DIMENSIONS.every((d) => d === 'ports' || charged[d] - mine[d] + limit[d] <= on.capacity[d]);
   return fits(on.allocatedReservation, reservationOf(task)) && (!isProd(priorityOf(task)) || fits(on.prodLimit, limitOf(task)));
