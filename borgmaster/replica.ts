@@ -561,9 +561,12 @@ function bnsRecord(t: TaskRec, cell: string): BnsRecord | undefined {
   const host = t.machine.address.slice(0, t.machine.address.lastIndexOf(':')) || t.machine.name;
   return {
     id: { cell, user: t.job.user, job: t.job.name, index: t.index },
-    endpoint: { taskId: t.id, machine: t.machine.name, host, ports: [...t.ports] },
+    endpoint: { taskId: t.id, machine: t.machine.name, host, ports: [...t.ports], healthy: t.healthy },
   };
 }
+
+/** LINK_COMMANDS: what a follower's link shard proposes, through the leader (ForwardCommands). */
+const LINK_COMMANDS: ReadonlySet<string> = new Set(['transitions', 'reservations', 'health', 'setMachineState']);
 
 /** internalHandlers serve ReplicaInternal; only peers holding the replica role are answered. */
 function internalHandlers(replica: () => Replica): ReplicaInternalServer {
@@ -582,8 +585,8 @@ function internalHandlers(replica: () => Replica): ReplicaInternalServer {
         } catch {
           kind = undefined;
         }
-        if (kind !== 'transitions' && kind !== 'reservations' && kind !== 'setMachineState') {
-          throw new InvalidArgument(`commands[${i}]`, 'only link-shard commands (task transitions, reservations, machine state) may be forwarded');
+        if (kind === undefined || !LINK_COMMANDS.has(kind)) {
+          throw new InvalidArgument(`commands[${i}]`, 'only link-shard commands (task transitions, reservations, health, machine state) may be forwarded');
         }
       });
       return { logIndex: await replica().proposeStamped(req.commands) };

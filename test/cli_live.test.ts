@@ -143,9 +143,9 @@ test('once tasks run: jobs, tasks, events, machines, cell and quota show them', 
   assert.equal(running.length, 1);
   assert.match(running[0] as string, /"id":"live\/ubar\/web".*"state":"RUNNING","counts":\{"RUNNING":2\}/);
   const rows = ok(tasks, 'tasks').stdout.trim().split('\n');
-  assert.match(rows[0] as string, /^TASK +STATE +MACHINE +PORTS +CPU +RAM +RESTARTS +VERSION +SINCE +INFO$/);
-  // No Borglet reports here: each task's use is not known yet, beside its limits.
-  assert.deepEqual(rows.slice(1).map((l) => [...l.split(/ +/).slice(0, 2), ...l.split(/ +/).slice(4, 6)]), [['ubar/web/0', 'RUNNING', '-/100m', '-/64MiB'], ['ubar/web/1', 'RUNNING', '-/100m', '-/64MiB']]);
+  assert.match(rows[0] as string, /^TASK +STATE +HEALTHY +MACHINE +PORTS +CPU +RAM +RESTARTS +VERSION +SINCE +INFO$/);
+  // No Borglet reports here: each task's use is not known yet, beside its limits, nor is it healthy.
+  assert.deepEqual(rows.slice(1).map((l) => [...l.split(/ +/).slice(0, 3), ...l.split(/ +/).slice(5, 7)]), [['ubar/web/0', 'RUNNING', 'no', '-/100m', '-/64MiB'], ['ubar/web/1', 'RUNNING', 'no', '-/100m', '-/64MiB']]);
   const ev = ok(events, 'events').stdout.trim().split('\n');
   assert.equal(ev.length, 3, events.stdout);
   assert.ok(ev.slice(1).every((l) => / SCHEDULE +live\/ubar\/web\/[01] +m[01] /.test(l)), events.stdout);
@@ -161,11 +161,11 @@ test('update shows the diff first, --dry-run changes nothing, then the rolling u
   const dry = ok(await borg('update', join(dir, 'web2.bcl'), '--dry-run'), 'update --dry-run');
   assert.equal(dry.stdout, 'live/ubar/web: version 1 -> 2 (task spec changed; 2 task(s) restart)\n  ~ task.args: ["3600"] -> ["7200"]\n  restarts 2 running tasks: 0, 1\n');
   assert.equal(cell.leader.state.getJob('ubar', 'web')?.current.version, 1);
-  const stop = cell.runScheduler(50);
+  const stop = cell.run(50);
   try {
     const up = ok(await borg('update', join(dir, 'web2.bcl'), '--poll', '100ms', '--wait-timeout', '30s'), 'update');
     assert.match(up.stdout, /live\/ubar\/web: updated to version 2 at log index \d+\n$/);
-    assert.match(up.stderr, /live\/ubar\/web: \d\/2 tasks at version 2/);
+    assert.match(up.stderr, /live\/ubar\/web: \d\/2 tasks at version 2, \d running, \d healthy \(2 ran before\)/);
     assert.match(up.stderr, /live\/ubar\/web: rolling update done\n$/);
   } finally {
     stop();

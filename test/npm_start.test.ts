@@ -116,6 +116,16 @@ job picky = {
   requirements = { cpu = 50m, ram = 32MiB }
   constraints = [ attr("os") == "plan9" ]
 }
+
+job sickly = {
+  user = "ubar"
+  priority = batch
+  replicas = 1
+  command = "/usr/bin/python3"
+  args = ["-m", "http.server", port, "--bind", "127.0.0.1"]
+  requirements = { cpu = 50m, ram = 48MiB, ports = 1 }
+  health_check = { path = "/no-such-page", interval = 1s, timeout = 500ms, failures = 1000 }
+}
 `,
   );
   const submitted = await borg('submit', file);
@@ -159,7 +169,7 @@ job picky = {
     const rows = r.stdout.trim().split('\n').slice(1);
     return r.code === 0 && rows.length === 2 && rows.every((l) => /RUNNING .* \d[\d.]*[KM]iB\/64MiB /.test(l)) ? r.stdout : undefined;
   });
-  assert.match(web, /^TASK +STATE +MACHINE +PORTS +CPU +RAM +RESTARTS/);
+  assert.match(web, /^TASK +STATE +HEALTHY +MACHINE +PORTS +CPU +RAM +RESTARTS/);
   // Every replica's status page covers every machine's usage: the replicas share their link shards' samples (each
   // page showed only the machines its own replica polls).
   for (const port of [7201, 7202, 7203]) {
@@ -214,11 +224,26 @@ job picky = {
 
   // resolve: BNS has both web tasks (Redis is installed here and in CI).
   const config = loadCellConfig(join(REPO_ROOT, 'cells/local.yaml'), REPO_ROOT);
+  // Health (B15 §2.6): the web tasks pass their health check, so BNS lists both as healthy (the Borglets probe,
+  // report through the link shards, the master commits it and publishes it); the sickly task answers 404 to its
+  // check: running, named in BNS, marked unhealthy, and left out when a client asks for healthy tasks only.
   const resolved = await eventually('BNS', async () => {
-    const r = await borg('resolve', 'web.ubar.local.borg');
+    const r = await borg('resolve', 'web.ubar.local.borg', '--healthy');
     return r.code === 0 && r.stdout.trim().split('\n').length === 2 ? r.stdout : undefined;
   });
-  for (const line of resolved.trim().split('\n')) assert.match(line, /^\d\t127\.0\.0\.1:20[0-3]\d\d\tlocal-[a-d]\tlocal\/ubar\/web\/\d$/);
+  for (const line of resolved.trim().split('\n')) assert.match(line, /^\d\t127\.0\.0\.1:20[0-3]\d\d\tlocal-[a-d]\tlocal\/ubar\/web\/\d\thealthy$/);
+  const sickly = await eventually('the sickly task in BNS', async () => {
+    const r = await borg('resolve', 'sickly.ubar.local.borg');
+    return r.code === 0 ? r.stdout : undefined;
+  });
+  assert.match(sickly, /^0\t127\.0\.0\.1:\d+\tlocal-[a-d]\tlocal\/ubar\/sickly\/0\tunhealthy\n$/);
+  const noneHealthy = await borg('resolve', 'sickly.ubar.local.borg', '--healthy');
+  assert.equal(noneHealthy.code, 2, noneHealthy.stderr);
+  assert.match(noneHealthy.stderr, /sickly\.ubar\.local\.borg: 1 task\(s\) running, none healthy/);
+  const health = (await borg('tasks', 'sickly')).stdout + (await borg('tasks', 'web')).stdout;
+  assert.match(health, /ubar\/sickly\/0 +RUNNING +no /);
+  assert.match(health, /ubar\/web\/0 +RUNNING +yes /);
+  assert.match((await borg('jobs')).stdout, /ubar\/web +200 +2 +2 +2 /, 'JOB PRIORITY TASKS RUNNING HEALTHY');
   // The web service answers at those addresses, as its health check asks (GET /: Python's http.server lists its
   // working directory, which it opens by path as nobody wherever the repository was cloned).
   for (const line of resolved.trim().split('\n')) {

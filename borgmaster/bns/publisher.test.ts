@@ -8,9 +8,9 @@ import type { BnsRecord } from './records';
 import { startRedis } from '../../test/support/redis';
 import { NotFound, Unavailable } from '../../model/errors';
 
-const rec = (job: string, index: number, port: number): BnsRecord => ({
+const rec = (job: string, index: number, port: number, healthy = true): BnsRecord => ({
   id: { cell: 'bnstest', user: 'ubar', job, index },
-  endpoint: { taskId: `bnstest/ubar/${job}/${index}`, machine: `m${index}`, host: '127.0.0.1', ports: [port] },
+  endpoint: { taskId: `bnstest/ubar/${job}/${index}`, machine: `m${index}`, host: '127.0.0.1', ports: [port], healthy },
 });
 
 async function eventually(f: () => Promise<boolean>, ms = 10_000): Promise<void> {
@@ -38,6 +38,12 @@ test('publish, resolve task and job names, delete on death', async (t) => {
   assert.deepEqual(one.endpoints, [{ index: 1, endpoint: rec('web', 1, 8001).endpoint }]);
   const job = await resolver.resolve('web.ubar.bnstest.borg');
   assert.deepEqual(job.endpoints.map((e) => e.endpoint.ports[0]), [8000, 8001]);
+
+  // A task whose health check fails stays named, marked unhealthy, in its record and in the job's.
+  pub.publish(rec('web', 1, 8001, false));
+  await pub.flush();
+  assert.equal((await resolver.resolve('1.web.ubar.bnstest.borg')).endpoints[0]?.endpoint.healthy, false);
+  assert.deepEqual((await resolver.resolve('web.ubar.bnstest.borg')).endpoints.map((e) => e.endpoint.healthy), [true, false]);
 
   pub.unpublish(rec('web', 0, 8000));
   await pub.flush();

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { reconcile, desiredFrom } from './reconcile';
-import type { BnsRecord } from './records';
+import { decodeEndpoint, encodeEndpoint, type BnsRecord } from './records';
 
-const rec = (job: string, index: number, host = 'h1'): BnsRecord => ({
+const rec = (job: string, index: number, host = 'h1', healthy = true): BnsRecord => ({
   id: { cell: 'c', user: 'u', job, index },
-  endpoint: { taskId: `c/u/${job}/${index}`, machine: 'm1', host, ports: [8000 + index] },
+  endpoint: { taskId: `c/u/${job}/${index}`, machine: 'm1', host, ports: [8000 + index], healthy },
 });
 
 test('reconcile: nothing to do when equal', () => {
@@ -30,4 +30,19 @@ test('reconcile: stale removed, missing added, changed rewritten', () => {
       'hset bns:web.u.c.borg 2',
     ],
   );
+});
+
+test('reconcile: a change of health rewrites the task and its field of the job', () => {
+  const writes = reconcile(desiredFrom([rec('web', 0), rec('web', 1, 'h1', false)]), desiredFrom([rec('web', 0), rec('web', 1)]));
+  assert.deepEqual(
+    writes.map((w) => `${w.kind} ${w.key}${'field' in w ? ` ${w.field}` : ''}`),
+    ['set bns:1.web.u.c.borg', 'hset bns:web.u.c.borg 1'],
+  );
+});
+
+test('decodeEndpoint: health is read, defaults to healthy for records without it, and is checked', () => {
+  const base = { taskId: 'c/u/web/0', machine: 'm1', host: 'h1', ports: [8000] };
+  assert.equal(decodeEndpoint(encodeEndpoint({ ...base, healthy: false }))?.healthy, false);
+  assert.equal(decodeEndpoint(JSON.stringify(base))?.healthy, true);
+  assert.equal(decodeEndpoint(JSON.stringify({ ...base, healthy: 'yes' })), undefined);
 });

@@ -1,6 +1,7 @@
 // BNS records (B15 §2.6): what a task's name resolves to, and the Redis keys they live under. The elected master
 // publishes a record per running task under `index.job.user.cell.borg` and a per-job hash under
-// `job.user.cell.borg` (field = task index). One key prefix per cell keeps cells apart in a shared Redis.
+// `job.user.cell.borg` (field = task index). A record carries the task's health, so a load balancer can route
+// to the healthy ones only. One key prefix per cell keeps cells apart in a shared Redis.
 import { bnsName, bnsJobName, type TaskId } from '../../model/ids';
 
 export interface Endpoint {
@@ -8,6 +9,8 @@ export interface Endpoint {
   machine: string;
   host: string;
   ports: number[];
+  /** healthy: running and passing its health check, as its Borglet last reported. */
+  healthy: boolean;
 }
 
 /** BnsRecord is one running task as BNS knows it. */
@@ -32,7 +35,7 @@ export function cellPattern(cell: string): string {
 }
 
 export function encodeEndpoint(e: Endpoint): string {
-  return JSON.stringify({ taskId: e.taskId, machine: e.machine, host: e.host, ports: e.ports });
+  return JSON.stringify({ taskId: e.taskId, machine: e.machine, host: e.host, ports: e.ports, healthy: e.healthy });
 }
 
 /** decodeEndpoint reads a stored endpoint; anything malformed is reported, never trusted. */
@@ -43,7 +46,9 @@ export function decodeEndpoint(s: string): Endpoint | undefined {
     const o = v as Record<string, unknown>;
     if (typeof o.taskId !== 'string' || typeof o.machine !== 'string' || typeof o.host !== 'string') return undefined;
     if (!Array.isArray(o.ports) || !o.ports.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535)) return undefined;
-    return { taskId: o.taskId, machine: o.machine, host: o.host, ports: o.ports as number[] };
+    if (o.healthy !== undefined && typeof o.healthy !== 'boolean') return undefined;
+    // A record without health is from a master before health was published, which published running tasks only.
+    return { taskId: o.taskId, machine: o.machine, host: o.host, ports: o.ports as number[], healthy: o.healthy !== false };
   } catch {
     return undefined;
   }

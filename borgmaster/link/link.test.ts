@@ -91,6 +91,29 @@ test('diffReport: only differences become commands', () => {
   assert.deepEqual(streakOf({ lastEvent: EventType.KILL, streak: 1 }), ['RESTART undefined undefined', 'EVICT undefined undefined'], 'an eviction is not the task\'s failure');
 });
 
+test('diffReport: health that differs from the state\'s, judged after a restart in the same report', () => {
+  const { s, m } = cellWithRunning();
+  let i = 10;
+  const apply = (d: ReturnType<typeof diffReport>) => {
+    if (d.transitions.length > 0) s.apply(command(bodies.transitions(d.transitions), { timeMs: 2000 + i }), ++i);
+    if (d.health.length > 0) s.apply(command(bodies.health(d.health.map((h) => h.update)), { timeMs: 2000 + i }), ++i);
+  };
+  const health = (over: Partial<TaskStatus>) => diffReport(m, [status('test/alice/web/0', over)], new Set()).health.map((h) => `${h.update.healthy} since ${h.sinceMs}`);
+  const task = () => s.lookupTask('test/alice/web/0');
+  assert.deepEqual(health({ healthy: false }), [], 'placed, not yet healthy: the state says so already');
+  assert.deepEqual(health({ healthy: true }), ['true since 1000']);
+  apply(diffReport(m, [status('test/alice/web/0', { healthy: true })], new Set()));
+  assert.equal(task()?.healthy, true);
+  assert.deepEqual(health({ healthy: true }), [], 'no change: nothing');
+  assert.deepEqual(health({ healthy: false }), [`false since ${task()?.healthTimeMs}`]);
+  assert.deepEqual(health({ healthy: false, restarts: 1 }), [], 'a restart makes the state unhealthy by itself');
+  assert.deepEqual(health({ healthy: true, restarts: 1 }), [`true since ${task()?.healthTimeMs}`], 'the new run is healthy already: said after the RESTART');
+  apply(diffReport(m, [status('test/alice/web/0', { healthy: true, restarts: 1 })], new Set()));
+  assert.deepEqual([task()?.restarts, task()?.healthy], [1, true], 'RESTART then health, in that order');
+  assert.deepEqual(health({ healthy: false, state: TaskState.DEAD, lastEvent: EventType.FAIL, restarts: 1 }), [], 'an end says it all');
+  assert.deepEqual(health({ healthy: false, specVersion: 0, restarts: 1 }), [], 'a report about another version: nothing');
+});
+
 test('RESTART: the state counts the Borglet\'s restarts in place once, with an event, and keeps the count in checkpoints', () => {
   const { s } = cellWithRunning();
   let i = 10;

@@ -9,7 +9,7 @@
 // UP. Usage in the replies is soft state handed to onSample (never replicated). The master polls; Borglets never
 // push.
 import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { BorgletClient, CHANNEL_OPTIONS, MachineState, EventType, PollResponse, type Ballot, type Command, type ReservationUpdate, type TaskTransition } from '../../proto/index';
+import { BorgletClient, CHANNEL_OPTIONS, MachineState, EventType, PollResponse, type Ballot, type Command, type HealthUpdate, type ReservationUpdate, type TaskTransition } from '../../proto/index';
 import type { Clock } from '../../model/clock';
 import { BorgError, Unavailable } from '../../model/errors';
 import type { LinkConfig } from '../../cells/config';
@@ -124,6 +124,18 @@ const EXPIRE_TICK_MS = 100;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Outbox: what the polls found since the last flush, committed together. */
+interface Outbox {
+  machineStates: Command[];
+  transitions: TaskTransition[];
+  reservations: ReservationUpdate[];
+  health: HealthUpdate[];
+}
+
+function emptyOutbox(): Outbox {
+  return { machineStates: [], transitions: [], reservations: [], health: [] };
+}
+
 export class LinkShard {
   readonly stats: LinkStats = { fullPolls: 0, unchangedPolls: 0, specsSent: 0, failedPolls: 0, commits: 0, rounds: 0, skippedInFlight: 0, sameReplies: 0 };
   /** quiet: per machine, the last report judged to ask for nothing (soft; bounded by the machines polled). */
@@ -152,7 +164,7 @@ export class LinkShard {
     const w = this.windowOf(address);
     this.pollWindow.set(address, timedOut ? Math.max(MIN_POLLS_PER_ADDRESS, w / 2) : Math.min(MAX_POLLS_PER_ADDRESS, w + 1 / w));
   }
-  private outbox: { machineStates: Command[]; transitions: TaskTransition[]; reservations: ReservationUpdate[] } = { machineStates: [], transitions: [], reservations: [] };
+  private outbox: Outbox = emptyOutbox();
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -416,20 +428,23 @@ export class LinkShard {
     const transitions = diff.transitions.filter((t) => this.dedup.fresh(`${t.taskId}/${t.event}/${t.specVersion}/${t.restarts}`));
     for (const t of transitions) if (t.event === EventType.FAIL && response.tasks.some((s) => s.taskId === t.taskId && s.oomKilled)) this.o.onOomKill?.();
     const reservations = diff.reservations.filter((r) => this.dedup.fresh(`res/${r.taskId}/${r.reservation?.cpuMillis}/${r.reservation?.ramBytes}/${r.reservation?.diskBytes}`));
-    if (transitions.length > 0 || reservations.length > 0) this.enqueue({ transitions, reservations });
+    // Keyed by the state's last health change too, so a task that flaps is reported again at once.
+    const health = diff.health.filter((h) => this.dedup.fresh(`health/${h.update.taskId}/${h.update.healthy}/${h.sinceMs}`)).map((h) => h.update);
+    if (transitions.length > 0 || reservations.length > 0 || health.length > 0) this.enqueue({ transitions, reservations, health });
     // Nothing to ask for, and the Borglet runs exactly what was meant (as judged against this very record): the
     // next identical report needs no decoding. The bytes are copied (the reply may be a view of a larger buffer).
-    if (!full && echo === version && cur === m && cur.state !== MachineState.DOWN && diff.transitions.length === 0 && diff.reservations.length === 0 && reply.bodyEnd >= 0) {
+    if (!full && echo === version && cur === m && cur.state !== MachineState.DOWN && diff.transitions.length === 0 && diff.reservations.length === 0 && diff.health.length === 0 && reply.bodyEnd >= 0) {
       this.quiet.set(name, { body: Buffer.from(reply.bytes.subarray(0, reply.bodyEnd)), rec: cur, generation: cur.generation, epoch: current.desiredEpoch, version });
     }
     // A Borglet that lost its desired state since its last echo (it restarted) hears the full state at once.
     if (!full && echo !== version && !retried && !this.stopped) await this.pollOne(name, ballot, true);
   }
 
-  private enqueue(x: { machineState?: Command; transitions?: TaskTransition[]; reservations?: ReservationUpdate[] }): void {
+  private enqueue(x: { machineState?: Command; transitions?: TaskTransition[]; reservations?: ReservationUpdate[]; health?: HealthUpdate[] }): void {
     if (x.machineState) this.outbox.machineStates.push(x.machineState);
     if (x.transitions) this.outbox.transitions.push(...x.transitions);
     if (x.reservations) this.outbox.reservations.push(...x.reservations);
+    if (x.health) this.outbox.health.push(...x.health);
     if (this.flushTimer === undefined && !this.stopped) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = undefined;
@@ -440,19 +455,20 @@ export class LinkShard {
 
   /**
    * flush commits everything the polls found since the last flush as one submit: machine states first (a machine
-   * comes back UP before its tasks are judged), then one transitions and one reservations command per
-   * MAX_TRANSITIONS_PER_COMMAND entries. Flushes run one at a time, in order.
+   * comes back UP before its tasks are judged), then transitions (a RESTART resets a task's health), reservations and
+   * health, a command per MAX_TRANSITIONS_PER_COMMAND entries. Flushes run one at a time, in order.
    */
   flush(): Promise<void> {
     const run = this.flushing.then(async () => {
       const box = this.outbox;
-      this.outbox = { machineStates: [], transitions: [], reservations: [] };
+      this.outbox = emptyOutbox();
       const commands: Command[] = [...box.machineStates];
-      for (let i = 0; i < box.transitions.length; i += MAX_TRANSITIONS_PER_COMMAND) commands.push(command(bodies.transitions(box.transitions.slice(i, i + MAX_TRANSITIONS_PER_COMMAND))));
-      for (let i = 0; i < box.reservations.length; i += MAX_TRANSITIONS_PER_COMMAND) {
-        const part = box.reservations.slice(i, i + MAX_TRANSITIONS_PER_COMMAND);
-        commands.push(command(bodies.reservations(part.map((r) => ({ taskId: r.taskId, machine: r.machine, reservation: r.reservation ?? { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 } })))));
-      }
+      const chunked = <T>(list: T[], body: (part: T[]) => NonNullable<Command['body']>) => {
+        for (let i = 0; i < list.length; i += MAX_TRANSITIONS_PER_COMMAND) commands.push(command(body(list.slice(i, i + MAX_TRANSITIONS_PER_COMMAND))));
+      };
+      chunked(box.transitions, bodies.transitions);
+      chunked(box.reservations, (part) => bodies.reservations(part.map((r) => ({ taskId: r.taskId, machine: r.machine, reservation: r.reservation ?? { cpuMillis: 0, ramBytes: 0, diskBytes: 0, ports: 0 } }))));
+      chunked(box.health, bodies.health);
       if (commands.length === 0) return;
       this.stats.commits++;
       await this.o.submit(commands);

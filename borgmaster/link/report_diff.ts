@@ -1,7 +1,8 @@
 // Turns a Borglet's full report into only the differences the state machine needs (B15 §3.3: link shards
-// "report only differences"): task ends, tasks the Borglet lost, restarts in place, and reservations that moved by
-// at least one quantum. Pure: the same report against the same state always gives the same commands.
-import { EventType, TaskState, type TaskStatus, type TaskTransition, type ReservationUpdate } from '../../proto/index';
+// "report only differences"): task ends, tasks the Borglet lost, restarts in place, reservations that moved by
+// at least one quantum, and health that changed. Pure: the same report against the same state always gives the
+// same commands.
+import { EventType, TaskState, type TaskStatus, type TaskTransition, type ReservationUpdate, type HealthUpdate } from '../../proto/index';
 import { equal } from '../../model/resources';
 import { quantiseReservation } from '../state/reservation';
 import { limitOf, reservationOf, type MachineRec, type TaskRec } from '../state/records';
@@ -9,6 +10,8 @@ import { limitOf, reservationOf, type MachineRec, type TaskRec } from '../state/
 export interface ReportDiff {
   transitions: TaskTransition[];
   reservations: ReservationUpdate[];
+  /** health: each with the time of the state's last health change of the task (what the change is measured from). */
+  health: { update: HealthUpdate; sinceMs: number }[];
 }
 
 function transition(t: TaskRec, machine: string, event: EventType, exitCode: number, message: string): TaskTransition {
@@ -36,7 +39,7 @@ function endEvent(s: TaskStatus): { event: EventType; message: string } {
  * set of task ids that the poll's desired state listed: a listed task missing from the reply is LOST.
  */
 export function diffReport(machine: MachineRec, statuses: readonly TaskStatus[], sent: ReadonlySet<string>): ReportDiff {
-  const out: ReportDiff = { transitions: [], reservations: [] };
+  const out: ReportDiff = { transitions: [], reservations: [], health: [] };
   const reported = new Map<string, TaskStatus>();
   for (const s of statuses) reported.set(s.taskId, s);
   for (const t of machine.tasks) {
@@ -64,10 +67,14 @@ export function diffReport(machine: MachineRec, statuses: readonly TaskStatus[],
       out.transitions.push(end);
       continue;
     }
-    if (s.state === TaskState.RUNNING && s.reservation !== undefined) {
+    if (s.state !== TaskState.RUNNING) continue;
+    if (s.reservation !== undefined) {
       const q = quantiseReservation(s.reservation, limitOf(t));
       if (!equal(q, reservationOf(t))) out.reservations.push({ taskId: t.id, machine: machine.name, reservation: q });
     }
+    // Health goes after the transitions: a RESTART above makes the state's health false (a new run) first.
+    const before = s.restarts > t.machineRestarts ? false : t.healthy;
+    if (s.healthy !== before) out.health.push({ update: { taskId: t.id, machine: machine.name, healthy: s.healthy }, sinceMs: t.healthTimeMs });
   }
   return out;
 }

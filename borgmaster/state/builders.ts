@@ -90,6 +90,7 @@ export const bodies = {
     },
   }),
   reservations: (updates: { taskId: string; machine: string; reservation: Resources }[]): Body => ({ $case: 'reservations', value: { updates } }),
+  health: (updates: { taskId: string; machine: string; healthy: boolean }[]): Body => ({ $case: 'health', value: { updates } }),
 };
 
 /**

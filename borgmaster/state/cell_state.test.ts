@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CellState, snapshot, restore } from './index';
 import { bodies, command, jobSpec, machine, type JobSpecInput } from './builders';
-import { EventType, MachineState, PriorityBand, TaskState, type Command, type CommandResult, type TaskTransition } from '../../proto/index';
+import { EventType, MachineState, PriorityBand, RestartPolicy_Kind, TaskState, type Command, type CommandResult, type TaskTransition } from '../../proto/index';
 import { GiB, MiB } from '../../model/resources';
 import { SeededRng } from '../../model/rng';
 
@@ -299,17 +299,22 @@ test('rolling update: at most max_tasks_down tasks down at once; priority-only c
   assert.equal(upd.specVersion, 3);
   assert.equal(upd.restartedTaskIds.length, 6);
   const maxDownSeen: number[] = [];
-  for (let round = 0; round < 10 && job.tasks.some((t) => t.specVersion !== 3 || t.state !== TaskState.RUNNING); round++) {
-    const down = job.tasks.filter((t) => t.state !== TaskState.RUNNING);
+  const oldRunning = () => job.tasks.filter((t) => t.specVersion !== 3 && t.state === TaskState.RUNNING).length;
+  for (let round = 0; round < 10 && job.tasks.some((t) => t.specVersion !== 3 || t.state !== TaskState.RUNNING || !t.healthy); round++) {
+    const down = job.tasks.filter((t) => t.state !== TaskState.RUNNING || (t.specVersion === 3 && !t.healthy));
     maxDownSeen.push(down.length);
-    // The scheduler places one of the down tasks per round.
+    // The scheduler places one of the down tasks per round; the rollout takes the next one down only when the
+    // placed one's Borglet reports it healthy.
     const first = down[0];
     assert.ok(first);
-    r.ok(bodies.transitions([{ taskId: first.id, machine: 'm1' }]));
+    const before = oldRunning();
+    if (first.state !== TaskState.RUNNING) r.ok(bodies.transitions([{ taskId: first.id, machine: 'm1' }]));
+    assert.equal(oldRunning(), before, 'placed is not yet up: nothing more is taken down');
+    r.ok(bodies.health([{ taskId: first.id, machine: 'm1', healthy: true }]));
   }
   assert.ok(maxDownSeen.every((n) => n <= 2), `down counts ${maxDownSeen.join(',')}`);
   assert.equal(maxDownSeen[0], 2);
-  assert.ok(job.tasks.every((t) => t.specVersion === 3 && t.state === TaskState.RUNNING));
+  assert.ok(job.tasks.every((t) => t.specVersion === 3 && t.state === TaskState.RUNNING && t.healthy));
   assert.equal(job.specs.size, 1, 'old spec versions are dropped when no task runs them');
   // Scale down and up.
   r.ok(bodies.updateJob(jobSpec({ ...base, priority: 250, taskCount: 3, task: { args: ['7200'] } })));
@@ -364,6 +369,47 @@ test('update in place: a new restart policy, health check, kill grace, limits th
   r.ok(bodies.transitions([{ taskId: 'test/alice/svc/1', machine: 'm0' }]));
   // A new binary restarts every running task.
   assert.deepEqual(update({ ...tight, args: ['new'] }).restarted, ['test/alice/svc/0']);
+});
+
+test('health (B15 §2.6): unhealthy from each placement and restart until a report; stale reports refused; a rolled task dead for good releases the rollout', () => {
+  const r = cell(2);
+  const base = { name: 'svc', taskCount: 2, updatePolicy: { maxTasksDown: 1 } };
+  r.ok(bodies.createJob(jobSpec(base)));
+  scheduleAll(r, 'svc', 2);
+  const [t0, t1] = [r.task('test/alice/svc/0'), r.task('test/alice/svc/1')];
+  assert.deepEqual([t0.healthy, t1.healthy], [false, false], 'placed, not yet reported');
+  r.timeMs += 1000;
+  const res = r.ok(bodies.health([{ taskId: t0.id, machine: 'm0', healthy: true }, { taskId: t1.id, machine: 'm1', healthy: true }]));
+  assert.deepEqual(res.acceptedTaskIds, [t0.id]);
+  assert.deepEqual(res.rejected, [{ taskId: t1.id, reason: 'task is not running on that machine' }]);
+  assert.deepEqual([t0.healthy, t0.healthTimeMs, t1.healthy], [true, r.timeMs, false]);
+  // The same report again changes nothing; a failing check, then passing again, each change stamped.
+  const at = t0.healthTimeMs;
+  r.timeMs += 1000;
+  r.ok(bodies.health([{ taskId: t0.id, machine: 'm0', healthy: true }]));
+  assert.equal(t0.healthTimeMs, at);
+  r.ok(bodies.health([{ taskId: t0.id, machine: 'm0', healthy: false }]));
+  assert.deepEqual([t0.healthy, t0.healthTimeMs], [false, r.timeMs]);
+  r.ok(bodies.health([{ taskId: t0.id, machine: 'm0', healthy: true }]));
+  // A restart on the machine is a new run: unhealthy until reported.
+  r.ok(bodies.transitions([{ taskId: t0.id, machine: 'm0', event: EventType.RESTART, restarts: 1 }]));
+  assert.equal(t0.healthy, false);
+  r.ok(bodies.health([{ taskId: t0.id, machine: 'm0', healthy: true }, { taskId: t1.id, machine: 'm0', healthy: true }]));
+  // Leaving RUNNING ends health (the view says so too).
+  r.ok(bodies.transitions([{ taskId: t1.id, machine: 'm0', event: EventType.EVICT }]));
+  assert.deepEqual([t1.state, t1.healthy], [TaskState.PENDING, false]);
+  assert.equal(r.run(bodies.health([{ taskId: t1.id, machine: 'm0', healthy: true }])).rejected?.length, 1);
+  r.ok(bodies.transitions([{ taskId: t1.id, machine: 'm1' }]));
+  r.ok(bodies.health([{ taskId: t1.id, machine: 'm1', healthy: true }]));
+  // A new binary, one task at a time: task 0 is rolled; task 1 waits while 0 is placed but not healthy. Task 0
+  // then fails for good (NEVER restart): dead, it holds the rollout no longer, and task 1 is rolled.
+  r.ok(bodies.updateJob(jobSpec({ ...base, task: { args: ['v2'], restartPolicy: { kind: RestartPolicy_Kind.NEVER, maxRestarts: 0, backoffInitialMs: 0, backoffMaxMs: 0, resetAfterMs: 0 } } })));
+  assert.deepEqual([t0.state, t1.state], [TaskState.PENDING, TaskState.RUNNING]);
+  r.ok(bodies.transitions([{ taskId: t0.id, machine: 'm0' }]));
+  assert.deepEqual([t0.state, t1.state, t1.specVersion], [TaskState.RUNNING, TaskState.RUNNING, 1], 'waits for task 0 to be healthy');
+  r.ok(bodies.transitions([{ taskId: t0.id, machine: 'm0', event: EventType.FAIL, exitCode: 2 }]));
+  assert.deepEqual([t0.state, t1.state, t1.specVersion], [TaskState.DEAD, TaskState.PENDING, 2]);
+  r.state.checkInvariants();
 });
 
 test('idempotency: a duplicate request id is applied once; reuse for another request is refused', () => {
@@ -463,7 +509,7 @@ function randomWorkload(seed: number, steps: number): Command[] {
     const job = jobs[rng.int(jobs.length)] as string;
     const taskId = `test/alice/${job}/${rng.int(4)}`;
     const m = `m${rng.int(5)}`;
-    switch (rng.int(9)) {
+    switch (rng.int(10)) {
       case 0:
         add(bodies.createJob(jobSpec({ name: job, cell: 'test', priority: [0, 100, 110, 200][rng.int(4)] as number, taskCount: 1 + rng.int(4), task: { requirements: { cpuMillis: 100 + rng.int(1500), ramBytes: 64 * MiB, diskBytes: 0, ports: rng.int(3) } }, updatePolicy: { maxTasksDown: 1 + rng.int(2) } })), `r${rng.int(20)}`);
         break;
@@ -485,6 +531,9 @@ function randomWorkload(seed: number, steps: number): Command[] {
         break;
       case 7:
         add(bodies.setMachineState(m, [MachineState.UP, MachineState.DRAINING, MachineState.DOWN][rng.int(3)] as MachineState));
+        break;
+      case 8:
+        add(bodies.health([{ taskId, machine: m, healthy: rng.int(3) !== 0 }]));
         break;
       default:
         add(bodies.noop());

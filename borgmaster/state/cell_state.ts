@@ -24,6 +24,7 @@ import {
   type RegisterMachineCommand,
   type RejectedTransition,
   type ReservationUpdates,
+  type HealthUpdates,
   type SetMachineStateCommand,
   type SetQuotaCommand,
   type TaskEvent,
@@ -322,6 +323,8 @@ export class CellState {
         return this.transitions(body.value, t, logIndex, ch);
       case 'reservations':
         return this.reservations(body.value, ch);
+      case 'health':
+        return this.health(body.value, t, logIndex, ch);
       case 'registerMachine':
         return this.registerMachine(body.value, ch);
       case 'setMachineState':
@@ -376,6 +379,7 @@ export class CellState {
       downCount: 0,
       pending: 0,
       running: 0,
+      healthy: 0,
       dead: 0,
     };
     this.jobs.set(id, job);
@@ -416,6 +420,8 @@ export class CellState {
       exitCode: 0,
       message: '',
       updateDown: false,
+      healthy: false,
+      healthTimeMs: t,
     };
     this._taskCount++;
     this.moveState(task, EventType.SUBMIT, t, idx, ch, '');
@@ -515,7 +521,7 @@ export class CellState {
 
   /**
    * advanceRollout restarts running tasks still at an older spec version, in index order, while fewer than
-   * max_tasks_down tasks that the rollout took down are not running again.
+   * max_tasks_down tasks that the rollout took down are not running healthy again.
    */
   private advanceRollout(job: JobRec, t: number, idx: number, ch: Changes): void {
     const maxDown = Math.max(1, job.current.spec.updatePolicy?.maxTasksDown ?? 1);
@@ -526,8 +532,11 @@ export class CellState {
       this.moveState(task, EventType.KILL, t, idx, ch, `replaced by the rolling update to version ${job.current.version}`);
       this.unplace(task, ch);
       this.resubmit(task, 0, t, idx, ch, `resubmitted at version ${job.current.version} by the rolling update`, false);
-      task.updateDown = true;
-      job.downCount++;
+      // A task the last rollout took down that runs but is not healthy yet is down already.
+      if (!task.updateDown) {
+        task.updateDown = true;
+        job.downCount++;
+      }
     }
     this.dropUnusedVersions(job);
   }
@@ -612,6 +621,7 @@ export class CellState {
       else if (tr.to === TaskState.RUNNING) job.running++;
       else if (tr.to === TaskState.DEAD) job.dead++;
       task.stateTimeMs = t;
+      if (tr.to !== TaskState.RUNNING) this.setHealth(task, false, t);
     }
     task.state = tr.to;
     task.lastEvent = event;
@@ -644,6 +654,7 @@ export class CellState {
     task.reservation = undefined;
     task.machineRestarts = 0;
     task.startTimeMs = t;
+    this.setHealth(task, false, t);
     machine.tasks.add(task);
     charge(machine, limit, limit, 1, isProd(priorityOf(task)));
     machine.generation++;
@@ -680,6 +691,12 @@ export class CellState {
    * like one that keeps crashing); a killed one stays dead.
    */
   private endTask(task: TaskRec, event: EventType, exitCode: number, message: string, t: number, idx: number, ch: Changes, streak?: RunStreak): void {
+    this.endRun(task, event, exitCode, message, t, idx, ch, streak);
+    // A task the rollout took down that is now dead for good no longer holds the rollout back.
+    if (task.state === TaskState.DEAD) this.releaseDown(task, t, idx, ch);
+  }
+
+  private endRun(task: TaskRec, event: EventType, exitCode: number, message: string, t: number, idx: number, ch: Changes, streak?: RunStreak): void {
     task.exitCode = exitCode;
     // The end event names the machine the task ended on (the scheduler avoids repeating crashed pairings).
     this.moveState(task, event, t, idx, ch, message);
@@ -783,13 +800,8 @@ export class CellState {
     }
     this.place(task, machine, t, ch);
     task.notBeforeMs = 0;
+    // A task the rolling update took down stays down until its Borglet reports it healthy (health()).
     this.moveState(task, EventType.SCHEDULE, t, idx, ch, '');
-    const job = task.job;
-    if (task.updateDown) {
-      task.updateDown = false;
-      job.downCount--;
-      this.advanceRollout(job, t, idx, ch);
-    }
     return undefined;
   }
 
@@ -806,18 +818,14 @@ export class CellState {
       if (tr.restarts > task.machineRestarts) {
         task.restarts += tr.restarts - task.machineRestarts;
         this.moveState(task, EventType.RESTART, t, idx, ch, tr.message);
+        this.setHealth(task, false, t); // a new run: healthy again only when a report says so
       }
       task.machineRestarts = tr.restarts;
       return undefined;
     }
     if (event === EventType.KILL && task.state === TaskState.PENDING) {
       this.moveState(task, EventType.KILL, t, idx, ch, tr.message);
-      // A task the rollout took down that is now dead for good no longer holds the rollout back.
-      if (task.updateDown) {
-        task.updateDown = false;
-        task.job.downCount--;
-        this.advanceRollout(task.job, t, idx, ch);
-      }
+      this.releaseDown(task, t, idx, ch);
       return undefined;
     }
     const streak = tr.streak === undefined ? undefined : { runs: tr.streak, reset: tr.streakReset === true };
@@ -855,6 +863,50 @@ export class CellState {
       accepted.push(u.taskId);
     });
     return okResult({ acceptedTaskIds: accepted, rejected });
+  }
+
+  /**
+   * health applies what Borglets report of their running tasks' health (B15 §2.6). A task the rolling update took
+   * down is up again when it is healthy: only then may the rollout take down the next one.
+   */
+  private health(c: HealthUpdates, t: number, idx: number, ch: Changes): CommandResult {
+    const list = c.updates ?? [];
+    if (list.length > MAX_TRANSITIONS_PER_COMMAND) throw new InvalidArgument('updates', `has ${list.length} entries, more than the limit of ${MAX_TRANSITIONS_PER_COMMAND}`);
+    list.forEach((u, i) => {
+      validateTaskIdIn(u.taskId, `updates[${i}].taskId`, this.cell);
+      validateMachineName(u.machine, `updates[${i}].machine`);
+    });
+    const accepted: string[] = [];
+    const rejected: RejectedTransition[] = [];
+    for (const u of list) {
+      const task = this.getTaskIfValid(u.taskId); // validated above
+      if (task === undefined || task.state !== TaskState.RUNNING || task.machine?.name !== u.machine) {
+        rejected.push({ taskId: u.taskId, reason: 'task is not running on that machine' });
+        continue;
+      }
+      accepted.push(u.taskId);
+      if (!this.setHealth(task, u.healthy, t)) continue;
+      ch.tasks.add(task);
+      if (u.healthy) this.releaseDown(task, t, idx, ch);
+    }
+    return okResult({ acceptedTaskIds: accepted, rejected });
+  }
+
+  /** setHealth records a change of the task's health at time t; false when it already was so. */
+  private setHealth(task: TaskRec, healthy: boolean, t: number): boolean {
+    if (task.healthy === healthy) return false;
+    task.healthy = healthy;
+    task.healthTimeMs = t;
+    task.job.healthy += healthy ? 1 : -1;
+    return true;
+  }
+
+  /** releaseDown: a task the rolling update took down is up again (or gone for good); the rollout moves on. */
+  private releaseDown(task: TaskRec, t: number, idx: number, ch: Changes): void {
+    if (!task.updateDown) return;
+    task.updateDown = false;
+    task.job.downCount--;
+    this.advanceRollout(task.job, t, idx, ch);
   }
 
   // ---------------------------------------------------------------- machines and quotas
@@ -981,12 +1033,14 @@ export class CellState {
         else assert(false, `task ${task.id} in state ${task.state}`);
         if (task.updateDown) down++;
         assert((task.state === TaskState.RUNNING) === (task.machine !== undefined), `task ${task.id}: running iff placed`);
+        assert(!task.healthy || task.state === TaskState.RUNNING, `task ${task.id}: healthy only while running`);
         if (task.machine !== undefined) {
           assert(task.machine.tasks.has(task), `task ${task.id} is in its machine's task set`);
           placedTotal++;
         }
       });
       assert(job.pending === pending && job.running === running && job.dead === dead, `job ${job.id} counts`);
+      assert(job.healthy === job.tasks.filter((task) => task.healthy).length, `job ${job.id} healthy count`);
       assert(job.downCount === down, `job ${job.id} downCount ${job.downCount} vs ${down}`);
       for (const [version, v] of job.specs) assert(v.refs === (refs.get(version) ?? 0), `job ${job.id} v${version} refs`);
       for (const version of refs.keys()) assert(job.specs.has(version), `job ${job.id} v${version} kept`);

@@ -38,6 +38,7 @@ test('corrupt checkpoints are refused with CheckpointCorrupt', () => {
     ['task on unknown machine', Checkpoint.encode({ ...cp, tasks: cp.tasks.map((t, i) => (i === 0 ? { ...t, machine: 77 } : t)) }).finish()],
     ['tasks out of order', Checkpoint.encode({ ...cp, tasks: [...cp.tasks].reverse() }).finish()],
     ['running task without machine', Checkpoint.encode({ ...cp, tasks: cp.tasks.map((t) => ({ ...t, machine: -1 })) }).finish()],
+    ['healthy task not running', Checkpoint.encode({ ...cp, tasks: cp.tasks.map((t) => ({ ...t, state: 1, machine: -1, healthy: true })) }).finish()],
     ['missing task', Checkpoint.encode({ ...cp, tasks: cp.tasks.slice(0, -1) }).finish()],
     ['packed event naming a string outside the table', Checkpoint.encode({ ...cp, packedEvents: cp.packedEvents && { ...cp.packedEvents, taskId: cp.packedEvents.taskId.map((x, i) => (i === 0 ? 9999 : x)) } }).finish()],
     ['packed event columns of different lengths', Checkpoint.encode({ ...cp, packedEvents: cp.packedEvents && { ...cp.packedEvents, type: cp.packedEvents.type.slice(1) } }).finish()],

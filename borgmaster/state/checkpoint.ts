@@ -127,6 +127,8 @@ export function snapshot(state: CellState): Uint8Array {
         exitCode: t.exitCode,
         message: t.message,
         updateDown: t.updateDown,
+        healthy: t.healthy,
+        healthTimeMs: t.healthTimeMs,
       });
     }
     j++;
@@ -213,6 +215,7 @@ export function restore(bytes: Uint8Array, options: { eventCapacity?: number; re
         downCount: 0,
         pending: 0,
         running: 0,
+        healthy: 0,
         dead: 0,
       };
       state.jobs.set(id, job);
@@ -249,10 +252,14 @@ export function restore(bytes: Uint8Array, options: { eventCapacity?: number; re
         exitCode: ct.exitCode,
         message: ct.message,
         updateDown: ct.updateDown,
+        healthy: ct.healthy,
+        healthTimeMs: ct.healthTimeMs,
       };
+      check(!task.healthy || task.state === TaskState.RUNNING, `task ${task.id} is healthy but not running`);
       job.tasks.push(task);
       if (task.state === TaskState.PENDING) job.pending++;
       else if (task.state === TaskState.RUNNING) job.running++;
+      if (task.healthy) job.healthy++;
       else if (task.state === TaskState.DEAD) job.dead++;
       if (task.updateDown) job.downCount++;
       if (machine !== undefined) {

@@ -31,6 +31,8 @@ export interface JobRec {
   downCount: number;
   pending: number;
   running: number;
+  /** healthy counts the running tasks with healthy set. */
+  healthy: number;
   dead: number;
 }
 
@@ -59,8 +61,12 @@ export interface TaskRec {
   notBeforeMs: number;
   exitCode: number;
   message: string;
-  /** updateDown: taken down by the job's rolling update and not running again yet. */
+  /** updateDown: taken down by the job's rolling update and not running healthy again yet. */
   updateDown: boolean;
+  /** healthy: the Borglet last reported this run running and passing its health check (if any); false from each placement and restart until then. */
+  healthy: boolean;
+  /** healthTimeMs: when healthy last changed. */
+  healthTimeMs: number;
 }
 
 export interface MachineRec {

@@ -19,6 +19,7 @@ export function jobView(job: JobRec): Job {
     pending: job.pending,
     dead: job.dead,
     killed: false,
+    healthy: job.healthy,
   };
 }
 
@@ -47,6 +48,8 @@ export function taskView(task: TaskRec, cell: string, whyPending = ''): Task {
     bnsName: bnsName({ cell, user: job.user, job: job.name, index: task.index }),
     message: task.message,
     notBeforeMs: task.state === TaskState.PENDING ? task.notBeforeMs : 0,
+    healthy: task.healthy,
+    healthTimeMs: task.healthTimeMs,
   };
 }
 

@@ -5,8 +5,8 @@
 import { bandName, bandOf } from '../../model/priority';
 import { bnsName } from '../../model/ids';
 import type { Resources } from '../../model/resources';
-import { Constraint_Op, EventType, MachineState, RestartPolicy_Kind, TaskState, type RestartPolicy, type TaskEvent, type TaskSpec } from '../../proto/index';
-import { STATUS_RECENT_EVENTS } from '../../cells/limits';
+import { Constraint_Op, EventType, MachineState, RestartPolicy_Kind, TaskState, type HealthCheck, type RestartPolicy, type TaskEvent, type TaskSpec } from '../../proto/index';
+import { HEALTH_FAILURES_DEFAULT, HEALTH_INTERVAL_MS_DEFAULT, HEALTH_TIMEOUT_MS_DEFAULT, STATUS_RECENT_EVENTS } from '../../cells/limits';
 import { formatDurationMs } from '../../model/units';
 import { restartTiming } from '../../model/restart';
 import { checkPlacement, limitOf, reservationOf, type CellState, type Changes, type JobRec, type MachineRec, type TaskRec } from '../state/index';
@@ -96,7 +96,16 @@ function specView(s: TaskSpec): TaskSpecView {
     workingDir: s.workingDir,
     constraints: s.constraints.map(constraintText),
     restartPolicy: restartPolicyText(s.restartPolicy),
+    healthCheck: healthCheckText(s.healthCheck),
   };
+}
+
+/** healthCheckText: what the Borglet probes and when it gives up, as it reads the spec (borglet/spec.ts). */
+function healthCheckText(h: HealthCheck | undefined): string {
+  if (h === undefined || h.httpPath === '') return '';
+  const interval = h.intervalMs || HEALTH_INTERVAL_MS_DEFAULT;
+  const timeout = Math.min(h.timeoutMs || HEALTH_TIMEOUT_MS_DEFAULT, interval);
+  return `GET ${h.httpPath} on port ${h.portIndex} every ${formatDurationMs(interval)} (timeout ${formatDurationMs(timeout)}); restarted after ${h.failuresBeforeRestart || HEALTH_FAILURES_DEFAULT} failures in a row`;
 }
 
 /** restartPolicyText: what a task's restart policy does, the defaults of fields left at 0 filled in. */
@@ -200,6 +209,7 @@ export class CellStateSource implements StatusSource {
       band: band(spec.priority),
       taskCount: j.tasks.length,
       running: j.running,
+      healthy: j.healthy,
       pending: j.pending,
       dead: j.dead,
       specVersion: j.current.version,
@@ -224,6 +234,8 @@ export class CellStateSource implements StatusSource {
       reservation: t.machine !== undefined ? reservationOf(t) : undefined,
       usage: t.state === TaskState.RUNNING ? this.options.usage?.task(t.id) : undefined,
       restarts: t.restarts,
+      healthy: t.healthy,
+      healthTimeMs: t.healthTimeMs,
       specVersion: t.specVersion,
       stateTimeMs: t.stateTimeMs,
       startTimeMs: t.startTimeMs,

@@ -25,7 +25,7 @@ const ctx: PageContext = { replica: leader, path: '/' };
 function taskRow(partial: Partial<TaskRow> = {}): TaskRow {
   return {
     id: 'test/alice/web/0', user: 'alice', job: 'web', index: 0, priority: 200, band: 'prod', state: 'RUNNING', lastEvent: 'SCHEDULE', machine: 'm0',
-    limit: R(1000, GiB), reservation: R(1000, GiB), usage: undefined, restarts: 0, specVersion: 1, stateTimeMs: 1, startTimeMs: 1, bnsName: '0.web.alice.test.borg', ports: [], message: '',
+    limit: R(1000, GiB), reservation: R(1000, GiB), usage: undefined, restarts: 0, healthy: true, healthTimeMs: 1, specVersion: 1, stateTimeMs: 1, startTimeMs: 1, bnsName: '0.web.alice.test.borg', ports: [], message: '',
     ...partial,
   };
 }
@@ -38,7 +38,7 @@ function assertNoRawEvil(markup: string): void {
 test('task page: env, args, message, log tail and why-pending are text', () => {
   const d: TaskDetail = {
     task: taskRow({ message: EVIL, state: 'PENDING', machine: '' }),
-    spec: { command: '/bin/x', args: [EVIL], env: { K: EVIL }, workingDir: '', constraints: [], restartPolicy: 'default' },
+    spec: { command: '/bin/x', args: [EVIL], env: { K: EVIL }, workingDir: '', constraints: [], restartPolicy: 'default', healthCheck: '' },
     whyPending: `0/3 machines feasible: ${EVIL}`,
     notBeforeMs: 0,
     exitCode: 0,
@@ -55,14 +55,19 @@ test('task page: env, args, message, log tail and why-pending are text', () => {
 
 test('job page: annotations and template are text; BNS names listed', () => {
   const d: JobDetail = {
-    job: { id: 'test/alice/web', user: 'alice', name: 'web', priority: 200, band: 'prod', taskCount: 1, running: 1, pending: 0, dead: 0, specVersion: 1, createdMs: 1 },
+    job: { id: 'test/alice/web', user: 'alice', name: 'web', priority: 200, band: 'prod', taskCount: 1, running: 1, healthy: 0, pending: 0, dead: 0, specVersion: 1, createdMs: 1 },
     annotations: { [EVIL]: EVIL },
-    spec: { command: EVIL, args: [], env: { A: EVIL }, workingDir: EVIL, constraints: [EVIL], restartPolicy: 'default' },
+    spec: { command: EVIL, args: [], env: { A: EVIL }, workingDir: EVIL, constraints: [EVIL], restartPolicy: 'default', healthCheck: 'GET /healthz on port 0 every 10s (timeout 1s); restarted after 3 failures in a row' },
     maxTasksDown: 1,
   };
-  const out = jobPage(d, { rows: [taskRow()], total: 1, offset: 0, limit: 100 }, { sort: 'id', dir: 'asc', offset: 0, limit: 100 }, 10, ctx).value;
+  const out = jobPage(d, { rows: [taskRow(), taskRow({ id: 'test/alice/web/1', index: 1, healthy: false })], total: 2, offset: 0, limit: 100 }, { sort: 'id', dir: 'asc', offset: 0, limit: 100 }, 10, ctx).value;
   assertNoRawEvil(out);
   assert.match(out, /0\.web\.alice\.test\.borg/);
+  // Health: the job's count, each running task's badge only when not healthy, and the spec's check spelled out.
+  assert.match(out, /1 running<\/a> \(0 healthy\)/);
+  assert.match(out, /data-task="test\/alice\/web\/1">((?!<\/tr>).)*<span class="st st-running">RUNNING<\/span> <span class="st st-unhealthy">UNHEALTHY<\/span>/);
+  assert.doesNotMatch(out, /data-task="test\/alice\/web\/0">((?!<\/tr>).)*UNHEALTHY/);
+  assert.match(out, /<th>health check<\/th><td>GET \/healthz on port 0 every 10s \(timeout 1s\); restarted after 3 failures in a row/);
 });
 
 test('events page: messages are text; filter values are echoed escaped', () => {

@@ -109,6 +109,8 @@ export interface JobRow {
   band: BandName;
   taskCount: number;
   running: number;
+  /** healthy: running tasks their Borglets report healthy. */
+  healthy: number;
   pending: number;
   dead: number;
   specVersion: number;
@@ -129,6 +131,9 @@ export interface TaskRow {
   reservation: Resources | undefined;
   usage: Resources | undefined;
   restarts: number;
+  /** healthy: running and passing its health check (if any), as its Borglet reports; healthTimeMs: since when. */
+  healthy: boolean;
+  healthTimeMs: number;
   specVersion: number;
   stateTimeMs: number;
   startTimeMs: number;
@@ -144,6 +149,8 @@ export interface TaskSpecView {
   workingDir: string;
   constraints: string[];
   restartPolicy: string;
+  /** healthCheck: what the Borglet probes, with the defaults filled in; '' for none. */
+  healthCheck: string;
 }
 
 export interface JobDetail {

@@ -4,10 +4,12 @@ import { loadCellConfig } from '../../cells/config';
 import { BnsResolver } from '../../borgmaster/bns/resolver';
 import { BorgError, InvalidArgument } from '../../model/errors';
 
-const HELP = `usage: borg resolve NAME [--cell FILE | --redis HOST:PORT] [--json]
+const HELP = `usage: borg resolve NAME [--healthy] [--cell FILE | --redis HOST:PORT] [--json]
 
 Resolves a BNS name: a task (index.job.user.cell.borg) gives its endpoint, a job (job.user.cell.borg) gives
-every running task's endpoint.
+every running task's endpoint. Each line: index, host:ports, machine, task, and whether the task is healthy
+(running and passing its health check, as its Borglet reports). --healthy lists only the healthy ones, as a
+load balancer would route.
 
 example: borg resolve 0.web.ubar.local.borg`;
 
@@ -19,6 +21,7 @@ register('resolve', {
       return EXIT.ok;
     }
     const json = args.includes('--json');
+    const healthyOnly = args.includes('--healthy');
     const flag = (name: string) => {
       const i = args.indexOf(name);
       if (i < 0) return undefined;
@@ -32,9 +35,11 @@ register('resolve', {
     if (!address) throw new BorgError('failed_precondition', 'this cell has no BNS (bns.redis is not set in its config)');
     const resolver = new BnsResolver(address);
     try {
-      const r = await resolver.resolve(name);
+      const all = await resolver.resolve(name);
+      const r = healthyOnly ? { ...all, endpoints: all.endpoints.filter((e) => e.endpoint.healthy) } : all;
+      if (r.endpoints.length === 0) throw new BorgError('not_found', `BNS name ${name}: ${all.endpoints.length} task(s) running, none healthy`);
       if (json) console.log(JSON.stringify(r, null, 2));
-      else for (const { index, endpoint } of r.endpoints) console.log(`${index}\t${endpoint.host}:${endpoint.ports.join(',')}\t${endpoint.machine}\t${endpoint.taskId}`);
+      else for (const { index, endpoint } of r.endpoints) console.log(`${index}\t${endpoint.host}:${endpoint.ports.join(',')}\t${endpoint.machine}\t${endpoint.taskId}\t${endpoint.healthy ? 'healthy' : 'unhealthy'}`);
       return EXIT.ok;
     } finally {
       resolver.close();

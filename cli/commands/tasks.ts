@@ -58,6 +58,7 @@ report). INFO is the scheduler's verdict for a pending task and the last message
           out(table(items, [
             { header: 'TASK', value: (t) => `${t.user}/${t.job}/${t.index}` },
             { header: 'STATE', value: (t) => taskStateName(t.state) },
+            { header: 'HEALTHY', value: (t) => (t.state !== TaskState.RUNNING ? '-' : t.healthy ? 'yes' : 'no') },
             { header: 'MACHINE', value: (t) => t.machine },
             { header: 'PORTS', value: (t) => t.ports.join(',') },
             { header: 'CPU', value: (t) => usedOf(t.usage?.cpuMillis, t.limit?.cpuMillis ?? 0, cpu), right: true },

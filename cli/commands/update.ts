@@ -105,8 +105,9 @@ function printDiff(p: Planned): void {
 }
 
 /**
- * follow polls each updated job until every task is at the new spec version and as many tasks run as ran
- * before the update. Returns false when the wait ran out.
+ * follow polls each updated job until every task is at the new spec version and as many tasks run healthy as ran
+ * before the update (the master's rollout waits for each restarted task to be healthy too). Returns false when
+ * the wait ran out.
  */
 async function follow(client: CellClient, updated: Planned[], waitMs: number, pollMs: number, talk: boolean): Promise<boolean> {
   const deadline = Date.now() + waitMs;
@@ -133,11 +134,12 @@ async function follow(client: CellClient, updated: Planned[], waitMs: number, po
       }
       const atNew = tasks.filter((t) => t.specVersion >= target);
       const running = atNew.filter((t) => t.state === TaskState.RUNNING).length;
+      const healthy = atNew.filter((t) => t.state === TaskState.RUNNING && t.healthy).length;
       const want = Math.min(p.runningBefore, taskCount);
-      const line = `${p.id}: ${atNew.length}/${taskCount} tasks at version ${target}, ${running} running (${want} ran before)`;
+      const line = `${p.id}: ${atNew.length}/${taskCount} tasks at version ${target}, ${running} running, ${healthy} healthy (${want} ran before)`;
       if (talk && last.get(p.id) !== line) note(line);
       last.set(p.id, line);
-      if (atNew.length >= taskCount && running >= want) {
+      if (atNew.length >= taskCount && healthy >= want) {
         if (talk) note(`${p.id}: rolling update done`);
         open.delete(p);
       }

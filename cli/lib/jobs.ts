@@ -34,6 +34,7 @@ export function jobJson(j: Job): Record<string, unknown> {
     tasks: taskCount,
     state: jobState({ ...j, taskCount }),
     counts: jobCounts(j),
+    healthy: j.healthy,
     specVersion: j.specVersion,
     createdMs: j.createdMs,
   };

@@ -183,7 +183,7 @@ test('job state and counts: only states with tasks are named, so grep finds runn
   for (const [taskCount, running, pending, dead, state, counts] of cases) {
     assert.equal(jobState({ taskCount, running, pending, dead }), state);
     assert.deepEqual(jobCounts({ running, pending, dead }), counts);
-    const line = JSON.stringify(jobJson({ spec: jobSpec({ cell: 'local', user: 'ubar', name: 'web', taskCount }), specVersion: 1, createdMs: 1, running, pending, dead, killed: false }));
+    const line = JSON.stringify(jobJson({ spec: jobSpec({ cell: 'local', user: 'ubar', name: 'web', taskCount }), specVersion: 1, createdMs: 1, running, pending, dead, killed: false, healthy: running }));
     assert.equal(/running/i.test(line), running > 0, line);
   }
 });

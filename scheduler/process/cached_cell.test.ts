@@ -8,13 +8,13 @@ import { MiB } from '../../model/resources';
 
 const m0: Machine = { ...machine('m0', {}, { state: MachineState.UP, address: '127.0.0.1:1' }) };
 const m1: Machine = { ...machine('m1', {}, { state: MachineState.UP, address: '127.0.0.1:2' }) };
-const job: Job = { spec: jobSpec({ cell: 'c', taskCount: 2, task: { requirements: { cpuMillis: 100, ramBytes: 64 * MiB, diskBytes: 0, ports: 0 } } }), specVersion: 1, createdMs: 0, running: 0, pending: 2, dead: 0, killed: false };
+const job: Job = { spec: jobSpec({ cell: 'c', taskCount: 2, task: { requirements: { cpuMillis: 100, ramBytes: 64 * MiB, diskBytes: 0, ports: 0 } } }), specVersion: 1, createdMs: 0, running: 0, pending: 2, dead: 0, killed: false, healthy: 0 };
 
 function task(index: number, over: Partial<Task> = {}): Task {
   return {
     id: `c/alice/web/${index}`, job: 'web', user: 'alice', index, priority: 200, state: TaskState.PENDING, lastEvent: EventType.SUBMIT, machine: '',
     limit: { cpuMillis: 100, ramBytes: 64 * MiB, diskBytes: 0, ports: 0 }, reservation: undefined, usage: undefined, ports: [], restarts: 0,
-    specVersion: 1, startTimeMs: 0, stateTimeMs: 0, whyPending: '', exitCode: 0, bnsName: '', message: '', notBeforeMs: 0, ...over,
+    specVersion: 1, startTimeMs: 0, stateTimeMs: 0, whyPending: '', exitCode: 0, bnsName: '', message: '', notBeforeMs: 0, healthy: false, healthTimeMs: 0, ...over,
   };
 }
 

@@ -9,7 +9,7 @@ import { assert } from '../../model/assert';
 import { VirtualClock } from '../../model/clock';
 import { BorgError, InvalidArgument } from '../../model/errors';
 import { SeededRng } from '../../model/rng';
-import { CellState, command, restore, snapshot, taskView, type TaskRec } from '../../borgmaster/state/index';
+import { CellState, bodies, command, restore, snapshot, taskView, type TaskRec } from '../../borgmaster/state/index';
 import { commitPlan, WhyPendingStore } from '../../borgmaster/plan/index';
 import { WatchHub, type Watcher } from '../../borgmaster/api/index';
 import { CachedCell } from '../../scheduler/process/cached_cell';
@@ -218,7 +218,21 @@ export class Fauxmaster {
       },
     );
     for (const rej of r.rejected) cell.hold(rej.taskId, this.clock.nowMs() + HOLD_AFTER_REJECT_MS);
+    this.reportStarted(r.acceptedTaskIds);
     return { planned: assignments.length, accepted: r.acceptedTaskIds.length, rejected: r.rejected.length, victims };
+  }
+
+  /**
+   * reportStarted: the simulated Borglets start the tasks placed on them and report them healthy, as a link shard
+   * would forward (a rolling update moves on only when the task it restarted is healthy).
+   */
+  private reportStarted(taskIds: readonly string[]): void {
+    const updates: { taskId: string; machine: string; healthy: boolean }[] = [];
+    for (const id of taskIds) {
+      const t = this.state.lookupTask(id);
+      if (t?.state === TaskState.RUNNING && t.machine !== undefined && !t.healthy) updates.push({ taskId: id, machine: t.machine.name, healthy: true });
+    }
+    for (let i = 0; i < updates.length; i += MAX_TRANSITIONS_PER_COMMAND) this.apply(bodies.health(updates.slice(i, i + MAX_TRANSITIONS_PER_COMMAND)));
   }
 
   /** counts tallies machines, jobs and tasks by state. */

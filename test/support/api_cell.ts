@@ -3,7 +3,8 @@
 // (borgmaster/api/test_log_for_handler_tests.ts), replica 1 leading and the others following, plus a cell
 // config file pointing at them, so the real `borg` binary can be run against it. Knobs for failure tests: lose
 // the answer to the next write after it was committed. stepScheduler() stands in for the scheduler process by
-// committing SCHEDULE transitions for pending tasks through the same log (the state machine checks each fit).
+// committing SCHEDULE transitions for pending tasks through the same log (the state machine checks each fit), and
+// stepBorglets() for the Borglets' health reports.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,9 +148,25 @@ security:
     return placed;
   }
 
-  /** runScheduler calls stepScheduler every `intervalMs` until the returned stop function is called. */
-  runScheduler(intervalMs = 100): () => void {
-    const timer = setInterval(() => this.stepScheduler(), intervalMs);
+  /**
+   * stepBorglets stands in for the Borglets' reports (through link shards): every running task not yet healthy is
+   * reported healthy, as a Borglet reports a task it runs that passes its health check.
+   */
+  stepBorglets(): number {
+    const updates: { taskId: string; machine: string; healthy: boolean }[] = [];
+    for (const job of this.leader.state.jobs.values()) {
+      for (const t of job.tasks) if (t.state === TaskState.RUNNING && !t.healthy && t.machine) updates.push({ taskId: t.id, machine: t.machine.name, healthy: true });
+    }
+    if (updates.length > 0) this.commit(bodies.health(updates));
+    return updates.length;
+  }
+
+  /** run calls stepScheduler, then stepBorglets, every `intervalMs` until the returned stop function is called. */
+  run(intervalMs = 100): () => void {
+    const timer = setInterval(() => {
+      this.stepScheduler();
+      this.stepBorglets();
+    }, intervalMs);
     return () => clearInterval(timer);
   }
 

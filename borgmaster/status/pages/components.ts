@@ -48,6 +48,11 @@ export function stateBadge(state: string): Html {
   return html`<span class="st st-${state.toLowerCase()}">${state}</span>`;
 }
 
+/** taskStateBadge: the state, and for a running task its Borglet does not report healthy, a second badge saying so. */
+export function taskStateBadge(t: { state: string; healthy: boolean }): Html {
+  return t.state === 'RUNNING' && !t.healthy ? html`${stateBadge(t.state)} <span class="st st-unhealthy">UNHEALTHY</span>` : stateBadge(t.state);
+}
+
 export function taskLink(t: { user: string; job: string; index: number; id: string }, label?: string): Html {
   return html`<a href="/task/${seg(t.user)}/${seg(t.job)}/${t.index}">${label ?? t.id}</a>`;
 }
@@ -79,7 +84,7 @@ export function taskTable(rows: readonly TaskRow[], o: TaskTableOptions): Html {
   const head = html`<tr>${h('id', o.showJob ? 'task' : '#')}${h('state', 'state')}${h('priority', 'prio', 'r')}${h('machine', 'machine')}${h('restarts', 'restarts', 'r')}${h('cpu', 'cpu', 'r')}${h('ram', 'ram', 'r')}${o.meterScale !== undefined ? html`<th>cpu lim / res / use</th><th>ram lim / res / use</th>` : ''}${h('time', 'in state', 'r')}${o.showBns ? html`<th>BNS name</th><th>ports</th>` : ''}<th>last event</th></tr>`;
   const body = rows.map((t) => {
     const scale = o.meterScale;
-    return html`<tr data-task="${t.id}"><td class="mono">${taskLink(t, o.showJob ? t.id : String(t.index))}</td><td>${stateBadge(t.state)}</td><td class="r">${t.priority}</td><td class="mono">${machineLink(t.machine)}</td><td class="r">${t.restarts}</td><td class="r">${cpu(t.limit.cpuMillis)}</td><td class="r">${bytes(t.limit.ramBytes)}</td>${
+    return html`<tr data-task="${t.id}"><td class="mono">${taskLink(t, o.showJob ? t.id : String(t.index))}</td><td>${taskStateBadge(t)}</td><td class="r">${t.priority}</td><td class="mono">${machineLink(t.machine)}</td><td class="r">${t.restarts}</td><td class="r">${cpu(t.limit.cpuMillis)}</td><td class="r">${bytes(t.limit.ramBytes)}</td>${
       scale !== undefined
         ? html`<td>${meter(scale.cpuMillis, t.limit.cpuMillis, t.reservation?.cpuMillis, t.usage?.cpuMillis, cpu)}</td><td>${meter(scale.ramBytes, t.limit.ramBytes, t.reservation?.ramBytes, t.usage?.ramBytes, bytes)}</td>`
         : ''

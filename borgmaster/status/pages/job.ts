@@ -18,7 +18,7 @@ export function jobPage(d: JobDetail, tasks: Page<TaskRow>, q: TaskQuery, nowMs:
 <tr><th>id</th><td class="mono">${j.id}</td></tr>
 <tr><th>user</th><td><a href="${href('/jobs', { user: j.user })}">${j.user}</a></td></tr>
 <tr><th>priority</th><td>${j.priority} (${j.band})</td></tr>
-<tr><th>tasks</th><td>${count(j.taskCount)}: <a href="${href(path, { state: 'RUNNING' })}">${count(j.running)} running</a>, <a href="${href(path, { state: 'PENDING' })}">${count(j.pending)} pending</a>, <a href="${href(path, { state: 'DEAD' })}">${count(j.dead)} dead</a></td></tr>
+<tr><th>tasks</th><td>${count(j.taskCount)}: <a href="${href(path, { state: 'RUNNING' })}">${count(j.running)} running</a> (${count(j.healthy)} healthy), <a href="${href(path, { state: 'PENDING' })}">${count(j.pending)} pending</a>, <a href="${href(path, { state: 'DEAD' })}">${count(j.dead)} dead</a></td></tr>
 <tr><th>spec version</th><td>${j.specVersion} (rolling updates take down at most ${d.maxTasksDown} at once)</td></tr>
 <tr><th>created</th><td>${time(j.createdMs)}</td></tr>
 <tr><th>annotations</th><td>${ann.length === 0 ? '-' : ann.map(([k, v]) => html`<div><code>${k}</code> = <code>${v}</code></div>`)}</td></tr>

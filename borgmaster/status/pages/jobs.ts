@@ -19,13 +19,13 @@ export function jobsPage(p: Page<JobRow>, q: JobQuery, nowMs: number, ctx: PageC
     { sort: q.sort, dir: q.dir },
   )}
 ${pager('/jobs', query, p)}
-<table class="grid filterable" id="jobs"><thead><tr>${h('id', 'job')}${h('user', 'user')}${h('priority', 'prio', 'r')}<th>band</th>${h('tasks', 'tasks', 'r')}${h('running', 'running', 'r')}${h('pending', 'pending', 'r')}${h('dead', 'dead', 'r')}<th class="r">version</th>${h('created', 'age', 'r')}</tr></thead>
+<table class="grid filterable" id="jobs"><thead><tr>${h('id', 'job')}${h('user', 'user')}${h('priority', 'prio', 'r')}<th>band</th>${h('tasks', 'tasks', 'r')}${h('running', 'running', 'r')}<th class="r">healthy</th>${h('pending', 'pending', 'r')}${h('dead', 'dead', 'r')}<th class="r">version</th>${h('created', 'age', 'r')}</tr></thead>
 <tbody>${
     p.rows.length === 0
       ? html`<tr><td colspan="10" class="empty">no jobs match</td></tr>`
       : p.rows.map(
           (j) =>
-            html`<tr><td class="mono">${jobLink(j.user, j.name, j.id)}</td><td>${j.user}</td><td class="r">${j.priority}</td><td>${j.band}</td><td class="r">${count(j.taskCount)}</td><td class="r">${count(j.running)}</td><td class="r ${j.pending > 0 ? 'warnc' : ''}">${count(j.pending)}</td><td class="r">${count(j.dead)}</td><td class="r">${j.specVersion}</td><td class="r">${ago(j.createdMs, nowMs)}</td></tr>`,
+            html`<tr><td class="mono">${jobLink(j.user, j.name, j.id)}</td><td>${j.user}</td><td class="r">${j.priority}</td><td>${j.band}</td><td class="r">${count(j.taskCount)}</td><td class="r">${count(j.running)}</td><td class="r ${j.healthy < j.running ? 'warnc' : ''}">${count(j.healthy)}</td><td class="r ${j.pending > 0 ? 'warnc' : ''}">${count(j.pending)}</td><td class="r">${count(j.dead)}</td><td class="r">${j.specVersion}</td><td class="r">${ago(j.createdMs, nowMs)}</td></tr>`,
         )
   }</tbody></table>
 ${pager('/jobs', query, p)}`;

@@ -10,5 +10,6 @@ export function specTable(s: TaskSpecView): Html {
 <tr><th>env</th><td class="mono env">${env.length === 0 ? '-' : env.map(([k, v]) => html`<div><b>${k}</b>=<span class="env-value">${v}</span></div>`)}</td></tr>
 <tr><th>working dir</th><td class="mono">${s.workingDir || '-'}</td></tr>
 <tr><th>constraints</th><td class="mono">${s.constraints.length === 0 ? '-' : s.constraints.map((c) => html`<div>${c}</div>`)}</td></tr>
-<tr><th>restart policy</th><td>${s.restartPolicy}</td></tr></table>`;
+<tr><th>restart policy</th><td>${s.restartPolicy}</td></tr>
+<tr><th>health check</th><td>${s.healthCheck || '-'}</td></tr></table>`;
 }

@@ -27,6 +27,7 @@ export function taskPage(d: TaskDetail, log: LogResult, nowMs: number, ctx: Page
 ${d.whyPending !== undefined ? html`<div class="why" id="why-pending"><b>Why pending?</b> ${d.whyPending}</div>` : ''}
 <div class="cols"><section class="panel"><table class="kv" id="task">
 <tr><th>state</th><td><span id="task-state">${stateBadge(t.state)}</span> since ${time(t.stateTimeMs)} (${ago(t.stateTimeMs, nowMs)}) · last event ${t.lastEvent}</td></tr>
+<tr><th>health</th><td id="task-health">${t.state !== 'RUNNING' ? html`<span class="dim">not running</span>` : html`${t.healthy ? 'healthy' : 'not healthy'} since ${time(t.healthTimeMs)} (${ago(t.healthTimeMs, nowMs)})${d.spec.healthCheck === '' ? html` <span class="dim">· no health check: healthy while its Borglet runs it</span>` : ''}`}</td></tr>
 <tr><th>job</th><td>${jobLink(t.user, t.job)} task ${t.index}</td></tr>
 <tr><th>priority</th><td>${t.priority} (${t.band})</td></tr>
 <tr><th>machine</th><td class="mono" id="task-machine">${machineLink(t.machine)}</td></tr>

@@ -53,6 +53,7 @@ export interface Command {
     | { $case: "registerMachine"; value: RegisterMachineCommand }
     | { $case: "setMachineState"; value: SetMachineStateCommand }
     | { $case: "setQuota"; value: SetQuotaCommand }
+    | { $case: "health"; value: HealthUpdates }
     | undefined;
 }
 
@@ -114,6 +115,21 @@ export interface ReservationUpdate {
 
 export interface ReservationUpdates {
   updates: ReservationUpdate[];
+}
+
+/**
+ * HealthUpdate is a running task's health as its Borglet reports it: running and, when the task has a health
+ * check, passing it. Link shards send it when it differs from the state's; a report about a task that is not
+ * running on that machine is refused as stale.
+ */
+export interface HealthUpdate {
+  taskId: string;
+  machine: string;
+  healthy: boolean;
+}
+
+export interface HealthUpdates {
+  updates: HealthUpdate[];
 }
 
 export interface RegisterMachineCommand {
@@ -194,6 +210,8 @@ export interface CheckpointTask {
   updateDown: boolean;
   /** the Borglet's restart count already counted for this placement */
   machineRestarts: number;
+  healthy: boolean;
+  healthTimeMs: number;
 }
 
 export interface CheckpointEvent {
@@ -297,6 +315,9 @@ export const Command: MessageFns<Command> = {
         break;
       case "setQuota":
         SetQuotaCommand.encode(message.body.value, writer.uint32(146).fork()).join();
+        break;
+      case "health":
+        HealthUpdates.encode(message.body.value, writer.uint32(154).fork()).join();
         break;
     }
     return writer;
@@ -411,6 +432,14 @@ export const Command: MessageFns<Command> = {
             message.body = { $case: "setQuota", value: SetQuotaCommand.decode(reader, reader.uint32()) };
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.body = { $case: "health", value: HealthUpdates.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -466,6 +495,8 @@ export const Command: MessageFns<Command> = {
         ? { $case: "setQuota", value: SetQuotaCommand.fromJSON(object.setQuota) }
         : isSet(object.set_quota)
         ? { $case: "setQuota", value: SetQuotaCommand.fromJSON(object.set_quota) }
+        : isSet(object.health)
+        ? { $case: "health", value: HealthUpdates.fromJSON(object.health) }
         : undefined,
     };
   },
@@ -499,6 +530,8 @@ export const Command: MessageFns<Command> = {
       obj.setMachineState = SetMachineStateCommand.toJSON(message.body.value);
     } else if (message.body?.$case === "setQuota") {
       obj.setQuota = SetQuotaCommand.toJSON(message.body.value);
+    } else if (message.body?.$case === "health") {
+      obj.health = HealthUpdates.toJSON(message.body.value);
     }
     return obj;
   },
@@ -563,6 +596,12 @@ export const Command: MessageFns<Command> = {
       case "setQuota": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "setQuota", value: SetQuotaCommand.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "health": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "health", value: HealthUpdates.fromPartial(object.body.value) };
         }
         break;
       }
@@ -1331,6 +1370,182 @@ export const ReservationUpdates: MessageFns<ReservationUpdates> = {
   fromPartial<I extends Exact<DeepPartial<ReservationUpdates>, I>>(object: I): ReservationUpdates {
     const message = createBaseReservationUpdates();
     message.updates = object.updates?.map((e) => ReservationUpdate.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseHealthUpdate(): HealthUpdate {
+  return { taskId: "", machine: "", healthy: false };
+}
+
+export const HealthUpdate: MessageFns<HealthUpdate> = {
+  encode(message: HealthUpdate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.machine !== "") {
+      writer.uint32(18).string(message.machine);
+    }
+    if (message.healthy !== false) {
+      writer.uint32(24).bool(message.healthy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HealthUpdate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHealthUpdate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.machine = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.healthy = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HealthUpdate {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      machine: isSet(object.machine) ? globalThis.String(object.machine) : "",
+      healthy: isSet(object.healthy) ? globalThis.Boolean(object.healthy) : false,
+    };
+  },
+
+  toJSON(message: HealthUpdate): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.machine !== "") {
+      obj.machine = message.machine;
+    }
+    if (message.healthy !== false) {
+      obj.healthy = message.healthy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HealthUpdate>, I>>(base?: I): HealthUpdate {
+    return HealthUpdate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HealthUpdate>, I>>(object: I): HealthUpdate {
+    const message = createBaseHealthUpdate();
+    message.taskId = object.taskId ?? "";
+    message.machine = object.machine ?? "";
+    message.healthy = object.healthy ?? false;
+    return message;
+  },
+};
+
+function createBaseHealthUpdates(): HealthUpdates {
+  return { updates: [] };
+}
+
+export const HealthUpdates: MessageFns<HealthUpdates> = {
+  encode(message: HealthUpdates, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.updates) {
+      HealthUpdate.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HealthUpdates {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHealthUpdates();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.updates.push(HealthUpdate.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HealthUpdates {
+    return {
+      updates: globalThis.Array.isArray(object?.updates)
+        ? object.updates.map((e: any) => HealthUpdate.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: HealthUpdates): unknown {
+    const obj: any = {};
+    if (message.updates?.length) {
+      obj.updates = message.updates.map((e) => HealthUpdate.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HealthUpdates>, I>>(base?: I): HealthUpdates {
+    return HealthUpdates.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HealthUpdates>, I>>(object: I): HealthUpdates {
+    const message = createBaseHealthUpdates();
+    message.updates = object.updates?.map((e) => HealthUpdate.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2187,6 +2402,8 @@ function createBaseCheckpointTask(): CheckpointTask {
     message: "",
     updateDown: false,
     machineRestarts: 0,
+    healthy: false,
+    healthTimeMs: 0,
   };
 }
 
@@ -2246,6 +2463,12 @@ export const CheckpointTask: MessageFns<CheckpointTask> = {
     }
     if (message.machineRestarts !== 0) {
       writer.uint32(136).uint32(message.machineRestarts);
+    }
+    if (message.healthy !== false) {
+      writer.uint32(144).bool(message.healthy);
+    }
+    if (message.healthTimeMs !== 0) {
+      writer.uint32(152).int64(message.healthTimeMs);
     }
     return writer;
   },
@@ -2409,6 +2632,22 @@ export const CheckpointTask: MessageFns<CheckpointTask> = {
             message.machineRestarts = reader.uint32();
             continue;
           }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.healthy = reader.bool();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.healthTimeMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2472,6 +2711,12 @@ export const CheckpointTask: MessageFns<CheckpointTask> = {
         : isSet(object.machine_restarts)
         ? globalThis.Number(object.machine_restarts)
         : 0,
+      healthy: isSet(object.healthy) ? globalThis.Boolean(object.healthy) : false,
+      healthTimeMs: isSet(object.healthTimeMs)
+        ? globalThis.Number(object.healthTimeMs)
+        : isSet(object.health_time_ms)
+        ? globalThis.Number(object.health_time_ms)
+        : 0,
     };
   },
 
@@ -2528,6 +2773,12 @@ export const CheckpointTask: MessageFns<CheckpointTask> = {
     if (message.machineRestarts !== 0) {
       obj.machineRestarts = Math.round(message.machineRestarts);
     }
+    if (message.healthy !== false) {
+      obj.healthy = message.healthy;
+    }
+    if (message.healthTimeMs !== 0) {
+      obj.healthTimeMs = Math.round(message.healthTimeMs);
+    }
     return obj;
   },
 
@@ -2555,6 +2806,8 @@ export const CheckpointTask: MessageFns<CheckpointTask> = {
     message.message = object.message ?? "";
     message.updateDown = object.updateDown ?? false;
     message.machineRestarts = object.machineRestarts ?? 0;
+    message.healthy = object.healthy ?? false;
+    message.healthTimeMs = object.healthTimeMs ?? 0;
     return message;
   },
 };

@@ -456,6 +456,13 @@ export interface Task {
   message: string;
   /** not_before_ms: a task in restart back-off may not be scheduled before this (cell) time; 0 when it may. */
   notBeforeMs: number;
+  /**
+   * healthy: its Borglet last reported it running and, when it has a health check, passing it (B15 §2.6: what
+   * load balancers route by; BNS carries it). False from each placement and restart until that report.
+   */
+  healthy: boolean;
+  /** health_time_ms: when healthy last changed (cell time). */
+  healthTimeMs: number;
 }
 
 export interface Job {
@@ -466,6 +473,8 @@ export interface Job {
   pending: number;
   dead: number;
   killed: boolean;
+  /** healthy: running tasks whose Borglet reports them healthy (Task.healthy). */
+  healthy: number;
 }
 
 export interface Machine {
@@ -2153,6 +2162,8 @@ function createBaseTask(): Task {
     bnsName: "",
     message: "",
     notBeforeMs: 0,
+    healthy: false,
+    healthTimeMs: 0,
   };
 }
 
@@ -2224,6 +2235,12 @@ export const Task: MessageFns<Task> = {
     }
     if (message.notBeforeMs !== 0) {
       writer.uint32(168).int64(message.notBeforeMs);
+    }
+    if (message.healthy !== false) {
+      writer.uint32(176).bool(message.healthy);
+    }
+    if (message.healthTimeMs !== 0) {
+      writer.uint32(184).int64(message.healthTimeMs);
     }
     return writer;
   },
@@ -2419,6 +2436,22 @@ export const Task: MessageFns<Task> = {
             message.notBeforeMs = longToNumber(reader.int64());
             continue;
           }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.healthy = reader.bool();
+            continue;
+          }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.healthTimeMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2485,6 +2518,12 @@ export const Task: MessageFns<Task> = {
         ? globalThis.Number(object.notBeforeMs)
         : isSet(object.not_before_ms)
         ? globalThis.Number(object.not_before_ms)
+        : 0,
+      healthy: isSet(object.healthy) ? globalThis.Boolean(object.healthy) : false,
+      healthTimeMs: isSet(object.healthTimeMs)
+        ? globalThis.Number(object.healthTimeMs)
+        : isSet(object.health_time_ms)
+        ? globalThis.Number(object.health_time_ms)
         : 0,
     };
   },
@@ -2554,6 +2593,12 @@ export const Task: MessageFns<Task> = {
     if (message.notBeforeMs !== 0) {
       obj.notBeforeMs = Math.round(message.notBeforeMs);
     }
+    if (message.healthy !== false) {
+      obj.healthy = message.healthy;
+    }
+    if (message.healthTimeMs !== 0) {
+      obj.healthTimeMs = Math.round(message.healthTimeMs);
+    }
     return obj;
   },
 
@@ -2589,12 +2634,14 @@ export const Task: MessageFns<Task> = {
     message.bnsName = object.bnsName ?? "";
     message.message = object.message ?? "";
     message.notBeforeMs = object.notBeforeMs ?? 0;
+    message.healthy = object.healthy ?? false;
+    message.healthTimeMs = object.healthTimeMs ?? 0;
     return message;
   },
 };
 
 function createBaseJob(): Job {
-  return { spec: undefined, specVersion: 0, createdMs: 0, running: 0, pending: 0, dead: 0, killed: false };
+  return { spec: undefined, specVersion: 0, createdMs: 0, running: 0, pending: 0, dead: 0, killed: false, healthy: 0 };
 }
 
 export const Job: MessageFns<Job> = {
@@ -2619,6 +2666,9 @@ export const Job: MessageFns<Job> = {
     }
     if (message.killed !== false) {
       writer.uint32(56).bool(message.killed);
+    }
+    if (message.healthy !== 0) {
+      writer.uint32(64).uint32(message.healthy);
     }
     return writer;
   },
@@ -2692,6 +2742,14 @@ export const Job: MessageFns<Job> = {
             message.killed = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.healthy = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2721,6 +2779,7 @@ export const Job: MessageFns<Job> = {
       pending: isSet(object.pending) ? globalThis.Number(object.pending) : 0,
       dead: isSet(object.dead) ? globalThis.Number(object.dead) : 0,
       killed: isSet(object.killed) ? globalThis.Boolean(object.killed) : false,
+      healthy: isSet(object.healthy) ? globalThis.Number(object.healthy) : 0,
     };
   },
 
@@ -2747,6 +2806,9 @@ export const Job: MessageFns<Job> = {
     if (message.killed !== false) {
       obj.killed = message.killed;
     }
+    if (message.healthy !== 0) {
+      obj.healthy = Math.round(message.healthy);
+    }
     return obj;
   },
 
@@ -2762,6 +2824,7 @@ export const Job: MessageFns<Job> = {
     message.pending = object.pending ?? 0;
     message.dead = object.dead ?? 0;
     message.killed = object.killed ?? false;
+    message.healthy = object.healthy ?? 0;
     return message;
   },
 };
