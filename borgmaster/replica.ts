@@ -32,7 +32,7 @@ import { listenNoDelay, PaxosNode, type GrpcListener } from './paxos/index';
 import { PAXOS_GRPC_OPTIONS } from './paxos/transport';
 import { bootstrapCommands, encodeCommand, requestKey, type ApplyOutcome, type TaskRec } from './state/index';
 import { serverCredentials, clientCredentials, peerIdentity } from '../cells/security/index';
-import { LinkShard, TokenBucket } from './link/index';
+import { LinkShard, TokenBucket, checkForwarded } from './link/index';
 import { planDrainEvictions } from './plan/index';
 import { bodies, command } from './state/builders';
 import { BnsPublisher, type BnsRecord } from './bns/index';
@@ -565,9 +565,6 @@ function bnsRecord(t: TaskRec, cell: string): BnsRecord | undefined {
   };
 }
 
-/** LINK_COMMANDS: what a follower's link shard proposes, through the leader (ForwardCommands). */
-const LINK_COMMANDS: ReadonlySet<string> = new Set(['transitions', 'reservations', 'health', 'setMachineState']);
-
 /** internalHandlers serve ReplicaInternal; only peers holding the replica role are answered. */
 function internalHandlers(replica: () => Replica): ReplicaInternalServer {
   const requireReplica = (call: Parameters<typeof peerIdentity>[0]) => {
@@ -578,17 +575,7 @@ function internalHandlers(replica: () => Replica): ReplicaInternalServer {
     forwardCommands: unary(async (req, call) => {
       requireReplica(call);
       if (req.commands.length > MAX_FORWARDED_COMMANDS) throw new Unavailable(`at most ${MAX_FORWARDED_COMMANDS} commands per forward`);
-      req.commands.forEach((bytes, i) => {
-        let kind: string | undefined;
-        try {
-          kind = Command.decode(bytes).body?.$case;
-        } catch {
-          kind = undefined;
-        }
-        if (kind === undefined || !LINK_COMMANDS.has(kind)) {
-          throw new InvalidArgument(`commands[${i}]`, 'only link-shard commands (task transitions, reservations, health, machine state) may be forwarded');
-        }
-      });
+      checkForwarded(req.commands);
       return { logIndex: await replica().proposeStamped(req.commands) };
     }),
     shareVerdicts: unary(async (req, call) => {

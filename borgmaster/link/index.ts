@@ -4,3 +4,4 @@ export { shardOwner, machinePhase } from './assignment';
 export { desiredTasks, desiredVersion, desiredVersionCached } from './desired';
 export { diffReport, type ReportDiff } from './report_diff';
 export { MachineHealth, TokenBucket, Dedup } from './health';
+export { checkForwarded, LINK_COMMANDS } from './forward';

@@ -8,7 +8,9 @@ import { MachineHealth, TokenBucket, Dedup } from './health';
 import { CellState } from '../state/cell_state';
 import { restore, snapshot } from '../state/index';
 import { bodies, command, jobSpec, machine } from '../state/builders';
-import { EventType, PriorityBand, RestartPolicy_Kind, TaskState, type TaskStatus } from '../../proto/index';
+import { encodeCommand } from '../state/index';
+import { checkForwarded } from './forward';
+import { EventType, MachineState, PriorityBand, RestartPolicy_Kind, TaskState, type TaskStatus } from '../../proto/index';
 import { GiB, MiB, resources } from '../../model/resources';
 import { VirtualClock } from '../../model/clock';
 
@@ -210,4 +212,17 @@ test('max_restarts is one budget: restarts in place count, so a task its Borglet
     const t = s.lookupTask('test/alice/web/0');
     assert.deepEqual([t?.state, t?.restarts], [want, restarts + (want === TaskState.PENDING ? 1 : 0)], name);
   }
+});
+
+test('checkForwarded: a follower may forward only what link shards propose (health included)', () => {
+  const enc = (b: Parameters<typeof command>[0]) => encodeCommand(command(b));
+  checkForwarded([
+    enc(bodies.transitions([{ taskId: 'test/alice/web/0', event: EventType.FAIL, machine: 'm0' }])),
+    enc(bodies.reservations([{ taskId: 'test/alice/web/0', machine: 'm0', reservation: resources({ cpuMillis: 1, ramBytes: 1 }) }])),
+    enc(bodies.health([{ taskId: 'test/alice/web/0', machine: 'm0', healthy: true }])),
+    enc(bodies.setMachineState('m0', MachineState.DOWN, 'missed polls')),
+  ]);
+  assert.throws(() => checkForwarded([enc(bodies.health([])), enc(bodies.createJob(jobSpec({})))]), /commands\[1\]: only link-shard commands/);
+  assert.throws(() => checkForwarded([new Uint8Array([0xff, 0xff])]), /commands\[0\]/);
+  assert.throws(() => checkForwarded([enc(bodies.setQuota('alice', PriorityBand.PRODUCTION, resources({ cpuMillis: 1 })))]), /only link-shard commands/);
 });

@@ -7,6 +7,7 @@ import { bodies, command, jobSpec, machine, type JobSpecInput } from './builders
 import { EventType, MachineState, PriorityBand, RestartPolicy_Kind, TaskState, type Command, type CommandResult, type TaskTransition } from '../../proto/index';
 import { GiB, MiB } from '../../model/resources';
 import { SeededRng } from '../../model/rng';
+import { MAX_TRANSITIONS_PER_COMMAND } from '../../cells/limits';
 
 /** Replica applies commands at increasing indexes with a stamped time, as the log would, and checks invariants. */
 class Replica {
@@ -476,6 +477,9 @@ test('bad commands are refused with the field and change nothing', () => {
     [bodies.transitions([{ taskId: 'test/alice/web/0', event: 99 as EventType }]), 'transitions[0].event'],
     [bodies.transitions([{ taskId: 'test/alice/web/0', machine: '' }]), 'transitions[0].machine'],
     [bodies.reservations([{ taskId: 'test/alice/web/0', machine: 'm0', reservation: { cpuMillis: 1.5, ramBytes: 0, diskBytes: 0, ports: 0 } }]), 'updates[0].reservation.cpuMillis'],
+    [bodies.health([{ taskId: 'test/alice/web', machine: 'm0', healthy: true }]), 'updates[0].taskId'],
+    [bodies.health([{ taskId: 'test/alice/web/0', machine: 'Bad Name', healthy: true }]), 'updates[0].machine'],
+    [bodies.health(Array.from({ length: MAX_TRANSITIONS_PER_COMMAND + 1 }, () => ({ taskId: 'test/alice/web/0', machine: 'm0', healthy: true }))), 'updates'],
     [bodies.registerMachine(machine('Bad Name')), 'machine.name'],
     [bodies.setQuota('alice', 42, { cpuMillis: 1, ramBytes: 0, diskBytes: 0, ports: 0 }), 'quota.band'],
   ];
