@@ -59,9 +59,14 @@ export class TokenBucket {
   }
 }
 
-/** Dedup remembers commands recently sent so a report repeated by the next poll is not proposed twice. */
+/**
+ * Dedup remembers commands recently sent so a report repeated by the next poll is not proposed twice. Keys older
+ * than holdMs are dropped once per holdMs, so it holds about what was sent in the last two holds (a key per
+ * task that started, in a cell that just filled up), not everything since it began.
+ */
 export class Dedup {
   private readonly sentAt = new Map<string, number>();
+  private sweptMs = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -77,7 +82,13 @@ export class Dedup {
   mark(key: string): void {
     const now = this.clock.nowMs();
     this.sentAt.set(key, now);
-    if (this.sentAt.size > 100_000) for (const [k, t] of this.sentAt) if (now - t >= this.holdMs) this.sentAt.delete(k);
+    if (now - this.sweptMs < this.holdMs) return;
+    this.sweptMs = now;
+    for (const [k, t] of this.sentAt) if (now - t >= this.holdMs) this.sentAt.delete(k);
+  }
+
+  get size(): number {
+    return this.sentAt.size;
   }
 
   /** fresh is true (and marks the key) unless the same key was sent within holdMs. */

@@ -164,6 +164,12 @@ test('TokenBucket bounds the LOST rate; Dedup holds a key for a while', () => {
   assert.equal(d.fresh('k'), false);
   clock.advance(1000);
   assert.equal(d.fresh('k'), true);
+  // Expired keys go: a burst of keys (every task starting in a cell that fills up) is not held for ever.
+  for (let i = 0; i < 5000; i++) d.fresh(`burst/${i}`);
+  assert.equal(d.size, 5001);
+  clock.advance(1000);
+  d.fresh('later');
+  assert.equal(d.size, 1, 'one hold later only the newest key is left');
 });
 
 test('desiredVersion: cached per machine until its generation or the desired epoch moves; always equal to a fresh hash', () => {
