@@ -130,6 +130,23 @@ job sickly = {
   );
   const submitted = await borg('submit', file);
   assert.equal(submitted.code, 0, submitted.stderr);
+  // canary: two healthy replicas, for a rolling update to a version that never comes up healthy (below).
+  const canaryFile = join(tmp, 'canary.bcl');
+  const canary = (version: number, path: string) => `job canary = {
+  user = "ubar"
+  priority = batch
+  replicas = 2
+  command = "/usr/bin/python3"
+  args = ["-m", "http.server", port, "--bind", "127.0.0.1"]
+  env = { VERSION = "${version}" }
+  requirements = { cpu = 50m, ram = 48MiB, ports = 1 }
+  health_check = { path = "${path}", interval = 500ms, timeout = 400ms, failures = 1000 }
+  update_policy = { max_tasks_down = 1 }
+}
+`;
+  writeFileSync(canaryFile, canary(1, '/'));
+  const canarySubmitted = await borg('submit', canaryFile);
+  assert.equal(canarySubmitted.code, 0, canarySubmitted.stderr);
   await eventually('sleeper RUNNING', async () => ((await borg('tasks', 'sleeper', '--json')).stdout.includes('RUNNING') ? true : undefined));
 
   // A task its Borglet restarts in place (exit 3, on_failure, max_restarts 2) shows its restarts and RESTART
@@ -244,6 +261,16 @@ job sickly = {
   assert.match(health, /ubar\/sickly\/0 +RUNNING +no /);
   assert.match(health, /ubar\/web\/0 +RUNNING +yes /);
   assert.match((await borg('jobs')).stdout, /ubar\/web +200 +2 +2 +2 /, 'JOB PRIORITY TASKS RUNNING HEALTHY');
+  // A rolling update waits for health: the canary's new version (a new environment, so a restart, and a health
+  // check its server fails) restarts task 0 and goes no further, so task 1 keeps serving the old version; following it runs out of time (exit 4).
+  await eventually('both canary tasks healthy', async () => ((await borg('resolve', 'canary.ubar.local.borg', '--healthy')).stdout.trim().split('\n').length === 2 ? true : undefined));
+  writeFileSync(canaryFile, canary(2, '/no-such-page'));
+  const stuck = await borg('update', canaryFile, '--poll', '500ms', '--wait-timeout', '4s');
+  assert.equal(stuck.code, 4, `${stuck.stdout}\n${stuck.stderr}`);
+  assert.match(stuck.stderr, /local\/ubar\/canary: 1\/2 tasks at version 2, 1 running, 0 healthy \(2 ran before\)/);
+  const rolled = JSON.parse((await borg('tasks', 'canary', '--json')).stdout) as { index?: number; state: string; specVersion: number; healthy?: boolean }[];
+  assert.deepEqual(rolled.map((t) => [t.index ?? 0, t.state, t.specVersion, t.healthy === true]), [[0, 'RUNNING', 2, false], [1, 'RUNNING', 1, true]]);
+  assert.match((await borg('resolve', 'canary.ubar.local.borg', '--healthy')).stdout, /^1\t.*\tlocal\/ubar\/canary\/1\thealthy\n$/);
   // The web service answers at those addresses, as its health check asks (GET /: Python's http.server lists its
   // working directory, which it opens by path as nobody wherever the repository was cloned).
   for (const line of resolved.trim().split('\n')) {
