@@ -654,7 +654,7 @@ export class CellState {
     task.reservation = undefined;
     task.machineRestarts = 0;
     task.startTimeMs = t;
-    this.setHealth(task, false, t);
+    this.newRun(task, t);
     machine.tasks.add(task);
     charge(machine, limit, limit, 1, isProd(priorityOf(task)));
     machine.generation++;
@@ -696,6 +696,7 @@ export class CellState {
     if (task.state === TaskState.DEAD) this.releaseDown(task, t, idx, ch);
   }
 
+  /** endRun: endTask's end of the run and its restart policy, before the rollout hears of a task dead for good. */
   private endRun(task: TaskRec, event: EventType, exitCode: number, message: string, t: number, idx: number, ch: Changes, streak?: RunStreak): void {
     task.exitCode = exitCode;
     // The end event names the machine the task ended on (the scheduler avoids repeating crashed pairings).
@@ -818,7 +819,7 @@ export class CellState {
       if (tr.restarts > task.machineRestarts) {
         task.restarts += tr.restarts - task.machineRestarts;
         this.moveState(task, EventType.RESTART, t, idx, ch, tr.message);
-        this.setHealth(task, false, t); // a new run: healthy again only when a report says so
+        this.newRun(task, t);
       }
       task.machineRestarts = tr.restarts;
       return undefined;
@@ -899,6 +900,12 @@ export class CellState {
     task.healthTimeMs = t;
     task.job.healthy += healthy ? 1 : -1;
     return true;
+  }
+
+  /** newRun: a run starts (placed, or restarted on its machine) not healthy, until its Borglet reports otherwise. */
+  private newRun(task: TaskRec, t: number): void {
+    this.setHealth(task, false, t);
+    task.healthTimeMs = t;
   }
 
   /** releaseDown: a task the rolling update took down is up again (or gone for good); the rollout moves on. */

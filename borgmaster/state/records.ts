@@ -65,7 +65,7 @@ export interface TaskRec {
   updateDown: boolean;
   /** healthy: the Borglet last reported this run running and passing its health check (if any); false from each placement and restart until then. */
   healthy: boolean;
-  /** healthTimeMs: when healthy last changed. */
+  /** healthTimeMs: when healthy last changed, or the current run began. */
   healthTimeMs: number;
 }
 

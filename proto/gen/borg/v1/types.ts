@@ -461,7 +461,7 @@ export interface Task {
    * load balancers route by; BNS carries it). False from each placement and restart until that report.
    */
   healthy: boolean;
-  /** health_time_ms: when healthy last changed (cell time). */
+  /** health_time_ms: when healthy last changed, or the current run began (cell time). */
   healthTimeMs: number;
 }
 
