@@ -46,6 +46,18 @@ test('summary counts machines, tasks by state, pending by band and allocation pe
   assert.equal(sum.capacity.cpuMillis, 16_000);
 });
 
+test('health: the summary counts running tasks not reported healthy; the health filter finds either kind', async () => {
+  const { c, s } = await smallCell();
+  assert.equal(s.summary().unhealthy, 8, 'placed, no Borglet report yet');
+  const web = (i: number) => c.state.lookupTask(`test/alice/web/${i}`);
+  c.must(bodies.health([0, 1, 2].map((i) => ({ taskId: `test/alice/web/${i}`, machine: web(i)?.machine?.name ?? '', healthy: true }))));
+  assert.equal(s.summary().unhealthy, 5);
+  assert.deepEqual(s.tasks({ ...ALL, health: 'healthy' }).rows.map((r) => r.id), ['test/alice/web/0', 'test/alice/web/1', 'test/alice/web/2']);
+  assert.deepEqual(s.tasks({ ...ALL, health: 'unhealthy', user: 'alice' }).rows.map((r) => [r.id, r.healthy]), [['test/alice/web/3', false], ['test/alice/web/4', false]]);
+  assert.equal(s.tasks({ ...ALL, health: 'unhealthy' }).total, 5, 'the pending task is neither');
+  assert.equal(s.job('alice', 'web')?.job.healthy, 3);
+});
+
 test('tasks: filters, every sort key, directions and paging', async () => {
   const { s } = await smallCell();
   const ids = s.tasks(ALL).rows.map((r) => r.id);

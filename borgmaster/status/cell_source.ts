@@ -264,11 +264,13 @@ export class CellStateSource implements StatusSource {
     const bands = new Map<BandName, BandResources>(BAND_NAMES.map((b) => [b, { band: b, tasks: 0, limit: zero(), reservation: zero(), usage: zero(), sampledTasks: 0 }]));
     const pendingByBand = Object.fromEntries(BAND_NAMES.map((b) => [b, 0])) as Record<BandName, number>;
     const tasks: Record<TaskStateName, number> = { PENDING: 0, RUNNING: 0, DEAD: 0 };
+    let unhealthy = 0;
     for (const j of state.jobs.values()) {
       const b = band(j.current.spec.priority);
       tasks.PENDING += j.pending;
       tasks.RUNNING += j.running;
       tasks.DEAD += j.dead;
+      unhealthy += j.running - j.healthy;
       pendingByBand[b] += j.pending;
       if (j.running === 0) continue;
       const acc = bands.get(b);
@@ -299,6 +301,7 @@ export class CellStateSource implements StatusSource {
       bands: [...bands.values()],
       pendingByBand,
       tasks,
+      unhealthy,
       jobs: state.jobs.size,
       passes,
     };
@@ -426,8 +429,10 @@ export class CellStateSource implements StatusSource {
       if (wantState === TaskState.RUNNING && j.running === 0) continue;
       if (wantState === TaskState.DEAD && j.dead === 0) continue;
       if (q.machine !== undefined && j.running === 0) continue;
+      if (q.health === 'healthy' ? j.healthy === 0 : q.health === 'unhealthy' && j.healthy === j.running) continue;
       for (const t of j.tasks) {
         if (wantState !== undefined && t.state !== wantState) continue;
+        if (q.health !== undefined && (t.state !== TaskState.RUNNING || t.healthy !== (q.health === 'healthy'))) continue;
         if (q.machine !== undefined && t.machine?.name !== q.machine) continue;
         if (q.q !== undefined && q.q !== '' && !t.id.includes(q.q)) continue;
         matched.push(t);

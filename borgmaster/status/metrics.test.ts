@@ -12,7 +12,7 @@ function summary(pending: number): CellSummary {
   return {
     cell: 'c', timeMs: 0, appliedIndex: 77, machines: { UP: 5, DRAINING: 1, DOWN: 0 }, capacity: R(10_000), jobs: 2, sampledMachines: 6,
     bands: [{ band: 'prod', tasks: 3, limit: R(3000), reservation: R(2000), usage: R(1500), sampledTasks: 3 }],
-    pendingByBand: { free: 0, batch: pending, mid: 0, prod: 0, monitoring: 0 }, tasks: { PENDING: pending, RUNNING: 3, DEAD: 0 },
+    pendingByBand: { free: 0, batch: pending, mid: 0, prod: 0, monitoring: 0 }, tasks: { PENDING: pending, RUNNING: 3, DEAD: 0 }, unhealthy: 1,
     passes: { count: 0, lastSeconds: undefined, p50Seconds: undefined, p99Seconds: undefined, maxSeconds: undefined },
   };
 }
@@ -44,6 +44,7 @@ test('observations and scrape-time gauges appear in the Prometheus text', async 
   line(/^borg_pending_tasks\{band="batch",replica="1"\} 4$/m);
   line(/^borg_state_applied_index\{replica="1"\} 77$/m);
   line(/^borg_machines\{state="DRAINING",replica="1"\} 1$/m);
+  line(/^borg_tasks_unhealthy\{replica="1"\} 1$/m);
   line(/^borg_allocated\{band="prod",resource="cpu_millis",kind="reservation",replica="1"\} 2000$/m);
   line(/^borg_usage\{band="prod",resource="ram_bytes",replica="1"\} 1500000$/m);
   line(/^borg_capacity\{resource="cpu_millis",replica="1"\} 10000$/m);

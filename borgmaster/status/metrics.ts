@@ -134,6 +134,7 @@ export class BorgMetrics {
       jobs.set(s.jobs);
       for (const [band, n] of Object.entries(s.pendingByBand)) pending.set({ band }, n);
       for (const [state, n] of Object.entries(s.tasks)) tasks.set({ state }, n);
+      unhealthy.set(s.unhealthy);
       for (const [state, n] of Object.entries(s.machines)) machines.set({ state }, n);
       for (const [label, key] of RESOURCE_LABELS) {
         capacity.set({ resource: label }, s.capacity[key]);
@@ -147,6 +148,7 @@ export class BorgMetrics {
     const applied = new Gauge({ name: 'borg_state_applied_index', help: 'Log index of the last command applied to the cell state.', registers, collect: collectCell });
     const pending = new Gauge({ name: 'borg_pending_tasks', help: 'Pending tasks by priority band.', labelNames: ['band'], registers });
     const tasks = new Gauge({ name: 'borg_tasks', help: 'Tasks by state.', labelNames: ['state'], registers });
+    const unhealthy = new Gauge({ name: 'borg_tasks_unhealthy', help: 'Running tasks their Borglets do not report healthy (not started yet, or failing their health check).', registers });
     const machines = new Gauge({ name: 'borg_machines', help: 'Machines by state.', labelNames: ['state'], registers });
     const capacity = new Gauge({ name: 'borg_capacity', help: 'Capacity of machines that are not DOWN.', labelNames: ['resource'], registers });
     const allocated = new Gauge({

@@ -108,7 +108,7 @@ test('cell page renders tiles, charts for four resources and the replica table',
     cell: 'test', timeMs: 1, appliedIndex: 42, machines: { UP: 3, DRAINING: 1, DOWN: 2 }, capacity: R(8000, 8 * GiB), jobs: 1,
     sampledMachines: 2,
     bands: [{ band: 'prod', tasks: 1, limit: R(1000), reservation: R(1000), usage: R(10), sampledTasks: 1 }],
-    pendingByBand: { free: 0, batch: 2, mid: 0, prod: 0, monitoring: 0 }, tasks: { PENDING: 2, RUNNING: 1, DEAD: 0 },
+    pendingByBand: { free: 0, batch: 2, mid: 0, prod: 0, monitoring: 0 }, tasks: { PENDING: 2, RUNNING: 1, DEAD: 0 }, unhealthy: 0,
     passes: { count: 0, lastSeconds: undefined, p50Seconds: undefined, p99Seconds: undefined, maxSeconds: undefined },
   };
   const out = cellPage(s, { ...ctx, replica: { ...leader, replicas: [{ id: 1, address: EVIL, leader: true, reachable: true, logIndex: 42, appliedIndex: 42, lag: 0, statusUrl: '' }] } }).value;

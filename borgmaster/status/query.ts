@@ -7,6 +7,7 @@ import {
   BAND_NAMES,
   JOB_SORT_KEYS,
   MACHINE_STATE_NAMES,
+  TASK_HEALTH_NAMES,
   TASK_SORT_KEYS,
   TASK_STATE_NAMES,
   type BandName,
@@ -14,6 +15,7 @@ import {
   type JobQuery,
   type MachineStateName,
   type SortDir,
+  type TaskHealthName,
   type TaskQuery,
   type TaskStateName,
 } from './source';
@@ -63,6 +65,7 @@ export function parseTaskQuery(p: URLSearchParams): TaskQuery {
     job: text(p, 'job'),
     machine: text(p, 'machine'),
     state: oneOf<TaskStateName>(p, 'state', TASK_STATE_NAMES),
+    health: oneOf<TaskHealthName>(p, 'health', TASK_HEALTH_NAMES),
     band: oneOf<BandName>(p, 'band', BAND_NAMES),
     q: text(p, 'q'),
     sort,

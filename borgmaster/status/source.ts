@@ -69,6 +69,8 @@ export interface CellSummary {
   bands: BandResources[];
   pendingByBand: Record<BandName, number>;
   tasks: Record<TaskStateName, number>;
+  /** unhealthy: running tasks their Borglets do not report healthy. */
+  unhealthy: number;
   jobs: number;
   passes: PassLatency;
 }
@@ -200,6 +202,9 @@ export interface Page<T> {
   limit: number;
 }
 
+export const TASK_HEALTH_NAMES = ['healthy', 'unhealthy'] as const;
+export type TaskHealthName = (typeof TASK_HEALTH_NAMES)[number];
+
 export const TASK_SORT_KEYS = ['id', 'state', 'priority', 'machine', 'restarts', 'cpu', 'ram', 'time'] as const;
 export type TaskSortKey = (typeof TASK_SORT_KEYS)[number];
 export interface TaskQuery extends PageRequest {
@@ -207,6 +212,8 @@ export interface TaskQuery extends PageRequest {
   job?: string;
   machine?: string;
   state?: TaskStateName;
+  /** health: running tasks their Borglets report healthy, or running tasks they do not. */
+  health?: TaskHealthName;
   band?: BandName;
   /** q: substring of the task id. */
   q?: string;

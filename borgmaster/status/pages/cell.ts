@@ -31,6 +31,7 @@ ${tile('draining', count(s.machines.DRAINING), href('/machines', { state: 'DRAIN
 ${tile('down', count(s.machines.DOWN), href('/machines', { state: 'DOWN' }), s.machines.DOWN > 0 ? 'bad' : '')}
 ${tile('jobs', count(s.jobs), '/jobs')}
 ${tile('tasks running', count(s.tasks.RUNNING), href('/tasks', { state: 'RUNNING' }))}
+${tile('running unhealthy', count(s.unhealthy), href('/tasks', { health: 'unhealthy' }), s.unhealthy > 0 ? 'warn' : '')}
 ${tile('tasks pending', count(pendingTotal), href('/tasks', { state: 'PENDING' }), pendingTotal > 0 ? 'warn' : '')}
 ${tile('tasks dead', count(s.tasks.DEAD), href('/tasks', { state: 'DEAD' }))}
 </section>

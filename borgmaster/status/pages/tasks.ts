@@ -1,12 +1,12 @@
 // The Tasks page: every task of the cell, filtered and sorted on the server and paged, so 100,000 tasks cost
 // one page of rows.
 import { html, type Html } from '../escape';
-import { BAND_NAMES, TASK_STATE_NAMES, type Page, type TaskQuery, type TaskRow } from '../source';
+import { BAND_NAMES, TASK_HEALTH_NAMES, TASK_STATE_NAMES, type Page, type TaskQuery, type TaskRow } from '../source';
 import { filterForm, pager, taskTable } from './components';
 import { layout, type PageContext } from './layout';
 
 export function tasksPage(p: Page<TaskRow>, q: TaskQuery, nowMs: number, ctx: PageContext): Html {
-  const filters = { user: q.user, job: q.job, machine: q.machine, state: q.state, band: q.band, q: q.q };
+  const filters = { user: q.user, job: q.job, machine: q.machine, state: q.state, health: q.health, band: q.band, q: q.q };
   const query = { ...filters, sort: q.sort, dir: q.dir };
   const body = html`${filterForm(
     '/tasks',
@@ -15,6 +15,7 @@ export function tasksPage(p: Page<TaskRow>, q: TaskQuery, nowMs: number, ctx: Pa
       { name: 'job', label: 'job', value: q.job },
       { name: 'machine', label: 'machine', value: q.machine },
       { name: 'state', label: 'state', value: q.state, options: TASK_STATE_NAMES },
+      { name: 'health', label: 'health', value: q.health, options: TASK_HEALTH_NAMES },
       { name: 'band', label: 'band', value: q.band, options: BAND_NAMES },
       { name: 'q', label: 'id contains', value: q.q },
     ],
