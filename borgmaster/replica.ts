@@ -8,7 +8,7 @@ import { loadIdentity, replicaName } from '../cells/identity';
 import type { Clock } from '../model/clock';
 import { systemClock } from '../model/clock';
 import { InvalidArgument, NotLeader, PermissionDenied, Unavailable } from '../model/errors';
-import { parseTaskId } from '../model/ids';
+import { parseJobId, parseTaskId } from '../model/ids';
 import {
   BorgletClient,
   CHANNEL_OPTIONS,
@@ -30,12 +30,12 @@ import {
 import { Master, BORG_MASTER_SERVICE, borgMasterHandlers, type ReplicatedLog, type TaskLogSource } from './api/index';
 import { listenNoDelay, PaxosNode, type GrpcListener } from './paxos/index';
 import { PAXOS_GRPC_OPTIONS } from './paxos/transport';
-import { bootstrapCommands, encodeCommand, requestKey, type ApplyOutcome, type TaskRec } from './state/index';
+import { bootstrapCommands, encodeCommand, requestKey, type ApplyOutcome, type JobRec, type TaskRec } from './state/index';
 import { serverCredentials, clientCredentials, peerIdentity } from '../cells/security/index';
 import { LinkShard, TokenBucket, checkForwarded } from './link/index';
 import { planDrainEvictions } from './plan/index';
 import { bodies, command } from './state/builders';
-import { BnsPublisher, type BnsRecord } from './bns/index';
+import { BnsPublisher, type BnsJob, type BnsRecord } from './bns/index';
 import { BorgMetrics, CellStateSource, PauseMonitor, StatusServer, UsageBook, followWatchHub, type ReplicaInfo, type UsageShare } from './status/index';
 import { resources } from '../model/resources';
 
@@ -440,6 +440,8 @@ export class Replica {
         else bns.unpublish({ id: parseTaskId(t.id) });
       }
       for (const id of o.changes.deletedTaskIds) bns.unpublish({ id: parseTaskId(id) });
+      for (const job of o.changes.jobs) bns.publishJob(bnsJob(job, this.master.cell));
+      for (const id of o.changes.deletedJobIds) bns.unpublishJob(parseJobId(id));
     }
   }
 
@@ -516,11 +518,15 @@ export class Replica {
     if (config.bns.redis && !this.bns) {
       this.bns = new BnsPublisher({ cell: config.name, address: config.bns.redis, log });
       const records: BnsRecord[] = [];
-      for (const job of this.master.state.jobs.values()) for (const t of job.tasks) {
-        const r = bnsRecord(t, config.name);
-        if (r) records.push(r);
+      const jobs: BnsJob[] = [];
+      for (const job of this.master.state.jobs.values()) {
+        jobs.push(bnsJob(job, config.name));
+        for (const t of job.tasks) {
+          const r = bnsRecord(t, config.name);
+          if (r) records.push(r);
+        }
       }
-      void this.bns.replaceAll(records);
+      void this.bns.replaceAll(records, jobs);
     }
     this.leaderTerm = term;
   }
@@ -553,6 +559,11 @@ export class Replica {
 function must<T>(v: T | undefined): T {
   if (v === undefined) throw new Unavailable('the replica is still starting');
   return v;
+}
+
+/** bnsJob is a job's BNS entry: its size. */
+function bnsJob(job: JobRec, cell: string): BnsJob {
+  return { id: { cell, user: job.user, job: job.name }, size: job.tasks.length };
 }
 
 /** bnsRecord is a running task's BNS entry; undefined when the task is not running anywhere. */

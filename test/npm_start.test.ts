@@ -256,7 +256,8 @@ job sickly = {
   assert.match(sickly, /^0\t127\.0\.0\.1:\d+\tlocal-[a-d]\tlocal\/ubar\/sickly\/0\tunhealthy\n$/);
   const noneHealthy = await borg('resolve', 'sickly.ubar.local.borg', '--healthy');
   assert.equal(noneHealthy.code, 2, noneHealthy.stderr);
-  assert.match(noneHealthy.stderr, /sickly\.ubar\.local\.borg: 1 task\(s\) running, none healthy/);
+  assert.match(noneHealthy.stderr, /BNS name sickly\.ubar\.local\.borg: 1 task\(s\), 1 running, 0 healthy/);
+  assert.match((await borg('resolve', 'web.ubar.local.borg')).stderr, /^web\.ubar\.local\.borg: 2 task\(s\), 2 running, 2 healthy\n$/, 'BNS has the job\'s size too');
   const health = (await borg('tasks', 'sickly')).stdout + (await borg('tasks', 'web')).stdout;
   assert.match(health, /ubar\/sickly\/0 +RUNNING +no /);
   assert.match(health, /ubar\/web\/0 +RUNNING +yes /);

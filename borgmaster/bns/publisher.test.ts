@@ -50,6 +50,18 @@ test('publish, resolve task and job names, delete on death', async (t) => {
   await assert.rejects(resolver.resolve('0.web.ubar.bnstest.borg'), NotFound);
   assert.deepEqual((await resolver.resolve('web.ubar.bnstest.borg')).endpoints.map((e) => e.index), [1]);
   await assert.rejects(resolver.resolve('0.web.ubar'), /not a BNS name/);
+
+  // The job's size: resolved with its tasks, and named while none runs; gone with the job.
+  const web = { cell: 'bnstest', user: 'ubar', job: 'web' };
+  pub.publishJob({ id: web, size: 3 });
+  pub.publishJob({ id: { ...web, job: 'idle' }, size: 2 });
+  await pub.flush();
+  assert.deepEqual(await resolver.resolve('web.ubar.bnstest.borg'), { name: 'web.ubar.bnstest.borg', endpoints: [{ index: 1, endpoint: rec('web', 1, 8001, false).endpoint }], size: 3 });
+  assert.deepEqual(await resolver.resolve('idle.ubar.bnstest.borg'), { name: 'idle.ubar.bnstest.borg', endpoints: [], size: 2 });
+  pub.unpublishJob({ ...web, job: 'idle' });
+  await pub.flush();
+  await assert.rejects(resolver.resolve('idle.ubar.bnstest.borg'), NotFound);
+  assert.equal(pub.status().jobs, 1);
 });
 
 test('Redis down does not stop publishing; on return Redis is reconciled (nothing stale, nothing missing)', async (t) => {

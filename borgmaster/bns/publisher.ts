@@ -3,9 +3,9 @@
 // reconciles Redis against its full desired set, so nothing stale and nothing missing survives an outage.
 // All Redis work runs through one promise chain, so a reconcile and an incremental write never interleave.
 import { Redis } from 'ioredis';
-import { formatTaskId } from '../../model/ids';
+import { formatJobId, formatTaskId, type JobId } from '../../model/ids';
 import { reconcile, desiredFrom, type BnsWrite, type Desired } from './reconcile';
-import { cellPattern, encodeEndpoint, jobKey, taskKey, type BnsRecord } from './records';
+import { cellPattern, encodeEndpoint, jobKey, taskKey, SIZE_FIELD, type BnsJob, type BnsRecord } from './records';
 
 export interface BnsPublisherOptions {
   cell: string;
@@ -19,6 +19,7 @@ export interface BnsPublisherOptions {
 export interface BnsStatus {
   connected: boolean;
   records: number;
+  jobs: number;
   reconciles: number;
   lastReconcileWrites: number;
   failedWrites: number;
@@ -29,6 +30,7 @@ const SCAN_COUNT = 1000;
 export class BnsPublisher {
   private readonly redis: Redis;
   private readonly desired = new Map<string, BnsRecord>();
+  private readonly desiredJobs = new Map<string, BnsJob>();
   private chain: Promise<void> = Promise.resolve();
   private dirty = true;
   private closed = false;
@@ -71,16 +73,32 @@ export class BnsPublisher {
     ]);
   }
 
+  /** publishJob records a job's size (its task count) and writes it if it changed. */
+  publishJob(job: BnsJob): void {
+    const id = formatJobId(job.id);
+    if (this.desiredJobs.get(id)?.size === job.size) return;
+    this.desiredJobs.set(id, job);
+    this.write([{ kind: 'hset', key: jobKey(job.id), field: SIZE_FIELD, value: String(job.size) }]);
+  }
+
+  /** unpublishJob removes a job that no longer exists (its tasks are unpublished one by one). */
+  unpublishJob(id: JobId): void {
+    if (!this.desiredJobs.delete(formatJobId(id))) return;
+    this.write([{ kind: 'hdel', key: jobKey(id), field: SIZE_FIELD }]);
+  }
+
   /** replaceAll sets the whole desired view (e.g. on becoming leader) and reconciles Redis against it. */
-  replaceAll(records: Iterable<BnsRecord>): Promise<void> {
+  replaceAll(records: Iterable<BnsRecord>, jobs: Iterable<BnsJob> = []): Promise<void> {
     this.desired.clear();
+    this.desiredJobs.clear();
     for (const r of records) this.desired.set(formatTaskId(r.id), r);
+    for (const j of jobs) this.desiredJobs.set(formatJobId(j.id), j);
     this.dirty = true;
     return this.enqueue(() => this.reconcileNow());
   }
 
   status(): BnsStatus {
-    return { connected: this.redis.status === 'ready', records: this.desired.size, ...this.stats };
+    return { connected: this.redis.status === 'ready', records: this.desired.size, jobs: this.desiredJobs.size, ...this.stats };
   }
 
   /** flush resolves when every queued write has been attempted. */
@@ -119,7 +137,7 @@ export class BnsPublisher {
       this.dirty = true;
       return;
     }
-    const writes = reconcile(desiredFrom(this.desired.values()), await this.readCell());
+    const writes = reconcile(desiredFrom(this.desired.values(), this.desiredJobs.values()), await this.readCell());
     await this.apply(writes);
     this.dirty = false;
     this.stats.reconciles++;

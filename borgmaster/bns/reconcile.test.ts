@@ -46,3 +46,15 @@ test('decodeEndpoint: health is read, defaults to healthy for records without it
   assert.equal(decodeEndpoint(JSON.stringify(base))?.healthy, true);
   assert.equal(decodeEndpoint(JSON.stringify({ ...base, healthy: 'yes' })), undefined);
 });
+
+test('reconcile: a job\'s size is a field of its hash, after the task indexes; a job with no task running keeps it', () => {
+  const job = (name: string, size: number) => ({ id: { cell: 'c', user: 'u', job: name }, size });
+  const desired = desiredFrom([rec('web', 0), rec('web', 10)], [job('web', 12), job('idle', 3)]);
+  assert.deepEqual([...(desired.hashes.get('bns:web.u.c.borg')?.keys() ?? [])], ['0', '10', 'size']);
+  assert.deepEqual([...(desired.hashes.get('bns:idle.u.c.borg') ?? [])], [['size', '3']]);
+  const writes = reconcile(desired, desiredFrom([rec('web', 2), rec('web', 10)], [job('web', 11), job('gone', 1)]));
+  assert.deepEqual(
+    writes.map((w) => `${w.kind} ${w.key}${'field' in w ? ` ${w.field}` : ''}`),
+    ['set bns:0.web.u.c.borg', 'del bns:2.web.u.c.borg', 'del bns:gone.u.c.borg', 'hset bns:idle.u.c.borg size', 'hset bns:web.u.c.borg 0', 'hdel bns:web.u.c.borg 2', 'hset bns:web.u.c.borg size'],
+  );
+});

@@ -1,6 +1,6 @@
 // The pure half of BNS publishing: given the records the master wants and what Redis holds, the writes that make
 // Redis equal the master's view (nothing stale, nothing missing). Used after every Redis (re)connect.
-import { taskKey, jobKey, encodeEndpoint, type BnsRecord } from './records';
+import { taskKey, jobKey, encodeEndpoint, SIZE_FIELD, type BnsJob, type BnsRecord } from './records';
 
 export type BnsWrite =
   | { kind: 'set'; key: string; value: string }
@@ -14,18 +14,30 @@ export interface Desired {
   hashes: Map<string, Map<string, string>>;
 }
 
-export function desiredFrom(records: Iterable<BnsRecord>): Desired {
+export function desiredFrom(records: Iterable<BnsRecord>, jobs: Iterable<BnsJob> = []): Desired {
   const strings = new Map<string, string>();
   const hashes = new Map<string, Map<string, string>>();
+  const hash = (key: string) => {
+    let h = hashes.get(key);
+    if (!h) hashes.set(key, (h = new Map()));
+    return h;
+  };
   for (const r of records) {
     const value = encodeEndpoint(r.endpoint);
     strings.set(taskKey(r.id), value);
-    const jk = jobKey(r.id);
-    let h = hashes.get(jk);
-    if (!h) hashes.set(jk, (h = new Map()));
-    h.set(String(r.id.index), value);
+    hash(jobKey(r.id)).set(String(r.id.index), value);
   }
+  for (const j of jobs) hash(jobKey(j.id)).set(SIZE_FIELD, String(j.size));
   return { strings, hashes };
+}
+
+/** fieldOrder: task indexes in numeric order, then the job's other fields (size) by name. */
+function fieldOrder(a: string, b: string): number {
+  const ia = /^\d+$/.test(a);
+  const ib = /^\d+$/.test(b);
+  if (ia && ib) return Number(a) - Number(b);
+  if (ia !== ib) return ia ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** reconcile returns the writes that turn `actual` into `desired`, in key order for determinism. */
@@ -46,7 +58,7 @@ export function reconcile(desired: Desired, actual: Desired): BnsWrite[] {
       writes.push({ kind: 'del', key });
       continue;
     }
-    const fields = [...new Set([...want.keys(), ...have.keys()])].sort((a, b) => Number(a) - Number(b));
+    const fields = [...new Set([...want.keys(), ...have.keys()])].sort(fieldOrder);
     for (const field of fields) {
       const w = want.get(field);
       if (w === undefined) writes.push({ kind: 'hdel', key, field });

@@ -1,8 +1,9 @@
 // BNS records (B15 §2.6): what a task's name resolves to, and the Redis keys they live under. The elected master
 // publishes a record per running task under `index.job.user.cell.borg` and a per-job hash under
-// `job.user.cell.borg` (field = task index). A record carries the task's health, so a load balancer can route
-// to the healthy ones only. One key prefix per cell keeps cells apart in a shared Redis.
-import { bnsName, bnsJobName, type TaskId } from '../../model/ids';
+// `job.user.cell.borg` (field = task index, and `size`: the job's task count). A record carries the task's health,
+// so a load balancer can route to the healthy ones only and knows how many there should be (B15 §2.6: "job size
+// and task health"). One key prefix per cell keeps cells apart in a shared Redis.
+import { bnsName, bnsJobName, type JobId, type TaskId } from '../../model/ids';
 
 export interface Endpoint {
   taskId: string;
@@ -19,7 +20,15 @@ export interface BnsRecord {
   endpoint: Endpoint;
 }
 
+/** BnsJob is a job as BNS knows it: how many tasks it has. */
+export interface BnsJob {
+  id: JobId;
+  size: number;
+}
+
 export const KEY_PREFIX = 'bns:';
+/** SIZE_FIELD: the job hash's field holding the job's task count (the other fields are task indexes). */
+export const SIZE_FIELD = 'size';
 
 export function taskKey(id: TaskId): string {
   return `${KEY_PREFIX}${bnsName(id)}`;

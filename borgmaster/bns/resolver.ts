@@ -3,12 +3,14 @@
 import { Redis } from 'ioredis';
 import { parseBnsName, isTaskId } from '../../model/ids';
 import { NotFound, Unavailable } from '../../model/errors';
-import { decodeEndpoint, jobKey, taskKey, type Endpoint } from './records';
+import { decodeEndpoint, jobKey, taskKey, SIZE_FIELD, type Endpoint } from './records';
 import { splitAddress } from './publisher';
 
 export interface Resolved {
   name: string;
   endpoints: { index: number; endpoint: Endpoint }[];
+  /** size: for a job name, the job's task count (running or not); undefined for a task name. */
+  size?: number;
 }
 
 export class BnsResolver {
@@ -35,11 +37,14 @@ export class BnsResolver {
     }
     const all = await this.redis.hgetall(jobKey(id));
     const endpoints = Object.entries(all)
+      .filter(([field]) => /^\d+$/.test(field))
       .map(([field, raw]) => ({ index: Number(field), endpoint: decodeEndpoint(raw) }))
       .filter((e): e is { index: number; endpoint: Endpoint } => e.endpoint !== undefined)
       .sort((a, b) => a.index - b.index);
-    if (endpoints.length === 0) throw new NotFound(`BNS name ${name}`);
-    return { name, endpoints };
+    const size = Number(all[SIZE_FIELD]);
+    // A job with no task running is still named, with its size; a name BNS never had is not found.
+    if (endpoints.length === 0 && !Number.isSafeInteger(size)) throw new NotFound(`BNS name ${name}`);
+    return { name, endpoints, ...(Number.isSafeInteger(size) && size >= 0 ? { size } : {}) };
   }
 
   close(): void {

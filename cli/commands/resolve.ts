@@ -3,13 +3,14 @@ import { register, EXIT } from '../registry';
 import { loadCellConfig } from '../../cells/config';
 import { BnsResolver } from '../../borgmaster/bns/resolver';
 import { BorgError, InvalidArgument } from '../../model/errors';
+import { note } from '../lib/index';
 
 const HELP = `usage: borg resolve NAME [--healthy] [--cell FILE | --redis HOST:PORT] [--json]
 
 Resolves a BNS name: a task (index.job.user.cell.borg) gives its endpoint, a job (job.user.cell.borg) gives
-every running task's endpoint. Each line: index, host:ports, machine, task, and whether the task is healthy
-(running and passing its health check, as its Borglet reports). --healthy lists only the healthy ones, as a
-load balancer would route.
+every running task's endpoint, and on stderr the job's size and how many of its tasks run and are healthy.
+Each line: index, host:ports, machine, task, and whether the task is healthy (running and passing its health
+check, as its Borglet reports). --healthy lists only the healthy ones, as a load balancer would route.
 
 example: borg resolve 0.web.ubar.local.borg`;
 
@@ -36,10 +37,16 @@ register('resolve', {
     const resolver = new BnsResolver(address);
     try {
       const all = await resolver.resolve(name);
-      const r = healthyOnly ? { ...all, endpoints: all.endpoints.filter((e) => e.endpoint.healthy) } : all;
-      if (r.endpoints.length === 0) throw new BorgError('not_found', `BNS name ${name}: ${all.endpoints.length} task(s) running, none healthy`);
+      const healthy = all.endpoints.filter((e) => e.endpoint.healthy);
+      const r = healthyOnly ? { ...all, endpoints: healthy } : all;
+      // For a job: how many tasks it has, run and are healthy (stderr, so the endpoint lines stay a clean list).
+      const summary = `${all.size === undefined ? '' : `${all.size} task(s), `}${all.endpoints.length} running, ${healthy.length} healthy`;
+      if (r.endpoints.length === 0) throw new BorgError('not_found', `BNS name ${name}: ${summary}`);
       if (json) console.log(JSON.stringify(r, null, 2));
-      else for (const { index, endpoint } of r.endpoints) console.log(`${index}\t${endpoint.host}:${endpoint.ports.join(',')}\t${endpoint.machine}\t${endpoint.taskId}\t${endpoint.healthy ? 'healthy' : 'unhealthy'}`);
+      else {
+        for (const { index, endpoint } of r.endpoints) console.log(`${index}\t${endpoint.host}:${endpoint.ports.join(',')}\t${endpoint.machine}\t${endpoint.taskId}\t${endpoint.healthy ? 'healthy' : 'unhealthy'}`);
+        if (all.size !== undefined) note(`${name}: ${summary}`);
+      }
       return EXIT.ok;
     } finally {
       resolver.close();
