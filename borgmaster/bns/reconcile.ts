@@ -1,6 +1,6 @@
 // The pure half of BNS publishing: given the records the master wants and what Redis holds, the writes that make
 // Redis equal the master's view (nothing stale, nothing missing). Used after every Redis (re)connect.
-import { taskKey, jobKey, encodeEndpoint, SIZE_FIELD, type BnsJob, type BnsRecord } from './records';
+import { taskKey, jobKey, encodeEndpoint, isCount, SIZE_FIELD, type BnsJob, type BnsRecord } from './records';
 
 export type BnsWrite =
   | { kind: 'set'; key: string; value: string }
@@ -33,8 +33,8 @@ export function desiredFrom(records: Iterable<BnsRecord>, jobs: Iterable<BnsJob>
 
 /** fieldOrder: task indexes in numeric order, then the job's other fields (size) by name. */
 function fieldOrder(a: string, b: string): number {
-  const ia = /^\d+$/.test(a);
-  const ib = /^\d+$/.test(b);
+  const ia = isCount(a);
+  const ib = isCount(b);
   if (ia && ib) return Number(a) - Number(b);
   if (ia !== ib) return ia ? -1 : 1;
   return a < b ? -1 : a > b ? 1 : 0;

@@ -30,6 +30,11 @@ export const KEY_PREFIX = 'bns:';
 /** SIZE_FIELD: the job hash's field holding the job's task count (the other fields are task indexes). */
 export const SIZE_FIELD = 'size';
 
+/** isCount: a task index field of a job hash, or a size value (decimal digits only). */
+export function isCount(s: string): boolean {
+  return /^\d{1,15}$/.test(s);
+}
+
 export function taskKey(id: TaskId): string {
   return `${KEY_PREFIX}${bnsName(id)}`;
 }

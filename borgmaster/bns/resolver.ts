@@ -3,7 +3,7 @@
 import { Redis } from 'ioredis';
 import { parseBnsName, isTaskId } from '../../model/ids';
 import { NotFound, Unavailable } from '../../model/errors';
-import { decodeEndpoint, jobKey, taskKey, SIZE_FIELD, type Endpoint } from './records';
+import { decodeEndpoint, isCount, jobKey, taskKey, SIZE_FIELD, type Endpoint } from './records';
 import { splitAddress } from './publisher';
 
 export interface Resolved {
@@ -37,14 +37,15 @@ export class BnsResolver {
     }
     const all = await this.redis.hgetall(jobKey(id));
     const endpoints = Object.entries(all)
-      .filter(([field]) => /^\d+$/.test(field))
+      .filter(([field]) => isCount(field))
       .map(([field, raw]) => ({ index: Number(field), endpoint: decodeEndpoint(raw) }))
       .filter((e): e is { index: number; endpoint: Endpoint } => e.endpoint !== undefined)
       .sort((a, b) => a.index - b.index);
-    const size = Number(all[SIZE_FIELD]);
+    const sizeText = all[SIZE_FIELD];
+    const size = sizeText !== undefined && isCount(sizeText) ? Number(sizeText) : undefined;
     // A job with no task running is still named, with its size; a name BNS never had is not found.
-    if (endpoints.length === 0 && !Number.isSafeInteger(size)) throw new NotFound(`BNS name ${name}`);
-    return { name, endpoints, ...(Number.isSafeInteger(size) && size >= 0 ? { size } : {}) };
+    if (endpoints.length === 0 && size === undefined) throw new NotFound(`BNS name ${name}`);
+    return { name, endpoints, ...(size === undefined ? {} : { size }) };
   }
 
   close(): void {
