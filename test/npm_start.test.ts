@@ -272,6 +272,10 @@ job sickly = {
   const rolled = JSON.parse((await borg('tasks', 'canary', '--json')).stdout) as { index?: number; state: string; specVersion: number; healthy?: boolean }[];
   assert.deepEqual(rolled.map((t) => [t.index ?? 0, t.state, t.specVersion, t.healthy === true]), [[0, 'RUNNING', 2, false], [1, 'RUNNING', 1, true]]);
   assert.match((await borg('resolve', 'canary.ubar.local.borg', '--healthy')).stdout, /^1\t.*\tlocal\/ubar\/canary\/1\thealthy\n$/);
+  // Where the rollout stands, for the platform team and the SRE: borg jobs, and the job's status page.
+  assert.match((await borg('jobs')).stdout, /ubar\/canary .* 1\/2 at v2, waiting on 1 to run healthy\n/);
+  const canaryPage = await (await fetch(`${url}/job/ubar/canary`)).text();
+  assert.match(canaryPage, /1 of 2 tasks at version 2; waiting for task <a href="\/task\/ubar\/canary\/0">0<\/a> to run healthy/);
   // The web service answers at those addresses, as its health check asks (GET /: Python's http.server lists its
   // working directory, which it opens by path as nobody wherever the repository was cloned).
   for (const line of resolved.trim().split('\n')) {

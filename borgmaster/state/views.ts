@@ -20,6 +20,8 @@ export function jobView(job: JobRec): Job {
     dead: job.dead,
     killed: false,
     healthy: job.healthy,
+    atVersion: job.current.refs,
+    rolloutDown: job.downCount,
   };
 }
 

@@ -210,6 +210,8 @@ export class CellStateSource implements StatusSource {
       taskCount: j.tasks.length,
       running: j.running,
       healthy: j.healthy,
+      atVersion: j.current.refs,
+      rolloutDown: j.downCount,
       pending: j.pending,
       dead: j.dead,
       specVersion: j.current.version,
@@ -406,6 +408,7 @@ export class CellStateSource implements StatusSource {
     const spec = j.current.spec;
     return {
       job: this.jobRow(j),
+      rolloutDownTasks: j.downCount === 0 ? [] : j.tasks.filter((t) => t.updateDown).map((t) => t.index),
       annotations: { ...spec.annotations },
       spec: specView(spec.task ?? (j.tasks[0]?.spec as TaskSpec)),
       maxTasksDown: Math.max(1, spec.updatePolicy?.maxTasksDown ?? 1),

@@ -55,7 +55,8 @@ test('task page: env, args, message, log tail and why-pending are text', () => {
 
 test('job page: annotations and template are text; BNS names listed', () => {
   const d: JobDetail = {
-    job: { id: 'test/alice/web', user: 'alice', name: 'web', priority: 200, band: 'prod', taskCount: 1, running: 1, healthy: 0, pending: 0, dead: 0, specVersion: 1, createdMs: 1 },
+    job: { id: 'test/alice/web', user: 'alice', name: 'web', priority: 200, band: 'prod', taskCount: 2, running: 2, healthy: 1, atVersion: 1, rolloutDown: 1, pending: 0, dead: 0, specVersion: 2, createdMs: 1 },
+    rolloutDownTasks: [1],
     annotations: { [EVIL]: EVIL },
     spec: { command: EVIL, args: [], env: { A: EVIL }, workingDir: EVIL, constraints: [EVIL], restartPolicy: 'default', healthCheck: 'GET /healthz on port 0 every 10s (timeout 1s); restarted after 3 failures in a row' },
     maxTasksDown: 1,
@@ -64,7 +65,8 @@ test('job page: annotations and template are text; BNS names listed', () => {
   assertNoRawEvil(out);
   assert.match(out, /0\.web\.alice\.test\.borg/);
   // Health: the job's count, each running task's badge only when not healthy, and the spec's check spelled out.
-  assert.match(out, /1 running<\/a> \(0 healthy\)/);
+  assert.match(out, /2 running<\/a> \(1 healthy\)/);
+  assert.match(out, /<td id="rollout"><span class="warnc">1 of 2 tasks at version 2; waiting for task <a href="\/task\/alice\/web\/1">1<\/a> to run healthy before taking down more/);
   assert.match(out, /data-task="test\/alice\/web\/1">((?!<\/tr>).)*<span class="st st-running">RUNNING<\/span> <span class="st st-unhealthy">UNHEALTHY<\/span>/);
   assert.doesNotMatch(out, /data-task="test\/alice\/web\/0">((?!<\/tr>).)*UNHEALTHY/);
   assert.match(out, /<th>health check<\/th><td>GET \/healthz on port 0 every 10s \(timeout 1s\); restarted after 3 failures in a row/);

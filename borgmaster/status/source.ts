@@ -113,6 +113,9 @@ export interface JobRow {
   running: number;
   /** healthy: running tasks their Borglets report healthy. */
   healthy: number;
+  /** atVersion: tasks at the job's spec version; rolloutDown: tasks the rolling update restarted, not yet healthy. */
+  atVersion: number;
+  rolloutDown: number;
   pending: number;
   dead: number;
   specVersion: number;
@@ -157,6 +160,8 @@ export interface TaskSpecView {
 
 export interface JobDetail {
   job: JobRow;
+  /** rolloutDownTasks: indexes of the tasks the rolling update restarted that it waits on to be healthy. */
+  rolloutDownTasks: number[];
   annotations: Record<string, string>;
   spec: TaskSpecView;
   maxTasksDown: number;

@@ -4,7 +4,7 @@ import { EXIT } from '../registry';
 import { validateName } from '../../model/ids';
 import { LIST_PAGE_SIZE_MAX, MAX_JOBS_PER_CELL } from '../../cells/limits';
 import type { Job } from '../../proto/index';
-import { CELL_FLAGS, HELP_FLAG, RPCS, age, allPages, defineCommand, expectPositionals, jobJson, jobState, jsonLines, note, out, table, withCell } from '../lib/index';
+import { CELL_FLAGS, HELP_FLAG, RPCS, age, allPages, defineCommand, expectPositionals, jobJson, jobState, jsonLines, note, out, rolloutText, table, withCell } from '../lib/index';
 
 const flags = { ...CELL_FLAGS, ...HELP_FLAG } as const;
 
@@ -43,6 +43,7 @@ DEAD or EMPTY. Reads are served by any replica.`,
             { header: 'VERSION', value: (j) => j.specVersion, right: true },
             { header: 'AGE', value: (j) => age(j.createdMs, now), right: true },
             { header: 'STATE', value: (j) => jobState({ ...j, taskCount: j.spec?.taskCount ?? 0 }) },
+            { header: 'ROLLOUT', value: (j) => rolloutText({ ...j, taskCount: j.spec?.taskCount ?? 0 }) },
           ]));
         }
         if (!complete) note('(more jobs than one listing returns; narrow with USER)');

@@ -7,7 +7,7 @@ export { table, jsonLines, json, cpu, bytes, resources, usedOf, age, isoTime, ta
 export { parseJobRef, parseTaskRef, parseTaskRefId, isTaskRef } from './refs';
 export { submitRequestId, updateRequestId, killRequestId, machineRequestId, quotaRequestId } from './request_ids';
 export { defineCommand, withCell, cellConfig, allPages, out, note, helpText, CELL_FLAGS, HELP_FLAG, CELL_HELP, type CellFlags, type CommandDef } from './command';
-export { jobState, jobCounts, jobJson } from './jobs';
+export { jobState, jobCounts, jobJson, rolloutText } from './jobs';
 export { listMachines, listMachinesPolled, getMachine } from './reads';
 export { specDiff } from './spec_diff';
 export { fitGuidance } from './guidance';

@@ -13,6 +13,13 @@ export function jobState(j: Pick<Job, 'running' | 'pending' | 'dead'> & { taskCo
   return 'DEAD';
 }
 
+/** rolloutText: '-' when every task is at the job's version and none the update restarted is still coming up;
+ * else how many tasks are at the version and how many restarted ones the update waits on to run healthy. */
+export function rolloutText(j: Pick<Job, 'specVersion' | 'atVersion' | 'rolloutDown'> & { taskCount: number }): string {
+  if (j.atVersion >= j.taskCount && j.rolloutDown === 0) return '-';
+  return `${j.atVersion}/${j.taskCount} at v${j.specVersion}${j.rolloutDown > 0 ? `, waiting on ${j.rolloutDown} to run healthy` : ''}`;
+}
+
 /** jobCounts names only the states that have tasks, so a job with none running never mentions RUNNING. */
 export function jobCounts(j: Pick<Job, 'running' | 'pending' | 'dead'>): Record<string, number> {
   const c: Record<string, number> = {};
@@ -36,6 +43,8 @@ export function jobJson(j: Job): Record<string, unknown> {
     counts: jobCounts(j),
     healthy: j.healthy,
     specVersion: j.specVersion,
+    atVersion: j.atVersion,
+    rolloutDown: j.rolloutDown,
     createdMs: j.createdMs,
   };
 }

@@ -7,7 +7,7 @@ import { EXIT, exitCodeFor } from '../registry';
 import { jobSpec } from '../../borgmaster/state/index';
 import { afterFailure, backoffMs, defaultUser } from './client';
 import { expectPositionals, flagHelp, parseFlags } from './flags';
-import { jobCounts, jobJson, jobState } from './jobs';
+import { jobCounts, jobJson, jobState, rolloutText } from './jobs';
 import { age, jsonLines, table } from './output';
 import { isTaskRef, parseJobRef, parseTaskRef } from './refs';
 import { killRequestId, submitRequestId, updateRequestId } from './request_ids';
@@ -183,9 +183,16 @@ test('job state and counts: only states with tasks are named, so grep finds runn
   for (const [taskCount, running, pending, dead, state, counts] of cases) {
     assert.equal(jobState({ taskCount, running, pending, dead }), state);
     assert.deepEqual(jobCounts({ running, pending, dead }), counts);
-    const line = JSON.stringify(jobJson({ spec: jobSpec({ cell: 'local', user: 'ubar', name: 'web', taskCount }), specVersion: 1, createdMs: 1, running, pending, dead, killed: false, healthy: running }));
+    const line = JSON.stringify(jobJson({ spec: jobSpec({ cell: 'local', user: 'ubar', name: 'web', taskCount }), specVersion: 1, createdMs: 1, running, pending, dead, killed: false, healthy: running, atVersion: taskCount, rolloutDown: 0 }));
     assert.equal(/running/i.test(line), running > 0, line);
   }
+});
+
+test('rolloutText: nothing while every task is at the version and up; else how far the update is and what it waits on', () => {
+  assert.equal(rolloutText({ specVersion: 3, atVersion: 4, rolloutDown: 0, taskCount: 4 }), '-');
+  assert.equal(rolloutText({ specVersion: 3, atVersion: 1, rolloutDown: 1, taskCount: 4 }), '1/4 at v3, waiting on 1 to run healthy');
+  assert.equal(rolloutText({ specVersion: 3, atVersion: 4, rolloutDown: 1, taskCount: 4 }), '4/4 at v3, waiting on 1 to run healthy', 'the last one restarted is not up yet');
+  assert.equal(rolloutText({ specVersion: 2, atVersion: 2, rolloutDown: 0, taskCount: 3 }), '2/3 at v2');
 });
 
 test('specDiff names each changed field of the desired state', () => {

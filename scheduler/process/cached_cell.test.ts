@@ -8,7 +8,7 @@ import { MiB } from '../../model/resources';
 
 const m0: Machine = { ...machine('m0', {}, { state: MachineState.UP, address: '127.0.0.1:1' }) };
 const m1: Machine = { ...machine('m1', {}, { state: MachineState.UP, address: '127.0.0.1:2' }) };
-const job: Job = { spec: jobSpec({ cell: 'c', taskCount: 2, task: { requirements: { cpuMillis: 100, ramBytes: 64 * MiB, diskBytes: 0, ports: 0 } } }), specVersion: 1, createdMs: 0, running: 0, pending: 2, dead: 0, killed: false, healthy: 0 };
+const job: Job = { spec: jobSpec({ cell: 'c', taskCount: 2, task: { requirements: { cpuMillis: 100, ramBytes: 64 * MiB, diskBytes: 0, ports: 0 } } }), specVersion: 1, createdMs: 0, running: 0, pending: 2, dead: 0, killed: false, healthy: 0, atVersion: 2, rolloutDown: 0 };
 
 function task(index: number, over: Partial<Task> = {}): Task {
   return {

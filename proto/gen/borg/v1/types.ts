@@ -475,6 +475,12 @@ export interface Job {
   killed: boolean;
   /** healthy: running tasks whose Borglet reports them healthy (Task.healthy). */
   healthy: number;
+  /**
+   * The rolling update: at_version counts the tasks at spec_version; rollout_down the tasks it restarted that
+   * are not running healthy yet (at most the update policy's max_tasks_down; it waits for them).
+   */
+  atVersion: number;
+  rolloutDown: number;
 }
 
 export interface Machine {
@@ -2641,7 +2647,18 @@ export const Task: MessageFns<Task> = {
 };
 
 function createBaseJob(): Job {
-  return { spec: undefined, specVersion: 0, createdMs: 0, running: 0, pending: 0, dead: 0, killed: false, healthy: 0 };
+  return {
+    spec: undefined,
+    specVersion: 0,
+    createdMs: 0,
+    running: 0,
+    pending: 0,
+    dead: 0,
+    killed: false,
+    healthy: 0,
+    atVersion: 0,
+    rolloutDown: 0,
+  };
 }
 
 export const Job: MessageFns<Job> = {
@@ -2669,6 +2686,12 @@ export const Job: MessageFns<Job> = {
     }
     if (message.healthy !== 0) {
       writer.uint32(64).uint32(message.healthy);
+    }
+    if (message.atVersion !== 0) {
+      writer.uint32(72).uint32(message.atVersion);
+    }
+    if (message.rolloutDown !== 0) {
+      writer.uint32(80).uint32(message.rolloutDown);
     }
     return writer;
   },
@@ -2750,6 +2773,22 @@ export const Job: MessageFns<Job> = {
             message.healthy = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.atVersion = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.rolloutDown = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2780,6 +2819,16 @@ export const Job: MessageFns<Job> = {
       dead: isSet(object.dead) ? globalThis.Number(object.dead) : 0,
       killed: isSet(object.killed) ? globalThis.Boolean(object.killed) : false,
       healthy: isSet(object.healthy) ? globalThis.Number(object.healthy) : 0,
+      atVersion: isSet(object.atVersion)
+        ? globalThis.Number(object.atVersion)
+        : isSet(object.at_version)
+        ? globalThis.Number(object.at_version)
+        : 0,
+      rolloutDown: isSet(object.rolloutDown)
+        ? globalThis.Number(object.rolloutDown)
+        : isSet(object.rollout_down)
+        ? globalThis.Number(object.rollout_down)
+        : 0,
     };
   },
 
@@ -2809,6 +2858,12 @@ export const Job: MessageFns<Job> = {
     if (message.healthy !== 0) {
       obj.healthy = Math.round(message.healthy);
     }
+    if (message.atVersion !== 0) {
+      obj.atVersion = Math.round(message.atVersion);
+    }
+    if (message.rolloutDown !== 0) {
+      obj.rolloutDown = Math.round(message.rolloutDown);
+    }
     return obj;
   },
 
@@ -2825,6 +2880,8 @@ export const Job: MessageFns<Job> = {
     message.dead = object.dead ?? 0;
     message.killed = object.killed ?? false;
     message.healthy = object.healthy ?? 0;
+    message.atVersion = object.atVersion ?? 0;
+    message.rolloutDown = object.rolloutDown ?? 0;
     return message;
   },
 };
