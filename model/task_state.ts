@@ -14,7 +14,7 @@ export type Transition = { kind: 'ok'; to: TaskState } | { kind: 'invalid'; reas
  * TRANSITIONS: event -> (from -> to). Following the 2011 trace's state diagram: SUBMIT enters PENDING (also a
  * dead task resubmitted); SCHEDULE runs a pending task; EVICT, FAIL, KILL, LOST end a pending or running task;
  * FINISH ends a running one; UPDATE_* change the spec without changing state, and RESTART (the Borglet restarted
- * the task where it runs) leaves it running.
+ * the task where it runs), HEALTHY and UNHEALTHY (its health check passes again, or fails) leave it running.
  */
 const TRANSITIONS: Readonly<Record<EventType, Partial<Record<TaskState, TaskState>>>> = {
   [EventType.SUBMIT]: { [TaskState.TASK_STATE_UNSPECIFIED]: TaskState.PENDING, [TaskState.DEAD]: TaskState.PENDING },
@@ -27,6 +27,8 @@ const TRANSITIONS: Readonly<Record<EventType, Partial<Record<TaskState, TaskStat
   [EventType.UPDATE_PENDING]: { [TaskState.PENDING]: TaskState.PENDING },
   [EventType.UPDATE_RUNNING]: { [TaskState.RUNNING]: TaskState.RUNNING },
   [EventType.RESTART]: { [TaskState.RUNNING]: TaskState.RUNNING },
+  [EventType.HEALTHY]: { [TaskState.RUNNING]: TaskState.RUNNING },
+  [EventType.UNHEALTHY]: { [TaskState.RUNNING]: TaskState.RUNNING },
 };
 
 export function transition(from: TaskState, event: EventType): Transition {

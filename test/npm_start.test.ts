@@ -276,6 +276,10 @@ job sickly = {
   assert.match((await borg('jobs')).stdout, /ubar\/canary .* 1\/2 at v2, waiting on 1 to run healthy\n/);
   const canaryPage = await (await fetch(`${url}/job/ubar/canary`)).text();
   assert.match(canaryPage, /1 of 2 tasks at version 2; waiting for task <a href="\/task\/ubar\/canary\/0">0<\/a> to run healthy/);
+  // The health history: each canary task passed its check once at version 1 (task 0's new run never has).
+  const healthEvents = (await borg('events', '--job', 'canary', '--type', 'healthy,unhealthy')).stdout.trim().split('\n').slice(1);
+  assert.equal(healthEvents.length, 2, healthEvents.join('\n'));
+  for (const e of healthEvents) assert.match(e, / HEALTHY +local\/ubar\/canary\/[01] +local-[a-d] +health check GET \/ on port index 0 passing$/);
   // The web service answers at those addresses, as its health check asks (GET /: Python's http.server lists its
   // working directory, which it opens by path as nobody wherever the repository was cloned).
   for (const line of resolved.trim().split('\n')) {

@@ -411,6 +411,18 @@ test('health (B15 §2.6): unhealthy from each placement and restart until a repo
   r.ok(bodies.transitions([{ taskId: t0.id, machine: 'm0', event: EventType.FAIL, exitCode: 2 }]));
   assert.deepEqual([t0.state, t1.state, t1.specVersion], [TaskState.DEAD, TaskState.PENDING, 2]);
   r.state.checkInvariants();
+  const healthEvents = () => r.state.events.toArray().filter((e) => e.type === EventType.HEALTHY || e.type === EventType.UNHEALTHY);
+  assert.deepEqual(healthEvents(), [], 'no health check: no health events (SCHEDULE and RESTART say it)');
+  // With a health check, its passes and failures are events.
+  r.ok(bodies.createJob(jobSpec({ name: 'probed', task: { healthCheck: { httpPath: '/healthz', portIndex: 0, intervalMs: 1000, timeoutMs: 500, failuresBeforeRestart: 3 }, requirements: { cpuMillis: 100, ramBytes: 64 * MiB, diskBytes: 0, ports: 1 } } })));
+  r.ok(bodies.transitions([{ taskId: 'test/alice/probed/0', machine: 'm1' }]));
+  for (const healthy of [true, false, true]) r.ok(bodies.health([{ taskId: 'test/alice/probed/0', machine: 'm1', healthy }]));
+  assert.deepEqual(healthEvents().map((e) => `${EventType[e.type]} ${e.machine}: ${e.message}`), [
+    'HEALTHY m1: health check GET /healthz on port index 0 passing',
+    'UNHEALTHY m1: health check GET /healthz on port index 0 not passing',
+    'HEALTHY m1: health check GET /healthz on port index 0 passing',
+  ]);
+  assert.equal(r.task('test/alice/probed/0').state, TaskState.RUNNING);
 });
 
 test('idempotency: a duplicate request id is applied once; reuse for another request is refused', () => {

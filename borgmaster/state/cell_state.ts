@@ -888,6 +888,13 @@ export class CellState {
       accepted.push(u.taskId);
       if (!this.setHealth(task, u.healthy, t)) continue;
       ch.tasks.add(task);
+      // A task with a health check has its passes and failures in the event history (one without one is healthy
+      // whenever its Borglet runs it, which SCHEDULE and RESTART already say).
+      const check = task.spec.healthCheck;
+      if (check !== undefined && check.httpPath !== '') {
+        const probe = `health check GET ${check.httpPath} on port index ${check.portIndex}`;
+        this.moveState(task, u.healthy ? EventType.HEALTHY : EventType.UNHEALTHY, t, idx, ch, `${probe} ${u.healthy ? 'passing' : 'not passing'}`);
+      }
       if (u.healthy) this.releaseDown(task, t, idx, ch);
     }
     return okResult({ acceptedTaskIds: accepted, rejected });

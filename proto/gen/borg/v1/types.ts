@@ -73,6 +73,12 @@ export enum EventType {
    * health check); the task stays RUNNING there. Not in the 2011 trace, which shows such restarts only as they end.
    */
   RESTART = 9,
+  /**
+   * HEALTHY - HEALTHY, UNHEALTHY: the Borglet reported a running task with a health check passing it again, or failing it
+   * (B15 §2.6); the task stays RUNNING. Not in the 2011 trace.
+   */
+  HEALTHY = 10,
+  UNHEALTHY = 11,
 }
 
 export function eventTypeFromJSON(object: any): EventType {
@@ -107,6 +113,12 @@ export function eventTypeFromJSON(object: any): EventType {
     case 9:
     case "RESTART":
       return EventType.RESTART;
+    case 10:
+    case "HEALTHY":
+      return EventType.HEALTHY;
+    case 11:
+    case "UNHEALTHY":
+      return EventType.UNHEALTHY;
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum EventType");
   }
@@ -134,6 +146,10 @@ export function eventTypeToJSON(object: EventType): string {
       return "UPDATE_RUNNING";
     case EventType.RESTART:
       return "RESTART";
+    case EventType.HEALTHY:
+      return "HEALTHY";
+    case EventType.UNHEALTHY:
+      return "UNHEALTHY";
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum EventType");
   }
