@@ -269,6 +269,7 @@ job sickly = {
   const stuck = await borg('update', canaryFile, '--poll', '500ms', '--wait-timeout', '4s');
   assert.equal(stuck.code, 4, `${stuck.stdout}\n${stuck.stderr}`);
   assert.match(stuck.stderr, /local\/ubar\/canary: 1\/2 tasks at version 2, 1 running, 0 healthy \(2 ran before\)/);
+  assert.match(stuck.stderr, /Waiting on:\n  local\/ubar\/canary: task 0 runs on local-[a-d] but its Borglet does not report it healthy\n/);
   const rolled = JSON.parse((await borg('tasks', 'canary', '--json')).stdout) as { index?: number; state: string; specVersion: number; healthy?: boolean }[];
   assert.deepEqual(rolled.map((t) => [t.index ?? 0, t.state, t.specVersion, t.healthy === true]), [[0, 'RUNNING', 2, false], [1, 'RUNNING', 1, true]]);
   assert.match((await borg('resolve', 'canary.ubar.local.borg', '--healthy')).stdout, /^1\t.*\tlocal\/ubar\/canary\/1\thealthy\n$/);

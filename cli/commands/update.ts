@@ -67,8 +67,8 @@ check, kill grace, latency sensitivity, constraints its machine still meets, and
               if (!f.json) out(`${p.id}: updated to version ${p.applied.job?.specVersion ?? '?'} at log index ${p.applied.logIndex}`);
             }
           }
-          let finished = true;
-          if (!f['dry-run'] && !f['no-wait']) finished = await follow(client, planned.filter((p) => p.applied !== undefined), f['wait-timeout'] ?? DEFAULT_WAIT_MS, f.poll ?? DEFAULT_POLL_MS, !f.json);
+          let unfinished: string[] = [];
+          if (!f['dry-run'] && !f['no-wait']) unfinished = await follow(client, planned.filter((p) => p.applied !== undefined), f['wait-timeout'] ?? DEFAULT_WAIT_MS, f.poll ?? DEFAULT_POLL_MS, !f.json);
           if (f.json) {
             out(json(planned.map((p) => ({
               id: p.id,
@@ -82,7 +82,9 @@ check, kill grace, latency sensitivity, constraints its machine still meets, and
               logIndex: p.applied?.logIndex,
             }))));
           }
-          if (!finished) throw new BorgError('deadline_exceeded', `the rolling update did not finish within ${f['wait-timeout'] ?? DEFAULT_WAIT_MS}ms; it goes on in the cell (see borg tasks)`);
+          if (unfinished.length > 0) {
+            throw new BorgError('deadline_exceeded', `the rolling update did not finish within ${f['wait-timeout'] ?? DEFAULT_WAIT_MS}ms; it goes on in the cell (see borg tasks). Waiting on:\n  ${unfinished.join('\n  ')}`);
+          }
           return EXIT.ok;
         },
         config,
@@ -106,12 +108,13 @@ function printDiff(p: Planned): void {
 
 /**
  * follow polls each updated job until every task is at the new spec version and as many tasks run healthy as ran
- * before the update (the master's rollout waits for each restarted task to be healthy too). Returns false when
- * the wait ran out.
+ * before the update (the master's rollout waits for each restarted task to be healthy too). Returns what the
+ * rollouts still waited on when the wait ran out (empty when every one finished).
  */
-async function follow(client: CellClient, updated: Planned[], waitMs: number, pollMs: number, talk: boolean): Promise<boolean> {
+async function follow(client: CellClient, updated: Planned[], waitMs: number, pollMs: number, talk: boolean): Promise<string[]> {
   const deadline = Date.now() + waitMs;
   const last = new Map<string, string>();
+  const waiting = new Map<string, string>();
   const open = new Set(updated);
   while (open.size > 0) {
     for (const p of [...open]) {
@@ -143,12 +146,25 @@ async function follow(client: CellClient, updated: Planned[], waitMs: number, po
         if (talk) note(`${p.id}: rolling update done`);
         open.delete(p);
       }
+      waiting.set(p.id, waitingOn(p.id, atNew));
     }
     if (open.size === 0) break;
-    if (Date.now() + pollMs > deadline) return false;
+    if (Date.now() + pollMs > deadline) return [...open].map((p) => waiting.get(p.id) ?? p.id);
     await new Promise((r) => setTimeout(r, pollMs));
   }
-  return true;
+  return [];
+}
+
+/** waitingOn names the tasks at the new version that are not running healthy yet: why pending, or not healthy. */
+function waitingOn(id: string, atNew: Task[]): string {
+  const notUp = atNew.filter((t) => t.state !== TaskState.RUNNING || !t.healthy);
+  const shown = notUp.slice(0, 5).map((t) => {
+    if (t.state === TaskState.RUNNING) return `task ${t.index} runs on ${t.machine} but its Borglet does not report it healthy`;
+    const why = t.whyPending || t.message;
+    return `task ${t.index} ${TaskState[t.state]}${why ? ` (${why})` : ''}`;
+  });
+  if (notUp.length > shown.length) shown.push(`${notUp.length - shown.length} more`);
+  return `${id}: ${shown.length === 0 ? 'tasks still at the old version' : shown.join('; ')}`;
 }
 
 async function allTasks(client: CellClient, user: string, job: string): Promise<Task[]> {
