@@ -8,11 +8,9 @@ import { parseTaskId, bnsName as bnsNameOf } from '../model/ids';
 import { validatePriority } from '../model/priority';
 import { validateResources, formatBytes, formatCores, type Resources } from '../model/resources';
 import { restartTiming, type RestartTiming } from '../model/restart';
+import { healthTiming } from '../model/health';
 import {
-  HEALTH_FAILURES_DEFAULT,
-  HEALTH_INTERVAL_MS_DEFAULT,
   HEALTH_INTERVAL_MS_MIN,
-  HEALTH_TIMEOUT_MS_DEFAULT,
   KILL_GRACE_MS_DEFAULT,
   KILL_GRACE_MS_MAX,
   MAX_ARGS,
@@ -165,10 +163,9 @@ export function validateDesiredTask(d: DesiredTask, capacity: Resources, field: 
     if (!h.httpPath.startsWith('/')) throw new InvalidArgument(`${f}.healthCheck.httpPath`, `must start with /, got ${JSON.stringify(h.httpPath)}`);
     const port = d.ports[h.portIndex];
     if (port === undefined) throw new InvalidArgument(`${f}.healthCheck.portIndex`, `${h.portIndex} is not one of the task's ${d.ports.length} ports`);
-    const intervalMs = h.intervalMs || HEALTH_INTERVAL_MS_DEFAULT;
-    if (intervalMs < HEALTH_INTERVAL_MS_MIN) throw new InvalidArgument(`${f}.healthCheck.intervalMs`, `must be at least ${HEALTH_INTERVAL_MS_MIN}, got ${intervalMs}`);
-    const timeoutMs = Math.min(h.timeoutMs || HEALTH_TIMEOUT_MS_DEFAULT, intervalMs);
-    health = { path: h.httpPath, port, intervalMs, timeoutMs, failuresBeforeRestart: h.failuresBeforeRestart || HEALTH_FAILURES_DEFAULT };
+    const timing = healthTiming(h);
+    if (timing.intervalMs < HEALTH_INTERVAL_MS_MIN) throw new InvalidArgument(`${f}.healthCheck.intervalMs`, `must be at least ${HEALTH_INTERVAL_MS_MIN}, got ${timing.intervalMs}`);
+    health = { path: h.httpPath, port, ...timing };
   }
   // The placeholders BCL's `port`, `port_n(i)` and `task_index` leave in args and env values take their values
   // here, where the ports are known (B15 §2.6: a task learns its ports when it starts).

@@ -6,7 +6,8 @@ import { bandName, bandOf } from '../../model/priority';
 import { bnsName } from '../../model/ids';
 import type { Resources } from '../../model/resources';
 import { Constraint_Op, EventType, MachineState, RestartPolicy_Kind, TaskState, type HealthCheck, type RestartPolicy, type TaskEvent, type TaskSpec } from '../../proto/index';
-import { HEALTH_FAILURES_DEFAULT, HEALTH_INTERVAL_MS_DEFAULT, HEALTH_TIMEOUT_MS_DEFAULT, STATUS_RECENT_EVENTS } from '../../cells/limits';
+import { STATUS_RECENT_EVENTS } from '../../cells/limits';
+import { healthTiming } from '../../model/health';
 import { formatDurationMs } from '../../model/units';
 import { restartTiming } from '../../model/restart';
 import { checkPlacement, limitOf, reservationOf, type CellState, type Changes, type JobRec, type MachineRec, type TaskRec } from '../state/index';
@@ -103,9 +104,8 @@ function specView(s: TaskSpec): TaskSpecView {
 /** healthCheckText: what the Borglet probes and when it gives up, as it reads the spec (borglet/spec.ts). */
 function healthCheckText(h: HealthCheck | undefined): string {
   if (h === undefined || h.httpPath === '') return '';
-  const interval = h.intervalMs || HEALTH_INTERVAL_MS_DEFAULT;
-  const timeout = Math.min(h.timeoutMs || HEALTH_TIMEOUT_MS_DEFAULT, interval);
-  return `GET ${h.httpPath} on port ${h.portIndex} every ${formatDurationMs(interval)} (timeout ${formatDurationMs(timeout)}); restarted after ${h.failuresBeforeRestart || HEALTH_FAILURES_DEFAULT} failures in a row`;
+  const t = healthTiming(h);
+  return `GET ${h.httpPath} on port index ${h.portIndex} every ${formatDurationMs(t.intervalMs)} (timeout ${formatDurationMs(t.timeoutMs)}); restarted after ${t.failuresBeforeRestart} failures in a row`;
 }
 
 /** restartPolicyText: what a task's restart policy does, the defaults of fields left at 0 filled in. */

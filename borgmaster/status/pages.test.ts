@@ -58,7 +58,7 @@ test('job page: annotations and template are text; BNS names listed', () => {
     job: { id: 'test/alice/web', user: 'alice', name: 'web', priority: 200, band: 'prod', taskCount: 2, running: 2, healthy: 1, atVersion: 1, rolloutDown: 1, pending: 0, dead: 0, specVersion: 2, createdMs: 1 },
     rolloutDownTasks: [1],
     annotations: { [EVIL]: EVIL },
-    spec: { command: EVIL, args: [], env: { A: EVIL }, workingDir: EVIL, constraints: [EVIL], restartPolicy: 'default', healthCheck: 'GET /healthz on port 0 every 10s (timeout 1s); restarted after 3 failures in a row' },
+    spec: { command: EVIL, args: [], env: { A: EVIL }, workingDir: EVIL, constraints: [EVIL], restartPolicy: 'default', healthCheck: 'GET /healthz on port index 0 every 10s (timeout 1s); restarted after 3 failures in a row' },
     maxTasksDown: 1,
   };
   const out = jobPage(d, { rows: [taskRow(), taskRow({ id: 'test/alice/web/1', index: 1, healthy: false })], total: 2, offset: 0, limit: 100 }, { sort: 'id', dir: 'asc', offset: 0, limit: 100 }, 10, ctx).value;
@@ -69,7 +69,7 @@ test('job page: annotations and template are text; BNS names listed', () => {
   assert.match(out, /<td id="rollout"><span class="warnc">1 of 2 tasks at version 2; waiting for task <a href="\/task\/alice\/web\/1">1<\/a> to run healthy before taking down more/);
   assert.match(out, /data-task="test\/alice\/web\/1">((?!<\/tr>).)*<span class="st st-running">RUNNING<\/span> <span class="st st-unhealthy">UNHEALTHY<\/span>/);
   assert.doesNotMatch(out, /data-task="test\/alice\/web\/0">((?!<\/tr>).)*UNHEALTHY/);
-  assert.match(out, /<th>health check<\/th><td>GET \/healthz on port 0 every 10s \(timeout 1s\); restarted after 3 failures in a row/);
+  assert.match(out, /<th>health check<\/th><td>GET \/healthz on port index 0 every 10s \(timeout 1s\); restarted after 3 failures in a row/);
 });
 
 test('events page: messages are text; filter values are echoed escaped', () => {
