@@ -53,6 +53,8 @@ interface Rec extends PersistedTask {
   valid: ValidTask | null;
   /** next is a newer spec to start once the current run has stopped (an update). */
   next: ValidTask | null;
+  /** nextPlaced: next is a new placement by the master (a run spec no run serves in place), not a restart here. */
+  nextPlaced: boolean;
   restartAfterStop: boolean;
   window: UsageWindow;
   lastCpu: { atMs: number; ns: number } | null;
@@ -283,6 +285,7 @@ export class Borglet {
       forget: false,
       valid,
       next: null,
+      nextPlaced: false,
       restartAfterStop: false,
       window: new UsageWindow(),
       lastCpu: null,
@@ -543,13 +546,18 @@ export class Borglet {
     r.phase = 'dead';
     r.pid = 0;
     if (r.next) {
-      // The master updated the task in place and this run could not carry on under the new version (its cgroup
-      // would not resize, or a Borglet that judges runs otherwise): a restart on the machine, reported as one.
       const v = r.next;
+      const placed = r.nextPlaced;
       r.next = null;
-      r.restarts += 1;
-      this.adopt(r, v);
-      void this.startRun(r, `previous run: ${r.message}`);
+      r.nextPlaced = false;
+      if (placed) void this.startPlacement(r, v);
+      else {
+        // The master updated the task in place and this run could not carry on under the new version (its cgroup
+        // would not resize, or it was waiting out a restart back-off): a restart on the machine, reported as one.
+        r.restarts += 1;
+        this.adopt(r, v);
+        void this.startRun(r, `previous run: ${r.message}`);
+      }
     } else if (r.forget) {
       this.records.delete(r.taskId);
       this.pendingRemoval.add(groupName(r.taskId));
@@ -615,10 +623,22 @@ export class Borglet {
     }
   }
 
-  /** stopRun stops a task for a reason (event + message). */
-  private stopRun(r: Rec, event: EventType, message: string, opts: { graceMs?: number; forget?: boolean; next?: ValidTask | null; restart?: boolean }): void {
+  /** startPlacement starts a task the master placed here anew: its counts on this machine start over. */
+  private startPlacement(r: Rec, v: ValidTask): Promise<void> {
+    this.adopt(r, v);
+    r.restarts = 0;
+    r.streak = 0;
+    r.streakReset = false;
+    return this.startRun(r);
+  }
+
+  /** stopRun stops a task for a reason (event + message); with `next`, starts that version after (`placed`: anew). */
+  private stopRun(r: Rec, event: EventType, message: string, opts: { graceMs?: number; forget?: boolean; next?: ValidTask | null; placed?: boolean; restart?: boolean }): void {
     if (opts.forget !== undefined) r.forget = opts.forget;
-    if (opts.next !== undefined) r.next = opts.next;
+    if (opts.next !== undefined) {
+      r.next = opts.next;
+      r.nextPlaced = opts.placed ?? false;
+    }
     r.restartAfterStop = opts.restart ?? false;
     r.lastEvent = event;
     r.message = message;
@@ -728,13 +748,12 @@ export class Borglet {
             this.dirty = true;
           } else this.stopRun(existing, EventType.UPDATE_RUNNING, `restarting at spec version ${v.specVersion}: its cgroup could not be resized (${refused})`, { next: v, forget: false });
         } else if (existing.phase === 'dead') {
-          this.adopt(existing, v);
-          existing.restarts = 0;
-          existing.streak = 0;
-          existing.streakReset = false;
-          starts.push(this.startRun(existing));
+          starts.push(this.startPlacement(existing, v));
         } else {
-          this.stopRun(existing, EventType.UPDATE_RUNNING, `updating to spec version ${v.specVersion}`, { next: v, forget: false });
+          // A run spec no run serves in place is one the master never updates in place: it took the task down and
+          // placed it here again (a rolling update), and the new run starts a new placement, not a restart.
+          const placed = existing.valid === null || !sameRun(existing.valid, v);
+          this.stopRun(existing, EventType.UPDATE_RUNNING, `updating to spec version ${v.specVersion}`, { next: v, forget: false, placed });
         }
       } else {
         existing.forget = false;

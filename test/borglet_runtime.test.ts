@@ -180,6 +180,9 @@ test('update: a new spec version replaces the running process', async () => {
   });
   assert.equal(alive(p1), false);
   assert.ok(s.pid > 0);
+  // A new program is never updated in place by the master: it re-placed the task here, so no restart is counted.
+  assert.deepEqual([s.restarts, s.streak ?? 0], [0, 0]);
+  assert.doesNotMatch(s.message, /previous run/);
   await waitFor('v2 output', async () => (await c.logs(v2.taskId)).data.toString().includes('v2'));
   await c.poll(ballot, []);
 });

@@ -270,8 +270,11 @@ job sickly = {
   assert.equal(stuck.code, 4, `${stuck.stdout}\n${stuck.stderr}`);
   assert.match(stuck.stderr, /local\/ubar\/canary: 1\/2 tasks at version 2, 1 running, 0 healthy \(2 ran before\)/);
   assert.match(stuck.stderr, /Waiting on:\n  local\/ubar\/canary: task 0 runs on local-[a-d] but its Borglet does not report it healthy\n/);
-  const rolled = JSON.parse((await borg('tasks', 'canary', '--json')).stdout) as { index?: number; state: string; specVersion: number; healthy?: boolean }[];
+  const rolled = JSON.parse((await borg('tasks', 'canary', '--json')).stdout) as { index?: number; state: string; specVersion: number; healthy?: boolean; restarts?: number }[];
   assert.deepEqual(rolled.map((t) => [t.index ?? 0, t.state, t.specVersion, t.healthy === true]), [[0, 'RUNNING', 2, false], [1, 'RUNNING', 1, true]]);
+  // Replaced by the rollout (placed again, maybe on the same machine): not a restart of task 0.
+  assert.deepEqual(rolled.map((t) => t.restarts ?? 0), [0, 0]);
+  assert.equal((await borg('events', '--job', 'canary', '--type', 'restart')).stdout.trim().split('\n').length, 1, 'no RESTART event, only the header');
   assert.match((await borg('resolve', 'canary.ubar.local.borg', '--healthy')).stdout, /^1\t.*\tlocal\/ubar\/canary\/1\thealthy\n$/);
   // Where the rollout stands, for the platform team and the SRE: borg jobs, and the job's status page.
   assert.match((await borg('jobs')).stdout, /ubar\/canary .* 1\/2 at v2, waiting on 1 to run healthy\n/);
