@@ -272,6 +272,8 @@ job sickly = {
   assert.match(stuck.stderr, /Waiting on:\n  local\/ubar\/canary: task 0 runs on local-[a-d] but its Borglet does not report it healthy\n/);
   const rolled = JSON.parse((await borg('tasks', 'canary', '--json')).stdout) as { index?: number; state: string; specVersion: number; healthy?: boolean; restarts?: number }[];
   assert.deepEqual(rolled.map((t) => [t.index ?? 0, t.state, t.specVersion, t.healthy === true]), [[0, 'RUNNING', 2, false], [1, 'RUNNING', 1, true]]);
+  assert.match((await borg('why', 'canary')).stdout, /^local\/ubar\/canary has no pending tasks \(2 running, 1 healthy, 0 dead of 2; the rolling update waits on 1 restarted task\(s\) to run healthy\)\n$/);
+  assert.match((await borg('why', 'canary/0')).stdout, /^local\/ubar\/canary\/0 is not pending: it is RUNNING on local-[a-d], not healthy since \S+/);
   // Replaced by the rollout (placed again, maybe on the same machine): not a restart of task 0.
   assert.deepEqual(rolled.map((t) => t.restarts ?? 0), [0, 0]);
   assert.equal((await borg('events', '--job', 'canary', '--type', 'restart')).stdout.trim().split('\n').length, 1, 'no RESTART event, only the header');

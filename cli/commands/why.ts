@@ -49,7 +49,10 @@ that is up (and meets its constraints) has at all, or, failing that, has free no
           if (pending) {
             out(`${id} is PENDING: ${verdict(t)}`);
             for (const line of advice) out(`  guidance: ${line}`);
-          } else out(`${id} is not pending: it is ${taskStateName(t.state)}${t.machine !== '' ? ` on ${t.machine}` : ''}${t.message !== '' ? ` (${t.message})` : ''}`);
+          } else {
+            const health = t.state === TaskState.RUNNING ? `, ${t.healthy ? 'healthy' : 'not healthy'} since ${isoTime(t.healthTimeMs)}` : '';
+            out(`${id} is not pending: it is ${taskStateName(t.state)}${t.machine !== '' ? ` on ${t.machine}` : ''}${health}${t.message !== '' ? ` (${t.message})` : ''}`);
+          }
           const recent = r.events.slice(-RECENT_EVENTS);
           if (recent.length > 0) {
             out('recent events:');
@@ -82,7 +85,9 @@ that is up (and meets its constraints) has at all, or, failing that, has free no
           return EXIT.ok;
         }
         if (pending.length === 0) {
-          out(`${jobId} has no pending tasks (${got.job?.running ?? 0} running, ${got.job?.dead ?? 0} dead of ${got.job?.spec?.taskCount ?? 0})`);
+          const j = got.job;
+          const rollout = (j?.rolloutDown ?? 0) > 0 ? `; the rolling update waits on ${j?.rolloutDown} restarted task(s) to run healthy` : '';
+          out(`${jobId} has no pending tasks (${j?.running ?? 0} running, ${j?.healthy ?? 0} healthy, ${j?.dead ?? 0} dead of ${j?.spec?.taskCount ?? 0}${rollout})`);
           return EXIT.ok;
         }
         out(`${jobId}: ${pending.length} of ${got.job?.spec?.taskCount ?? 0} tasks pending`);
