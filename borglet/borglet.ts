@@ -53,8 +53,6 @@ interface Rec extends PersistedTask {
   valid: ValidTask | null;
   /** next is a newer spec to start once the current run has stopped (an update). */
   next: ValidTask | null;
-  /** nextPlaced: next is a new placement by the master (a run spec no run serves in place), not a restart here. */
-  nextPlaced: boolean;
   restartAfterStop: boolean;
   window: UsageWindow;
   lastCpu: { atMs: number; ns: number } | null;
@@ -285,7 +283,6 @@ export class Borglet {
       forget: false,
       valid,
       next: null,
-      nextPlaced: false,
       restartAfterStop: false,
       window: new UsageWindow(),
       lastCpu: null,
@@ -547,10 +544,10 @@ export class Borglet {
     r.pid = 0;
     if (r.next) {
       const v = r.next;
-      const placed = r.nextPlaced;
       r.next = null;
-      r.nextPlaced = false;
-      if (placed) void this.startPlacement(r, v);
+      // A run spec no run serves in place is one the master never updates in place: it took the task down and placed
+      // it here again (a rolling update), and the new run starts a new placement, not a restart.
+      if (r.valid === null || !sameRun(r.valid, v)) void this.startPlacement(r, v);
       else {
         // The master updated the task in place and this run could not carry on under the new version (its cgroup
         // would not resize, or it was waiting out a restart back-off): a restart on the machine, reported as one.
@@ -632,13 +629,10 @@ export class Borglet {
     return this.startRun(r);
   }
 
-  /** stopRun stops a task for a reason (event + message); with `next`, starts that version after (`placed`: anew). */
-  private stopRun(r: Rec, event: EventType, message: string, opts: { graceMs?: number; forget?: boolean; next?: ValidTask | null; placed?: boolean; restart?: boolean }): void {
+  /** stopRun stops a task for a reason (event + message); with `next`, starts that version after it stopped. */
+  private stopRun(r: Rec, event: EventType, message: string, opts: { graceMs?: number; forget?: boolean; next?: ValidTask | null; restart?: boolean }): void {
     if (opts.forget !== undefined) r.forget = opts.forget;
-    if (opts.next !== undefined) {
-      r.next = opts.next;
-      r.nextPlaced = opts.placed ?? false;
-    }
+    if (opts.next !== undefined) r.next = opts.next;
     r.restartAfterStop = opts.restart ?? false;
     r.lastEvent = event;
     r.message = message;
@@ -750,10 +744,7 @@ export class Borglet {
         } else if (existing.phase === 'dead') {
           starts.push(this.startPlacement(existing, v));
         } else {
-          // A run spec no run serves in place is one the master never updates in place: it took the task down and
-          // placed it here again (a rolling update), and the new run starts a new placement, not a restart.
-          const placed = existing.valid === null || !sameRun(existing.valid, v);
-          this.stopRun(existing, EventType.UPDATE_RUNNING, `updating to spec version ${v.specVersion}`, { next: v, forget: false, placed });
+          this.stopRun(existing, EventType.UPDATE_RUNNING, `updating to spec version ${v.specVersion}`, { next: v, forget: false });
         }
       } else {
         existing.forget = false;

@@ -42,6 +42,7 @@ import {
 } from '../../cells/limits';
 import { EventLog } from './event_log';
 import { backoffAfter, restartTiming } from '../../model/restart';
+import { probeText } from '../../model/health';
 import { sameRunSpec } from '../../model/task_spec';
 import { RequestCache, fingerprint, requestKey } from './request_cache';
 import {
@@ -845,8 +846,8 @@ export class CellState {
     const accepted: string[] = [];
     const rejected: RejectedTransition[] = [];
     list.forEach((u, i) => {
-      const task = this.getTaskIfValid(u.taskId); // validated above
-      if (task === undefined || task.state !== TaskState.RUNNING || task.machine?.name !== u.machine) {
+      const task = this.runningOn(u.taskId, u.machine);
+      if (task === undefined) {
         rejected.push({ taskId: u.taskId, reason: 'task is not running on that machine' });
         return;
       }
@@ -880,8 +881,8 @@ export class CellState {
     const accepted: string[] = [];
     const rejected: RejectedTransition[] = [];
     for (const u of list) {
-      const task = this.getTaskIfValid(u.taskId); // validated above
-      if (task === undefined || task.state !== TaskState.RUNNING || task.machine?.name !== u.machine) {
+      const task = this.runningOn(u.taskId, u.machine);
+      if (task === undefined) {
         rejected.push({ taskId: u.taskId, reason: 'task is not running on that machine' });
         continue;
       }
@@ -892,12 +893,17 @@ export class CellState {
       // whenever its Borglet runs it, which SCHEDULE and RESTART already say).
       const check = task.spec.healthCheck;
       if (check !== undefined && check.httpPath !== '') {
-        const probe = `health check GET ${check.httpPath} on port index ${check.portIndex}`;
-        this.moveState(task, u.healthy ? EventType.HEALTHY : EventType.UNHEALTHY, t, idx, ch, `${probe} ${u.healthy ? 'passing' : 'not passing'}`);
+        this.moveState(task, u.healthy ? EventType.HEALTHY : EventType.UNHEALTHY, t, idx, ch, `health check ${probeText(check)} ${u.healthy ? 'passing' : 'not passing'}`);
       }
       if (u.healthy) this.releaseDown(task, t, idx, ch);
     }
     return okResult({ acceptedTaskIds: accepted, rejected });
+  }
+
+  /** runningOn: the task (id validated) if it runs on that machine; what a Borglet's report about it needs. */
+  private runningOn(taskId: string, machine: string): (TaskRec & { machine: MachineRec }) | undefined {
+    const task = this.getTaskIfValid(taskId);
+    return task?.state === TaskState.RUNNING && task.machine?.name === machine ? (task as TaskRec & { machine: MachineRec }) : undefined;
   }
 
   /** setHealth records a change of the task's health at time t; false when it already was so. */

@@ -7,7 +7,7 @@ import { bnsName } from '../../model/ids';
 import type { Resources } from '../../model/resources';
 import { Constraint_Op, EventType, MachineState, RestartPolicy_Kind, TaskState, type HealthCheck, type RestartPolicy, type TaskEvent, type TaskSpec } from '../../proto/index';
 import { STATUS_RECENT_EVENTS } from '../../cells/limits';
-import { healthTiming } from '../../model/health';
+import { healthTiming, probeText } from '../../model/health';
 import { formatDurationMs } from '../../model/units';
 import { restartTiming } from '../../model/restart';
 import { checkPlacement, limitOf, reservationOf, type CellState, type Changes, type JobRec, type MachineRec, type TaskRec } from '../state/index';
@@ -105,7 +105,7 @@ function specView(s: TaskSpec): TaskSpecView {
 function healthCheckText(h: HealthCheck | undefined): string {
   if (h === undefined || h.httpPath === '') return '';
   const t = healthTiming(h);
-  return `GET ${h.httpPath} on port index ${h.portIndex} every ${formatDurationMs(t.intervalMs)} (timeout ${formatDurationMs(t.timeoutMs)}); restarted after ${t.failuresBeforeRestart} failures in a row`;
+  return `${probeText(h)} every ${formatDurationMs(t.intervalMs)} (timeout ${formatDurationMs(t.timeoutMs)}); restarted after ${t.failuresBeforeRestart} failures in a row`;
 }
 
 /** restartPolicyText: what a task's restart policy does, the defaults of fields left at 0 filled in. */

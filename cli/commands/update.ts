@@ -9,7 +9,7 @@ import { BorgError, NotFound } from '../../model/errors';
 import { formatJobId } from '../../model/ids';
 import { TaskState, type JobSpec, type Task, type UpdateJobResponse } from '../../proto/index';
 import { LIST_PAGE_SIZE_MAX, MAX_TASKS_PER_JOB } from '../../cells/limits';
-import { CELL_FLAGS, HELP_FLAG, RPCS, allPages, cellConfig, defaultUser, defineCommand, expectPositionals, json, note, out, specDiff, updateRequestId, withCell, type CellClient } from '../lib/index';
+import { CELL_FLAGS, HELP_FLAG, RPCS, allPages, cellConfig, defaultUser, defineCommand, expectPositionals, json, note, out, specDiff, taskStateName, updateRequestId, withCell, type CellClient } from '../lib/index';
 
 const flags = {
   ...CELL_FLAGS,
@@ -161,7 +161,7 @@ function waitingOn(id: string, atNew: Task[]): string {
   const shown = notUp.slice(0, 5).map((t) => {
     if (t.state === TaskState.RUNNING) return `task ${t.index} runs on ${t.machine} but its Borglet does not report it healthy`;
     const why = t.whyPending || t.message;
-    return `task ${t.index} ${TaskState[t.state]}${why ? ` (${why})` : ''}`;
+    return `task ${t.index} ${taskStateName(t.state)}${why ? ` (${why})` : ''}`;
   });
   if (notUp.length > shown.length) shown.push(`${notUp.length - shown.length} more`);
   return `${id}: ${shown.length === 0 ? 'tasks still at the old version' : shown.join('; ')}`;
